@@ -1,0 +1,164 @@
+//! The loop every layer shares: [`Input`] goes in, [`Output`] comes out.
+//!
+//! Every protocol machine in this crate (and the composed ones above them) speaks these
+//! types, so a runtime, the simulator or a user's own event loop can drive any of them.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+/// Transport protocol a datagram or candidate uses.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protocol {
+    /// UDP.
+    Udp,
+    /// TCP with RFC 4571 framing (each "datagram" is one framed packet).
+    Tcp,
+}
+
+impl Protocol {
+    /// Lower-case name as used in SDP candidate lines.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Udp => "udp",
+            Protocol::Tcp => "tcp",
+        }
+    }
+}
+
+/// One datagram that arrived on a local socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receive {
+    /// When it arrived.
+    pub now: Instant,
+    /// Transport it arrived on.
+    pub protocol: Protocol,
+    /// Remote address it came from.
+    pub source: SocketAddr,
+    /// Local address it arrived at.
+    pub destination: SocketAddr,
+    /// The payload. Owned so layers can keep or decrypt it in place without copying.
+    pub contents: Bytes,
+}
+
+/// Something that happened outside the state machine.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A datagram arrived.
+    Receive(Receive),
+    /// Time has advanced to this instant (a deadline handed out earlier may have passed).
+    Timeout(Instant),
+}
+
+impl Input {
+    /// The time this input carries.
+    pub fn now(&self) -> Instant {
+        match self {
+            Input::Receive(r) => r.now,
+            Input::Timeout(t) => *t,
+        }
+    }
+}
+
+/// Datagrams to send from one local address to one remote address.
+///
+/// `contents` holds one datagram, or, when `segment_size` is set, several datagrams of
+/// exactly `segment_size` bytes each (the last may be shorter), so that runtimes can hand
+/// them to the OS in one GSO / `sendmmsg` call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// Transport to send on.
+    pub protocol: Protocol,
+    /// Local address to send from (selects the socket).
+    pub source: SocketAddr,
+    /// Remote address to send to.
+    pub destination: SocketAddr,
+    /// Payload of one or more datagrams.
+    pub contents: Bytes,
+    /// Size of each datagram when `contents` carries several.
+    pub segment_size: Option<usize>,
+}
+
+impl Transmit {
+    /// A transmit of a single datagram.
+    pub fn single(
+        protocol: Protocol,
+        source: SocketAddr,
+        destination: SocketAddr,
+        contents: Bytes,
+    ) -> Self {
+        Transmit {
+            protocol,
+            source,
+            destination,
+            contents,
+            segment_size: None,
+        }
+    }
+
+    /// The individual datagrams this transmit carries.
+    ///
+    /// ```
+    /// # use sansrtc::io::{Protocol, Transmit};
+    /// let a = "127.0.0.1:1".parse().unwrap();
+    /// let mut t = Transmit::single(Protocol::Udp, a, a, vec![0u8; 10].into());
+    /// t.segment_size = Some(4);
+    /// let sizes: Vec<usize> = t.datagrams().map(|d| d.len()).collect();
+    /// assert_eq!(sizes, [4, 4, 2]);
+    /// ```
+    pub fn datagrams(&self) -> impl Iterator<Item = Bytes> + '_ {
+        let step = match self.segment_size {
+            Some(s) if s > 0 => s,
+            _ => self.contents.len().max(1),
+        };
+        let len = self.contents.len();
+        (0..len)
+            .step_by(step)
+            .map(move |at| self.contents.slice(at..(at + step).min(len)))
+    }
+}
+
+/// What a state machine hands out when polled.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output<E> {
+    /// Send these datagrams.
+    Transmit(Transmit),
+    /// Something the application should know about.
+    Event(E),
+    /// Nothing more until this instant or new input, whichever comes first.
+    /// Feed `Input::Timeout(at)` once it passes.
+    Timeout(Instant),
+    /// No timer armed: nothing to do until new input arrives (no time has been fed in yet,
+    /// or the machine is closed).
+    Idle,
+}
+
+/// A sans-IO state machine with the shared verbs: feed it [`Input`], drain [`Output`]
+/// until it answers [`Output::Timeout`] or [`Output::Idle`].
+///
+/// The simulator and both runtime crates drive anything that implements this trait.
+pub trait Endpoint {
+    /// Events this machine reports.
+    type Event;
+
+    /// Feed one input. Malformed or unexpected datagrams are dropped and counted, never
+    /// an error, so the caller has nothing to handle.
+    fn handle_input(&mut self, input: Input);
+
+    /// Take the next output. Call repeatedly until it returns `Timeout` or `Idle`.
+    fn poll_output(&mut self) -> Output<Self::Event>;
+}
+
+impl<T: Endpoint + ?Sized> Endpoint for Box<T> {
+    type Event = T::Event;
+    fn handle_input(&mut self, input: Input) {
+        (**self).handle_input(input)
+    }
+    fn poll_output(&mut self) -> Output<Self::Event> {
+        (**self).poll_output()
+    }
+}

@@ -1,0 +1,1 @@
+//! async-std runtime for sansrtc.
