@@ -11,7 +11,7 @@
 //! Every machine implements [`io::Endpoint`]: feed it [`io::Input`], then drain
 //! [`io::Output`] until it tells you when to call again.
 //!
-//! ```text
+//! ```
 //! use std::time::{Duration, Instant};
 //! use sansrtc::io::{Endpoint, Input, Output, Protocol, Receive};
 //! use sansrtc::ice::{Candidate, IceAgent, IceConfig, IceEvent};
