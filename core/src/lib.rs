@@ -29,16 +29,16 @@
 //! for c in b.local_candidates() { a.add_remote_candidate(c.clone()).unwrap(); }
 //!
 //! // A zero-latency "network": whatever one agent transmits, the other receives.
+//! let mut agents = [a, b];
 //! let mut now = start;
-//! a.handle_input(Input::Timeout(now));
-//! b.handle_input(Input::Timeout(now));
 //! let mut connected = false;
+//! for agent in &mut agents { agent.handle_input(Input::Timeout(now)); }
 //! while !connected && now < start + Duration::from_secs(5) {
 //!     let mut next = now + Duration::from_secs(1);
-//!     for (me, other) in [(&mut a, &mut b), (&mut b, &mut a)] {
+//!     for i in 0..2 {
 //!         loop {
-//!             match me.poll_output() {
-//!                 Output::Transmit(t) => other.handle_input(Input::Receive(Receive {
+//!             match agents[i].poll_output() {
+//!                 Output::Transmit(t) => agents[1 - i].handle_input(Input::Receive(Receive {
 //!                     now, protocol: t.protocol, source: t.source,
 //!                     destination: t.destination, contents: t.contents,
 //!                 })),
@@ -50,8 +50,7 @@
 //!         }
 //!     }
 //!     now = next.max(now);
-//!     a.handle_input(Input::Timeout(now));
-//!     b.handle_input(Input::Timeout(now));
+//!     for agent in &mut agents { agent.handle_input(Input::Timeout(now)); }
 //! }
 //! assert!(connected);
 //! ```
