@@ -73,7 +73,8 @@ pub struct LinkConfig {
     pub reorder: f64,
     /// Extra delay of a reordered packet.
     pub reorder_delay: Duration,
-    /// Bandwidth in bits per second; `None` is unlimited (no serialization delay).
+    /// Bandwidth in bits per second; `None` (or `Some(0)`) is unlimited, with no
+    /// serialization delay.
     pub bandwidth_bps: Option<u64>,
     /// Capacity of the queue in front of a bandwidth-limited link, in bytes, counting the
     /// packet being serialized. A packet that does not fit is tail-dropped, except that an

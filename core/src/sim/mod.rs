@@ -367,6 +367,19 @@ pub struct Sim<T: Endpoint> {
     rounds_at_now: u32,
 }
 
+impl<T: Endpoint> std::fmt::Debug for Sim<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sim")
+            .field("elapsed", &self.elapsed())
+            .field("hosts", &self.hosts.len())
+            .field("nats", &self.nats.len())
+            .field("endpoints", &self.endpoints.len())
+            .field("in_flight", &self.in_flight())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<T: Endpoint> Sim<T> {
     /// An empty simulation whose clock starts at `start`, with every random choice drawn
     /// from `seed`. The transmit log is on.
@@ -533,7 +546,8 @@ impl<T: Endpoint> Sim<T> {
         self.stats
     }
 
-    /// Datagrams on links or between them, not yet delivered or dropped.
+    /// Datagrams (duplicates counted apiece) on links or between them, not yet delivered
+    /// or dropped.
     pub fn in_flight(&self) -> usize {
         self.queue.len()
     }

@@ -555,6 +555,32 @@ fn hairpinning_is_off_by_default_and_translates_when_on() {
 }
 
 #[test]
+fn nats_nest_behind_a_carrier_grade_nat() {
+    let mut sim = Sim::new(23, t0());
+    let cgnat = sim.add_nat(NatConfig::new(NatKind::PortRestricted, ip("203.0.113.1")));
+    let home = sim.add_nat(NatConfig {
+        behind: Some(cgnat),
+        ..NatConfig::new(NatKind::FullCone, ip("100.64.0.7"))
+    });
+    let hc = sim.add_host(HostConfig::new(ip("192.168.0.2")).behind(home));
+    let hs = sim.add_host(HostConfig::new(ip("198.51.100.1")));
+    let c = sim.add_endpoint(hc, Peer::new(sa("192.168.0.2:5000")));
+    let s = sim.add_endpoint(hs, Peer::new(sa(S1)).echo());
+    sim.bind(s, sa(S1));
+    sim.endpoint_mut(c).send(sa(S1), b"up");
+    sim.run_for(ms(1));
+    let seen = sim.take_events(s)[0].1.source;
+    assert_eq!(
+        seen.ip(),
+        ip("203.0.113.1"),
+        "only the outermost address shows"
+    );
+    let back = sim.take_events(c);
+    assert_eq!(back.len(), 1, "the echo finds its way through both NATs");
+    assert_eq!(back[0].1.source, sa(S1));
+}
+
+#[test]
 fn ipv6_bypasses_an_ipv4_nat() {
     let mut sim = Sim::new(14, t0());
     let nat = sim.add_nat(NatConfig::new(NatKind::Symmetric, ip("203.0.113.1")));
