@@ -155,6 +155,9 @@ pub struct Batch {
     pub socket: usize,
     /// Remote address.
     pub destination: SocketAddr,
+    /// Local ip to send from when the socket is bound to the unspecified address and the
+    /// endpoint chose a specific one; `None` lets the OS pick.
+    pub src_ip: Option<IpAddr>,
     /// Size of each datagram when this batch carries several (hand it to GSO); `None` when
     /// it is a single datagram.
     pub segment_size: Option<usize>,
@@ -212,6 +215,7 @@ pub struct DriveStats {
 #[derive(Debug)]
 struct Outgoing {
     socket: usize,
+    src_ip: Option<IpAddr>,
     transmit: Transmit,
     offset: usize,
 }
@@ -225,6 +229,7 @@ impl Outgoing {
         let single = Batch {
             socket: self.socket,
             destination: self.transmit.destination,
+            src_ip: self.src_ip,
             segment_size: None,
             start: self.offset,
             len: remaining,
@@ -379,8 +384,12 @@ impl<T: Endpoint> Drive<T> {
                     }
                     match route(&self.locals, &t) {
                         Some(socket) => {
+                            let bound = self.locals[socket].ip();
+                            let src = t.source.ip();
                             self.outgoing = Some(Outgoing {
                                 socket,
+                                src_ip: (bound.is_unspecified() && !src.is_unspecified())
+                                    .then_some(src),
                                 transmit: t,
                                 offset: 0,
                             });
@@ -503,6 +512,23 @@ impl<T: Endpoint> Drive<T> {
             self.endpoint.handle_input(Input::Timeout(now));
         }
     }
+}
+
+/// Whether a driver should count a failed receive call and carry on rather than stop:
+/// ICMP errors some systems report on the next receive (Windows reports a port
+/// unreachable as a reset), and interrupted calls. Anything else means the socket itself
+/// is broken.
+pub fn survivable_receive_error(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        error.kind(),
+        ConnectionRefused
+            | ConnectionReset
+            | HostUnreachable
+            | NetworkUnreachable
+            | Interrupted
+            | TimedOut
+    )
 }
 
 /// The local address a datagram arrived at: the socket's, with the OS-reported destination
@@ -681,6 +707,7 @@ mod tests {
     fn outgoing(len: usize, segment_size: Option<usize>) -> Outgoing {
         Outgoing {
             socket: 0,
+            src_ip: None,
             transmit: transmit(len, segment_size),
             offset: 0,
         }
