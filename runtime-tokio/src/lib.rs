@@ -1,5 +1,5 @@
 //! tokio runtime for sansrtc: UDP sockets and a timer around any sans-IO
-//! [`Endpoint`](sansrtc::io::Endpoint).
+//! [`Endpoint`].
 //!
 //! [`UdpDriver`] owns an endpoint and one UDP socket per local address, and runs the loop
 //! every sansrtc machine needs: send what it transmits, wait for datagrams or its next
