@@ -92,16 +92,26 @@ impl<T: Endpoint> UdpDriver<T> {
     /// Binds one socket per address (port 0 picks a free port) and drives `endpoint` over
     /// them. IPv6 sockets are IPv6-only; bind `0.0.0.0` and `[::]` both for dual stack.
     pub fn bind(endpoint: T, addrs: &[SocketAddr]) -> io::Result<Self> {
-        if addrs.is_empty() {
+        Self::bind_each(endpoint, addrs, false)
+    }
+
+    fn bind_each(endpoint: T, addrs: &[SocketAddr], skip_unavailable: bool) -> io::Result<Self> {
+        let mut sockets = Vec::with_capacity(addrs.len());
+        for &addr in addrs {
+            match Socket::bind(addr) {
+                Ok(s) => sockets.push(s),
+                Err(e) if skip_unavailable && e.kind() == io::ErrorKind::AddrNotAvailable => {
+                    tracing::debug!(%addr, error = %e, "interface address not bindable, skipped");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if sockets.is_empty() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "no local address to bind",
             ));
         }
-        let sockets = addrs
-            .iter()
-            .map(|&a| Socket::bind(a))
-            .collect::<io::Result<Vec<_>>>()?;
         let locals = sockets
             .iter()
             .map(Socket::local_addr)
@@ -120,17 +130,17 @@ impl<T: Endpoint> UdpDriver<T> {
         Self::bind_interfaces(endpoint, port, InterfaceFilter::default())
     }
 
-    /// Binds the interface addresses `filter` selects on `port`. Fails if the system
-    /// reports none, or if any of them cannot be bound.
+    /// Binds the interface addresses `filter` selects on `port`. Addresses the system
+    /// lists but will not bind yet (an IPv6 address still in duplicate address detection)
+    /// are skipped; fails if none is left, or if any other cannot be bound (the port is
+    /// taken, say).
     pub fn bind_interfaces(endpoint: T, port: u16, filter: InterfaceFilter) -> io::Result<Self> {
         let interfaces = if_addrs::get_if_addrs()?
             .into_iter()
             .filter(|i| !matches!(i.oper_status, if_addrs::IfOperStatus::Down))
             .map(|i| (i.ip(), i.index));
-        Self::bind(
-            endpoint,
-            &driver::interface_bind_addrs(interfaces, port, filter),
-        )
+        let addrs = driver::interface_bind_addrs(interfaces, port, filter);
+        Self::bind_each(endpoint, &addrs, true)
     }
 
     /// The addresses the sockets are bound to, ports resolved, in the order given.
