@@ -13,7 +13,14 @@
 //!   when the OS turns GSO off.
 //! - [`RecvBuf`] and [`segments`] turn a receive call's filled slots, including coalesced
 //!   (GRO) buffers, into one [`Bytes`] per datagram without copying the first one.
-//! - [`interface_bind_addrs`] picks which interface addresses to bind.
+//! - [`route`] picks the socket a transmit leaves from, [`receive_destination`] the local
+//!   address a datagram arrived at, [`survivable_receive_error`] which receive errors a
+//!   driver counts and carries on from, and [`interface_bind_addrs`] which interface
+//!   addresses to bind.
+//!
+//! A new runtime adapter (smol, say) needs only what the runtime crates have besides
+//! this: a socket it can poll for readability and send a [`Batch`] on, a timer it can
+//! set to an [`Instant`], and a clock.
 //!
 //! A runtime's loop is then the one below, with its own socket and timer calls where this
 //! example, a whole "runtime" in memory, hands datagrams straight to the other drive. It
