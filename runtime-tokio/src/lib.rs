@@ -1,1 +1,295 @@
-//! tokio runtime for sansrtc.
+//! tokio runtime for sansrtc: UDP sockets and a timer around any sans-IO
+//! [`Endpoint`].
+//!
+//! [`UdpDriver`] owns an endpoint and one UDP socket per local address, and runs the loop
+//! every sansrtc machine needs: send what it transmits, wait for datagrams or its next
+//! deadline, feed them in, and hand its events to you. Sends and receives are batched
+//! where the OS allows (GSO, GRO, `recvmmsg` through `quinn-udp`), and every datagram
+//! reaches the endpoint as its own [`Bytes`](bytes::Bytes) cut from the receive buffer.
+//!
+//! ```
+//! use std::collections::VecDeque;
+//! use std::net::SocketAddr;
+//! use std::time::Duration;
+//! use bytes::Bytes;
+//! use sansrtc::io::{Endpoint, Input, Output, Protocol, Transmit};
+//! use sansrtc_tokio::UdpDriver;
+//!
+//! /// Sends "hello" from `from` to `to` once it knows the time; reports what it receives.
+//! struct Hello { from: Option<SocketAddr>, to: Option<SocketAddr>, out: VecDeque<Output<Bytes>> }
+//!
+//! impl Endpoint for Hello {
+//!     type Event = Bytes;
+//!     fn handle_input(&mut self, input: Input) {
+//!         match input {
+//!             Input::Timeout(_) => if let (Some(from), Some(to)) = (self.from.take(), self.to.take()) {
+//!                 let hello = Bytes::from_static(b"hello");
+//!                 self.out.push_back(Output::Transmit(Transmit::single(Protocol::Udp, from, to, hello)));
+//!             },
+//!             Input::Receive(r) => self.out.push_back(Output::Event(r.contents)),
+//!             _ => {}
+//!         }
+//!     }
+//!     fn poll_output(&mut self) -> Output<Bytes> {
+//!         self.out.pop_front().unwrap_or(Output::Idle)
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! let hello = Hello { from: None, to: None, out: VecDeque::new() };
+//! let mut driver = UdpDriver::bind(hello, &["127.0.0.1:0".parse().unwrap()])?;
+//! // The port is known once bound; between awaits the endpoint is yours to configure.
+//! let me = driver.local_addrs()[0];
+//! driver.endpoint_mut().from = Some(me);
+//! driver.endpoint_mut().to = Some(me);
+//! let got = driver.run_until(|_| true, Duration::from_secs(5)).await?;
+//! assert_eq!(got.as_deref(), Some(&b"hello"[..]));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! All decisions (which socket a transmit leaves from, how it is cut into GSO batches,
+//! when the endpoint hears the time) are made by [`sansrtc::driver::Drive`], shared with
+//! `sansrtc-async-std`; this crate is the socket and timer glue around it.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod socket;
+
+use std::future::{Future, poll_fn};
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use sansrtc::driver::{self, Drive, Step};
+pub use sansrtc::driver::{DriveStats, InterfaceFilter};
+use sansrtc::io::Endpoint;
+
+use crate::socket::Socket;
+
+/// An [`Endpoint`] driven over UDP sockets on tokio.
+///
+/// [`next_event`](UdpDriver::next_event) is cancel safe: dropping it (in a `select!`, or
+/// through a timeout) loses no datagram and no transmit, and the next call picks up where
+/// it stopped.
+#[derive(Debug)]
+pub struct UdpDriver<T> {
+    drive: Drive<T>,
+    sockets: Vec<Socket>,
+    ready: Vec<usize>,
+    timer: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<T: Endpoint> UdpDriver<T> {
+    /// Binds one socket per address (port 0 picks a free port) and drives `endpoint` over
+    /// them. IPv6 sockets are IPv6-only; bind `0.0.0.0` and `[::]` both for dual stack.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime, as tokio's sockets register with it.
+    pub fn bind(endpoint: T, addrs: &[SocketAddr]) -> io::Result<Self> {
+        Self::bind_each(endpoint, addrs, false)
+    }
+
+    fn bind_each(endpoint: T, addrs: &[SocketAddr], skip_unavailable: bool) -> io::Result<Self> {
+        let mut sockets = Vec::with_capacity(addrs.len());
+        for &addr in addrs {
+            match Socket::bind(addr) {
+                Ok(s) => sockets.push(s),
+                Err(e) if skip_unavailable && e.kind() == io::ErrorKind::AddrNotAvailable => {
+                    tracing::debug!(%addr, error = %e, "interface address not bindable, skipped");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if sockets.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "no local address to bind",
+            ));
+        }
+        let locals = sockets
+            .iter()
+            .map(Socket::local_addr)
+            .collect::<io::Result<Vec<_>>>()?;
+        Ok(UdpDriver {
+            drive: Drive::new(endpoint, locals),
+            ready: Vec::with_capacity(sockets.len()),
+            sockets,
+            timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
+        })
+    }
+
+    /// Binds every interface address on `port` (0: a free port per socket), skipping
+    /// IPv6 link-local ones; see [`bind_interfaces`](UdpDriver::bind_interfaces).
+    pub fn bind_all_interfaces(endpoint: T, port: u16) -> io::Result<Self> {
+        Self::bind_interfaces(endpoint, port, InterfaceFilter::default())
+    }
+
+    /// Binds the interface addresses `filter` selects on `port`. Addresses the system
+    /// lists but will not bind yet (an IPv6 address still in duplicate address detection)
+    /// are skipped; fails if none is left, or if any other cannot be bound (the port is
+    /// taken, say).
+    pub fn bind_interfaces(endpoint: T, port: u16, filter: InterfaceFilter) -> io::Result<Self> {
+        let interfaces = if_addrs::get_if_addrs()?
+            .into_iter()
+            .filter(|i| !matches!(i.oper_status, if_addrs::IfOperStatus::Down))
+            .map(|i| (i.ip(), i.index));
+        let addrs = driver::interface_bind_addrs(interfaces, port, filter);
+        Self::bind_each(endpoint, &addrs, true)
+    }
+
+    /// The addresses the sockets are bound to, ports resolved, in the order given.
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        self.drive.local_addrs()
+    }
+
+    /// The endpoint.
+    pub fn endpoint(&self) -> &T {
+        self.drive.endpoint()
+    }
+
+    /// The endpoint, to configure or command between awaits; what it wants to send as a
+    /// result goes out on the next [`next_event`](UdpDriver::next_event).
+    pub fn endpoint_mut(&mut self) -> &mut T {
+        self.drive.endpoint_mut()
+    }
+
+    /// Closes the sockets and gives the endpoint back.
+    pub fn into_endpoint(self) -> T {
+        self.drive.into_endpoint()
+    }
+
+    /// Traffic counters.
+    pub fn stats(&self) -> DriveStats {
+        self.drive.stats()
+    }
+
+    /// The smallest number of datagrams any socket can send per call: above 1 when every
+    /// socket has GSO.
+    pub fn max_gso_segments(&self) -> usize {
+        self.sockets
+            .iter()
+            .map(Socket::max_gso_segments)
+            .min()
+            .unwrap_or(1)
+    }
+
+    /// Caps the datagrams per send call; 1 sends every datagram with a call of its own.
+    pub fn set_max_gso_segments(&mut self, max: usize) {
+        self.drive.set_max_segments(max);
+    }
+
+    /// Drives the endpoint until it reports an event, and returns it.
+    ///
+    /// Fails only if a socket breaks; datagrams the OS refuses to send, and ICMP errors
+    /// surfacing on receive, are counted in [`stats`](UdpDriver::stats) instead.
+    pub async fn next_event(&mut self) -> io::Result<T::Event> {
+        loop {
+            match self.drive.poll_step() {
+                Step::ReadClock => self.drive.handle_wake(now()),
+                Step::Send { socket } => self.send(socket).await,
+                Step::Event(e) => return Ok(e),
+                Step::Wait { deadline } => self.wait(deadline).await?,
+                _ => return Err(io::Error::other("driver step this runtime does not know")),
+            }
+        }
+    }
+
+    /// Drives the endpoint until an event satisfies `pred`, and returns that event;
+    /// `None` if `timeout` passes first. Events before it are dropped.
+    pub async fn run_until(
+        &mut self,
+        mut pred: impl FnMut(&T::Event) -> bool,
+        timeout: Duration,
+    ) -> io::Result<Option<T::Event>> {
+        let found = async {
+            loop {
+                let event = self.next_event().await?;
+                if pred(&event) {
+                    return Ok(event);
+                }
+            }
+        };
+        match tokio::time::timeout(timeout, found).await {
+            Ok(result) => result.map(Some),
+            Err(_elapsed) => Ok(None),
+        }
+    }
+
+    async fn send(&mut self, socket: usize) {
+        let Some(sock) = self.sockets.get(socket) else {
+            return;
+        };
+        while let Some(batch) = self.drive.next_batch(sock.max_gso_segments()) {
+            let sent = sock.send(&batch, self.drive.batch_contents(&batch)).await;
+            match sent {
+                Ok(()) => self.drive.batch_sent(&batch),
+                Err(e) => {
+                    tracing::debug!(error = %e, destination = %batch.destination, "send failed");
+                    self.drive.batch_failed(&batch, sock.max_gso_segments());
+                }
+            }
+        }
+    }
+
+    async fn wait(&mut self, deadline: Option<Instant>) -> io::Result<()> {
+        let UdpDriver {
+            drive,
+            sockets,
+            ready,
+            timer,
+        } = self;
+        if let Some(at) = deadline {
+            timer.as_mut().reset(at.into());
+        }
+        poll_fn(|cx| {
+            ready.clear();
+            // Every socket is polled, ready or not, so each keeps a waker registered and
+            // a busy one cannot hide the others.
+            for (i, s) in sockets.iter().enumerate() {
+                match s.poll_recv_ready(cx) {
+                    Poll::Ready(Ok(())) => ready.push(i),
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => {}
+                }
+            }
+            let expired = deadline.is_some() && timer.as_mut().poll(cx).is_ready();
+            if expired || !ready.is_empty() {
+                Poll::Ready(Ok(()))
+            } else {
+                Poll::Pending
+            }
+        })
+        .await?;
+        let now = now();
+        for &i in ready.iter() {
+            let Some(sock) = sockets.get_mut(i) else {
+                continue;
+            };
+            let received = sock.try_recv(|source, dst_ip, contents, stride| {
+                drive.handle_datagrams(now, i, source, dst_ip, contents, stride)
+            });
+            match received {
+                Ok(true) => drive.receive_done(),
+                Ok(false) => {}
+                Err(e) if driver::survivable_receive_error(&e) => {
+                    tracing::debug!(error = %e, "receive failed");
+                    drive.receive_failed();
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        drive.handle_wake(now);
+        Ok(())
+    }
+}
+
+/// tokio's clock, so that a runtime with paused time drives the endpoint in virtual time.
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
