@@ -1,1 +1,83 @@
-//! Cross-crate tests for sansrtc live in `tests/`.
+//! Shared pieces of the cross-crate tests: a simulator node that is either an ICE agent or
+//! a STUN server, and signaling helpers that play the part of an offer/answer exchange.
+
+use std::net::SocketAddr;
+
+use sansrtc::ice::{IceAgent, IceEvent};
+use sansrtc::io::{Endpoint, Input, Output};
+use sansrtc::stun::StunServer;
+
+/// One simulated machine: an ICE agent, or a STUN server for server-reflexive discovery.
+#[derive(Debug)]
+pub enum Node {
+    /// An ICE agent.
+    Agent(Box<IceAgent>),
+    /// A STUN Binding server.
+    Stun(StunServer),
+}
+
+impl Node {
+    /// The agent inside; panics on a STUN server node (a test bug).
+    pub fn agent(&self) -> &IceAgent {
+        match self {
+            Node::Agent(a) => a,
+            Node::Stun(_) => panic!("node is a STUN server"),
+        }
+    }
+
+    /// The agent inside, mutably.
+    pub fn agent_mut(&mut self) -> &mut IceAgent {
+        match self {
+            Node::Agent(a) => a,
+            Node::Stun(_) => panic!("node is a STUN server"),
+        }
+    }
+}
+
+impl Endpoint for Node {
+    type Event = IceEvent;
+
+    fn handle_input(&mut self, input: Input) {
+        match self {
+            Node::Agent(a) => a.handle_input(input),
+            Node::Stun(s) => s.handle_input(input),
+        }
+    }
+
+    fn poll_output(&mut self) -> Output<IceEvent> {
+        match self {
+            Node::Agent(a) => a.poll_output(),
+            Node::Stun(s) => match s.poll_output() {
+                Output::Transmit(t) => Output::Transmit(t),
+                Output::Timeout(at) => Output::Timeout(at),
+                _ => Output::Idle,
+            },
+        }
+    }
+}
+
+/// Exchange credentials (and nothing else) between two agents, as an offer/answer would.
+pub fn exchange_credentials(a: &mut IceAgent, b: &mut IceAgent) {
+    a.set_remote_credentials(b.local_credentials().clone());
+    b.set_remote_credentials(a.local_credentials().clone());
+}
+
+/// Exchange credentials and every local candidate known so far, with end-of-candidates.
+pub fn exchange_all(a: &mut IceAgent, b: &mut IceAgent) {
+    exchange_credentials(a, b);
+    let ca: Vec<_> = a.local_candidates().cloned().collect();
+    let cb: Vec<_> = b.local_candidates().cloned().collect();
+    for c in ca {
+        b.add_remote_candidate(c).expect("candidate accepted");
+    }
+    for c in cb {
+        a.add_remote_candidate(c).expect("candidate accepted");
+    }
+    a.end_of_remote_candidates();
+    b.end_of_remote_candidates();
+}
+
+/// The data path an agent selected, as (local base, remote address).
+pub fn path(agent: &IceAgent) -> Option<(SocketAddr, SocketAddr)> {
+    agent.selected_pair().map(|(l, r)| (l.base(), r.address()))
+}
