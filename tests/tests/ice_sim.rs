@@ -360,3 +360,56 @@ fn same_seed_gives_identical_transmit_log() {
     assert_eq!(one, two);
     assert_ne!(one, log_of(43));
 }
+
+/// Dual-stack hosts: pairs form per address family and the IPv6 pair wins (RFC 8421).
+#[test]
+fn dual_stack_agents_prefer_ipv6() {
+    let mut sim: Sim<Node> = Sim::new(9, Instant::now());
+    let link = LinkConfig::new().latency(Duration::from_millis(10));
+    let mut ids = Vec::new();
+    for (i, (v4, v6)) in [
+        ("198.51.100.10", "2001:db8::10"),
+        ("198.51.100.20", "2001:db8::20"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let host = sim.add_host(HostConfig::new(ip(v4)).ip(ip(v6)).link(link.clone()));
+        let mut agent = IceAgent::new(IceConfig {
+            seed: 90 + i as u64,
+            controlling: i == 0,
+            ..Default::default()
+        });
+        let addrs = [SocketAddr::new(ip(v4), 7000), SocketAddr::new(ip(v6), 7000)];
+        for addr in addrs {
+            agent
+                .add_local_candidate(Candidate::host(addr, Protocol::Udp))
+                .unwrap();
+        }
+        agent.end_of_local_candidates();
+        let id = sim.add_endpoint(host, Node::Agent(Box::new(agent)));
+        for addr in addrs {
+            sim.bind(id, addr);
+        }
+        ids.push(id);
+    }
+    let (a, b) = (ids[0], ids[1]);
+    let mut agents: Vec<IceAgent> = Vec::new();
+    for id in [a, b] {
+        agents.push(std::mem::replace(
+            sim.endpoint_mut(id).agent_mut(),
+            IceAgent::new(IceConfig::default()),
+        ));
+    }
+    let (mut x, mut y) = (agents.remove(0), agents.remove(0));
+    sansrtc_tests::exchange_all(&mut x, &mut y);
+    *sim.endpoint_mut(a).agent_mut() = x;
+    *sim.endpoint_mut(b).agent_mut() = y;
+    assert!(sim.run_until(Duration::from_secs(5), |s| {
+        [a, b]
+            .iter()
+            .all(|id| s.endpoint(*id).agent().connection_state() == IceConnectionState::Completed)
+    }));
+    let (local, remote) = path(sim.endpoint(a).agent()).unwrap();
+    assert!(local.is_ipv6() && remote.is_ipv6(), "{local} -> {remote}");
+}
