@@ -1,0 +1,7 @@
+//! ICE agent: arbitrary datagrams, correctly signed requests/responses built around
+//! fuzzed attributes, time advances and API calls. See `src/lib.rs` for the input format.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| sansrtc_fuzz::ice_agent(data));
