@@ -66,7 +66,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod crypto;
 pub mod driver;
+pub mod dtls;
 pub mod ice;
 pub mod io;
 pub mod rng;

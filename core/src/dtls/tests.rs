@@ -1,0 +1,630 @@
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::crypto::RingProvider;
+
+fn provider() -> Arc<dyn CryptoProvider> {
+    Arc::new(RingProvider::new())
+}
+
+fn certs() -> (DtlsCertificate, DtlsCertificate) {
+    let p = provider();
+    (
+        DtlsCertificate::generate(&*p).unwrap(),
+        DtlsCertificate::generate(&*p).unwrap(),
+    )
+}
+
+fn pair_with(f: impl Fn(&mut DtlsConfig, DtlsRole)) -> (Dtls, Dtls) {
+    let p = provider();
+    let (cc, sc) = certs();
+    let mut ccfg = DtlsConfig::new(cc.clone(), vec![sc.fingerprint(&*p, HashAlgorithm::Sha256)]);
+    ccfg.seed = 1;
+    let mut scfg = DtlsConfig::new(sc, vec![cc.fingerprint(&*p, HashAlgorithm::Sha256)]);
+    scfg.seed = 2;
+    f(&mut ccfg, DtlsRole::Client);
+    f(&mut scfg, DtlsRole::Server);
+    (
+        Dtls::new(DtlsRole::Client, ccfg),
+        Dtls::new(DtlsRole::Server, scfg),
+    )
+}
+
+/// A lossy, reordering in-memory link between a client and a server in virtual time.
+struct Link {
+    now: Instant,
+    start: Instant,
+    latency: Duration,
+    rng: Rng,
+    loss: f64,
+    reorder: f64,
+    /// (deliver at, to server?, datagram)
+    queue: Vec<(Instant, bool, Bytes)>,
+    events: Vec<(DtlsRole, DtlsEvent)>,
+}
+
+impl Link {
+    fn new(seed: u64, loss: f64, reorder: f64) -> Self {
+        let now = Instant::now();
+        Link {
+            now,
+            start: now,
+            latency: Duration::from_millis(20),
+            rng: Rng::from_seed(seed),
+            loss,
+            reorder,
+            queue: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    fn drain(&mut self, d: &mut Dtls, to_server: bool) -> Option<Instant> {
+        loop {
+            match d.poll_output() {
+                DtlsOutput::Packet(p) => {
+                    if self.rng.chance(self.loss) {
+                        continue;
+                    }
+                    let extra = if self.rng.chance(self.reorder) {
+                        Duration::from_millis(15)
+                    } else {
+                        Duration::ZERO
+                    };
+                    self.queue
+                        .push((self.now + self.latency + extra, to_server, p));
+                }
+                DtlsOutput::Event(e) => self.events.push((d.role(), e)),
+                DtlsOutput::Timeout(at) => return Some(at),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Run until both are connected (or `limit` of virtual time passes).
+    fn run(&mut self, c: &mut Dtls, s: &mut Dtls, limit: Duration) -> bool {
+        c.handle_timeout(self.now);
+        s.handle_timeout(self.now);
+        while self.now < self.start + limit {
+            let tc = self.drain(c, true);
+            let ts = self.drain(s, false);
+            if c.is_connected() && s.is_connected() && self.queue.is_empty() {
+                return true;
+            }
+            let next = [tc, ts]
+                .into_iter()
+                .flatten()
+                .chain(self.queue.iter().map(|q| q.0))
+                .min();
+            let Some(next) = next else { return false };
+            self.now = next.max(self.now);
+            let (due, later): (Vec<_>, Vec<_>) =
+                self.queue.drain(..).partition(|q| q.0 <= self.now);
+            self.queue = later;
+            for (_, to_server, p) in due {
+                if to_server {
+                    s.handle_datagram(self.now, &p);
+                } else {
+                    c.handle_datagram(self.now, &p);
+                }
+            }
+            c.handle_timeout(self.now);
+            s.handle_timeout(self.now);
+        }
+        false
+    }
+}
+
+fn connect(c: &mut Dtls, s: &mut Dtls) -> Link {
+    let mut link = Link::new(0, 0.0, 0.0);
+    assert!(link.run(c, s, Duration::from_secs(5)), "{:?}", link.events);
+    link
+}
+
+#[test]
+fn every_suite_and_group_connects_and_exports_equal_keys() {
+    for suite in [
+        CipherSuite::EcdheEcdsaAes128GcmSha256,
+        CipherSuite::EcdheEcdsaAes256GcmSha384,
+        CipherSuite::EcdheEcdsaChaCha20Poly1305Sha256,
+    ] {
+        for group in [NamedGroup::X25519, NamedGroup::Secp256r1] {
+            let (mut c, mut s) = pair_with(|cfg, role| {
+                if role == DtlsRole::Server {
+                    cfg.cipher_suites = vec![suite];
+                }
+                cfg.groups = vec![group];
+            });
+            let link = connect(&mut c, &mut s);
+            assert_eq!(c.cipher_suite(), Some(suite));
+            assert_eq!(s.cipher_suite(), Some(suite));
+            let (pc, kc) = c.srtp_keying_material().unwrap();
+            let (ps, ks) = s.srtp_keying_material().unwrap();
+            assert_eq!((pc, &kc), (ps, &ks));
+            assert_eq!(pc, srtp_profile::AEAD_AES_128_GCM);
+            assert_eq!(kc.len(), 56);
+            assert!(link.events.iter().any(|(r, e)| *r == DtlsRole::Client
+                && matches!(e, DtlsEvent::Connected { group: g, .. } if *g == group)));
+            // Application data both ways.
+            let now = link.now;
+            c.send(b"hello server").unwrap();
+            let got_s = deliver(&mut c, &mut s, now);
+            s.send(b"hello client").unwrap();
+            let got_c = deliver(&mut s, &mut c, now);
+            assert_eq!(
+                got_s,
+                [DtlsEvent::ApplicationData(Bytes::from_static(
+                    b"hello server"
+                ))]
+            );
+            assert_eq!(
+                got_c,
+                [DtlsEvent::ApplicationData(Bytes::from_static(
+                    b"hello client"
+                ))]
+            );
+        }
+    }
+}
+
+/// Deliver every packet `from` has queued to `to`; return the events `to` then reports.
+fn deliver(from: &mut Dtls, to: &mut Dtls, now: Instant) -> Vec<DtlsEvent> {
+    while let DtlsOutput::Packet(p) = from.poll_output() {
+        to.handle_datagram(now, &p);
+    }
+    let mut events = Vec::new();
+    while let DtlsOutput::Event(e) = to.poll_output() {
+        events.push(e);
+    }
+    events
+}
+
+#[test]
+fn srtp_profile_follows_server_preference_within_client_offer() {
+    let (mut c, mut s) = pair_with(|cfg, role| {
+        cfg.srtp_profiles = match role {
+            DtlsRole::Client => vec![
+                srtp_profile::AES128_CM_SHA1_80,
+                srtp_profile::AEAD_AES_256_GCM,
+            ],
+            _ => vec![
+                srtp_profile::AEAD_AES_256_GCM,
+                srtp_profile::AES128_CM_SHA1_80,
+            ],
+        };
+    });
+    connect(&mut c, &mut s);
+    assert_eq!(c.srtp_profile(), Some(srtp_profile::AEAD_AES_256_GCM));
+    assert_eq!(c.srtp_keying_material().unwrap().1.len(), 88);
+}
+
+#[test]
+fn fingerprint_mismatch_fails_both_sides() {
+    let p = provider();
+    let (cc, sc) = certs();
+    let other = DtlsCertificate::generate(&*p).unwrap();
+    let mut c = Dtls::new(
+        DtlsRole::Client,
+        DtlsConfig::new(
+            cc.clone(),
+            vec![other.fingerprint(&*p, HashAlgorithm::Sha256)],
+        ),
+    );
+    let mut s = Dtls::new(
+        DtlsRole::Server,
+        DtlsConfig::new(sc, vec![cc.fingerprint(&*p, HashAlgorithm::Sha256)]),
+    );
+    let mut link = Link::new(0, 0.0, 0.0);
+    assert!(!link.run(&mut c, &mut s, Duration::from_secs(5)));
+    assert!(
+        link.events.iter().any(|(r, e)| *r == DtlsRole::Client
+            && *e == DtlsEvent::Failed(DtlsError::FingerprintMismatch))
+    );
+    // The server hears the bad_certificate alert.
+    assert!(
+        link.events
+            .iter()
+            .any(|(r, e)| *r == DtlsRole::Server
+                && *e == DtlsEvent::Failed(DtlsError::PeerAlert(42)))
+    );
+}
+
+#[test]
+fn sha1_and_sha512_fingerprints_are_accepted() {
+    let p = provider();
+    let (cc, sc) = certs();
+    let mut c = Dtls::new(
+        DtlsRole::Client,
+        DtlsConfig::new(cc.clone(), vec![sc.fingerprint(&*p, HashAlgorithm::Sha1)]),
+    );
+    let mut s = Dtls::new(
+        DtlsRole::Server,
+        DtlsConfig::new(sc, vec![cc.fingerprint(&*p, HashAlgorithm::Sha512)]),
+    );
+    connect(&mut c, &mut s);
+}
+
+#[test]
+fn handshake_survives_loss_and_reordering() {
+    let mut worst = Duration::ZERO;
+    for seed in 0..60 {
+        let (mut c, mut s) = pair_with(|cfg, _| {
+            cfg.initial_retransmit = Duration::from_millis(100);
+        });
+        let mut link = Link::new(seed, 0.2, 0.3);
+        assert!(
+            link.run(&mut c, &mut s, Duration::from_secs(30)),
+            "seed {seed}: {:?}",
+            link.events
+        );
+        worst = worst.max(link.now - link.start);
+        assert_eq!(
+            c.srtp_keying_material().unwrap(),
+            s.srtp_keying_material().unwrap()
+        );
+    }
+    assert!(worst < Duration::from_secs(30));
+}
+
+#[test]
+fn hello_verify_request_round_trip() {
+    let (mut c, mut s) = pair_with(|cfg, _| cfg.hello_verify = true);
+    let link = connect(&mut c, &mut s);
+    assert!(c.is_connected());
+    // Six flights instead of four: one extra round trip.
+    assert!(link.now - link.start >= Duration::from_millis(120));
+}
+
+#[test]
+fn tampered_and_replayed_records_are_dropped_without_harm() {
+    let (mut c, mut s) = pair_with(|_, _| {});
+    let link = connect(&mut c, &mut s);
+    let now = link.now;
+    c.send(b"first").unwrap();
+    let DtlsOutput::Packet(p) = c.poll_output() else {
+        panic!("no packet")
+    };
+    let mut bad = p.to_vec();
+    let n = bad.len();
+    bad[n - 1] ^= 1;
+    s.handle_datagram(now, &bad);
+    assert_eq!(s.stats().records_dropped, 1);
+    s.handle_datagram(now, &p);
+    s.handle_datagram(now, &p);
+    assert_eq!(s.stats().replays, 1);
+    assert_eq!(
+        s.poll_output(),
+        DtlsOutput::Event(DtlsEvent::ApplicationData(Bytes::from_static(b"first")))
+    );
+    assert!(matches!(s.poll_output(), DtlsOutput::Idle));
+    assert!(s.is_connected());
+    // Garbage of every kind.
+    for junk in [
+        &[][..],
+        &[23, 0xfe],
+        &[22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 9, 0xff, 0xff],
+    ] {
+        s.handle_datagram(now, junk);
+    }
+    assert!(s.is_connected());
+}
+
+#[test]
+fn close_notify_reaches_the_peer() {
+    let (mut c, mut s) = pair_with(|_, _| {});
+    let link = connect(&mut c, &mut s);
+    c.close();
+    while let DtlsOutput::Packet(p) = c.poll_output() {
+        s.handle_datagram(link.now, &p);
+    }
+    assert_eq!(s.poll_output(), DtlsOutput::Event(DtlsEvent::Closed));
+    assert_eq!(c.send(b"x"), Err(DtlsError::NotConnected));
+}
+
+#[test]
+fn handshake_times_out_without_a_peer() {
+    let (mut c, _) = pair_with(|_, _| {});
+    let t0 = Instant::now();
+    c.handle_timeout(t0);
+    let mut now = t0;
+    let mut sent = 0;
+    loop {
+        match c.poll_output() {
+            DtlsOutput::Packet(_) => sent += 1,
+            DtlsOutput::Timeout(at) => {
+                now = at;
+                c.handle_timeout(now);
+            }
+            DtlsOutput::Event(e) => {
+                assert_eq!(e, DtlsEvent::Failed(DtlsError::Timeout));
+                break;
+            }
+            _ => panic!("stalled"),
+        }
+    }
+    assert_eq!(now - t0, Duration::from_secs(30));
+    // 1 s, doubling: sends at 0, 1, 3, 7, 15 s.
+    assert_eq!(sent, 5);
+}
+
+#[test]
+fn pem_roundtrip_and_fingerprint_format() {
+    let p = provider();
+    let (c, _) = certs();
+    let (cert_pem, key_pem) = c.to_pem();
+    let back = DtlsCertificate::from_pem(&*p, &cert_pem, &key_pem).unwrap();
+    assert_eq!(back.der(), c.der());
+    let f = c.fingerprint(&*p, HashAlgorithm::Sha256);
+    assert_eq!(Fingerprint::parse(&f.to_string()).unwrap(), f);
+    assert_eq!(f.to_string().len(), "sha-256 ".len() + 32 * 3 - 1);
+    assert!(DtlsCertificate::from_pem(&*p, &key_pem, &cert_pem).is_err());
+}
+
+fn fixture(path: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/fixtures/chromium-156/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// Chromium's ClientHello offers DTLS 1.3 with an X25519MLKEM768 key share and spans two
+/// datagrams; our server reassembles it and answers with DTLS 1.2.
+#[test]
+fn chromium_client_hello_is_reassembled_and_answered_with_dtls_1_2() {
+    for hvr in [false, true] {
+        let (_, mut s) = pair_with(|cfg, _| cfg.hello_verify = hvr);
+        let now = Instant::now();
+        s.handle_timeout(now);
+        s.handle_datagram(
+            now,
+            &fixture("dtls/client-role/001-from-browser-ClientHello-frag1of2.bin"),
+        );
+        assert!(
+            matches!(s.poll_output(), DtlsOutput::Idle),
+            "waits for fragment 2"
+        );
+        s.handle_datagram(
+            now,
+            &fixture("dtls/client-role/002-from-browser-ClientHello-frag2of2.bin"),
+        );
+        let DtlsOutput::Packet(p) = s.poll_output() else {
+            panic!("no answer")
+        };
+        let rec = record::records(&p).next().unwrap().unwrap();
+        let frags = handshake::fragments(rec.payload).unwrap();
+        if hvr {
+            assert_eq!(frags[0].msg_type, handshake::HELLO_VERIFY_REQUEST);
+            continue;
+        }
+        assert_eq!(frags[0].msg_type, handshake::SERVER_HELLO);
+        let sh = ServerHello::parse(frags[0].data).unwrap();
+        assert_eq!(sh.version, DTLS_1_2);
+        assert_eq!(
+            sh.cipher_suite,
+            CipherSuite::EcdheEcdsaAes128GcmSha256.code()
+        );
+        // Chromium offers 80-bit CM, AES-256-GCM and AES-128-GCM; we prefer AES-128-GCM.
+        let srtp = handshake::find_extension(&sh.extensions, EXT_USE_SRTP).unwrap();
+        assert_eq!(
+            handshake::parse_use_srtp(srtp).unwrap().0,
+            [srtp_profile::AEAD_AES_128_GCM]
+        );
+    }
+}
+
+/// Every handshake message of real Chromium ↔ aiortc handshakes parses.
+#[test]
+fn chromium_handshake_messages_parse() {
+    for dir in [
+        "client-role",
+        "client-role-hvr",
+        "server-role",
+        "server-role-media",
+    ] {
+        let path = format!(
+            "{}/tests/fixtures/chromium-156/dtls/{dir}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let mut names: Vec<_> = std::fs::read_dir(&path)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".bin"))
+            .collect();
+        names.sort();
+        let mut reasm = [Reassembler::default(), Reassembler::default()];
+        let mut seen = 0;
+        for n in names {
+            let from_browser = n.contains("from-browser");
+            let d = fixture(&format!("dtls/{dir}/{n}"));
+            for rec in record::records(&d) {
+                let rec = rec.unwrap();
+                if rec.epoch != 0 || rec.content_type != HANDSHAKE {
+                    continue;
+                }
+                let r = &mut reasm[usize::from(from_browser)];
+                for f in handshake::fragments(rec.payload).unwrap() {
+                    if f.msg_type == handshake::CLIENT_HELLO && f.message_seq < r.next_seq() {
+                        r.reset(f.message_seq);
+                    }
+                    r.add(&f).unwrap();
+                }
+                while let Some((t, _, body)) = r.pop() {
+                    seen += 1;
+                    match t {
+                        handshake::CLIENT_HELLO => {
+                            ClientHello::parse(&body).unwrap();
+                        }
+                        handshake::SERVER_HELLO => {
+                            ServerHello::parse(&body).unwrap();
+                        }
+                        handshake::HELLO_VERIFY_REQUEST => {
+                            handshake::parse_hello_verify_request(&body).unwrap();
+                        }
+                        handshake::CERTIFICATE => {
+                            let chain = handshake::parse_certificate(&body).unwrap();
+                            cert::public_key_of(&chain[0]).unwrap();
+                        }
+                        handshake::SERVER_KEY_EXCHANGE => {
+                            ServerKeyExchange::parse(&body).unwrap();
+                        }
+                        handshake::CERTIFICATE_REQUEST => {
+                            handshake::parse_certificate_request(&body).unwrap();
+                        }
+                        handshake::CLIENT_KEY_EXCHANGE => {
+                            handshake::parse_client_key_exchange(&body).unwrap();
+                        }
+                        handshake::CERTIFICATE_VERIFY => {
+                            handshake::parse_signed(&body).unwrap();
+                        }
+                        handshake::SERVER_HELLO_DONE => assert!(body.is_empty()),
+                        other => panic!("unexpected message {other} in {dir}/{n}"),
+                    }
+                }
+            }
+        }
+        assert!(seen >= 8, "{dir}: {seen}");
+    }
+}
+
+/// Offline replay of a real Chromium ↔ aiortc handshake with the NSS key log: our
+/// transcript, PRF and record layer reproduce both Finished messages and decrypt the
+/// application data into the SCTP packets the capture says they carry.
+#[test]
+fn chromium_session_replays_with_key_log() {
+    let p = provider();
+    for dir in ["client-role", "server-role"] {
+        let base = format!(
+            "{}/tests/fixtures/chromium-156/dtls/{dir}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let keylog = std::fs::read_to_string(format!("{base}/keylog.txt")).unwrap();
+        let master: Vec<u8> = {
+            let hex = keylog.split_whitespace().nth(2).unwrap();
+            (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .collect()
+        };
+        let mut names: Vec<_> = std::fs::read_dir(&base)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".bin"))
+            .collect();
+        names.sort();
+        // Rebuild the transcript in the order messages were sent.
+        let mut transcript = Vec::new();
+        let mut client_random = [0u8; 32];
+        let mut server_random = [0u8; 32];
+        let mut suite = None;
+        let mut reasm = [Reassembler::default(), Reassembler::default()];
+        let mut protected: Vec<(bool, Vec<u8>)> = Vec::new();
+        for n in &names {
+            let to_browser = n.contains("to-browser");
+            let d = fixture(&format!("dtls/{dir}/{n}"));
+            for rec in record::records(&d) {
+                let rec = rec.unwrap();
+                if rec.epoch == 1 {
+                    let mut raw = Vec::new();
+                    record::write_record(
+                        &mut raw,
+                        rec.content_type,
+                        rec.version,
+                        1,
+                        rec.seq,
+                        rec.payload,
+                    );
+                    protected.push((to_browser, raw));
+                    continue;
+                }
+                if rec.content_type != HANDSHAKE {
+                    continue;
+                }
+                let r = &mut reasm[usize::from(to_browser)];
+                for f in handshake::fragments(rec.payload).unwrap() {
+                    r.add(&f).unwrap();
+                }
+                while let Some((t, seq, body)) = r.pop() {
+                    match t {
+                        handshake::CLIENT_HELLO => {
+                            client_random = ClientHello::parse(&body).unwrap().random
+                        }
+                        handshake::SERVER_HELLO => {
+                            let sh = ServerHello::parse(&body).unwrap();
+                            server_random = sh.random;
+                            suite = CipherSuite::from_code(sh.cipher_suite);
+                        }
+                        _ => {}
+                    }
+                    transcript.extend_from_slice(&handshake::encode_message(t, seq, &body));
+                }
+            }
+        }
+        let suite = suite.unwrap();
+        let browser_is_client = dir == "client-role";
+        // Key block as in `install_keys`.
+        let mut seed = server_random.to_vec();
+        seed.extend_from_slice(&client_random);
+        let block = prf(
+            &*p,
+            suite.prf_hash(),
+            &master,
+            b"key expansion",
+            &seed,
+            2 * (16 + 4),
+        );
+        let client = RecordCipher::new(
+            p.aead(suite.aead(), &block[..16]).unwrap(),
+            &block[32..36],
+            suite.nonce_kind(),
+        );
+        let server = RecordCipher::new(
+            p.aead(suite.aead(), &block[16..32]).unwrap(),
+            &block[36..40],
+            suite.nonce_kind(),
+        );
+        let mut finished = 0;
+        let mut app = 0;
+        let plaintexts = std::fs::read_to_string(format!("{base}/../plaintexts.tsv")).unwrap();
+        let mut buf = Vec::new();
+        let mut running = transcript.clone();
+        for (to_browser, raw) in &protected {
+            let rec = record::records(raw).next().unwrap().unwrap();
+            let sender_is_client = *to_browser != browser_is_client;
+            let cipher = if sender_is_client { &client } else { &server };
+            let plain = cipher.open(&rec, &mut buf).unwrap().to_vec();
+            match rec.content_type {
+                HANDSHAKE => {
+                    let f = &handshake::fragments(&plain).unwrap()[0];
+                    assert_eq!(f.msg_type, handshake::FINISHED);
+                    let label: &[u8] = if sender_is_client {
+                        b"client finished"
+                    } else {
+                        b"server finished"
+                    };
+                    let h = p.hash(suite.prf_hash(), &[&running]);
+                    assert_eq!(
+                        f.data,
+                        &prf(&*p, suite.prf_hash(), &master, label, &h, 12)[..],
+                        "{dir}"
+                    );
+                    running.extend_from_slice(&plain);
+                    finished += 1;
+                }
+                APPLICATION_DATA => {
+                    app += 1;
+                    // When the capture names the SCTP packet, the plaintext must equal it.
+                    for line in plaintexts.lines().filter(|l| l.starts_with(dir)) {
+                        let (dg, sctp) = line.split_once('\t').unwrap();
+                        if fixture(&format!("dtls/{dg}")) == *raw {
+                            assert_eq!(plain, fixture(sctp));
+                        }
+                    }
+                }
+                ALERT => assert_eq!(plain, [1, 0], "close_notify"),
+                _ => panic!("unexpected record"),
+            }
+        }
+        assert_eq!(finished, 2, "{dir}");
+        assert!(app >= 4, "{dir}");
+    }
+}
