@@ -983,6 +983,16 @@ impl IceAgent {
             return;
         }
         let tid = msg.transaction_id();
+        // Only answer on addresses we own: a 420 from someone else's address would let a
+        // runtime that feeds foreign datagrams make us spoof.
+        let Some(li) = self
+            .local
+            .iter()
+            .position(|c| c.base() == r.destination && c.protocol() == r.protocol)
+        else {
+            self.stats.dropped_other += 1;
+            return;
+        };
         let unknown: Vec<u16> = msg.unknown_comprehension_required().collect();
         if !unknown.is_empty() {
             let mut b = MessageBuilder::new(Class::Error, Method::Binding, tid);
@@ -995,15 +1005,6 @@ impl IceAgent {
             self.stats.dropped_other += 1;
             return;
         };
-        let Some(li) = self
-            .local
-            .iter()
-            .position(|c| c.base() == r.destination && c.protocol() == r.protocol)
-        else {
-            self.stats.dropped_other += 1;
-            return;
-        };
-
         // Role conflict (RFC 8445 §7.3.1.1). A lite agent is always controlled and never
         // switches.
         if !self.cfg.lite {
