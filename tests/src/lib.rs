@@ -81,3 +81,46 @@ pub fn exchange_all(a: &mut IceAgent, b: &mut IceAgent) {
 pub fn path(agent: &IceAgent) -> Option<(SocketAddr, SocketAddr)> {
     agent.selected_pair().map(|(l, r)| (l.base(), r.address()))
 }
+
+/// A DTLS session pinned to one local and one remote address, so the simulator or a
+/// runtime can drive it like any other endpoint (the ICE chain will pick the addresses
+/// in the ORTC layer; tests fix them).
+#[derive(Debug)]
+pub struct DtlsNode {
+    /// The session.
+    pub dtls: sansrtc::dtls::Dtls,
+    /// Our address.
+    pub local: SocketAddr,
+    /// The peer's address.
+    pub remote: SocketAddr,
+}
+
+impl Endpoint for DtlsNode {
+    type Event = sansrtc::dtls::DtlsEvent;
+
+    fn handle_input(&mut self, input: Input) {
+        match input {
+            Input::Receive(r) if r.source == self.remote => {
+                self.dtls.handle_datagram(r.now, &r.contents)
+            }
+            Input::Receive(_) => {}
+            Input::Timeout(now) => self.dtls.handle_timeout(now),
+            _ => {}
+        }
+    }
+
+    fn poll_output(&mut self) -> Output<Self::Event> {
+        use sansrtc::dtls::DtlsOutput;
+        match self.dtls.poll_output() {
+            DtlsOutput::Packet(p) => Output::Transmit(sansrtc::io::Transmit::single(
+                sansrtc::io::Protocol::Udp,
+                self.local,
+                self.remote,
+                p,
+            )),
+            DtlsOutput::Event(e) => Output::Event(e),
+            DtlsOutput::Timeout(at) => Output::Timeout(at),
+            _ => Output::Idle,
+        }
+    }
+}
