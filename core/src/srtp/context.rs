@@ -193,23 +193,28 @@ impl SrtpContext {
     /// an older sequence number is protected with the ROC it was first sent with.
     pub fn protect_rtp(&mut self, packet: &mut BytesMut) -> Result<(), SrtpError> {
         let header = RtpHeader::parse(packet)?;
-        let ssrc = header.ssrc;
-        let index = match self.rtp_out.get(&ssrc) {
-            Some(&highest) => estimate_index(highest, header.sequence_number)
-                .ok_or(SrtpError::IndexTooOld { ssrc })?,
+        let (ssrc, seq) = (header.ssrc, header.sequence_number);
+        let tag_len = self.profile.rtp_tag_len();
+        // One map lookup per packet: the entry is updated through the same reference.
+        match self.rtp_out.get_mut(&ssrc) {
+            Some(highest) => {
+                let index = estimate_index(*highest, seq).ok_or(SrtpError::IndexTooOld { ssrc })?;
+                self.rtp
+                    .protect_rtp(packet, header.len, ssrc, index, tag_len)?;
+                *highest = (*highest).max(index);
+            }
             None => {
                 if self.rtp_out.len() >= self.config.max_ssrcs {
                     return Err(SrtpError::TooManySsrcs {
                         max: self.config.max_ssrcs,
                     });
                 }
-                u64::from(header.sequence_number)
+                let index = u64::from(seq);
+                self.rtp
+                    .protect_rtp(packet, header.len, ssrc, index, tag_len)?;
+                self.rtp_out.insert(ssrc, index);
             }
-        };
-        self.rtp
-            .protect_rtp(packet, header.len, ssrc, index, self.profile.rtp_tag_len())?;
-        let highest = self.rtp_out.entry(ssrc).or_insert(index);
-        *highest = (*highest).max(index);
+        }
         Ok(())
     }
 
@@ -225,14 +230,15 @@ impl SrtpContext {
         if packet.len() < header.len + tag_len {
             return Err(SrtpError::Truncated("SRTP authentication tag"));
         }
-        let ssrc = header.ssrc;
-        let index = match self.rtp_in.get(&ssrc) {
+        let (ssrc, seq) = (header.ssrc, header.sequence_number);
+        match self.rtp_in.get_mut(&ssrc) {
             Some(window) => {
                 let highest = window.highest().unwrap_or(0);
-                let index = estimate_index(highest, header.sequence_number)
-                    .ok_or(SrtpError::IndexTooOld { ssrc })?;
+                let index = estimate_index(highest, seq).ok_or(SrtpError::IndexTooOld { ssrc })?;
                 check_replay(window, ssrc, index)?;
-                index
+                self.rtp
+                    .unprotect_rtp(packet, header.len, ssrc, index, tag_len)?;
+                window.accept(index);
             }
             None => {
                 if self.rtp_in.len() >= self.config.max_ssrcs {
@@ -241,16 +247,14 @@ impl SrtpContext {
                     });
                 }
                 // RFC 3711 §3.3.1: a new stream starts at ROC 0 with s_l = SEQ.
-                u64::from(header.sequence_number)
+                let index = u64::from(seq);
+                self.rtp
+                    .unprotect_rtp(packet, header.len, ssrc, index, tag_len)?;
+                let mut window = ReplayWindow::new(self.config.replay_window);
+                window.accept(index);
+                self.rtp_in.insert(ssrc, window);
             }
-        };
-        self.rtp
-            .unprotect_rtp(packet, header.len, ssrc, index, tag_len)?;
-        let window_size = self.config.replay_window;
-        self.rtp_in
-            .entry(ssrc)
-            .or_insert_with(|| ReplayWindow::new(window_size))
-            .accept(index);
+        }
         Ok(())
     }
 
@@ -300,21 +304,24 @@ impl SrtpContext {
         };
         let word = u32::from_be_bytes([packet[at], packet[at + 1], packet[at + 2], packet[at + 3]]);
         let index = u64::from(word & !E_FLAG);
-        match self.rtcp_in.get(&ssrc) {
-            Some(window) => check_replay(window, ssrc, index)?,
-            None if self.rtcp_in.len() >= self.config.max_ssrcs => {
-                return Err(SrtpError::TooManySsrcs {
-                    max: self.config.max_ssrcs,
-                });
+        match self.rtcp_in.get_mut(&ssrc) {
+            Some(window) => {
+                check_replay(window, ssrc, index)?;
+                self.rtcp.unprotect_rtcp(packet, ssrc, word, tag_len)?;
+                window.accept(index);
             }
-            None => {}
+            None => {
+                if self.rtcp_in.len() >= self.config.max_ssrcs {
+                    return Err(SrtpError::TooManySsrcs {
+                        max: self.config.max_ssrcs,
+                    });
+                }
+                self.rtcp.unprotect_rtcp(packet, ssrc, word, tag_len)?;
+                let mut window = ReplayWindow::new(self.config.replay_window);
+                window.accept(index);
+                self.rtcp_in.insert(ssrc, window);
+            }
         }
-        self.rtcp.unprotect_rtcp(packet, ssrc, word, tag_len)?;
-        let window_size = self.config.replay_window;
-        self.rtcp_in
-            .entry(ssrc)
-            .or_insert_with(|| ReplayWindow::new(window_size))
-            .accept(index);
         Ok(())
     }
 
