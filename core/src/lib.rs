@@ -74,4 +74,5 @@ pub mod ice;
 pub mod io;
 pub mod rng;
 pub mod sim;
+pub mod srtp;
 pub mod stun;

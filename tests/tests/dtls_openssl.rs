@@ -14,6 +14,7 @@ use sansrtc::crypto::{HashAlgorithm, default_provider};
 use sansrtc::dtls::{
     CipherSuite, Dtls, DtlsCertificate, DtlsConfig, DtlsEvent, DtlsOutput, DtlsRole, Fingerprint,
 };
+use sansrtc::srtp::SrtpProfile;
 
 fn openssl() -> &'static str {
     let ok = Command::new("openssl")
@@ -186,7 +187,7 @@ fn drive(
     }
 }
 
-fn connected(events: &[DtlsEvent]) -> Option<(CipherSuite, Option<u16>)> {
+fn connected(events: &[DtlsEvent]) -> Option<(CipherSuite, Option<SrtpProfile>)> {
     events.iter().find_map(|e| match e {
         DtlsEvent::Connected {
             cipher_suite,
@@ -201,7 +202,7 @@ struct Case {
     openssl_cipher: &'static str,
     suite: CipherSuite,
     groups: &'static str,
-    srtp: (&'static str, u16, usize),
+    srtp: (&'static str, SrtpProfile, usize),
 }
 
 const CASES: &[Case] = &[
@@ -209,19 +210,23 @@ const CASES: &[Case] = &[
         openssl_cipher: "ECDHE-ECDSA-AES128-GCM-SHA256",
         suite: CipherSuite::EcdheEcdsaAes128GcmSha256,
         groups: "X25519:P-256",
-        srtp: ("SRTP_AES128_CM_SHA1_80", 0x0001, 60),
+        srtp: (
+            "SRTP_AES128_CM_SHA1_80",
+            SrtpProfile::Aes128CmHmacSha1_80,
+            60,
+        ),
     },
     Case {
         openssl_cipher: "ECDHE-ECDSA-AES256-GCM-SHA384",
         suite: CipherSuite::EcdheEcdsaAes256GcmSha384,
         groups: "P-256",
-        srtp: ("SRTP_AEAD_AES_256_GCM", 0x0008, 88),
+        srtp: ("SRTP_AEAD_AES_256_GCM", SrtpProfile::AeadAes256Gcm, 88),
     },
     Case {
         openssl_cipher: "ECDHE-ECDSA-CHACHA20-POLY1305",
         suite: CipherSuite::EcdheEcdsaChaCha20Poly1305Sha256,
         groups: "X25519:P-256",
-        srtp: ("SRTP_AEAD_AES_128_GCM", 0x0007, 56),
+        srtp: ("SRTP_AEAD_AES_128_GCM", SrtpProfile::AeadAes128Gcm, 56),
     },
 ];
 
@@ -300,7 +305,7 @@ fn our_client_against_openssl_s_server() {
             "{events:?}"
         );
         println!(
-            "client vs openssl s_server: DTLS 1.2 {} SRTP {:#06x}, handshake {:?}",
+            "client vs openssl s_server: DTLS 1.2 {} {}, handshake {:?}",
             suite.name(),
             case.srtp.1,
             took
@@ -367,7 +372,7 @@ fn our_server_against_openssl_s_client() {
         });
         client.wait_for("hello from sansrtc", Duration::from_secs(5));
         println!(
-            "server vs openssl s_client: DTLS 1.2 {} SRTP {:#06x}, handshake {:?}",
+            "server vs openssl s_client: DTLS 1.2 {} {}, handshake {:?}",
             suite.name(),
             case.srtp.1,
             took

@@ -65,6 +65,7 @@ use crate::crypto::{
     default_provider,
 };
 use crate::rng::Rng;
+use crate::srtp::SrtpProfile;
 use handshake::{
     Added, ClientHello, EXT_EC_POINT_FORMATS, EXT_EXTENDED_MASTER_SECRET, EXT_RENEGOTIATION_INFO,
     EXT_SIGNATURE_ALGORITHMS, EXT_SUPPORTED_GROUPS, EXT_USE_SRTP, Reassembler, ServerHello,
@@ -151,28 +152,6 @@ pub enum DtlsRole {
     Server,
 }
 
-/// DTLS-SRTP protection profile ids (RFC 5764 §4.1.2, RFC 7714 §14.2).
-pub mod srtp_profile {
-    /// SRTP_AES128_CM_HMAC_SHA1_80.
-    pub const AES128_CM_SHA1_80: u16 = 0x0001;
-    /// SRTP_AES128_CM_HMAC_SHA1_32.
-    pub const AES128_CM_SHA1_32: u16 = 0x0002;
-    /// SRTP_AEAD_AES_128_GCM.
-    pub const AEAD_AES_128_GCM: u16 = 0x0007;
-    /// SRTP_AEAD_AES_256_GCM.
-    pub const AEAD_AES_256_GCM: u16 = 0x0008;
-
-    /// Bytes of keying material a profile needs: 2 × (key + salt).
-    pub fn keying_material_len(profile: u16) -> Option<usize> {
-        match profile {
-            AES128_CM_SHA1_80 | AES128_CM_SHA1_32 => Some(2 * (16 + 14)),
-            AEAD_AES_128_GCM => Some(2 * (16 + 12)),
-            AEAD_AES_256_GCM => Some(2 * (32 + 12)),
-            _ => None,
-        }
-    }
-}
-
 /// Configuration of one DTLS session.
 #[derive(Debug, Clone)]
 pub struct DtlsConfig {
@@ -185,7 +164,7 @@ pub struct DtlsConfig {
     /// ECDHE groups in preference order.
     pub groups: Vec<NamedGroup>,
     /// SRTP protection profiles offered / accepted, in preference order.
-    pub srtp_profiles: Vec<u16>,
+    pub srtp_profiles: Vec<SrtpProfile>,
     /// Server: demand a HelloVerifyRequest cookie round trip. Off by default: between
     /// ICE-verified peers the path is already proven.
     pub hello_verify: bool,
@@ -214,12 +193,7 @@ impl DtlsConfig {
             remote_fingerprints,
             cipher_suites: CipherSuite::ALL.to_vec(),
             groups: vec![NamedGroup::X25519, NamedGroup::Secp256r1],
-            srtp_profiles: vec![
-                srtp_profile::AEAD_AES_128_GCM,
-                srtp_profile::AEAD_AES_256_GCM,
-                srtp_profile::AES128_CM_SHA1_80,
-                srtp_profile::AES128_CM_SHA1_32,
-            ],
+            srtp_profiles: SrtpProfile::ALL.to_vec(),
             hello_verify: false,
             require_extended_master_secret: true,
             initial_retransmit: Duration::from_secs(1),
@@ -241,7 +215,7 @@ pub enum DtlsEvent {
         /// Negotiated cipher suite.
         cipher_suite: CipherSuite,
         /// Negotiated SRTP protection profile, if any.
-        srtp_profile: Option<u16>,
+        srtp_profile: Option<SrtpProfile>,
         /// ECDHE group used.
         group: NamedGroup,
     },
@@ -344,7 +318,7 @@ pub struct Dtls {
     peer_cert: Option<Vec<u8>>,
     master: Vec<u8>,
     ems: bool,
-    srtp: Option<u16>,
+    srtp: Option<SrtpProfile>,
     /// Transcript length before the client's Finished (server side, for checking it).
     cert_verify_checked: bool,
 
@@ -418,7 +392,7 @@ impl Dtls {
     }
 
     /// Negotiated SRTP protection profile.
-    pub fn srtp_profile(&self) -> Option<u16> {
+    pub fn srtp_profile(&self) -> Option<SrtpProfile> {
         self.srtp.filter(|_| self.state == State::Connected)
     }
 
@@ -466,11 +440,10 @@ impl Dtls {
 
     /// The negotiated SRTP profile and its keying material (RFC 5764 §4.2, label
     /// `EXTRACTOR-dtls_srtp`): client key | server key | client salt | server salt.
-    pub fn srtp_keying_material(&self) -> Option<(u16, Vec<u8>)> {
+    pub fn srtp_keying_material(&self) -> Option<(SrtpProfile, Vec<u8>)> {
         let profile = self.srtp_profile()?;
-        let len = srtp_profile::keying_material_len(profile)?;
         let km = self
-            .export_keying_material("EXTRACTOR-dtls_srtp", len)
+            .export_keying_material("EXTRACTOR-dtls_srtp", profile.keying_material_len())
             .ok()?;
         Some((profile, km))
     }
@@ -922,7 +895,14 @@ impl Dtls {
         if !self.cfg.srtp_profiles.is_empty() {
             extensions.push((
                 EXT_USE_SRTP,
-                handshake::encode_use_srtp(&self.cfg.srtp_profiles),
+                handshake::encode_use_srtp(
+                    &self
+                        .cfg
+                        .srtp_profiles
+                        .iter()
+                        .map(|p| p.id())
+                        .collect::<Vec<_>>(),
+                ),
             ));
         }
         let ch = ClientHello {
@@ -1025,7 +1005,7 @@ impl Dtls {
                     .srtp_profiles
                     .iter()
                     .copied()
-                    .find(|p| offered.contains(p))
+                    .find(|p| offered.contains(&p.id()))
             }
             None => None,
         };
@@ -1050,7 +1030,7 @@ impl Dtls {
             extensions.push((EXT_EC_POINT_FORMATS, vec![1, 0]));
         }
         if let Some(p) = self.srtp {
-            extensions.push((EXT_USE_SRTP, handshake::encode_use_srtp(&[p])));
+            extensions.push((EXT_USE_SRTP, handshake::encode_use_srtp(&[p.id()])));
         }
         let sh = ServerHello {
             version: DTLS_1_2,
@@ -1110,7 +1090,9 @@ impl Dtls {
             Some(d) => {
                 let (chosen, _) = handshake::parse_use_srtp(d)?;
                 match chosen.as_slice() {
-                    [p] if self.cfg.srtp_profiles.contains(p) => Some(*p),
+                    [id] if self.cfg.srtp_profiles.iter().any(|p| p.id() == *id) => {
+                        SrtpProfile::from_id(*id)
+                    }
                     _ => {
                         return Err(DtlsError::HandshakeFailure(
                             "server chose an SRTP profile we did not offer",

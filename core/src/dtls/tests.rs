@@ -2,6 +2,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::crypto::RingProvider;
+use crate::srtp::SrtpProfile;
 
 fn provider() -> Arc<dyn CryptoProvider> {
     Arc::new(RingProvider::new())
@@ -140,7 +141,7 @@ fn every_suite_and_group_connects_and_exports_equal_keys() {
             let (pc, kc) = c.srtp_keying_material().unwrap();
             let (ps, ks) = s.srtp_keying_material().unwrap();
             assert_eq!((pc, &kc), (ps, &ks));
-            assert_eq!(pc, srtp_profile::AEAD_AES_128_GCM);
+            assert_eq!(pc, SrtpProfile::AeadAes128Gcm);
             assert_eq!(kc.len(), 56);
             assert!(link.events.iter().any(|(r, e)| *r == DtlsRole::Client
                 && matches!(e, DtlsEvent::Connected { group: g, .. } if *g == group)));
@@ -182,18 +183,12 @@ fn deliver(from: &mut Dtls, to: &mut Dtls, now: Instant) -> Vec<DtlsEvent> {
 fn srtp_profile_follows_server_preference_within_client_offer() {
     let (mut c, mut s) = pair_with(|cfg, role| {
         cfg.srtp_profiles = match role {
-            DtlsRole::Client => vec![
-                srtp_profile::AES128_CM_SHA1_80,
-                srtp_profile::AEAD_AES_256_GCM,
-            ],
-            _ => vec![
-                srtp_profile::AEAD_AES_256_GCM,
-                srtp_profile::AES128_CM_SHA1_80,
-            ],
+            DtlsRole::Client => vec![SrtpProfile::Aes128CmHmacSha1_80, SrtpProfile::AeadAes256Gcm],
+            _ => vec![SrtpProfile::AeadAes256Gcm, SrtpProfile::Aes128CmHmacSha1_80],
         };
     });
     connect(&mut c, &mut s);
-    assert_eq!(c.srtp_profile(), Some(srtp_profile::AEAD_AES_256_GCM));
+    assert_eq!(c.srtp_profile(), Some(SrtpProfile::AeadAes256Gcm));
     assert_eq!(c.srtp_keying_material().unwrap().1.len(), 88);
 }
 
@@ -407,7 +402,7 @@ fn chromium_client_hello_is_reassembled_and_answered_with_dtls_1_2() {
         let srtp = handshake::find_extension(&sh.extensions, EXT_USE_SRTP).unwrap();
         assert_eq!(
             handshake::parse_use_srtp(srtp).unwrap().0,
-            [srtp_profile::AEAD_AES_128_GCM]
+            [SrtpProfile::AeadAes128Gcm.id()]
         );
     }
 }
@@ -626,5 +621,35 @@ fn chromium_session_replays_with_key_log() {
         }
         assert_eq!(finished, 2, "{dir}");
         assert!(app >= 4, "{dir}");
+    }
+}
+
+/// DTLS-SRTP end to end: keys exported by each side key SRTP contexts that interoperate,
+/// for every profile.
+#[test]
+fn exported_keys_drive_srtp_both_ways() {
+    use crate::srtp::{DtlsSrtpContexts, SrtpConfig};
+    for profile in SrtpProfile::ALL {
+        let (mut c, mut s) = pair_with(|cfg, _| cfg.srtp_profiles = vec![profile]);
+        connect(&mut c, &mut s);
+        let (pc, kc) = c.srtp_keying_material().unwrap();
+        let (ps, ks) = s.srtp_keying_material().unwrap();
+        assert_eq!((pc, ps), (profile, profile));
+        let mut cs =
+            DtlsSrtpContexts::new(pc, &kc, DtlsRole::Client, SrtpConfig::default()).unwrap();
+        let mut ss =
+            DtlsSrtpContexts::new(ps, &ks, DtlsRole::Server, SrtpConfig::default()).unwrap();
+        let rtp = [
+            0x80u8, 111, 0, 1, 0, 0, 0, 160, 0x12, 0x34, 0x56, 0x78, 1, 2, 3, 4, 5,
+        ];
+        let mut pkt = bytes::BytesMut::from(&rtp[..]);
+        cs.local.protect_rtp(&mut pkt).unwrap();
+        assert_ne!(&pkt[12..], &rtp[12..]);
+        ss.remote.unprotect_rtp(&mut pkt).unwrap();
+        assert_eq!(&pkt[..], &rtp[..]);
+        let mut back = bytes::BytesMut::from(&rtp[..]);
+        ss.local.protect_rtp(&mut back).unwrap();
+        cs.remote.unprotect_rtp(&mut back).unwrap();
+        assert_eq!(&back[..], &rtp[..]);
     }
 }
