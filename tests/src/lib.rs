@@ -3,6 +3,8 @@
 
 use std::net::SocketAddr;
 
+pub mod endpoints;
+
 use sansrtc::ice::{IceAgent, IceEvent};
 use sansrtc::io::{Endpoint, Input, Output};
 use sansrtc::stun::StunServer;

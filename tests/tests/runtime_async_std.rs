@@ -1,14 +1,14 @@
-//! Two endpoints exchanging datagrams over real loopback sockets through `UdpDriver`.
-
-mod common;
+//! Two endpoints exchanging datagrams over real loopback sockets through `sansrtc-async-std`'s `UdpDriver`.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use async_std::channel;
 use async_std::task;
-use common::{Alarm, BURST, BURST_SEQ, Echo, Echoed, PingEvent, Pinger, unavailable};
 use sansrtc_async_std::{DriveStats, UdpDriver};
+use sansrtc_tests::endpoints::{
+    Alarm, BURST, BURST_SEQ, Echo, Echoed, PingEvent, Pinger, unavailable,
+};
 
 const PINGS: u32 = 10;
 const TOTAL: usize = PINGS as usize + BURST.len();

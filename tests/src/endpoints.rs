@@ -1,8 +1,6 @@
-//! Endpoints the loopback tests drive. Small, but real: every output follows from what
-//! went in, so a driver that loses, splits or misroutes datagrams makes them fail.
-//! (`sansrtc-async-std` has the same three; test code is not worth a shared crate.)
-
-#![allow(dead_code)] // each test file uses its own subset
+//! Endpoints the runtime loopback tests drive (`tests/runtime_*.rs`). Small, but real:
+//! every output follows from what went in, so a driver that loses, splits or misroutes
+//! datagrams makes them fail. Shared by the tokio and async-std tests.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;

@@ -1,11 +1,11 @@
-//! Two endpoints exchanging datagrams over real loopback sockets through `UdpDriver`.
-
-mod common;
+//! Two endpoints exchanging datagrams over real loopback sockets through `sansrtc-tokio`'s `UdpDriver`.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::{Alarm, BURST, BURST_SEQ, Echo, Echoed, PingEvent, Pinger, unavailable};
+use sansrtc_tests::endpoints::{
+    Alarm, BURST, BURST_SEQ, Echo, Echoed, PingEvent, Pinger, unavailable,
+};
 use sansrtc_tokio::{DriveStats, UdpDriver};
 use tokio::sync::oneshot;
 
