@@ -329,6 +329,8 @@ pub struct Dtls {
 }
 
 const MAX_APP_RECORD: usize = 16384;
+/// Floor of the flight retransmission timeout.
+const MIN_RETRANSMIT: Duration = Duration::from_millis(10);
 
 impl Dtls {
     /// A session in `role`. Nothing is sent until time is fed in.
@@ -337,7 +339,7 @@ impl Dtls {
         let mut cookie_secret = [0u8; 32];
         rng.fill(&mut cookie_secret);
         Dtls {
-            rto: cfg.initial_retransmit,
+            rto: cfg.initial_retransmit.max(MIN_RETRANSMIT),
             cfg,
             role,
             rng,
@@ -415,7 +417,7 @@ impl Dtls {
     pub fn set_initial_retransmit(&mut self, rto: Duration) {
         self.cfg.initial_retransmit = rto;
         if self.flight.is_empty() {
-            self.rto = rto;
+            self.rto = rto.max(MIN_RETRANSMIT);
         }
     }
 
@@ -664,7 +666,8 @@ impl Dtls {
 
     fn new_flight(&mut self) {
         self.flight.clear();
-        self.rto = self.cfg.initial_retransmit;
+        // A zero timeout would retransmit forever at the same instant.
+        self.rto = self.cfg.initial_retransmit.max(MIN_RETRANSMIT);
     }
 
     /// Queue a handshake message in the current flight and add it to the transcript.
@@ -1011,6 +1014,8 @@ impl Dtls {
         };
         self.client_random = ch.random;
         self.server_random = self.random32();
+        // A server may wait any time for its ClientHello; the handshake clock starts now.
+        self.started = self.now;
         self.suite = Some(suite);
         self.group = Some(group);
         self.send_seq = seq;

@@ -1,0 +1,6 @@
+//! SRTP/SRTCP unprotect (and protect round trips) on hostile input. See `src/lib.rs`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| sansrtc_fuzz::srtp_unprotect(data));
