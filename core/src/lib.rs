@@ -73,6 +73,7 @@ pub mod dtls;
 pub mod ice;
 pub mod io;
 pub mod rng;
+pub mod sctp;
 pub mod sim;
 pub mod srtp;
 pub mod stun;
