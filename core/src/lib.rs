@@ -67,6 +67,7 @@
 #![warn(missing_docs)]
 
 pub mod crypto;
+pub mod datachannel;
 pub mod demux;
 pub mod driver;
 pub mod dtls;

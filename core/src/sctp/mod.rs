@@ -29,7 +29,7 @@
 //!         tsn: Tsn(7),
 //!         stream_id: Sid(1),
 //!         ssn: Ssn(0),
-//!         ppid: Ppid(51), // WebRTC String (RFC 8831 §8)
+//!         ppid: Ppid::STRING,
 //!         user_data: Bytes::from_static(b"hello"),
 //!     })],
 //! };

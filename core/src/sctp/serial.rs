@@ -144,7 +144,8 @@ serial_number!(
 pub struct Sid(pub u16);
 
 /// Payload Protocol Identifier (RFC 9260 §3.3.1), an opaque label SCTP carries for the
-/// upper layer (WebRTC's values: RFC 8831 §8).
+/// upper layer. WebRTC's values are associated constants in [`crate::datachannel`]
+/// (RFC 8831 §8), e.g. [`Ppid::DCEP`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Ppid(pub u32);
 
