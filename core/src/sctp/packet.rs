@@ -112,17 +112,20 @@ impl Packet {
         if self.chunks.is_empty() {
             return Err(SctpError::NoChunks);
         }
-        // Check every length before writing, so a failure leaves `out` untouched.
-        let mut value_lens = Vec::with_capacity(self.chunks.len());
+        // Check every length before writing, so a failure leaves `out` untouched; the
+        // lengths are recomputed while writing rather than kept, so encoding a packet
+        // allocates nothing beyond `out`.
         for chunk in &self.chunks {
-            value_lens.push(chunk.value_len_checked()?);
+            chunk.value_len_checked()?;
         }
         let start = out.as_mut().len();
         out.put_u16(self.source_port);
         out.put_u16(self.destination_port);
         out.put_u32(self.verification_tag);
         out.put_u32(0);
-        for (chunk, len) in self.chunks.iter().zip(value_lens) {
+        for chunk in &self.chunks {
+            // Cannot fail: checked above.
+            let len = chunk.value_len_checked()?;
             chunk.put(out, len);
         }
         if checksum_kind == Checksum::Crc32c {
