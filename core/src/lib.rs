@@ -67,12 +67,14 @@
 #![warn(missing_docs)]
 
 pub mod crypto;
+pub mod datachannel;
 pub mod demux;
 pub mod driver;
 pub mod dtls;
 pub mod ice;
 pub mod io;
 pub mod rng;
+pub mod sctp;
 pub mod sim;
 pub mod srtp;
 pub mod stun;
