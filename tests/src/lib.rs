@@ -126,3 +126,50 @@ impl Endpoint for DtlsNode {
         }
     }
 }
+
+/// An SCTP association pinned to fixed addresses, its packets carried in the clear (the
+/// ORTC chain puts DTLS underneath; these tests exercise SCTP alone).
+#[derive(Debug)]
+pub struct SctpNode {
+    /// The association.
+    pub assoc: sansrtc::sctp::Association,
+    /// Our address.
+    pub local: SocketAddr,
+    /// The peer's address.
+    pub remote: SocketAddr,
+    /// Whether `connect` still has to be called on the first input.
+    pub connect_on_start: bool,
+}
+
+impl Endpoint for SctpNode {
+    type Event = sansrtc::sctp::SctpEvent;
+
+    fn handle_input(&mut self, input: Input) {
+        let now = input.now();
+        if std::mem::take(&mut self.connect_on_start) {
+            self.assoc.connect(now);
+        }
+        match input {
+            Input::Receive(r) if r.source == self.remote => {
+                self.assoc.handle_packet(now, r.contents)
+            }
+            Input::Receive(_) => {}
+            _ => self.assoc.handle_timeout(now),
+        }
+    }
+
+    fn poll_output(&mut self) -> Output<Self::Event> {
+        use sansrtc::sctp::SctpOutput;
+        match self.assoc.poll_output() {
+            SctpOutput::Packet(p) => Output::Transmit(sansrtc::io::Transmit::single(
+                sansrtc::io::Protocol::Udp,
+                self.local,
+                self.remote,
+                p,
+            )),
+            SctpOutput::Event(e) => Output::Event(e),
+            SctpOutput::Timeout(at) => Output::Timeout(at),
+            _ => Output::Idle,
+        }
+    }
+}

@@ -48,6 +48,7 @@
 //! zero stream counts, DATA without user data (§6.2 answers it with an ABORT carrying
 //! [`ErrorCause::NoUserData`]) — those need the association's state to answer properly.
 
+mod association;
 mod cause;
 mod chunk;
 mod packet;
@@ -59,6 +60,7 @@ mod tests;
 
 use bytes::{BufMut, Bytes};
 
+pub use association::{Association, SctpConfig, SctpEvent, SctpOutput, SctpStats};
 pub use cause::ErrorCause;
 pub use chunk::{
     Abort, Chunk, ChunkType, CookieEcho, Data, ErrorChunk, ForwardTsn, ForwardTsnStream,
@@ -69,7 +71,7 @@ pub use packet::{COMMON_HEADER_LEN, Checksum, ChecksumPolicy, Packet, checksum};
 pub use param::{Edmid, InitParam, ReconfigParam, ReconfigResult, ResponseTsns};
 pub use serial::{Fsn, Mid, Ppid, ReconfigSeq, Sid, Ssn, Tsn};
 
-/// Errors from parsing or encoding SCTP packets.
+/// Errors of the SCTP layer: parsing or encoding packets, and using the association.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SctpError {
@@ -98,6 +100,20 @@ pub enum SctpError {
     /// Encoding: a value does not fit the 16-bit length or count field that carries it.
     #[error("SCTP {0} too large for its 16-bit length or count field")]
     TooLarge(&'static str),
+    /// The association is closed (aborted, failed or never opened).
+    #[error("SCTP association is closed")]
+    Closed,
+    /// An empty user message; WebRTC sends a one-byte payload with an "empty" PPID.
+    #[error("SCTP cannot carry an empty user message")]
+    EmptyMessage,
+    /// A message over the peer's maximum message size.
+    #[error("message of {size} bytes exceeds the peer's maximum of {max}")]
+    MessageTooLarge {
+        /// Size of the message.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
 }
 
 /// What a receiver does with a chunk or parameter type it does not know, from the type's

@@ -1,0 +1,1259 @@
+//! The SCTP association (RFC 9260) as WebRTC runs it over DTLS (RFC 8261): both ends
+//! send INIT at once, a stateless HMAC cookie, DATA/SACK with gap blocks and duplicate
+//! reports, delayed SACK, fragmentation and reassembly, ordered and unordered delivery,
+//! RTO per RFC 6298, T3-rtx, fast retransmit and recovery, congestion control in bytes,
+//! a bounded receive window, HEARTBEAT answers and ABORT.
+//!
+//! One [`Association`] takes decrypted SCTP packets (what DTLS hands up) and time, and
+//! hands out packets to encrypt, events and deadlines.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+
+use super::{
+    Abort, Checksum, ChecksumPolicy, Chunk, CookieEcho, Data, ErrorCause, GapAckBlock, Heartbeat,
+    Init, InitParam, Packet, Ppid, Sack, SctpError, Sid, Ssn, Tsn, UnknownAction,
+};
+use crate::crypto::{CryptoProvider, HashAlgorithm, default_provider};
+use crate::rng::Rng;
+
+/// Association settings.
+#[derive(Debug, Clone)]
+pub struct SctpConfig {
+    /// Our SCTP port (WebRTC: 5000 unless SDP says otherwise).
+    pub local_port: u16,
+    /// The peer's SCTP port.
+    pub remote_port: u16,
+    /// Largest SCTP packet we send (what fits one DTLS record in one datagram).
+    pub mtu: usize,
+    /// Receive buffer we advertise (a_rwnd) and enforce. It never counts as smaller
+    /// than one maximal message plus 64 KiB: messages are only delivered whole, so a
+    /// window below the largest message could never open again.
+    pub receive_window: u32,
+    /// Largest message we accept from the peer; larger ones abort the association.
+    pub max_receive_message_size: usize,
+    /// Number of outbound and inbound streams we ask for.
+    pub streams: u16,
+    /// Initial RTO (RFC 9260 §16: 1 s; set it from a measured RTT when one is known).
+    pub rto_initial: Duration,
+    /// RTO floor.
+    pub rto_min: Duration,
+    /// RTO ceiling.
+    pub rto_max: Duration,
+    /// INIT / COOKIE-ECHO attempts before giving up (Max.Init.Retransmits).
+    pub max_init_retransmits: u32,
+    /// Consecutive T3-rtx expiries before the association fails (Association.Max.Retrans).
+    pub max_retransmits: u32,
+    /// Delay before a SACK for a lone packet (RFC 9260 §6.2: at most 500 ms).
+    pub delayed_ack: Duration,
+    /// Seed for tags, initial TSNs and the cookie secret.
+    pub seed: u64,
+    /// Crypto provider for the cookie HMAC.
+    pub provider: std::sync::Arc<dyn CryptoProvider>,
+}
+
+impl Default for SctpConfig {
+    fn default() -> Self {
+        SctpConfig {
+            local_port: 5000,
+            remote_port: 5000,
+            mtu: 1200,
+            // 400 Mbit/s × 50 ms ≈ 2.5 MB in flight; leave room above it.
+            receive_window: 4 * 1024 * 1024,
+            max_receive_message_size: 256 * 1024,
+            streams: 65535,
+            rto_initial: Duration::from_secs(1),
+            rto_min: Duration::from_millis(200),
+            rto_max: Duration::from_secs(60),
+            max_init_retransmits: 8,
+            max_retransmits: 10,
+            delayed_ack: Duration::from_millis(200),
+            seed: 0,
+            provider: default_provider(),
+        }
+    }
+}
+
+/// What happened.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SctpEvent {
+    /// The association is established.
+    Connected,
+    /// A whole message from the peer.
+    Message {
+        /// Stream it arrived on.
+        stream_id: u16,
+        /// Payload protocol identifier.
+        ppid: u32,
+        /// The message.
+        data: Bytes,
+        /// Whether it was sent unordered.
+        unordered: bool,
+    },
+    /// The association ended: the peer aborted, or it failed (retransmissions, timeouts,
+    /// a protocol violation). Queued messages were not delivered.
+    Closed {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Output of [`Association::poll_output`].
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SctpOutput {
+    /// An SCTP packet for the lower layer (DTLS) to send.
+    Packet(Bytes),
+    /// An event.
+    Event(SctpEvent),
+    /// Call [`Association::handle_timeout`] at this instant.
+    Timeout(Instant),
+    /// Nothing to do until a packet arrives or the application sends.
+    Idle,
+}
+
+/// Counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SctpStats {
+    /// Packets sent.
+    pub packets_sent: u64,
+    /// Packets received and accepted.
+    pub packets_received: u64,
+    /// Packets dropped: malformed, bad checksum, wrong verification tag, bad cookie.
+    pub packets_dropped: u64,
+    /// DATA chunks retransmitted (T3 or fast).
+    pub retransmissions: u64,
+    /// Fast retransmit episodes.
+    pub fast_retransmits: u64,
+    /// T3-rtx expiries.
+    pub t3_expiries: u64,
+    /// Duplicate DATA chunks received.
+    pub duplicates_received: u64,
+    /// DATA chunks dropped because the receive window was full.
+    pub window_drops: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Closed,
+    CookieWait,
+    CookieEchoed,
+    Established,
+    Failed,
+}
+
+/// A message waiting to be (fully) sent.
+#[derive(Debug)]
+struct OutMessage {
+    stream: u16,
+    ppid: u32,
+    data: Bytes,
+    unordered: bool,
+    ssn: Ssn,
+    /// Bytes of `data` already cut into chunks.
+    offset: usize,
+}
+
+/// A DATA chunk sent and not yet cumulatively acknowledged.
+#[derive(Debug)]
+struct InFlight {
+    chunk: Data,
+    sent_at: Instant,
+    /// Transmitted more than once: no RTT sample (Karn's rule).
+    retransmitted: bool,
+    /// Covered by a gap ack block.
+    acked: bool,
+    /// Waiting to be retransmitted.
+    marked: bool,
+    /// Miss indications (RFC 9260 §7.2.4).
+    misses: u8,
+    /// Already fast-retransmitted in this recovery.
+    fast_retransmitted: bool,
+}
+
+/// Per-stream receive state for ordered delivery.
+#[derive(Debug, Default)]
+struct StreamIn {
+    next_ssn: Ssn,
+    /// Complete ordered messages waiting for their turn, keyed by SSN distance from
+    /// `next_ssn`'s base.
+    waiting: BTreeMap<u16, (u32, Bytes)>,
+}
+
+const COMMON_HEADER: usize = 12;
+const DATA_HEADER: usize = 16;
+/// Cap on gap blocks and duplicate TSNs per SACK (keeps a SACK within one packet).
+const MAX_SACK_ITEMS: usize = 64;
+/// Cookie lifetime (RFC 9260 §5.1.3 Valid.Cookie.Life).
+const COOKIE_LIFE: Duration = Duration::from_secs(60);
+/// Bytes of the cookie body before its MAC.
+const COOKIE_BODY: usize = 4 * 5 + 2 * 2 + 1 + 8;
+
+/// One SCTP association. See the module docs.
+#[derive(Debug)]
+pub struct Association {
+    cfg: SctpConfig,
+    state: State,
+    now: Option<Instant>,
+    epoch: Option<Instant>,
+    cookie_secret: [u8; 32],
+
+    my_tag: u32,
+    peer_tag: u32,
+    my_initial_tsn: Tsn,
+    peer_forward_tsn: bool,
+    peer_streams_in: u16,
+    init_deadline: Option<Instant>,
+    init_attempts: u32,
+    cookie: Option<Bytes>,
+    /// What the peer's INIT-ACK told us, applied when its COOKIE-ACK arrives.
+    pending_peer: Option<CookieContents>,
+
+    // Send side.
+    queue: VecDeque<OutMessage>,
+    next_ssn: HashMap<u16, Ssn>,
+    next_tsn: u64,
+    cum_ack: u64,
+    inflight: BTreeMap<u64, InFlight>,
+    flight_bytes: usize,
+    cwnd: usize,
+    ssthresh: usize,
+    partial_bytes_acked: usize,
+    peer_rwnd: usize,
+    recovery: Option<u64>,
+    srtt: Option<Duration>,
+    rttvar: Duration,
+    rto: Duration,
+    t3: Option<Instant>,
+    t3_strikes: u32,
+    queued_bytes: usize,
+
+    // Receive side.
+    peer_cum: u64,
+    peer_initial: Tsn,
+    received: BTreeMap<u64, Data>,
+    received_bytes: usize,
+    dups: Vec<Tsn>,
+    streams_in: HashMap<u16, StreamIn>,
+    ack_due: bool,
+    ack_now: bool,
+    ack_deadline: Option<Instant>,
+    packets_since_ack: u32,
+
+    control: VecDeque<Chunk>,
+    out: VecDeque<Bytes>,
+    events: VecDeque<SctpEvent>,
+    stats: SctpStats,
+}
+
+impl Association {
+    /// A closed association; [`Association::connect`] or a peer's INIT opens it.
+    pub fn new(cfg: SctpConfig) -> Self {
+        let mut rng = Rng::from_seed(cfg.seed);
+        let mut cookie_secret = [0u8; 32];
+        rng.fill(&mut cookie_secret);
+        let my_tag = loop {
+            let t = rng.u32();
+            if t != 0 {
+                break t;
+            }
+        };
+        let my_initial_tsn = Tsn(rng.u32());
+        let mtu = cfg.mtu.max(256);
+        Association {
+            rto: cfg.rto_initial,
+            cwnd: (4 * mtu).min((2 * mtu).max(4380)),
+            ssthresh: usize::MAX,
+            peer_rwnd: 0,
+            cfg,
+            state: State::Closed,
+            now: None,
+            epoch: None,
+            cookie_secret,
+            my_tag,
+            peer_tag: 0,
+            my_initial_tsn,
+            peer_forward_tsn: false,
+            peer_streams_in: 0,
+            init_deadline: None,
+            init_attempts: 0,
+            cookie: None,
+            pending_peer: None,
+            queue: VecDeque::new(),
+            next_ssn: HashMap::new(),
+            next_tsn: 0,
+            cum_ack: 0,
+            inflight: BTreeMap::new(),
+            flight_bytes: 0,
+            partial_bytes_acked: 0,
+            recovery: None,
+            srtt: None,
+            rttvar: Duration::ZERO,
+            t3: None,
+            t3_strikes: 0,
+            queued_bytes: 0,
+            peer_cum: 0,
+            peer_initial: Tsn(0),
+            received: BTreeMap::new(),
+            received_bytes: 0,
+            dups: Vec::new(),
+            streams_in: HashMap::new(),
+            ack_due: false,
+            ack_now: false,
+            ack_deadline: None,
+            packets_since_ack: 0,
+            control: VecDeque::new(),
+            out: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: SctpStats::default(),
+        }
+    }
+
+    /// Whether the association is established.
+    pub fn is_established(&self) -> bool {
+        self.state == State::Established
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> SctpStats {
+        self.stats
+    }
+
+    /// Bytes queued or in flight, not yet acknowledged.
+    pub fn buffered_amount(&self) -> usize {
+        self.queued_bytes + self.flight_bytes
+    }
+
+    /// Current congestion window in bytes.
+    pub fn cwnd(&self) -> usize {
+        self.cwnd
+    }
+
+    /// Current retransmission timeout.
+    pub fn rto(&self) -> Duration {
+        self.rto
+    }
+
+    /// Smoothed RTT, once measured.
+    pub fn srtt(&self) -> Option<Duration> {
+        self.srtt
+    }
+
+    /// Whether the peer supports PR-SCTP (FORWARD-TSN).
+    pub fn peer_supports_forward_tsn(&self) -> bool {
+        self.peer_forward_tsn
+    }
+
+    /// Start the association: send INIT. WebRTC has both ends do this; the collision is
+    /// resolved by RFC 9260 §5.2.
+    pub fn connect(&mut self, now: Instant) {
+        self.tick(now);
+        if self.state != State::Closed {
+            return;
+        }
+        self.state = State::CookieWait;
+        self.init_attempts = 1;
+        self.send_init();
+        self.init_deadline = Some(now + self.rto);
+    }
+
+    /// Queue a message. Empty messages are the caller's to encode (WebRTC uses a
+    /// one-byte payload with an "empty" PPID).
+    pub fn send(
+        &mut self,
+        stream_id: u16,
+        ppid: u32,
+        data: Bytes,
+        unordered: bool,
+    ) -> Result<(), SctpError> {
+        if matches!(self.state, State::Failed) {
+            return Err(SctpError::Closed);
+        }
+        if data.is_empty() {
+            return Err(SctpError::EmptyMessage);
+        }
+        let ssn = if unordered {
+            Ssn(0)
+        } else {
+            let s = self.next_ssn.entry(stream_id).or_default();
+            let cur = *s;
+            *s = s.next();
+            cur
+        };
+        self.queued_bytes += data.len();
+        self.queue.push_back(OutMessage {
+            stream: stream_id,
+            ppid,
+            data,
+            unordered,
+            ssn,
+            offset: 0,
+        });
+        Ok(())
+    }
+
+    /// Abort: tell the peer (cause User-Initiated Abort) and close.
+    pub fn abort(&mut self, reason: &str) {
+        if matches!(self.state, State::Closed | State::Failed) {
+            return;
+        }
+        let abort = Chunk::Abort(Abort {
+            tag_reflected: false,
+            causes: vec![ErrorCause::UserInitiatedAbort(Bytes::copy_from_slice(
+                reason.as_bytes(),
+            ))],
+        });
+        self.emit_packet(self.peer_tag, vec![abort]);
+        self.fail(format!("aborted locally: {reason}"));
+    }
+
+    fn window(&self) -> usize {
+        (self.cfg.receive_window as usize)
+            .max(self.cfg.max_receive_message_size + 65536)
+            .min(u32::MAX as usize)
+    }
+
+    fn tick(&mut self, now: Instant) {
+        self.now = Some(self.now.map_or(now, |n| n.max(now)));
+        self.epoch.get_or_insert(now);
+    }
+
+    fn fail(&mut self, reason: String) {
+        if self.state == State::Failed {
+            return;
+        }
+        tracing::debug!(%reason, "SCTP association closed");
+        self.state = State::Failed;
+        self.queue.clear();
+        self.inflight.clear();
+        self.queued_bytes = 0;
+        self.flight_bytes = 0;
+        self.t3 = None;
+        self.init_deadline = None;
+        self.ack_deadline = None;
+        self.events.push_back(SctpEvent::Closed { reason });
+    }
+
+    fn init_chunk(&self) -> Init {
+        Init {
+            initiate_tag: self.my_tag,
+            a_rwnd: self.window() as u32,
+            num_outbound_streams: self.cfg.streams,
+            num_inbound_streams: self.cfg.streams,
+            initial_tsn: self.my_initial_tsn,
+            params: vec![
+                InitParam::ForwardTsnSupported,
+                InitParam::SupportedExtensions(vec![
+                    super::ChunkType::RE_CONFIG,
+                    super::ChunkType::FORWARD_TSN,
+                ]),
+            ],
+        }
+    }
+
+    fn send_init(&mut self) {
+        let init = Chunk::Init(self.init_chunk());
+        self.emit_packet(0, vec![init]);
+    }
+
+    /// Encode and queue one packet with these chunks.
+    fn emit_packet(&mut self, vtag: u32, chunks: Vec<Chunk>) {
+        let p = Packet {
+            source_port: self.cfg.local_port,
+            destination_port: self.cfg.remote_port,
+            verification_tag: vtag,
+            chunks,
+        };
+        match p.to_bytes(Checksum::Crc32c) {
+            Ok(b) => {
+                self.stats.packets_sent += 1;
+                self.out.push_back(b);
+            }
+            Err(e) => tracing::warn!(error = %e, "SCTP packet did not encode"),
+        }
+    }
+
+    fn cookie_time_ms(&self) -> u64 {
+        match (self.now, self.epoch) {
+            (Some(n), Some(e)) => n.saturating_duration_since(e).as_millis() as u64,
+            _ => 0,
+        }
+    }
+
+    /// State cookie (RFC 9260 §5.1.3): what we need to establish later, MACed so we keep no
+    /// state until the COOKIE-ECHO comes back.
+    fn make_cookie(&self, peer: &Init, my_tag: u32) -> Bytes {
+        let mut body = Vec::with_capacity(COOKIE_BODY + 32);
+        body.extend_from_slice(&peer.initiate_tag.to_be_bytes());
+        body.extend_from_slice(&my_tag.to_be_bytes());
+        body.extend_from_slice(&peer.initial_tsn.0.to_be_bytes());
+        body.extend_from_slice(&self.my_initial_tsn.0.to_be_bytes());
+        body.extend_from_slice(&peer.a_rwnd.to_be_bytes());
+        body.extend_from_slice(&peer.num_outbound_streams.to_be_bytes());
+        body.extend_from_slice(&peer.num_inbound_streams.to_be_bytes());
+        body.push(u8::from(peer.forward_tsn_supported()));
+        body.extend_from_slice(&self.cookie_time_ms().to_be_bytes());
+        let mac = self
+            .cfg
+            .provider
+            .hmac(HashAlgorithm::Sha256, &self.cookie_secret, &[&body]);
+        body.extend_from_slice(&mac);
+        Bytes::from(body)
+    }
+
+    /// Open a cookie: (peer tag, my tag, peer initial TSN, my initial TSN, peer a_rwnd,
+    /// peer outbound streams, peer inbound streams, forward-TSN).
+    fn open_cookie(&self, c: &[u8]) -> Option<CookieContents> {
+        if c.len() != COOKIE_BODY + 32 {
+            return None;
+        }
+        let (body, mac) = c.split_at(COOKIE_BODY);
+        let expected = self
+            .cfg
+            .provider
+            .hmac(HashAlgorithm::Sha256, &self.cookie_secret, &[body]);
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(mac, &expected[..])) {
+            return None;
+        }
+        let u32_at = |i: usize| u32::from_be_bytes(body[i..i + 4].try_into().expect("4 bytes"));
+        let u16_at = |i: usize| u16::from_be_bytes(body[i..i + 2].try_into().expect("2 bytes"));
+        let time = u64::from_be_bytes(body[25..33].try_into().expect("8 bytes"));
+        let age = self.cookie_time_ms().saturating_sub(time);
+        if age > COOKIE_LIFE.as_millis() as u64 {
+            return None;
+        }
+        Some(CookieContents {
+            peer_tag: u32_at(0),
+            my_tag: u32_at(4),
+            peer_initial_tsn: Tsn(u32_at(8)),
+            my_initial_tsn: Tsn(u32_at(12)),
+            peer_rwnd: u32_at(16),
+            peer_os: u16_at(20),
+            peer_mis: u16_at(22),
+            forward_tsn: body[24] != 0,
+        })
+    }
+
+    fn establish(&mut self, c: &CookieContents) {
+        self.peer_tag = c.peer_tag;
+        self.my_tag = c.my_tag;
+        self.my_initial_tsn = c.my_initial_tsn;
+        self.peer_initial = c.peer_initial_tsn;
+        self.peer_rwnd = c.peer_rwnd as usize;
+        self.peer_forward_tsn = c.forward_tsn;
+        self.peer_streams_in = c.peer_mis.min(c.peer_os.max(c.peer_mis));
+        // Absolute TSNs start at 2^32 so that "one before the first" never underflows.
+        self.next_tsn = 1 << 32;
+        self.cum_ack = (1 << 32) - 1;
+        self.peer_cum = (1 << 32) - 1;
+        self.init_deadline = None;
+        self.cookie = None;
+        self.pending_peer = None;
+        if self.state != State::Established {
+            self.state = State::Established;
+            self.events.push_back(SctpEvent::Connected);
+        }
+    }
+
+    /// Feed one SCTP packet (as DTLS decrypted it).
+    pub fn handle_packet(&mut self, now: Instant, packet: Bytes) {
+        self.tick(now);
+        if self.state == State::Failed {
+            return;
+        }
+        let p = match Packet::parse(packet, ChecksumPolicy::Verify) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::trace!(error = %e, "dropping SCTP packet");
+                self.stats.packets_dropped += 1;
+                return;
+            }
+        };
+        if p.destination_port != self.cfg.local_port || p.source_port != self.cfg.remote_port {
+            self.stats.packets_dropped += 1;
+            return;
+        }
+        // Verification tag rules (RFC 9260 §8.5, §8.5.1).
+        let has_init = p.chunks.iter().any(|c| matches!(c, Chunk::Init(_)));
+        let tag_ok = if has_init {
+            p.verification_tag == 0 && p.chunks.len() == 1
+        } else {
+            match p.chunks.first() {
+                Some(Chunk::Abort(a)) if a.tag_reflected => p.verification_tag == self.peer_tag,
+                Some(Chunk::CookieEcho(_)) => true,
+                _ => p.verification_tag == self.my_tag,
+            }
+        };
+        if !tag_ok {
+            self.stats.packets_dropped += 1;
+            return;
+        }
+        self.stats.packets_received += 1;
+        let mut had_data = false;
+        for chunk in p.chunks {
+            match chunk {
+                Chunk::Init(init) => self.on_init(&init),
+                Chunk::InitAck(init) => self.on_init_ack(&init),
+                Chunk::CookieEcho(c) => self.on_cookie_echo(&c),
+                Chunk::CookieAck => {
+                    if self.state == State::CookieEchoed
+                        && let Some(c) = self.pending_peer.take()
+                    {
+                        self.establish(&c);
+                    }
+                }
+                Chunk::Data(d) if self.state == State::Established => {
+                    had_data = true;
+                    self.on_data(d);
+                }
+                Chunk::Sack(s) if self.state == State::Established => self.on_sack(&s, now),
+                Chunk::Heartbeat(h) => {
+                    self.control
+                        .push_back(Chunk::HeartbeatAck(Heartbeat { info: h.info }));
+                }
+                Chunk::Abort(a) => {
+                    let why = a
+                        .causes
+                        .first()
+                        .map_or("no cause".to_string(), |c| format!("{c:?}"));
+                    self.fail(format!("peer aborted: {why}"));
+                    return;
+                }
+                Chunk::Unknown(u) => match u.typ.unknown_action() {
+                    UnknownAction::Stop | UnknownAction::StopAndReport => break,
+                    _ => {}
+                },
+                _ => {}
+            }
+            if self.state == State::Failed {
+                return;
+            }
+        }
+        if had_data {
+            self.packets_since_ack += 1;
+            // Every second packet, and at once when something is out of order (RFC 9260 §6.2).
+            if self.packets_since_ack >= 2 || !self.dups.is_empty() || self.has_gaps() {
+                self.ack_now = true;
+            }
+            if !self.ack_due {
+                self.ack_due = true;
+                self.ack_deadline = Some(now + self.cfg.delayed_ack);
+            }
+        }
+        self.deliver();
+    }
+
+    fn on_init(&mut self, init: &Init) {
+        if init.initiate_tag == 0 {
+            self.stats.packets_dropped += 1;
+            return;
+        }
+        // In COOKIE-WAIT/ECHOED the INIT-ACK repeats our original INIT's tag (RFC 9260
+        // §5.2.1); when established, a restart is not supported and the INIT is ignored.
+        if self.state == State::Established {
+            return;
+        }
+        let my_tag = self.my_tag;
+        let mut ack = self.init_chunk();
+        ack.initiate_tag = my_tag;
+        ack.params
+            .push(InitParam::StateCookie(self.make_cookie(init, my_tag)));
+        self.emit_packet(init.initiate_tag, vec![Chunk::InitAck(ack)]);
+    }
+
+    fn on_init_ack(&mut self, ack: &Init) {
+        if self.state != State::CookieWait || ack.initiate_tag == 0 {
+            return;
+        }
+        let Some(cookie) = ack.state_cookie().cloned() else {
+            self.stats.packets_dropped += 1;
+            return;
+        };
+        self.peer_tag = ack.initiate_tag;
+        self.pending_peer = Some(CookieContents {
+            peer_tag: ack.initiate_tag,
+            my_tag: self.my_tag,
+            peer_initial_tsn: ack.initial_tsn,
+            my_initial_tsn: self.my_initial_tsn,
+            peer_rwnd: ack.a_rwnd,
+            peer_os: ack.num_outbound_streams,
+            peer_mis: ack.num_inbound_streams,
+            forward_tsn: ack.forward_tsn_supported(),
+        });
+        self.cookie = Some(cookie.clone());
+        self.state = State::CookieEchoed;
+        self.init_attempts = 1;
+        self.init_deadline = self.now.map(|n| n + self.rto);
+        self.emit_packet(
+            self.peer_tag,
+            vec![Chunk::CookieEcho(CookieEcho { cookie })],
+        );
+    }
+
+    fn on_cookie_echo(&mut self, c: &CookieEcho) {
+        let Some(contents) = self.open_cookie(&c.cookie) else {
+            self.stats.packets_dropped += 1;
+            return;
+        };
+        match self.state {
+            State::Closed | State::CookieWait | State::CookieEchoed => {
+                if self.state != State::Closed && contents.my_tag != self.my_tag {
+                    self.stats.packets_dropped += 1;
+                    return;
+                }
+                self.establish(&contents);
+            }
+            State::Established => {
+                // Our COOKIE-ACK was lost (RFC 9260 §5.2.4 case D): acknowledge again.
+                if contents.my_tag != self.my_tag || contents.peer_tag != self.peer_tag {
+                    self.stats.packets_dropped += 1;
+                    return;
+                }
+            }
+            State::Failed => return,
+        }
+        self.emit_packet(self.peer_tag, vec![Chunk::CookieAck]);
+    }
+
+    /// Absolute TSNs count from 2^32 at the initial TSN, so they never wrap; the wire TSN
+    /// is the initial TSN plus the low 32 bits.
+    fn abs_peer_tsn(&self, tsn: Tsn) -> u64 {
+        let base = self.peer_initial.add(self.peer_cum as u32);
+        (self.peer_cum as i64 + i64::from(tsn.offset_from(base))) as u64
+    }
+
+    fn has_gaps(&self) -> bool {
+        self.received.keys().any(|&k| k > self.peer_cum)
+    }
+
+    fn on_data(&mut self, d: Data) {
+        let abs = self.abs_peer_tsn(d.tsn);
+        if abs <= self.peer_cum || self.received.contains_key(&abs) {
+            self.stats.duplicates_received += 1;
+            if self.dups.len() < MAX_SACK_ITEMS {
+                self.dups.push(d.tsn);
+            }
+            return;
+        }
+        let len = d.user_data.len();
+        if self.received_bytes + len > self.window() || abs - self.peer_cum > 1 << 20 {
+            // No room: drop without acknowledging; the peer retransmits (RFC 9260 §6.2).
+            self.stats.window_drops += 1;
+            return;
+        }
+        self.received_bytes += len;
+        self.received.insert(abs, d);
+        while self.received.contains_key(&(self.peer_cum + 1)) {
+            self.peer_cum += 1;
+        }
+        self.assemble_around(abs);
+    }
+
+    /// If the chunk at `abs` completes a message, take the message out.
+    fn assemble_around(&mut self, abs: u64) {
+        let Some(d) = self.received.get(&abs) else {
+            return;
+        };
+        let sid = d.stream_id;
+        let mut start = abs;
+        while !self.received[&start].beginning {
+            match self.received.get(&(start - 1)) {
+                Some(p) if p.stream_id == sid && !p.ending => start -= 1,
+                _ => return,
+            }
+        }
+        let mut end = abs;
+        while !self.received[&end].ending {
+            match self.received.get(&(end + 1)) {
+                Some(n) if n.stream_id == sid && !n.beginning => end += 1,
+                _ => return,
+            }
+        }
+        let first = &self.received[&start];
+        let (unordered, ssn, ppid) = (first.unordered, first.ssn, first.ppid);
+        let total: usize = (start..=end)
+            .map(|t| self.received[&t].user_data.len())
+            .sum();
+        if total > self.cfg.max_receive_message_size {
+            self.abort("message exceeds max-message-size");
+            return;
+        }
+        let data = if start == end {
+            self.received[&start].user_data.clone()
+        } else {
+            let mut buf = BytesMut::with_capacity(total);
+            for t in start..=end {
+                buf.extend_from_slice(&self.received[&t].user_data);
+            }
+            buf.freeze()
+        };
+        for t in start..=end {
+            // Chunks at or below the cumulative TSN are no longer needed for gap reports.
+            if t <= self.peer_cum {
+                self.received.remove(&t);
+            } else if let Some(c) = self.received.get_mut(&t) {
+                // Keep the TSN for gap reporting, drop the payload.
+                c.user_data = Bytes::new();
+            }
+        }
+        self.received_bytes -= total.min(self.received_bytes);
+        let stream_id = sid.0;
+        if unordered {
+            self.events.push_back(SctpEvent::Message {
+                stream_id,
+                ppid: ppid.0,
+                data,
+                unordered: true,
+            });
+            return;
+        }
+        let s = self.streams_in.entry(stream_id).or_default();
+        let key = ssn.distance(s.next_ssn);
+        if key >= 1 << 15 {
+            return; // An SSN already delivered: a retransmission we somehow reassembled twice.
+        }
+        // The window holds what the application has not taken: count it until delivered.
+        self.received_bytes += total;
+        s.waiting.insert(key, (ppid.0, data));
+    }
+
+    /// Deliver ordered messages whose turn has come; prune acknowledged TSN records.
+    fn deliver(&mut self) {
+        let mut delivered = 0usize;
+        for (&stream_id, s) in self.streams_in.iter_mut() {
+            while let Some((ppid, data)) = s.waiting.remove(&0) {
+                delivered += data.len();
+                self.events.push_back(SctpEvent::Message {
+                    stream_id,
+                    ppid,
+                    data,
+                    unordered: false,
+                });
+                s.next_ssn = s.next_ssn.next();
+                // Re-key: everything moves one closer.
+                let rest = std::mem::take(&mut s.waiting);
+                s.waiting = rest.into_iter().map(|(k, v)| (k - 1, v)).collect();
+            }
+        }
+        self.received_bytes -= delivered.min(self.received_bytes);
+        let cum = self.peer_cum;
+        self.received
+            .retain(|&t, d| t > cum || !d.user_data.is_empty());
+    }
+
+    fn build_sack(&mut self) -> Chunk {
+        let mut blocks = Vec::new();
+        let mut run: Option<(u64, u64)> = None;
+        for &t in self.received.keys().filter(|&&t| t > self.peer_cum) {
+            match run {
+                Some((s, e)) if t == e + 1 => run = Some((s, t)),
+                Some((s, e)) => {
+                    blocks.push((s, e));
+                    run = Some((t, t));
+                }
+                None => run = Some((t, t)),
+            }
+        }
+        if let Some(r) = run {
+            blocks.push(r);
+        }
+        let gap_ack_blocks = blocks
+            .into_iter()
+            .filter(|(_, e)| e - self.peer_cum <= u64::from(u16::MAX))
+            .take(MAX_SACK_ITEMS)
+            .map(|(s, e)| GapAckBlock {
+                start: (s - self.peer_cum) as u16,
+                end: (e - self.peer_cum) as u16,
+            })
+            .collect();
+        let a_rwnd = self.window().saturating_sub(self.received_bytes) as u32;
+        self.ack_due = false;
+        self.ack_now = false;
+        self.ack_deadline = None;
+        self.packets_since_ack = 0;
+        Chunk::Sack(Sack {
+            cumulative_tsn_ack: self.peer_initial.add(self.peer_cum as u32),
+            a_rwnd,
+            gap_ack_blocks,
+            duplicate_tsns: std::mem::take(&mut self.dups),
+        })
+    }
+
+    fn update_rto(&mut self, r: Duration) {
+        // RFC 6298 §2 with alpha 1/8, beta 1/4.
+        match self.srtt {
+            None => {
+                self.srtt = Some(r);
+                self.rttvar = r / 2;
+            }
+            Some(srtt) => {
+                let diff = srtt.abs_diff(r);
+                self.rttvar = self.rttvar * 3 / 4 + diff / 4;
+                self.srtt = Some(srtt * 7 / 8 + r / 8);
+            }
+        }
+        let rto = self.srtt.unwrap_or(r) + (self.rttvar * 4).max(Duration::from_millis(1));
+        self.rto = rto.clamp(self.cfg.rto_min, self.cfg.rto_max);
+    }
+
+    fn on_sack(&mut self, s: &Sack, now: Instant) {
+        let base = self.my_initial_tsn.add(self.cum_ack as u32);
+        let cum = (self.cum_ack as i64 + i64::from(s.cumulative_tsn_ack.offset_from(base))) as u64;
+        if cum < self.cum_ack || cum >= self.next_tsn {
+            // Old or bogus (acknowledges what we never sent): ignore (RFC 9260 §6.2.1).
+            return;
+        }
+        let mtu = self.cfg.mtu;
+        let mut bytes_acked = 0usize;
+        let mut rtt_sample = None;
+        let advanced = cum > self.cum_ack;
+        // Cumulatively acknowledged.
+        while let Some((&t, _)) = self.inflight.first_key_value() {
+            if t > cum {
+                break;
+            }
+            let f = self.inflight.remove(&t).expect("key exists");
+            if !f.acked {
+                bytes_acked += f.chunk.user_data.len();
+                if !f.marked {
+                    self.flight_bytes -= f.chunk.user_data.len().min(self.flight_bytes);
+                }
+                // Only a chunk acknowledged for the first time, and sent once, measures
+                // the path (Karn); one gap-acked earlier waited here for a hole to fill.
+                if !f.retransmitted {
+                    rtt_sample = Some(now.saturating_duration_since(f.sent_at));
+                }
+            }
+        }
+        self.cum_ack = cum;
+        // Gap blocks.
+        let mut highest_gap_acked = cum;
+        for b in &s.gap_ack_blocks {
+            let (lo, hi) = (cum + u64::from(b.start), cum + u64::from(b.end));
+            if b.start == 0 || hi < lo {
+                continue;
+            }
+            for (&t, f) in self.inflight.range_mut(lo..=hi) {
+                if !f.acked {
+                    f.acked = true;
+                    bytes_acked += f.chunk.user_data.len();
+                    if !f.marked {
+                        self.flight_bytes -= f.chunk.user_data.len().min(self.flight_bytes);
+                    }
+                    f.marked = false;
+                    if !f.retransmitted {
+                        rtt_sample = Some(now.saturating_duration_since(f.sent_at));
+                    }
+                }
+                highest_gap_acked = highest_gap_acked.max(t);
+            }
+        }
+        if let Some(r) = rtt_sample {
+            self.update_rto(r);
+        }
+        // Miss indications and fast retransmit (RFC 9260 §7.2.4).
+        let mut fast = false;
+        if highest_gap_acked > cum {
+            for (_, f) in self.inflight.range_mut(..highest_gap_acked) {
+                if !f.acked && !f.fast_retransmitted {
+                    f.misses = f.misses.saturating_add(1);
+                    if f.misses >= 3 {
+                        // Out of the flight until it is sent again.
+                        self.flight_bytes -= f.chunk.user_data.len().min(self.flight_bytes);
+                        f.marked = true;
+                        f.retransmitted = true;
+                        f.fast_retransmitted = true;
+                        f.misses = 0;
+                        fast = true;
+                    }
+                }
+            }
+        }
+        if let Some(r) = self.recovery
+            && cum >= r
+        {
+            self.recovery = None;
+        }
+        if fast {
+            self.stats.fast_retransmits += 1;
+            if self.recovery.is_none() {
+                self.ssthresh = (self.cwnd / 2).max(4 * mtu);
+                self.cwnd = self.ssthresh;
+                self.partial_bytes_acked = 0;
+                self.recovery = self.inflight.last_key_value().map(|(&t, _)| t);
+            }
+        }
+        // Congestion window growth (RFC 9260 §7.2.1, §7.2.2), not during recovery.
+        if advanced && self.recovery.is_none() {
+            if self.cwnd <= self.ssthresh {
+                self.cwnd += bytes_acked.min(mtu);
+            } else {
+                self.partial_bytes_acked += bytes_acked;
+                if self.partial_bytes_acked >= self.cwnd && self.flight_bytes + mtu >= self.cwnd {
+                    self.partial_bytes_acked -= self.cwnd;
+                    self.cwnd += mtu;
+                }
+            }
+        }
+        self.peer_rwnd = (s.a_rwnd as usize).saturating_sub(self.flight_bytes);
+        if advanced {
+            self.t3_strikes = 0;
+            // New data got through: drop the T3 backoff, as TCP does (Linux resets its
+            // backoff on an ACK of new data); otherwise a lossy path keeps RTO at its
+            // ceiling until a chunk that was never retransmitted is acknowledged.
+            if let Some(srtt) = self.srtt {
+                self.rto = (srtt + (self.rttvar * 4).max(Duration::from_millis(1)))
+                    .clamp(self.cfg.rto_min, self.cfg.rto_max);
+            }
+        }
+        if self.inflight.values().all(|f| f.acked) {
+            self.t3 = None;
+        } else if advanced {
+            self.t3 = Some(now + self.rto);
+        }
+    }
+
+    /// Advance time.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.tick(now);
+        if self.state == State::Failed {
+            return;
+        }
+        if let Some(at) = self.init_deadline
+            && now >= at
+        {
+            if self.init_attempts >= self.cfg.max_init_retransmits {
+                self.fail("association setup timed out".into());
+                return;
+            }
+            self.init_attempts += 1;
+            self.rto = (self.rto * 2).min(self.cfg.rto_max);
+            match self.state {
+                State::CookieWait => self.send_init(),
+                State::CookieEchoed => {
+                    if let Some(c) = self.cookie.clone() {
+                        self.emit_packet(
+                            self.peer_tag,
+                            vec![Chunk::CookieEcho(CookieEcho { cookie: c })],
+                        );
+                    }
+                }
+                _ => {}
+            }
+            self.init_deadline = Some(now + self.rto);
+        }
+        if let Some(at) = self.ack_deadline
+            && now >= at
+        {
+            self.ack_now = true;
+        }
+        if let Some(at) = self.t3
+            && now >= at
+        {
+            self.stats.t3_expiries += 1;
+            self.t3_strikes += 1;
+            if self.t3_strikes > self.cfg.max_retransmits {
+                self.fail("peer stopped acknowledging data".into());
+                return;
+            }
+            let mtu = self.cfg.mtu;
+            self.ssthresh = (self.cwnd / 2).max(4 * mtu);
+            self.cwnd = mtu;
+            self.partial_bytes_acked = 0;
+            self.recovery = None;
+            self.rto = (self.rto * 2).min(self.cfg.rto_max);
+            // Everything unacknowledged leaves the flight until it is sent again.
+            for f in self.inflight.values_mut() {
+                if !f.acked {
+                    f.marked = true;
+                    // Whatever acknowledges it now may answer either copy (Karn).
+                    f.retransmitted = true;
+                    f.fast_retransmitted = false;
+                    f.misses = 0;
+                }
+            }
+            self.flight_bytes = 0;
+            self.t3 = Some(now + self.rto);
+        }
+    }
+
+    /// Build packets: control chunks, SACK, retransmissions, new data.
+    fn fill_packets(&mut self) {
+        let Some(now) = self.now else { return };
+        if self.state != State::Established {
+            if !self.control.is_empty() {
+                let chunks: Vec<Chunk> = self.control.drain(..).collect();
+                self.emit_packet(self.peer_tag, chunks);
+            }
+            return;
+        }
+        let mtu = self.cfg.mtu;
+        loop {
+            let mut chunks: Vec<Chunk> = Vec::new();
+            let mut size = COMMON_HEADER;
+            while let Some(c) = self.control.front() {
+                let l = c.encoded_len().unwrap_or(mtu);
+                if size + l > mtu && !chunks.is_empty() {
+                    break;
+                }
+                size += l;
+                chunks.push(self.control.pop_front().expect("front exists"));
+            }
+            if self.ack_now || (self.ack_due && self.pending_data_to_send()) {
+                let sack = self.build_sack();
+                size += sack.encoded_len().unwrap_or(0);
+                chunks.push(sack);
+            }
+            // Retransmissions first; a fast retransmit may exceed cwnd by one packet.
+            let marked: Vec<u64> = self
+                .inflight
+                .iter()
+                .filter(|(_, f)| f.marked)
+                .map(|(&t, _)| t)
+                .collect();
+            for t in marked {
+                let l = DATA_HEADER + self.inflight[&t].chunk.user_data.len().next_multiple_of(4);
+                // Only the first retransmission may go beyond cwnd, when nothing is in flight.
+                if size + l > mtu || (self.flight_bytes >= self.cwnd && self.flight_bytes > 0) {
+                    break;
+                }
+                let f = self.inflight.get_mut(&t).expect("key exists");
+                f.marked = false;
+                f.retransmitted = true;
+                f.sent_at = now;
+                self.flight_bytes += f.chunk.user_data.len();
+                self.stats.retransmissions += 1;
+                size += l;
+                chunks.push(Chunk::Data(f.chunk.clone()));
+            }
+            // New data within cwnd and the peer's window.
+            while size + DATA_HEADER + 4 <= mtu
+                && self.flight_bytes < self.cwnd
+                && self.flight_bytes < self.peer_rwnd.max(mtu)
+                && !self.inflight.values().any(|f| f.marked)
+            {
+                let room = mtu - size - DATA_HEADER;
+                let Some(chunk) = self.next_fragment(room) else {
+                    break;
+                };
+                let l = DATA_HEADER + chunk.user_data.len().next_multiple_of(4);
+                size += l;
+                self.flight_bytes += chunk.user_data.len();
+                self.peer_rwnd = self.peer_rwnd.saturating_sub(chunk.user_data.len());
+                let abs = self.next_tsn - 1;
+                self.inflight.insert(
+                    abs,
+                    InFlight {
+                        chunk: chunk.clone(),
+                        sent_at: now,
+                        retransmitted: false,
+                        acked: false,
+                        marked: false,
+                        misses: 0,
+                        fast_retransmitted: false,
+                    },
+                );
+                chunks.push(Chunk::Data(chunk));
+            }
+            if chunks.is_empty() {
+                break;
+            }
+            if chunks.iter().any(|c| matches!(c, Chunk::Data(_))) && self.t3.is_none() {
+                self.t3 = Some(now + self.rto);
+            }
+            self.emit_packet(self.peer_tag, chunks);
+        }
+    }
+
+    fn pending_data_to_send(&self) -> bool {
+        !self.queue.is_empty() && self.flight_bytes < self.cwnd
+    }
+
+    /// Cut the next DATA chunk of at most `room` payload bytes from the queue.
+    fn next_fragment(&mut self, room: usize) -> Option<Data> {
+        let msg = self.queue.front_mut()?;
+        let room = room & !3;
+        if room == 0 {
+            return None;
+        }
+        let remaining = msg.data.len() - msg.offset;
+        let take = remaining.min(room);
+        let beginning = msg.offset == 0;
+        let user_data = msg.data.slice(msg.offset..msg.offset + take);
+        msg.offset += take;
+        let ending = msg.offset == msg.data.len();
+        let tsn = self.my_initial_tsn.add(self.next_tsn as u32);
+        self.next_tsn += 1;
+        let chunk = Data {
+            unordered: msg.unordered,
+            beginning,
+            ending,
+            immediate: false,
+            tsn,
+            stream_id: Sid(msg.stream),
+            ssn: msg.ssn,
+            ppid: Ppid(msg.ppid),
+            user_data,
+        };
+        self.queued_bytes -= take;
+        if ending {
+            self.queue.pop_front();
+        }
+        Some(chunk)
+    }
+
+    /// Bookkeeping that must always hold; checked in debug builds.
+    fn debug_check(&self) {
+        if cfg!(debug_assertions) {
+            let flight: usize = self
+                .inflight
+                .values()
+                .filter(|f| !f.acked && !f.marked)
+                .map(|f| f.chunk.user_data.len())
+                .sum();
+            debug_assert_eq!(flight, self.flight_bytes, "flight bytes out of step");
+            let unacked = self.inflight.values().any(|f| !f.acked);
+            debug_assert!(
+                !unacked || self.t3.is_some() || self.state != State::Established,
+                "unacknowledged data without a retransmission timer"
+            );
+        }
+    }
+
+    /// Next output.
+    pub fn poll_output(&mut self) -> SctpOutput {
+        if self.out.is_empty() && self.state != State::Failed {
+            self.fill_packets();
+        }
+        self.debug_check();
+        if let Some(p) = self.out.pop_front() {
+            return SctpOutput::Packet(p);
+        }
+        if let Some(e) = self.events.pop_front() {
+            return SctpOutput::Event(e);
+        }
+        let deadline = [self.init_deadline, self.ack_deadline, self.t3]
+            .into_iter()
+            .flatten()
+            .min();
+        match deadline {
+            Some(at) => SctpOutput::Timeout(self.now.map_or(at, |n| at.max(n))),
+            None => SctpOutput::Idle,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct CookieContents {
+    peer_tag: u32,
+    my_tag: u32,
+    peer_initial_tsn: Tsn,
+    my_initial_tsn: Tsn,
+    peer_rwnd: u32,
+    peer_os: u16,
+    peer_mis: u16,
+    forward_tsn: bool,
+}
