@@ -28,6 +28,9 @@ fn pair(seed: u64, link: LinkConfig) -> Pair {
         assoc: Association::new(SctpConfig {
             seed,
             rto_initial: Duration::from_millis(300),
+            // At 30 % loss each way the RFC's 8 attempts fail now and then (the whole
+            // sweep would hit it); the data-path guarantees are what this suite checks.
+            max_init_retransmits: 16,
             max_receive_message_size: 32 * 1024 * 1024,
             ..Default::default()
         }),
@@ -46,12 +49,23 @@ impl Pair {
     fn connect(&mut self) {
         let (a, b) = (self.a, self.b);
         assert!(
-            self.sim.run_until(Duration::from_secs(60), |s| s
+            self.sim.run_until(Duration::from_secs(900), |s| s
                 .endpoint(a)
                 .assoc
                 .is_established()
                 && s.endpoint(b).assoc.is_established()),
-            "association did not establish"
+            "association did not establish ({} / {}) at {:?}: {:?} / {:?}; sim {:?}; closed: {:?}",
+            self.sim.endpoint(a).assoc.is_established(),
+            self.sim.endpoint(b).assoc.is_established(),
+            self.sim.elapsed(),
+            self.sim.endpoint(a).assoc.stats(),
+            self.sim.endpoint(b).assoc.stats(),
+            self.sim.stats(),
+            self.sim
+                .events()
+                .iter()
+                .filter(|e| matches!(e.2, SctpEvent::Closed { .. }))
+                .collect::<Vec<_>>()
         );
     }
 
@@ -237,4 +251,269 @@ fn lossy_links_deliver_exactly_once_in_order() {
         );
     }
     println!("{seeds} seeds, worst completion {worst:?} of virtual time");
+}
+
+/// PR-SCTP (RFC 3758): with `max_retransmits = 0` on a lossy link, lost messages are
+/// abandoned, FORWARD-TSN moves the peer on, and the ordered reliable stream beside them
+/// still gets everything; nothing arrives twice.
+#[test]
+fn partial_reliability_only_drops_what_the_policy_allows() {
+    use sansrtc::sctp::SendOptions;
+    for seed in 0..50u64 {
+        let link = LinkConfig::new()
+            .latency(Duration::from_millis(20))
+            .loss(0.2);
+        let mut p = pair(5000 + seed, link);
+        p.connect();
+        let (a, b) = (p.a, p.b);
+        assert!(p.sim.endpoint(a).assoc.peer_supports_forward_tsn());
+        let mut reliable = Vec::new();
+        for i in 0..100u32 {
+            let opts = SendOptions {
+                unordered: i % 2 == 0,
+                max_retransmits: Some(0),
+                max_lifetime: None,
+            };
+            p.sim
+                .endpoint_mut(a)
+                .assoc
+                .send_with(3, 53, payload(i, 200), opts)
+                .unwrap();
+            let r = payload(1000 + i, 100);
+            p.sim
+                .endpoint_mut(a)
+                .assoc
+                .send(5, 53, r.clone(), false)
+                .unwrap();
+            reliable.push(r);
+        }
+        assert!(
+            p.sim.run_until(Duration::from_secs(600), |s| s
+                .endpoint(a)
+                .assoc
+                .buffered_amount()
+                == 0),
+            "seed {seed}: not drained"
+        );
+        p.sim.run_for(Duration::from_secs(2));
+        let got = p.messages(b);
+        let on5: Vec<Bytes> = got
+            .iter()
+            .filter(|m| m.0 == 5)
+            .map(|m| m.2.clone())
+            .collect();
+        let idn = |b: &Bytes| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+        assert_eq!(
+            on5.iter().map(idn).collect::<Vec<_>>(),
+            reliable.iter().map(idn).collect::<Vec<_>>(),
+            "seed {seed}: reliable stream incomplete; a {:?}, b {:?}, buffered {}",
+            p.sim.endpoint(a).assoc.stats(),
+            p.sim.endpoint(b).assoc.stats(),
+            p.sim.endpoint(a).assoc.buffered_amount()
+        );
+        let mut partial: Vec<u32> = got
+            .iter()
+            .filter(|m| m.0 == 3)
+            .map(|m| u32::from_be_bytes([m.2[0], m.2[1], m.2[2], m.2[3]]))
+            .collect();
+        let n = partial.len();
+        partial.sort();
+        partial.dedup();
+        assert_eq!(
+            partial.len(),
+            n,
+            "seed {seed}: a partial-reliable message arrived twice"
+        );
+        assert!(n < 100, "seed {seed}: 20 % loss yet nothing was abandoned");
+        assert!(
+            n > 50,
+            "seed {seed}: far more lost than the link dropped ({n})"
+        );
+        // Ordered partial-reliable messages still arrive in order.
+        let ordered: Vec<u32> = got
+            .iter()
+            .filter(|m| m.0 == 3 && !m.3)
+            .map(|m| u32::from_be_bytes([m.2[0], m.2[1], m.2[2], m.2[3]]))
+            .collect();
+        assert!(
+            ordered.windows(2).all(|w| w[0] < w[1]),
+            "seed {seed}: out of order"
+        );
+    }
+}
+
+/// Timed reliability: messages whose lifetime ends while the path is down are dropped.
+#[test]
+fn lifetime_expired_messages_are_abandoned() {
+    use sansrtc::sctp::SendOptions;
+    let mut p = pair(
+        77,
+        LinkConfig::new()
+            .latency(Duration::from_millis(200))
+            .loss(0.5),
+    );
+    p.connect();
+    let (a, b) = (p.a, p.b);
+    for i in 0..40u32 {
+        let opts = SendOptions {
+            unordered: false,
+            max_retransmits: None,
+            max_lifetime: Some(Duration::from_millis(300)),
+        };
+        p.sim
+            .endpoint_mut(a)
+            .assoc
+            .send_with(9, 51, payload(i, 500), opts)
+            .unwrap();
+    }
+    assert!(p.sim.run_until(
+        Duration::from_secs(120),
+        |s| s.endpoint(a).assoc.buffered_amount() == 0
+    ));
+    p.sim.run_for(Duration::from_secs(5));
+    let got = p.messages(b);
+    assert!(got.len() < 40, "nothing expired");
+    let ids: Vec<u32> = got
+        .iter()
+        .map(|m| u32::from_be_bytes([m.2[0], m.2[1], m.2[2], m.2[3]]))
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+}
+
+/// Stream reset both ways (RFC 6525), as closing a data channel does: queued data goes
+/// first, the peer sees its incoming stream reset, we see ours confirmed, and the stream
+/// starts again at SSN 0.
+#[test]
+fn stream_reset_in_both_directions() {
+    let mut p = pair(
+        8,
+        LinkConfig::new()
+            .latency(Duration::from_millis(15))
+            .loss(0.1),
+    );
+    p.connect();
+    let (a, b) = (p.a, p.b);
+    for i in 0..20u32 {
+        p.sim
+            .endpoint_mut(a)
+            .assoc
+            .send(4, 51, payload(i, 300), false)
+            .unwrap();
+    }
+    p.sim.endpoint_mut(a).assoc.reset_streams(&[4]).unwrap();
+    assert!(
+        p.sim
+            .endpoint_mut(a)
+            .assoc
+            .send(4, 51, payload(99, 10), false)
+            .is_err()
+    );
+    p.sim.run_for(Duration::from_secs(20));
+    let ev_b = p.sim.take_events(b);
+    let msgs = ev_b
+        .iter()
+        .filter(|(_, e)| matches!(e, SctpEvent::Message { stream_id: 4, .. }))
+        .count();
+    assert_eq!(msgs, 20, "data before the reset is delivered");
+    let reset_pos = ev_b
+        .iter()
+        .position(|(_, e)| matches!(e, SctpEvent::StreamsReset { incoming: true, streams } if streams == &vec![4]))
+        .expect("peer saw the reset");
+    assert!(
+        ev_b[..reset_pos]
+            .iter()
+            .filter(|(_, e)| matches!(e, SctpEvent::Message { .. }))
+            .count()
+            == 20,
+        "reset reported after the data"
+    );
+    assert!(p.sim.take_events(a).iter().any(|(_, e)| matches!(e, SctpEvent::StreamsReset { incoming: false, streams } if streams == &vec![4])));
+    // The peer closes its side too; then the stream is usable again from SSN 0.
+    p.sim.endpoint_mut(b).assoc.reset_streams(&[4]).unwrap();
+    p.sim.run_for(Duration::from_secs(20));
+    assert!(
+        p.sim
+            .take_events(a)
+            .iter()
+            .any(|(_, e)| matches!(e, SctpEvent::StreamsReset { incoming: true, .. }))
+    );
+    p.sim
+        .endpoint_mut(a)
+        .assoc
+        .send(4, 51, payload(500, 10), false)
+        .unwrap();
+    p.sim.run_for(Duration::from_secs(5));
+    assert_eq!(
+        p.messages(b).len(),
+        1,
+        "the reopened stream delivers from SSN 0"
+    );
+}
+
+/// Graceful shutdown flushes queued data, then both ends close.
+#[test]
+fn graceful_shutdown_flushes_queued_data() {
+    let mut p = pair(
+        9,
+        LinkConfig::new()
+            .latency(Duration::from_millis(15))
+            .loss(0.1),
+    );
+    p.connect();
+    let (a, b) = (p.a, p.b);
+    for i in 0..50u32 {
+        p.sim
+            .endpoint_mut(a)
+            .assoc
+            .send(1, 53, payload(i, 2000), false)
+            .unwrap();
+    }
+    p.sim.endpoint_mut(a).assoc.shutdown();
+    assert!(
+        p.sim
+            .endpoint_mut(a)
+            .assoc
+            .send(1, 53, payload(0, 1), false)
+            .is_err()
+    );
+    p.sim.run_for(Duration::from_secs(60));
+    let ev_b = p.sim.take_events(b);
+    let delivered = ev_b
+        .iter()
+        .filter(|(_, e)| matches!(e, SctpEvent::Message { .. }))
+        .count();
+    assert_eq!(delivered, 50);
+    assert!(ev_b.iter().any(|(_, e)| *e
+        == SctpEvent::Closed {
+            reason: "shutdown complete".into()
+        }));
+    assert!(p.sim.take_events(a).iter().any(|(_, e)| *e
+        == SctpEvent::Closed {
+            reason: "shutdown complete".into()
+        }));
+}
+
+/// An idle association sends HEARTBEATs; when the peer vanishes it closes.
+#[test]
+fn heartbeats_detect_a_dead_peer() {
+    let mut p = pair(10, LinkConfig::new().latency(Duration::from_millis(15)));
+    p.connect();
+    let (a, b) = (p.a, p.b);
+    p.sim.run_for(Duration::from_secs(95));
+    assert!(
+        p.sim.endpoint(a).assoc.is_established(),
+        "heartbeats keep it alive"
+    );
+    assert!(p.sim.endpoint(a).assoc.srtt().is_some());
+    // The peer aborts silently: replace it with a fresh, closed association.
+    p.sim.endpoint_mut(b).assoc = Association::new(SctpConfig::default());
+    p.sim.endpoint_mut(b).connect_on_start = false;
+    p.sim.run_for(Duration::from_secs(1200));
+    assert!(
+        p.sim
+            .take_events(a)
+            .iter()
+            .any(|(_, e)| matches!(e, SctpEvent::Closed { .. })),
+        "a dead peer is noticed"
+    );
 }

@@ -76,6 +76,18 @@ impl Default for SctpConfig {
     }
 }
 
+/// How one message is sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SendOptions {
+    /// Deliver as soon as it arrives rather than in stream order.
+    pub unordered: bool,
+    /// PR-SCTP (RFC 3758) limited retransmissions: give up after this many
+    /// retransmissions (0: sent once). Needs a peer that supports FORWARD-TSN.
+    pub max_retransmits: Option<u16>,
+    /// PR-SCTP timed reliability: give up once this much time passed since `send`.
+    pub max_lifetime: Option<Duration>,
+}
+
 /// What happened.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,8 +105,17 @@ pub enum SctpEvent {
         /// Whether it was sent unordered.
         unordered: bool,
     },
-    /// The association ended: the peer aborted, or it failed (retransmissions, timeouts,
-    /// a protocol violation). Queued messages were not delivered.
+    /// Streams were reset (RFC 6525): `incoming` ones by the peer (its side of a data
+    /// channel closed), or our outgoing ones, as we asked, once the peer confirmed.
+    StreamsReset {
+        /// The streams.
+        streams: Vec<u16>,
+        /// Whether these are the peer's outgoing (our incoming) streams.
+        incoming: bool,
+    },
+    /// The association ended: graceful shutdown, the peer aborted, or it failed
+    /// (retransmissions, timeouts, a protocol violation). Queued messages were not
+    /// delivered unless the reason is a completed shutdown.
     Closed {
         /// Why.
         reason: String,
@@ -142,25 +163,48 @@ enum State {
     CookieWait,
     CookieEchoed,
     Established,
+    ShutdownPending,
+    ShutdownSent,
+    ShutdownReceived,
+    ShutdownAckSent,
+    /// Terminal: aborted, failed or shut down.
     Failed,
+}
+
+impl State {
+    /// States in which DATA and SACK flow.
+    fn carries_data(self) -> bool {
+        matches!(
+            self,
+            State::Established
+                | State::ShutdownPending
+                | State::ShutdownSent
+                | State::ShutdownReceived
+        )
+    }
 }
 
 /// A message waiting to be (fully) sent.
 #[derive(Debug)]
 struct OutMessage {
+    id: u64,
     stream: u16,
     ppid: u32,
     data: Bytes,
     unordered: bool,
-    ssn: Ssn,
+    ssn: Option<Ssn>,
     /// Bytes of `data` already cut into chunks.
     offset: usize,
+    max_retransmits: Option<u16>,
+    expires: Option<Instant>,
 }
 
 /// A DATA chunk sent and not yet cumulatively acknowledged.
 #[derive(Debug)]
 struct InFlight {
     chunk: Data,
+    /// The message this chunk belongs to (abandoned together).
+    msg: u64,
     sent_at: Instant,
     /// Transmitted more than once: no RTT sample (Karn's rule).
     retransmitted: bool,
@@ -172,6 +216,12 @@ struct InFlight {
     misses: u8,
     /// Already fast-retransmitted in this recovery.
     fast_retransmitted: bool,
+    /// Times sent.
+    transmissions: u16,
+    max_retransmits: Option<u16>,
+    expires: Option<Instant>,
+    /// Given up (PR-SCTP): never sent again, skipped by FORWARD-TSN.
+    abandoned: bool,
 }
 
 /// Per-stream receive state for ordered delivery.
@@ -196,6 +246,7 @@ const COOKIE_BODY: usize = 4 * 5 + 2 * 2 + 1 + 8;
 #[derive(Debug)]
 pub struct Association {
     cfg: SctpConfig,
+    rng: Rng,
     state: State,
     now: Option<Instant>,
     epoch: Option<Instant>,
@@ -243,6 +294,30 @@ pub struct Association {
     ack_deadline: Option<Instant>,
     packets_since_ack: u32,
 
+    next_msg_id: u64,
+    /// Message id and PR-SCTP policy of the fragment `next_fragment` just cut.
+    last_fragment_policy: (u64, Option<u16>, Option<Instant>),
+    peer_max_message_size: Option<usize>,
+    /// Highest TSN up to which everything is acknowledged or abandoned (RFC 3758).
+    advanced_ack: u64,
+    forward_tsn_due: bool,
+
+    // Stream reset (RFC 6525).
+    closing_streams: Vec<u16>,
+    pending_reset: Vec<u16>,
+    my_reconf_seq: u32,
+    outstanding_reset: Option<(u32, Vec<u16>, Tsn)>,
+    reconf_deadline: Option<Instant>,
+    peer_reconf_seq: u32,
+    last_reconf_response: Option<(u32, super::ReconfigResult)>,
+    deferred_incoming: Option<(u32, u64, Vec<u16>)>,
+
+    // Shutdown and heartbeats.
+    t2: Option<Instant>,
+    heartbeat_interval: Duration,
+    heartbeat_at: Option<Instant>,
+    heartbeat_sent: Option<(Instant, u64)>,
+
     control: VecDeque<Chunk>,
     out: VecDeque<Bytes>,
     events: VecDeque<SctpEvent>,
@@ -269,6 +344,7 @@ impl Association {
             ssthresh: usize::MAX,
             peer_rwnd: 0,
             cfg,
+            rng,
             state: State::Closed,
             now: None,
             epoch: None,
@@ -305,6 +381,23 @@ impl Association {
             ack_now: false,
             ack_deadline: None,
             packets_since_ack: 0,
+            next_msg_id: 0,
+            last_fragment_policy: (0, None, None),
+            peer_max_message_size: None,
+            advanced_ack: 0,
+            forward_tsn_due: false,
+            closing_streams: Vec::new(),
+            pending_reset: Vec::new(),
+            my_reconf_seq: 0,
+            outstanding_reset: None,
+            reconf_deadline: None,
+            peer_reconf_seq: 0,
+            last_reconf_response: None,
+            deferred_incoming: None,
+            t2: None,
+            heartbeat_interval: Duration::from_secs(30),
+            heartbeat_at: None,
+            heartbeat_sent: None,
             control: VecDeque::new(),
             out: VecDeque::new(),
             events: VecDeque::new(),
@@ -324,7 +417,13 @@ impl Association {
 
     /// Bytes queued or in flight, not yet acknowledged.
     pub fn buffered_amount(&self) -> usize {
-        self.queued_bytes + self.flight_bytes
+        self.queued_bytes
+            + self
+                .inflight
+                .values()
+                .filter(|f| !f.acked && !f.abandoned)
+                .map(|f| f.chunk.user_data.len())
+                .sum::<usize>()
     }
 
     /// Current congestion window in bytes.
@@ -369,30 +468,90 @@ impl Association {
         data: Bytes,
         unordered: bool,
     ) -> Result<(), SctpError> {
-        if matches!(self.state, State::Failed) {
+        self.send_with(
+            stream_id,
+            ppid,
+            data,
+            SendOptions {
+                unordered,
+                ..Default::default()
+            },
+        )
+    }
+
+    /// Queue a message with partial reliability or ordering options.
+    pub fn send_with(
+        &mut self,
+        stream_id: u16,
+        ppid: u32,
+        data: Bytes,
+        opts: SendOptions,
+    ) -> Result<(), SctpError> {
+        if !matches!(
+            self.state,
+            State::Closed | State::CookieWait | State::CookieEchoed | State::Established
+        ) || self.closing_streams.contains(&stream_id)
+        {
             return Err(SctpError::Closed);
         }
         if data.is_empty() {
             return Err(SctpError::EmptyMessage);
         }
-        let ssn = if unordered {
-            Ssn(0)
-        } else {
-            let s = self.next_ssn.entry(stream_id).or_default();
-            let cur = *s;
-            *s = s.next();
-            cur
-        };
+        if let Some(max) = self.peer_max_message_size
+            && data.len() > max
+        {
+            return Err(SctpError::MessageTooLarge {
+                size: data.len(),
+                max,
+            });
+        }
         self.queued_bytes += data.len();
+        self.next_msg_id += 1;
         self.queue.push_back(OutMessage {
+            id: self.next_msg_id,
             stream: stream_id,
             ppid,
             data,
-            unordered,
-            ssn,
+            unordered: opts.unordered,
+            // Assigned when the first fragment goes out, so a message abandoned before
+            // that leaves no hole in the stream.
+            ssn: None,
             offset: 0,
+            max_retransmits: opts.max_retransmits,
+            expires: opts.max_lifetime.and_then(|l| self.now.map(|n| n + l)),
         });
         Ok(())
+    }
+
+    /// The peer's maximum message size (from SDP `a=max-message-size`); larger messages
+    /// are refused by [`Association::send`].
+    pub fn set_peer_max_message_size(&mut self, max: Option<usize>) {
+        self.peer_max_message_size = max;
+    }
+
+    /// Reset our outgoing streams (RFC 6525), as closing a data channel does (RFC 8831
+    /// §6.7). Messages already queued on them are sent first; sending on them fails
+    /// until [`SctpEvent::StreamsReset`] reports the reset done.
+    pub fn reset_streams(&mut self, streams: &[u16]) -> Result<(), SctpError> {
+        if !matches!(self.state, State::Established) {
+            return Err(SctpError::Closed);
+        }
+        for &s in streams {
+            if !self.closing_streams.contains(&s) {
+                self.closing_streams.push(s);
+                self.pending_reset.push(s);
+            }
+        }
+        Ok(())
+    }
+
+    /// Graceful shutdown (RFC 9260 §9.2): queued data is delivered first, then the
+    /// association closes with [`SctpEvent::Closed`].
+    pub fn shutdown(&mut self) {
+        if self.state == State::Established {
+            self.state = State::ShutdownPending;
+            self.maybe_shutdown();
+        }
     }
 
     /// Abort: tell the peer (cause User-Initiated Abort) and close.
@@ -408,6 +567,10 @@ impl Association {
         });
         self.emit_packet(self.peer_tag, vec![abort]);
         self.fail(format!("aborted locally: {reason}"));
+    }
+
+    fn rng_next(&mut self) -> u64 {
+        self.rng.u64()
     }
 
     fn window(&self) -> usize {
@@ -432,8 +595,11 @@ impl Association {
         self.queued_bytes = 0;
         self.flight_bytes = 0;
         self.t3 = None;
+        self.t2 = None;
         self.init_deadline = None;
         self.ack_deadline = None;
+        self.reconf_deadline = None;
+        self.heartbeat_at = None;
         self.events.push_back(SctpEvent::Closed { reason });
     }
 
@@ -522,10 +688,8 @@ impl Association {
         let u16_at = |i: usize| u16::from_be_bytes(body[i..i + 2].try_into().expect("2 bytes"));
         let time = u64::from_be_bytes(body[25..33].try_into().expect("8 bytes"));
         let age = self.cookie_time_ms().saturating_sub(time);
-        if age > COOKIE_LIFE.as_millis() as u64 {
-            return None;
-        }
         Some(CookieContents {
+            stale: age > COOKIE_LIFE.as_millis() as u64,
             peer_tag: u32_at(0),
             my_tag: u32_at(4),
             peer_initial_tsn: Tsn(u32_at(8)),
@@ -548,7 +712,12 @@ impl Association {
         // Absolute TSNs start at 2^32 so that "one before the first" never underflows.
         self.next_tsn = 1 << 32;
         self.cum_ack = (1 << 32) - 1;
+        self.advanced_ack = self.cum_ack;
         self.peer_cum = (1 << 32) - 1;
+        // RFC 6525 §5.1.1: request sequence numbers start at the initial TSN.
+        self.my_reconf_seq = c.my_initial_tsn.0;
+        self.peer_reconf_seq = c.peer_initial_tsn.0;
+        self.heartbeat_at = self.now.map(|n| n + self.heartbeat_interval);
         self.init_deadline = None;
         self.cookie = None;
         self.pending_peer = None;
@@ -605,11 +774,34 @@ impl Association {
                         self.establish(&c);
                     }
                 }
-                Chunk::Data(d) if self.state == State::Established => {
+                Chunk::Data(d) if self.state.carries_data() => {
                     had_data = true;
                     self.on_data(d);
                 }
-                Chunk::Sack(s) if self.state == State::Established => self.on_sack(&s, now),
+                Chunk::Sack(s) if self.state.carries_data() => self.on_sack(&s, now),
+                Chunk::ForwardTsn(f) if self.state.carries_data() => {
+                    had_data = true;
+                    self.on_forward_tsn(&f);
+                }
+                Chunk::ReConfig(r) if self.state.carries_data() => self.on_reconfig(r.params, now),
+                Chunk::HeartbeatAck(h) => self.on_heartbeat_ack(&h, now),
+                Chunk::Shutdown(sd) => self.on_shutdown(sd.cumulative_tsn_ack, now),
+                Chunk::ShutdownAck
+                    if matches!(self.state, State::ShutdownSent | State::ShutdownAckSent) =>
+                {
+                    self.emit_packet(
+                        self.peer_tag,
+                        vec![Chunk::ShutdownComplete(super::ShutdownComplete {
+                            tag_reflected: false,
+                        })],
+                    );
+                    self.fail("shutdown complete".into());
+                    return;
+                }
+                Chunk::ShutdownComplete(_) if self.state == State::ShutdownAckSent => {
+                    self.fail("shutdown complete".into());
+                    return;
+                }
                 Chunk::Heartbeat(h) => {
                     self.control
                         .push_back(Chunk::HeartbeatAck(Heartbeat { info: h.info }));
@@ -644,6 +836,11 @@ impl Association {
             }
         }
         self.deliver();
+        self.perform_deferred_reset();
+        if self.state.carries_data() {
+            self.heartbeat_at = Some(now + self.heartbeat_interval);
+        }
+        self.maybe_shutdown();
     }
 
     fn on_init(&mut self, init: &Init) {
@@ -674,6 +871,7 @@ impl Association {
         };
         self.peer_tag = ack.initiate_tag;
         self.pending_peer = Some(CookieContents {
+            stale: false,
             peer_tag: ack.initiate_tag,
             my_tag: self.my_tag,
             peer_initial_tsn: ack.initial_tsn,
@@ -700,7 +898,8 @@ impl Association {
         };
         match self.state {
             State::Closed | State::CookieWait | State::CookieEchoed => {
-                if self.state != State::Closed && contents.my_tag != self.my_tag {
+                if contents.stale || (self.state != State::Closed && contents.my_tag != self.my_tag)
+                {
                     self.stats.packets_dropped += 1;
                     return;
                 }
@@ -713,7 +912,9 @@ impl Association {
                     return;
                 }
             }
-            State::Failed => return,
+            // Shutting down or over: a COOKIE-ECHO changes nothing (RFC 9260 §9.2 lets
+            // the shutdown run its course).
+            _ => return,
         }
         self.emit_packet(self.peer_tag, vec![Chunk::CookieAck]);
     }
@@ -916,7 +1117,7 @@ impl Association {
                 break;
             }
             let f = self.inflight.remove(&t).expect("key exists");
-            if !f.acked {
+            if !f.acked && !f.abandoned {
                 bytes_acked += f.chunk.user_data.len();
                 if !f.marked {
                     self.flight_bytes -= f.chunk.user_data.len().min(self.flight_bytes);
@@ -937,7 +1138,7 @@ impl Association {
                 continue;
             }
             for (&t, f) in self.inflight.range_mut(lo..=hi) {
-                if !f.acked {
+                if !f.acked && !f.abandoned {
                     f.acked = true;
                     bytes_acked += f.chunk.user_data.len();
                     if !f.marked {
@@ -958,7 +1159,7 @@ impl Association {
         let mut fast = false;
         if highest_gap_acked > cum {
             for (_, f) in self.inflight.range_mut(..highest_gap_acked) {
-                if !f.acked && !f.fast_retransmitted {
+                if !f.acked && !f.abandoned && !f.fast_retransmitted {
                     f.misses = f.misses.saturating_add(1);
                     if f.misses >= 3 {
                         // Out of the flight until it is sent again.
@@ -1009,7 +1210,14 @@ impl Association {
                     .clamp(self.cfg.rto_min, self.cfg.rto_max);
             }
         }
-        if self.inflight.values().all(|f| f.acked) {
+        self.advanced_ack = self.advanced_ack.max(self.cum_ack);
+        if self.advanced_ack > self.cum_ack {
+            // The peer has not taken our FORWARD-TSN yet.
+            self.forward_tsn_due = !advanced || self.forward_tsn_due;
+        }
+        if self.inflight.values().all(|f| f.acked || f.abandoned)
+            && self.advanced_ack == self.cum_ack
+        {
             self.t3 = None;
         } else if advanced {
             self.t3 = Some(now + self.rto);
@@ -1050,6 +1258,52 @@ impl Association {
         {
             self.ack_now = true;
         }
+        if let Some(at) = self.t2
+            && now >= at
+        {
+            self.t3_strikes += 1;
+            if self.t3_strikes > self.cfg.max_retransmits {
+                self.fail("shutdown timed out".into());
+                return;
+            }
+            self.rto = (self.rto * 2).min(self.cfg.rto_max);
+            self.t2 = Some(now + self.rto);
+            match self.state {
+                State::ShutdownSent => self.send_shutdown(),
+                State::ShutdownAckSent => self.emit_packet(self.peer_tag, vec![Chunk::ShutdownAck]),
+                _ => self.t2 = None,
+            }
+        }
+        if let Some(at) = self.reconf_deadline
+            && now >= at
+        {
+            self.reconf_deadline = Some(now + self.rto);
+            self.queue_reset_request();
+        }
+        if let Some(at) = self.heartbeat_at
+            && now >= at
+            && self.state == State::Established
+        {
+            if self.heartbeat_sent.is_some() {
+                // The last one went unanswered.
+                self.t3_strikes += 1;
+                if self.t3_strikes > self.cfg.max_retransmits {
+                    self.fail("peer stopped answering heartbeats".into());
+                    return;
+                }
+            }
+            if self.inflight.is_empty() {
+                let nonce = self.rng_next();
+                let hb = Heartbeat::with_sender_info(&nonce.to_be_bytes())
+                    .unwrap_or(Heartbeat { info: Bytes::new() });
+                self.heartbeat_sent = Some((now, nonce));
+                self.control.push_back(Chunk::Heartbeat(hb));
+                self.heartbeat_at = Some(now + self.rto.max(Duration::from_secs(1)));
+            } else {
+                self.heartbeat_at = Some(now + self.heartbeat_interval);
+            }
+        }
+        self.abandon_expired(now);
         if let Some(at) = self.t3
             && now >= at
         {
@@ -1066,8 +1320,11 @@ impl Association {
             self.recovery = None;
             self.rto = (self.rto * 2).min(self.cfg.rto_max);
             // Everything unacknowledged leaves the flight until it is sent again.
+            if self.advanced_ack > self.cum_ack {
+                self.forward_tsn_due = true;
+            }
             for f in self.inflight.values_mut() {
-                if !f.acked {
+                if !f.acked && !f.abandoned {
                     f.marked = true;
                     // Whatever acknowledges it now may answer either copy (Karn).
                     f.retransmitted = true;
@@ -1080,10 +1337,24 @@ impl Association {
         }
     }
 
+    fn queue_reset_request(&mut self) {
+        let Some((seq, streams, last_tsn)) = self.outstanding_reset.clone() else {
+            return;
+        };
+        self.control.push_back(Chunk::ReConfig(super::ReConfig {
+            params: vec![super::ReconfigParam::OutgoingSsnResetRequest {
+                request_seq: super::ReconfigSeq(seq),
+                response_seq: super::ReconfigSeq(self.peer_reconf_seq.wrapping_sub(1)),
+                last_tsn,
+                streams: streams.into_iter().map(Sid).collect(),
+            }],
+        }));
+    }
+
     /// Build packets: control chunks, SACK, retransmissions, new data.
     fn fill_packets(&mut self) {
         let Some(now) = self.now else { return };
-        if self.state != State::Established {
+        if !self.state.carries_data() {
             if !self.control.is_empty() {
                 let chunks: Vec<Chunk> = self.control.drain(..).collect();
                 self.emit_packet(self.peer_tag, chunks);
@@ -1091,6 +1362,30 @@ impl Association {
             return;
         }
         let mtu = self.cfg.mtu;
+        self.abandon_expired(now);
+        if self.forward_tsn_due {
+            self.forward_tsn_due = false;
+            let f = self.forward_tsn_chunk();
+            self.control.push_back(f);
+        }
+        if self.outstanding_reset.is_none() && !self.pending_reset.is_empty() {
+            // Streams with queued messages wait until those are cut into chunks.
+            let ready: Vec<u16> = self
+                .pending_reset
+                .iter()
+                .copied()
+                .filter(|s| !self.queue.iter().any(|m| m.stream == *s))
+                .collect();
+            if !ready.is_empty() {
+                self.pending_reset.retain(|s| !ready.contains(s));
+                let seq = self.my_reconf_seq;
+                self.my_reconf_seq = seq.wrapping_add(1);
+                let last_tsn = self.my_initial_tsn.add((self.next_tsn - 1) as u32);
+                self.outstanding_reset = Some((seq, ready, last_tsn));
+                self.reconf_deadline = Some(now + self.rto);
+                self.queue_reset_request();
+            }
+        }
         loop {
             let mut chunks: Vec<Chunk> = Vec::new();
             let mut size = COMMON_HEADER;
@@ -1123,6 +1418,7 @@ impl Association {
                 let f = self.inflight.get_mut(&t).expect("key exists");
                 f.marked = false;
                 f.retransmitted = true;
+                f.transmissions = f.transmissions.saturating_add(1);
                 f.sent_at = now;
                 self.flight_bytes += f.chunk.user_data.len();
                 self.stats.retransmissions += 1;
@@ -1144,16 +1440,22 @@ impl Association {
                 self.flight_bytes += chunk.user_data.len();
                 self.peer_rwnd = self.peer_rwnd.saturating_sub(chunk.user_data.len());
                 let abs = self.next_tsn - 1;
+                let (msg, max_retransmits, expires) = self.last_fragment_policy;
                 self.inflight.insert(
                     abs,
                     InFlight {
                         chunk: chunk.clone(),
+                        msg,
                         sent_at: now,
                         retransmitted: false,
                         acked: false,
                         marked: false,
                         misses: 0,
                         fast_retransmitted: false,
+                        transmissions: 1,
+                        max_retransmits,
+                        expires,
+                        abandoned: false,
                     },
                 );
                 chunks.push(Chunk::Data(chunk));
@@ -1161,7 +1463,11 @@ impl Association {
             if chunks.is_empty() {
                 break;
             }
-            if chunks.iter().any(|c| matches!(c, Chunk::Data(_))) && self.t3.is_none() {
+            if chunks
+                .iter()
+                .any(|c| matches!(c, Chunk::Data(_) | Chunk::ForwardTsn(_)))
+                && self.t3.is_none()
+            {
                 self.t3 = Some(now + self.rto);
             }
             self.emit_packet(self.peer_tag, chunks);
@@ -1174,11 +1480,30 @@ impl Association {
 
     /// Cut the next DATA chunk of at most `room` payload bytes from the queue.
     fn next_fragment(&mut self, room: usize) -> Option<Data> {
+        let full = (self.cfg.mtu - COMMON_HEADER - DATA_HEADER) & !3;
         let msg = self.queue.front_mut()?;
         let room = room & !3;
         if room == 0 {
             return None;
         }
+        // A message that fits one packet is never split to top up another: each
+        // fragment is one more chance to lose the message.
+        let remaining = msg.data.len() - msg.offset;
+        if msg.offset == 0 && remaining <= full && remaining > room {
+            return None;
+        }
+        let ssn = match (msg.ssn, msg.unordered) {
+            (Some(s), _) => s,
+            (None, true) => Ssn(0),
+            (None, false) => {
+                let next = self.next_ssn.entry(msg.stream).or_default();
+                let s = *next;
+                *next = next.next();
+                s
+            }
+        };
+        msg.ssn = Some(ssn);
+        let (id, max_retransmits, expires) = (msg.id, msg.max_retransmits, msg.expires);
         let remaining = msg.data.len() - msg.offset;
         let take = remaining.min(room);
         let beginning = msg.offset == 0;
@@ -1194,7 +1519,7 @@ impl Association {
             immediate: false,
             tsn,
             stream_id: Sid(msg.stream),
-            ssn: msg.ssn,
+            ssn,
             ppid: Ppid(msg.ppid),
             user_data,
         };
@@ -1202,6 +1527,7 @@ impl Association {
         if ending {
             self.queue.pop_front();
         }
+        self.last_fragment_policy = (id, max_retransmits, expires);
         Some(chunk)
     }
 
@@ -1211,16 +1537,382 @@ impl Association {
             let flight: usize = self
                 .inflight
                 .values()
-                .filter(|f| !f.acked && !f.marked)
+                .filter(|f| !f.acked && !f.marked && !f.abandoned)
                 .map(|f| f.chunk.user_data.len())
                 .sum();
             debug_assert_eq!(flight, self.flight_bytes, "flight bytes out of step");
-            let unacked = self.inflight.values().any(|f| !f.acked);
+            let unacked = self.inflight.values().any(|f| !f.acked && !f.abandoned);
             debug_assert!(
-                !unacked || self.t3.is_some() || self.state != State::Established,
+                !unacked || self.t3.is_some() || !self.state.carries_data(),
                 "unacknowledged data without a retransmission timer"
             );
         }
+    }
+
+    /// FORWARD-TSN (RFC 3758 §3.6): the peer gave up on everything up to `new_cum`.
+    fn on_forward_tsn(&mut self, f: &super::ForwardTsn) {
+        let new_cum = self.abs_peer_tsn(f.new_cumulative_tsn);
+        if new_cum <= self.peer_cum {
+            // Old: acknowledge again so the peer stops sending it.
+            self.ack_now = true;
+            return;
+        }
+        if new_cum - self.peer_cum > 1 << 20 {
+            return;
+        }
+        // Fragments of abandoned messages can never complete: free them. The sender
+        // abandons whole messages, so the one exception is a run of fragments reaching
+        // exactly to `new_cum` without its end: a reliable message that continues after it.
+        let partial: Vec<(u64, bool, u16)> = self
+            .received
+            .range(..=new_cum)
+            .filter(|(_, d)| !d.user_data.is_empty())
+            .map(|(&t, d)| (t, d.ending, d.stream_id.0))
+            .collect();
+        let mut keep_from = u64::MAX;
+        if let Some(&(last, ending, sid)) = partial.last()
+            && last == new_cum
+            && !ending
+        {
+            keep_from = last;
+            for w in partial.windows(2).rev() {
+                let ((t0, e0, s0), (t1, _, _)) = (w[0], w[1]);
+                if t1 == keep_from && t0 + 1 == t1 && !e0 && s0 == sid {
+                    keep_from = t0;
+                } else if t1 == keep_from {
+                    break;
+                }
+            }
+        }
+        for (t, _, _) in partial {
+            if t < keep_from
+                && let Some(d) = self.received.remove(&t)
+            {
+                self.received_bytes -= d.user_data.len().min(self.received_bytes);
+            }
+        }
+        // TSN records without payload at or below the new point are no longer needed.
+        let cum = new_cum;
+        self.received
+            .retain(|&t, d| t > cum || !d.user_data.is_empty());
+        self.peer_cum = new_cum;
+        while self.received.contains_key(&(self.peer_cum + 1)) {
+            self.peer_cum += 1;
+        }
+        for s in &f.streams {
+            let st = self.streams_in.entry(s.stream_id.0).or_default();
+            // Messages up to this SSN will never come: deliver what is waiting before it
+            // and move on.
+            let skip_to = s.ssn.next();
+            let advance = skip_to.distance(st.next_ssn);
+            if advance == 0 || advance >= 1 << 15 {
+                continue;
+            }
+            let waiting = std::mem::take(&mut st.waiting);
+            let mut delivered = 0usize;
+            for (k, (ppid, data)) in waiting {
+                if k < advance {
+                    delivered += data.len();
+                    self.events.push_back(SctpEvent::Message {
+                        stream_id: s.stream_id.0,
+                        ppid,
+                        data,
+                        unordered: false,
+                    });
+                } else {
+                    st.waiting.insert(k - advance, (ppid, data));
+                }
+            }
+            st.next_ssn = skip_to;
+            self.received_bytes -= delivered.min(self.received_bytes);
+        }
+        self.ack_now = true;
+    }
+
+    /// RE-CONFIG (RFC 6525 §5.2).
+    fn on_reconfig(&mut self, params: Vec<super::ReconfigParam>, now: Instant) {
+        use super::{ReconfigParam, ReconfigResult, ReconfigSeq};
+        for p in params {
+            match p {
+                ReconfigParam::OutgoingSsnResetRequest {
+                    request_seq,
+                    last_tsn,
+                    streams,
+                    ..
+                } => {
+                    let seq = request_seq.0;
+                    if seq == self.peer_reconf_seq {
+                        self.peer_reconf_seq = seq.wrapping_add(1);
+                        let last = self.abs_peer_tsn(last_tsn);
+                        let streams: Vec<u16> = streams.iter().map(|s| s.0).collect();
+                        if self.peer_cum >= last {
+                            self.reset_incoming(&streams);
+                            self.respond_reconfig(seq, ReconfigResult::SuccessPerformed);
+                        } else {
+                            // Data before the reset is still missing (RFC 6525 §5.2.2).
+                            self.deferred_incoming = Some((seq, last, streams));
+                            self.respond_reconfig(seq, ReconfigResult::InProgress);
+                        }
+                    } else if seq == self.peer_reconf_seq.wrapping_sub(1) {
+                        // A retransmission: answer as before.
+                        let result = match self.last_reconf_response {
+                            Some((s, r)) if s == seq => r,
+                            _ => ReconfigResult::InProgress,
+                        };
+                        self.respond_reconfig(seq, result);
+                    } else {
+                        self.respond_reconfig(seq, ReconfigResult::ErrorBadSequenceNumber);
+                    }
+                }
+                ReconfigParam::IncomingSsnResetRequest { request_seq, .. }
+                | ReconfigParam::SsnTsnResetRequest { request_seq }
+                | ReconfigParam::AddOutgoingStreams { request_seq, .. }
+                | ReconfigParam::AddIncomingStreams { request_seq, .. } => {
+                    // WebRTC only resets outgoing streams; the rest is declined.
+                    let seq = request_seq.0;
+                    if seq == self.peer_reconf_seq {
+                        self.peer_reconf_seq = seq.wrapping_add(1);
+                    }
+                    self.respond_reconfig(seq, ReconfigResult::Denied);
+                }
+                ReconfigParam::Response {
+                    response_seq,
+                    result,
+                    ..
+                } => {
+                    let Some((seq, streams, _)) = self.outstanding_reset.clone() else {
+                        continue;
+                    };
+                    if response_seq != ReconfigSeq(seq) {
+                        continue;
+                    }
+                    match result {
+                        ReconfigResult::InProgress => {
+                            self.reconf_deadline = Some(now + self.rto);
+                        }
+                        ReconfigResult::SuccessPerformed | ReconfigResult::SuccessNothingToDo => {
+                            self.outstanding_reset = None;
+                            self.reconf_deadline = None;
+                            for s in &streams {
+                                self.next_ssn.remove(s);
+                            }
+                            self.closing_streams.retain(|s| !streams.contains(s));
+                            self.events.push_back(SctpEvent::StreamsReset {
+                                streams,
+                                incoming: false,
+                            });
+                        }
+                        _ => {
+                            // Refused: the streams stay as they were, but closed to us.
+                            self.outstanding_reset = None;
+                            self.reconf_deadline = None;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn respond_reconfig(&mut self, seq: u32, result: super::ReconfigResult) {
+        self.last_reconf_response = Some((seq, result));
+        self.control.push_back(Chunk::ReConfig(super::ReConfig {
+            params: vec![super::ReconfigParam::Response {
+                response_seq: super::ReconfigSeq(seq),
+                result,
+                next_tsns: None,
+            }],
+        }));
+    }
+
+    fn reset_incoming(&mut self, streams: &[u16]) {
+        let all: Vec<u16> = if streams.is_empty() {
+            self.streams_in.keys().copied().collect()
+        } else {
+            streams.to_vec()
+        };
+        for s in &all {
+            if let Some(st) = self.streams_in.remove(s) {
+                let held: usize = st.waiting.values().map(|(_, d)| d.len()).sum();
+                self.received_bytes -= held.min(self.received_bytes);
+            }
+        }
+        self.events.push_back(SctpEvent::StreamsReset {
+            streams: all,
+            incoming: true,
+        });
+    }
+
+    fn perform_deferred_reset(&mut self) {
+        if let Some((seq, last, _)) = &self.deferred_incoming
+            && self.peer_cum >= *last
+        {
+            let seq = *seq;
+            let (_, _, streams) = self.deferred_incoming.take().expect("checked");
+            // Deliver what the reset follows before the stream starts over.
+            self.deliver();
+            self.reset_incoming(&streams);
+            self.respond_reconfig(seq, super::ReconfigResult::SuccessPerformed);
+        }
+    }
+
+    fn on_heartbeat_ack(&mut self, h: &Heartbeat, now: Instant) {
+        let Some((sent, nonce)) = self.heartbeat_sent else {
+            return;
+        };
+        if h.info.len() >= 8 && h.info[h.info.len() - 8..] == nonce.to_be_bytes() {
+            self.heartbeat_sent = None;
+            self.t3_strikes = 0;
+            self.update_rto(now.saturating_duration_since(sent));
+        }
+    }
+
+    fn on_shutdown(&mut self, cum: Tsn, now: Instant) {
+        if !self.state.carries_data() {
+            return;
+        }
+        // The cumulative TSN in SHUTDOWN acknowledges like a SACK (RFC 9260 §9.2).
+        let sack = Sack {
+            cumulative_tsn_ack: cum,
+            a_rwnd: (self.peer_rwnd + self.flight_bytes) as u32,
+            gap_ack_blocks: Vec::new(),
+            duplicate_tsns: Vec::new(),
+        };
+        self.on_sack(&sack, now);
+        match self.state {
+            State::ShutdownSent => {
+                self.state = State::ShutdownAckSent;
+                self.t2 = Some(now + self.rto);
+                self.emit_packet(self.peer_tag, vec![Chunk::ShutdownAck]);
+            }
+            State::Established | State::ShutdownPending => {
+                self.state = State::ShutdownReceived;
+            }
+            _ => {}
+        }
+    }
+
+    /// Send SHUTDOWN / SHUTDOWN-ACK once nothing of ours is queued or unacknowledged.
+    fn maybe_shutdown(&mut self) {
+        let idle = self.queue.is_empty() && self.inflight.is_empty();
+        let Some(now) = self.now else { return };
+        match self.state {
+            State::ShutdownPending if idle => {
+                self.state = State::ShutdownSent;
+                self.t2 = Some(now + self.rto);
+                self.send_shutdown();
+            }
+            State::ShutdownReceived if idle => {
+                self.state = State::ShutdownAckSent;
+                self.t2 = Some(now + self.rto);
+                self.emit_packet(self.peer_tag, vec![Chunk::ShutdownAck]);
+            }
+            _ => {}
+        }
+    }
+
+    fn send_shutdown(&mut self) {
+        let cum = self.peer_initial.add(self.peer_cum as u32);
+        self.emit_packet(
+            self.peer_tag,
+            vec![Chunk::Shutdown(super::Shutdown {
+                cumulative_tsn_ack: cum,
+            })],
+        );
+    }
+
+    /// PR-SCTP (RFC 3758 §3.5): give up on chunks whose policy ran out, and on queued
+    /// messages whose lifetime did; then move the advanced ack point.
+    fn abandon_expired(&mut self, now: Instant) {
+        if !self.peer_forward_tsn {
+            return;
+        }
+        let mut doomed: Vec<u64> = Vec::new();
+        for f in self.inflight.values() {
+            if f.acked || f.abandoned {
+                continue;
+            }
+            let retx_spent = f.marked && f.max_retransmits.is_some_and(|m| f.transmissions > m);
+            let expired = f.expires.is_some_and(|e| now >= e);
+            if (retx_spent || expired) && !doomed.contains(&f.msg) {
+                doomed.push(f.msg);
+            }
+        }
+        // A message partly sent is abandoned whole, its unsent rest included.
+        if let Some(front) = self.queue.front()
+            && front.offset > 0
+            && (doomed.contains(&front.id) || front.expires.is_some_and(|e| now >= e))
+        {
+            let m = self.queue.pop_front().expect("front exists");
+            self.queued_bytes -= (m.data.len() - m.offset).min(self.queued_bytes);
+            if !doomed.contains(&m.id) {
+                doomed.push(m.id);
+            }
+        }
+        let before = self.queue.len();
+        let mut dropped = 0usize;
+        self.queue.retain(|m| {
+            let expired = m.offset == 0 && m.expires.is_some_and(|e| now >= e);
+            if expired {
+                dropped += m.data.len();
+            }
+            !expired
+        });
+        if self.queue.len() != before {
+            self.queued_bytes -= dropped.min(self.queued_bytes);
+        }
+        if doomed.is_empty() {
+            return;
+        }
+        for f in self.inflight.values_mut() {
+            if doomed.contains(&f.msg) && !f.abandoned && !f.acked {
+                if !f.marked {
+                    self.flight_bytes -= f.chunk.user_data.len().min(self.flight_bytes);
+                }
+                f.abandoned = true;
+                f.marked = false;
+            }
+        }
+        let mut adv = self.advanced_ack.max(self.cum_ack);
+        while let Some(f) = self.inflight.get(&(adv + 1)) {
+            if f.abandoned || f.acked {
+                adv += 1;
+            } else {
+                break;
+            }
+        }
+        if adv > self.advanced_ack {
+            self.advanced_ack = adv;
+        }
+        if self.advanced_ack > self.cum_ack {
+            self.forward_tsn_due = true;
+        }
+    }
+
+    fn forward_tsn_chunk(&self) -> Chunk {
+        let mut streams: Vec<super::ForwardTsnStream> = Vec::new();
+        for (_, f) in self.inflight.range(self.cum_ack + 1..=self.advanced_ack) {
+            if f.abandoned && !f.chunk.unordered {
+                match streams
+                    .iter_mut()
+                    .find(|s| s.stream_id == f.chunk.stream_id)
+                {
+                    Some(s) => {
+                        if f.chunk.ssn.is_newer_than(s.ssn) {
+                            s.ssn = f.chunk.ssn;
+                        }
+                    }
+                    None => streams.push(super::ForwardTsnStream {
+                        stream_id: f.chunk.stream_id,
+                        ssn: f.chunk.ssn,
+                    }),
+                }
+            }
+        }
+        Chunk::ForwardTsn(super::ForwardTsn {
+            new_cumulative_tsn: self.my_initial_tsn.add(self.advanced_ack as u32),
+            streams,
+        })
     }
 
     /// Next output.
@@ -1235,10 +1927,17 @@ impl Association {
         if let Some(e) = self.events.pop_front() {
             return SctpOutput::Event(e);
         }
-        let deadline = [self.init_deadline, self.ack_deadline, self.t3]
-            .into_iter()
-            .flatten()
-            .min();
+        let deadline = [
+            self.init_deadline,
+            self.ack_deadline,
+            self.t3,
+            self.t2,
+            self.reconf_deadline,
+            self.heartbeat_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         match deadline {
             Some(at) => SctpOutput::Timeout(self.now.map_or(at, |n| at.max(n))),
             None => SctpOutput::Idle,
@@ -1248,6 +1947,9 @@ impl Association {
 
 #[derive(Debug, Clone, Copy)]
 struct CookieContents {
+    /// Older than Valid.Cookie.Life: good to confirm an existing association, not to
+    /// create one.
+    stale: bool,
     peer_tag: u32,
     my_tag: u32,
     peer_initial_tsn: Tsn,

@@ -60,7 +60,7 @@ mod tests;
 
 use bytes::{BufMut, Bytes};
 
-pub use association::{Association, SctpConfig, SctpEvent, SctpOutput, SctpStats};
+pub use association::{Association, SctpConfig, SctpEvent, SctpOutput, SctpStats, SendOptions};
 pub use cause::ErrorCause;
 pub use chunk::{
     Abort, Chunk, ChunkType, CookieEcho, Data, ErrorChunk, ForwardTsn, ForwardTsnStream,
