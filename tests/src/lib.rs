@@ -173,3 +173,47 @@ impl Endpoint for SctpNode {
         }
     }
 }
+
+/// Data channels over an SCTP association at fixed addresses, SCTP in the clear.
+#[derive(Debug)]
+pub struct DataChannelNode {
+    /// The channels (and association).
+    pub dc: sansrtc::datachannel::DataChannels,
+    /// Our address.
+    pub local: SocketAddr,
+    /// The peer's address.
+    pub remote: SocketAddr,
+    /// Whether `connect` still has to be called on the first input.
+    pub connect_on_start: bool,
+}
+
+impl Endpoint for DataChannelNode {
+    type Event = sansrtc::datachannel::DataChannelEvent;
+
+    fn handle_input(&mut self, input: Input) {
+        let now = input.now();
+        if std::mem::take(&mut self.connect_on_start) {
+            self.dc.association_mut().connect(now);
+        }
+        match input {
+            Input::Receive(r) if r.source == self.remote => self.dc.handle_packet(now, r.contents),
+            Input::Receive(_) => {}
+            _ => self.dc.handle_timeout(now),
+        }
+    }
+
+    fn poll_output(&mut self) -> Output<Self::Event> {
+        use sansrtc::datachannel::DataChannelOutput;
+        match self.dc.poll_output() {
+            DataChannelOutput::Packet(p) => Output::Transmit(sansrtc::io::Transmit::single(
+                sansrtc::io::Protocol::Udp,
+                self.local,
+                self.remote,
+                p,
+            )),
+            DataChannelOutput::Event(e) => Output::Event(e),
+            DataChannelOutput::Timeout(at) => Output::Timeout(at),
+            _ => Output::Idle,
+        }
+    }
+}

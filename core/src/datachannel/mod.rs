@@ -21,12 +21,17 @@
 //! # Ok::<(), sansrtc::datachannel::DcepError>(())
 //! ```
 
+mod channels;
 mod dcep;
 
 #[cfg(test)]
 mod tests;
 
 pub use crate::sctp::Ppid;
+pub use channels::{
+    DataChannelError, DataChannelEvent, DataChannelInfo, DataChannelInit, DataChannelOutput,
+    DataChannelState, DataChannels,
+};
 pub use dcep::{ChannelType, DataChannelOpen, DcepError, DcepMessage};
 
 /// WebRTC's Payload Protocol Identifiers (RFC 8831 §8). An empty message cannot travel in

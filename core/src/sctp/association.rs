@@ -426,6 +426,23 @@ impl Association {
                 .sum::<usize>()
     }
 
+    /// Bytes queued or unacknowledged on one stream (a data channel's `bufferedAmount`).
+    pub fn buffered_amount_on(&self, stream_id: u16) -> usize {
+        let queued: usize = self
+            .queue
+            .iter()
+            .filter(|m| m.stream == stream_id)
+            .map(|m| m.data.len() - m.offset)
+            .sum();
+        let inflight: usize = self
+            .inflight
+            .values()
+            .filter(|f| !f.acked && !f.abandoned && f.chunk.stream_id.0 == stream_id)
+            .map(|f| f.chunk.user_data.len())
+            .sum();
+        queued + inflight
+    }
+
     /// Current congestion window in bytes.
     pub fn cwnd(&self) -> usize {
         self.cwnd

@@ -1,0 +1,576 @@
+//! Data channels (RFC 8831) over one SCTP association: DCEP open/ack (RFC 8832),
+//! negotiated channels, stream-id parity by DTLS role, string/binary/empty messages,
+//! partial reliability, closing by stream reset, buffered amount and its low event.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+
+use super::{ChannelType, DataChannelOpen, DcepError, DcepMessage, Ppid};
+use crate::dtls::DtlsRole;
+use crate::sctp::{Association, SctpError, SctpEvent, SctpOutput, SendOptions};
+
+/// Errors from using data channels.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DataChannelError {
+    /// No channel has this id.
+    #[error("no data channel with id {0}")]
+    UnknownChannel(u16),
+    /// The channel is not open (W3C InvalidStateError).
+    #[error("data channel {0} is not open")]
+    NotOpen(u16),
+    /// A negotiated channel's id, or the requested id, is taken.
+    #[error("data channel id {0} is already in use")]
+    IdInUse(u16),
+    /// Every stream id of our parity is taken.
+    #[error("no free data channel id")]
+    NoFreeId,
+    /// Both maxRetransmits and maxPacketLifeTime were given (W3C forbids it).
+    #[error("maxRetransmits and maxPacketLifeTime are mutually exclusive")]
+    BothReliabilityLimits,
+    /// A negotiated channel needs an id.
+    #[error("a negotiated data channel needs an id")]
+    NegotiatedWithoutId,
+    /// DCEP encoding failed (label or protocol too long).
+    #[error("DCEP: {0}")]
+    Dcep(#[from] DcepError),
+    /// The SCTP layer refused (closed, message too large …).
+    #[error("SCTP: {0}")]
+    Sctp(#[from] SctpError),
+}
+
+/// W3C `RTCDataChannelInit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataChannelInit {
+    /// Deliver in order.
+    pub ordered: bool,
+    /// Partial reliability by retransmissions.
+    pub max_retransmits: Option<u16>,
+    /// Partial reliability by lifetime, in milliseconds.
+    pub max_packet_life_time: Option<u16>,
+    /// Subprotocol.
+    pub protocol: String,
+    /// Agreed out of band: no DCEP, both ends create it with the same `id`.
+    pub negotiated: bool,
+    /// Stream id; chosen by parity when `None` (not negotiated).
+    pub id: Option<u16>,
+    /// DCEP priority (RFC 8832 §5.1; 256 is "normal" in browsers).
+    pub priority: u16,
+}
+
+impl Default for DataChannelInit {
+    fn default() -> Self {
+        DataChannelInit {
+            ordered: true,
+            max_retransmits: None,
+            max_packet_life_time: None,
+            protocol: String::new(),
+            negotiated: false,
+            id: None,
+            priority: 256,
+        }
+    }
+}
+
+/// W3C `RTCDataChannelState`.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DataChannelState {
+    /// Opened locally, waiting for DATA_CHANNEL_ACK (or the association).
+    Connecting,
+    /// Messages flow.
+    Open,
+    /// Stream reset under way.
+    Closing,
+    /// Both directions reset.
+    Closed,
+}
+
+/// A channel's parameters and state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataChannelInfo {
+    /// Stream id.
+    pub id: u16,
+    /// Label.
+    pub label: String,
+    /// Subprotocol.
+    pub protocol: String,
+    /// Ordered delivery.
+    pub ordered: bool,
+    /// maxRetransmits.
+    pub max_retransmits: Option<u16>,
+    /// maxPacketLifeTime in milliseconds.
+    pub max_packet_life_time: Option<u16>,
+    /// Negotiated out of band.
+    pub negotiated: bool,
+    /// State.
+    pub state: DataChannelState,
+    /// bufferedAmountLowThreshold.
+    pub buffered_amount_low_threshold: usize,
+}
+
+/// What happened on the channels.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataChannelEvent {
+    /// The peer opened a channel (W3C `datachannel` event).
+    Incoming(DataChannelInfo),
+    /// A channel is open.
+    Open(u16),
+    /// A message.
+    Message {
+        /// Channel id.
+        id: u16,
+        /// Payload (empty for the "empty" PPIDs).
+        data: Bytes,
+        /// Whether it was sent as a string (W3C: `data` is a string).
+        text: bool,
+    },
+    /// `bufferedAmount` fell to or below the threshold.
+    BufferedAmountLow(u16),
+    /// Closing started (by either side).
+    Closing(u16),
+    /// The channel is closed.
+    Closed(u16),
+    /// The association ended; every channel is closed.
+    AssociationClosed {
+        /// Why.
+        reason: String,
+    },
+}
+
+#[derive(Debug)]
+struct Channel {
+    info: DataChannelInfo,
+    /// Our outgoing side has been reset (or never will be used again).
+    out_reset: bool,
+    /// The peer's outgoing side has been reset.
+    in_reset: bool,
+    /// Above the low threshold the last time we looked.
+    above_threshold: bool,
+}
+
+/// Data channels over one association. It owns the [`Association`] and offers the same
+/// verbs, translating SCTP events into channel events.
+#[derive(Debug)]
+pub struct DataChannels {
+    assoc: Association,
+    role: DtlsRole,
+    channels: BTreeMap<u16, Channel>,
+    events: VecDeque<DataChannelEvent>,
+    established: bool,
+}
+
+impl DataChannels {
+    /// Channels over `assoc`; `role` is our DTLS role, which picks the stream-id parity
+    /// (RFC 8832 §6: the DTLS client uses even ids, the server odd).
+    pub fn new(assoc: Association, role: DtlsRole) -> Self {
+        DataChannels {
+            assoc,
+            role,
+            channels: BTreeMap::new(),
+            events: VecDeque::new(),
+            established: false,
+        }
+    }
+
+    /// The association underneath.
+    pub fn association(&self) -> &Association {
+        &self.assoc
+    }
+
+    /// The association, mutably (to connect, shut down …).
+    pub fn association_mut(&mut self) -> &mut Association {
+        &mut self.assoc
+    }
+
+    /// Channel parameters and state.
+    pub fn channel(&self, id: u16) -> Option<&DataChannelInfo> {
+        self.channels.get(&id).map(|c| &c.info)
+    }
+
+    /// Ids of channels that are not closed.
+    pub fn channel_ids(&self) -> impl Iterator<Item = u16> + '_ {
+        self.channels
+            .iter()
+            .filter(|(_, c)| c.info.state != DataChannelState::Closed)
+            .map(|(&id, _)| id)
+    }
+
+    /// W3C `createDataChannel`.
+    pub fn create(&mut self, label: &str, init: DataChannelInit) -> Result<u16, DataChannelError> {
+        if init.max_retransmits.is_some() && init.max_packet_life_time.is_some() {
+            return Err(DataChannelError::BothReliabilityLimits);
+        }
+        let id = match init.id {
+            Some(id) => {
+                if self.channels.contains_key(&id) {
+                    return Err(DataChannelError::IdInUse(id));
+                }
+                id
+            }
+            None if init.negotiated => return Err(DataChannelError::NegotiatedWithoutId),
+            None => self.free_id()?,
+        };
+        let info = DataChannelInfo {
+            id,
+            label: label.to_string(),
+            protocol: init.protocol.clone(),
+            ordered: init.ordered,
+            max_retransmits: init.max_retransmits,
+            max_packet_life_time: init.max_packet_life_time,
+            negotiated: init.negotiated,
+            state: DataChannelState::Connecting,
+            buffered_amount_low_threshold: 0,
+        };
+        if !init.negotiated {
+            let open = DcepMessage::Open(DataChannelOpen {
+                channel_type: channel_type(&info),
+                priority: init.priority,
+                reliability_parameter: u32::from(
+                    init.max_retransmits
+                        .or(init.max_packet_life_time)
+                        .unwrap_or(0),
+                ),
+                label: info.label.clone(),
+                protocol: info.protocol.clone(),
+            });
+            let mut buf = Vec::with_capacity(open.encoded_len());
+            open.encode_into(&mut buf)?;
+            // DCEP messages are sent reliably and in order (RFC 8832 §6).
+            self.assoc.send(id, Ppid::DCEP.0, Bytes::from(buf), false)?;
+        }
+        self.channels.insert(
+            id,
+            Channel {
+                info,
+                out_reset: false,
+                in_reset: false,
+                above_threshold: false,
+            },
+        );
+        if init.negotiated && self.established {
+            self.open(id);
+        }
+        Ok(id)
+    }
+
+    fn free_id(&self) -> Result<u16, DataChannelError> {
+        let first = match self.role {
+            DtlsRole::Client => 0,
+            _ => 1,
+        };
+        (first..u16::MAX)
+            .step_by(2)
+            .find(|id| !self.channels.contains_key(id))
+            .ok_or(DataChannelError::NoFreeId)
+    }
+
+    fn open(&mut self, id: u16) {
+        if let Some(c) = self.channels.get_mut(&id)
+            && c.info.state == DataChannelState::Connecting
+        {
+            c.info.state = DataChannelState::Open;
+            self.events.push_back(DataChannelEvent::Open(id));
+        }
+    }
+
+    /// Send a string message.
+    pub fn send_text(&mut self, id: u16, text: &str) -> Result<(), DataChannelError> {
+        let ppid = if text.is_empty() {
+            Ppid::STRING_EMPTY
+        } else {
+            Ppid::STRING
+        };
+        self.send_raw(id, ppid, Bytes::copy_from_slice(text.as_bytes()))
+    }
+
+    /// Send a binary message.
+    pub fn send_binary(&mut self, id: u16, data: Bytes) -> Result<(), DataChannelError> {
+        let ppid = if data.is_empty() {
+            Ppid::BINARY_EMPTY
+        } else {
+            Ppid::BINARY
+        };
+        self.send_raw(id, ppid, data)
+    }
+
+    fn send_raw(&mut self, id: u16, ppid: Ppid, data: Bytes) -> Result<(), DataChannelError> {
+        let c = self
+            .channels
+            .get(&id)
+            .ok_or(DataChannelError::UnknownChannel(id))?;
+        if c.info.state != DataChannelState::Open {
+            return Err(DataChannelError::NotOpen(id));
+        }
+        let opts = SendOptions {
+            unordered: !c.info.ordered,
+            max_retransmits: c.info.max_retransmits,
+            max_lifetime: c
+                .info
+                .max_packet_life_time
+                .map(|ms| Duration::from_millis(u64::from(ms))),
+        };
+        // An empty message travels as one zero byte (RFC 8831 §6.6).
+        let data = if data.is_empty() {
+            Bytes::from_static(&[0])
+        } else {
+            data
+        };
+        self.assoc.send_with(id, ppid.0, data, opts)?;
+        let c = self.channels.get_mut(&id).expect("checked above");
+        c.above_threshold = true;
+        Ok(())
+    }
+
+    /// W3C `bufferedAmount`.
+    pub fn buffered_amount(&self, id: u16) -> usize {
+        self.assoc.buffered_amount_on(id)
+    }
+
+    /// W3C `bufferedAmountLowThreshold`.
+    pub fn set_buffered_amount_low_threshold(&mut self, id: u16, threshold: usize) {
+        if let Some(c) = self.channels.get_mut(&id) {
+            c.info.buffered_amount_low_threshold = threshold;
+        }
+    }
+
+    /// W3C `close`: reset our outgoing stream; closed once the peer resets its side.
+    pub fn close(&mut self, id: u16) -> Result<(), DataChannelError> {
+        let c = self
+            .channels
+            .get_mut(&id)
+            .ok_or(DataChannelError::UnknownChannel(id))?;
+        if matches!(
+            c.info.state,
+            DataChannelState::Closing | DataChannelState::Closed
+        ) {
+            return Ok(());
+        }
+        c.info.state = DataChannelState::Closing;
+        self.events.push_back(DataChannelEvent::Closing(id));
+        self.assoc.reset_streams(&[id])?;
+        Ok(())
+    }
+
+    /// Feed a decrypted SCTP packet.
+    pub fn handle_packet(&mut self, now: Instant, packet: Bytes) {
+        self.assoc.handle_packet(now, packet);
+    }
+
+    /// Advance time.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.assoc.handle_timeout(now);
+    }
+
+    /// Next output: SCTP packets to send, channel events, the next deadline.
+    pub fn poll_output(&mut self) -> DataChannelOutput {
+        loop {
+            if let Some(e) = self.events.pop_front() {
+                return DataChannelOutput::Event(e);
+            }
+            match self.assoc.poll_output() {
+                SctpOutput::Packet(p) => {
+                    self.check_buffered_low();
+                    return DataChannelOutput::Packet(p);
+                }
+                SctpOutput::Event(e) => self.on_sctp_event(e),
+                SctpOutput::Timeout(at) => {
+                    self.check_buffered_low();
+                    if let Some(e) = self.events.pop_front() {
+                        return DataChannelOutput::Event(e);
+                    }
+                    return DataChannelOutput::Timeout(at);
+                }
+                _ => {
+                    self.check_buffered_low();
+                    if let Some(e) = self.events.pop_front() {
+                        return DataChannelOutput::Event(e);
+                    }
+                    return DataChannelOutput::Idle;
+                }
+            }
+        }
+    }
+
+    fn check_buffered_low(&mut self) {
+        let ids: Vec<u16> = self
+            .channels
+            .iter()
+            .filter(|(_, c)| c.above_threshold)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in ids {
+            let amount = self.assoc.buffered_amount_on(id);
+            let c = self.channels.get_mut(&id).expect("listed above");
+            if amount <= c.info.buffered_amount_low_threshold {
+                c.above_threshold = false;
+                self.events
+                    .push_back(DataChannelEvent::BufferedAmountLow(id));
+            }
+        }
+    }
+
+    fn on_sctp_event(&mut self, e: SctpEvent) {
+        match e {
+            SctpEvent::Connected => {
+                self.established = true;
+                let negotiated: Vec<u16> = self
+                    .channels
+                    .iter()
+                    .filter(|(_, c)| c.info.negotiated)
+                    .map(|(&id, _)| id)
+                    .collect();
+                for id in negotiated {
+                    self.open(id);
+                }
+            }
+            SctpEvent::Message {
+                stream_id,
+                ppid,
+                data,
+                ..
+            } => self.on_message(stream_id, Ppid(ppid), data),
+            SctpEvent::StreamsReset { streams, incoming } => {
+                for id in streams {
+                    self.on_reset(id, incoming);
+                }
+            }
+            SctpEvent::Closed { reason } => {
+                for (&id, c) in self.channels.iter_mut() {
+                    if c.info.state != DataChannelState::Closed {
+                        c.info.state = DataChannelState::Closed;
+                        self.events.push_back(DataChannelEvent::Closed(id));
+                    }
+                }
+                self.events
+                    .push_back(DataChannelEvent::AssociationClosed { reason });
+            }
+        }
+    }
+
+    fn on_message(&mut self, id: u16, ppid: Ppid, data: Bytes) {
+        if ppid == Ppid::DCEP {
+            match DcepMessage::parse(&data) {
+                Ok(DcepMessage::Open(open)) => self.on_open(id, open),
+                Ok(DcepMessage::Ack) => self.open(id),
+                Err(e) => tracing::debug!(error = %e, id, "dropping malformed DCEP message"),
+            }
+            return;
+        }
+        let Some(c) = self.channels.get_mut(&id) else {
+            tracing::debug!(id, "message on a stream with no channel");
+            return;
+        };
+        // Data may overtake nothing (DCEP is ordered on the same stream), but a peer may
+        // send right after OPEN: that implies the channel is open (RFC 8832 §6).
+        if c.info.state == DataChannelState::Connecting {
+            self.open(id);
+        }
+        let text = ppid.is_string();
+        let data = if ppid.is_empty_message() {
+            Bytes::new()
+        } else {
+            data
+        };
+        self.events
+            .push_back(DataChannelEvent::Message { id, data, text });
+    }
+
+    fn on_open(&mut self, id: u16, open: DataChannelOpen) {
+        if self.channels.contains_key(&id) {
+            tracing::debug!(id, "DATA_CHANNEL_OPEN for a stream in use");
+            return;
+        }
+        let ordered = open.channel_type.is_ordered();
+        let info = DataChannelInfo {
+            id,
+            label: open.label.clone(),
+            protocol: open.protocol.clone(),
+            ordered,
+            max_retransmits: open
+                .max_retransmits()
+                .map(|v| v.min(u32::from(u16::MAX)) as u16),
+            max_packet_life_time: open
+                .max_packet_life_time()
+                .map(|v| v.min(u32::from(u16::MAX)) as u16),
+            negotiated: false,
+            state: DataChannelState::Open,
+            buffered_amount_low_threshold: 0,
+        };
+        let mut buf = BytesMut::new();
+        if DcepMessage::Ack.encode_into(&mut buf).is_ok() {
+            let _ = self.assoc.send(id, Ppid::DCEP.0, buf.freeze(), false);
+        }
+        self.channels.insert(
+            id,
+            Channel {
+                info: info.clone(),
+                out_reset: false,
+                in_reset: false,
+                above_threshold: false,
+            },
+        );
+        self.events.push_back(DataChannelEvent::Incoming(info));
+        self.events.push_back(DataChannelEvent::Open(id));
+    }
+
+    fn on_reset(&mut self, id: u16, incoming: bool) {
+        let Some(c) = self.channels.get_mut(&id) else {
+            return;
+        };
+        if incoming {
+            c.in_reset = true;
+            if !matches!(
+                c.info.state,
+                DataChannelState::Closing | DataChannelState::Closed
+            ) {
+                // The peer closed: close our side too (RFC 8831 §6.7).
+                c.info.state = DataChannelState::Closing;
+                self.events.push_back(DataChannelEvent::Closing(id));
+                if self.assoc.reset_streams(&[id]).is_err() {
+                    c.out_reset = true;
+                }
+            }
+        } else {
+            c.out_reset = true;
+        }
+        if c.in_reset && c.out_reset && c.info.state != DataChannelState::Closed {
+            c.info.state = DataChannelState::Closed;
+            self.events.push_back(DataChannelEvent::Closed(id));
+            // The id is free again once both sides are reset.
+            self.channels.remove(&id);
+        }
+    }
+}
+
+fn channel_type(info: &DataChannelInfo) -> ChannelType {
+    match (
+        info.ordered,
+        info.max_retransmits.is_some(),
+        info.max_packet_life_time.is_some(),
+    ) {
+        (true, true, _) => ChannelType::PartialReliableRexmit,
+        (false, true, _) => ChannelType::PartialReliableRexmitUnordered,
+        (true, false, true) => ChannelType::PartialReliableTimed,
+        (false, false, true) => ChannelType::PartialReliableTimedUnordered,
+        (true, false, false) => ChannelType::Reliable,
+        (false, false, false) => ChannelType::ReliableUnordered,
+    }
+}
+
+/// Output of [`DataChannels::poll_output`].
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataChannelOutput {
+    /// An SCTP packet for DTLS to send.
+    Packet(Bytes),
+    /// A channel event.
+    Event(DataChannelEvent),
+    /// Call `handle_timeout` at this instant.
+    Timeout(Instant),
+    /// Nothing until input.
+    Idle,
+}

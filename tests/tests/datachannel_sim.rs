@@ -1,0 +1,328 @@
+//! Data channels (RFC 8831/8832) between two of our stacks in the simulator.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use sansrtc::datachannel::{DataChannelEvent, DataChannelInit, DataChannels};
+use sansrtc::dtls::DtlsRole;
+use sansrtc::sctp::{Association, SctpConfig};
+use sansrtc::sim::{EndpointId, HostConfig, LinkConfig, Sim};
+use sansrtc_tests::DataChannelNode;
+
+struct Pair {
+    sim: Sim<DataChannelNode>,
+    a: EndpointId,
+    b: EndpointId,
+}
+
+fn pair(seed: u64, link: LinkConfig) -> Pair {
+    let (aa, ba): (SocketAddr, SocketAddr) = (
+        "198.51.100.1:5000".parse().unwrap(),
+        "198.51.100.2:5000".parse().unwrap(),
+    );
+    let mut sim = Sim::new(seed, Instant::now());
+    let ha = sim.add_host(HostConfig::new(aa.ip()).link(link.clone()));
+    let hb = sim.add_host(HostConfig::new(ba.ip()).link(link));
+    let node = |seed: u64, role, local, remote| DataChannelNode {
+        dc: DataChannels::new(
+            Association::new(SctpConfig {
+                seed,
+                rto_initial: Duration::from_millis(300),
+                max_receive_message_size: 2 << 20,
+                ..Default::default()
+            }),
+            role,
+        ),
+        local,
+        remote,
+        connect_on_start: true,
+    };
+    let a = sim.add_endpoint(ha, node(seed * 2 + 1, DtlsRole::Client, aa, ba));
+    let b = sim.add_endpoint(hb, node(seed * 2 + 2, DtlsRole::Server, ba, aa));
+    sim.bind(a, aa);
+    sim.bind(b, ba);
+    let mut p = Pair { sim, a, b };
+    let (a, b) = (p.a, p.b);
+    for id in [a, b] {
+        // What each side's SDP would say: a=max-message-size:2097152.
+        p.sim
+            .endpoint_mut(id)
+            .dc
+            .association_mut()
+            .set_peer_max_message_size(Some(2 << 20));
+    }
+    assert!(p.sim.run_until(Duration::from_secs(30), |s| {
+        s.endpoint(a).dc.association().is_established()
+            && s.endpoint(b).dc.association().is_established()
+    }));
+    p
+}
+
+fn events(p: &mut Pair, id: EndpointId) -> Vec<DataChannelEvent> {
+    p.sim.take_events(id).into_iter().map(|(_, e)| e).collect()
+}
+
+#[test]
+fn channels_open_from_each_side_and_carry_every_message_kind() {
+    let mut p = pair(1, LinkConfig::new().latency(Duration::from_millis(10)));
+    let (a, b) = (p.a, p.b);
+    let ca = p
+        .sim
+        .endpoint_mut(a)
+        .dc
+        .create("chat", DataChannelInit::default())
+        .unwrap();
+    let cb = p
+        .sim
+        .endpoint_mut(b)
+        .dc
+        .create(
+            "unrel",
+            DataChannelInit {
+                ordered: false,
+                max_retransmits: Some(0),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    // Stream id parity by DTLS role (RFC 8832 §6).
+    assert_eq!((ca % 2, cb % 2), (0, 1));
+    p.sim.run_for(Duration::from_millis(200));
+    let eb = events(&mut p, b);
+    let incoming = eb
+        .iter()
+        .find_map(|e| match e {
+            DataChannelEvent::Incoming(info) => Some(info.clone()),
+            _ => None,
+        })
+        .expect("b sees a's channel");
+    assert_eq!(
+        (incoming.id, incoming.label.as_str(), incoming.ordered),
+        (ca, "chat", true)
+    );
+    let ea = events(&mut p, a);
+    assert!(ea.contains(&DataChannelEvent::Open(ca)));
+    let unrel = ea
+        .iter()
+        .find_map(|e| match e {
+            DataChannelEvent::Incoming(info) => Some(info.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!((unrel.ordered, unrel.max_retransmits), (false, Some(0)));
+
+    let dc = &mut p.sim.endpoint_mut(a).dc;
+    dc.send_text(ca, "ping 1").unwrap();
+    dc.send_text(ca, "").unwrap();
+    dc.send_binary(ca, Bytes::new()).unwrap();
+    dc.send_binary(ca, Bytes::from(vec![7u8; 3000])).unwrap();
+    let big: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 241) as u8).collect();
+    dc.send_binary(ca, Bytes::from(big.clone())).unwrap();
+    p.sim.run_for(Duration::from_secs(5));
+    let msgs: Vec<(Bytes, bool)> = events(&mut p, b)
+        .into_iter()
+        .filter_map(|e| match e {
+            DataChannelEvent::Message { id, data, text } if id == ca => Some((data, text)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(msgs.len(), 5);
+    assert_eq!(msgs[0], (Bytes::from_static(b"ping 1"), true));
+    assert_eq!(msgs[1], (Bytes::new(), true));
+    assert_eq!(msgs[2], (Bytes::new(), false));
+    assert_eq!(msgs[3].0.len(), 3000);
+    assert!(msgs[4].0 == big);
+}
+
+#[test]
+fn negotiated_channel_with_a_pre_agreed_id() {
+    let mut p = pair(2, LinkConfig::new().latency(Duration::from_millis(10)));
+    let (a, b) = (p.a, p.b);
+    let init = DataChannelInit {
+        negotiated: true,
+        id: Some(42),
+        ..Default::default()
+    };
+    assert_eq!(
+        p.sim.endpoint_mut(a).dc.create("n", init.clone()).unwrap(),
+        42
+    );
+    assert_eq!(p.sim.endpoint_mut(b).dc.create("n", init).unwrap(), 42);
+    p.sim.run_for(Duration::from_millis(10));
+    assert!(events(&mut p, a).contains(&DataChannelEvent::Open(42)));
+    p.sim.endpoint_mut(b).dc.send_text(42, "hi").unwrap();
+    p.sim.run_for(Duration::from_millis(100));
+    assert!(
+        events(&mut p, a)
+            .iter()
+            .any(|e| matches!(e, DataChannelEvent::Message { id: 42, .. }))
+    );
+}
+
+#[test]
+fn closing_from_either_side_closes_both() {
+    let mut p = pair(
+        3,
+        LinkConfig::new()
+            .latency(Duration::from_millis(10))
+            .loss(0.05),
+    );
+    let (a, b) = (p.a, p.b);
+    let c1 = p
+        .sim
+        .endpoint_mut(a)
+        .dc
+        .create("one", DataChannelInit::default())
+        .unwrap();
+    let c2 = p
+        .sim
+        .endpoint_mut(a)
+        .dc
+        .create("two", DataChannelInit::default())
+        .unwrap();
+    p.sim.run_for(Duration::from_secs(2));
+    events(&mut p, a);
+    events(&mut p, b);
+    p.sim.endpoint_mut(a).dc.close(c1).unwrap();
+    p.sim.endpoint_mut(b).dc.close(c2).unwrap();
+    p.sim.run_for(Duration::from_secs(10));
+    let (ea, eb) = (events(&mut p, a), events(&mut p, b));
+    for e in [&ea, &eb] {
+        assert!(e.contains(&DataChannelEvent::Closed(c1)), "{e:?}");
+        assert!(e.contains(&DataChannelEvent::Closed(c2)), "{e:?}");
+    }
+    assert!(p.sim.endpoint_mut(a).dc.send_text(c1, "x").is_err());
+    // The ids are free again.
+    let again = p
+        .sim
+        .endpoint_mut(a)
+        .dc
+        .create("again", DataChannelInit::default())
+        .unwrap();
+    assert_eq!(again, c1);
+}
+
+#[test]
+fn a_thousand_channels_open_and_close_on_one_association() {
+    let mut p = pair(4, LinkConfig::new().latency(Duration::from_millis(5)));
+    let (a, b) = (p.a, p.b);
+    let ids: Vec<u16> = (0..1000)
+        .map(|i| {
+            p.sim
+                .endpoint_mut(a)
+                .dc
+                .create(&format!("c{i}"), DataChannelInit::default())
+                .unwrap()
+        })
+        .collect();
+    p.sim.run_for(Duration::from_secs(5));
+    let opened = events(&mut p, a)
+        .iter()
+        .filter(|e| matches!(e, DataChannelEvent::Open(_)))
+        .count();
+    assert_eq!(opened, 1000);
+    assert_eq!(
+        events(&mut p, b)
+            .iter()
+            .filter(|e| matches!(e, DataChannelEvent::Incoming(_)))
+            .count(),
+        1000
+    );
+    for &id in &ids {
+        p.sim.endpoint_mut(a).dc.send_text(id, "bye").unwrap();
+        p.sim.endpoint_mut(a).dc.close(id).unwrap();
+    }
+    p.sim.run_for(Duration::from_secs(60));
+    let eb = events(&mut p, b);
+    assert_eq!(
+        eb.iter()
+            .filter(|e| matches!(e, DataChannelEvent::Message { .. }))
+            .count(),
+        1000
+    );
+    assert_eq!(
+        eb.iter()
+            .filter(|e| matches!(e, DataChannelEvent::Closed(_)))
+            .count(),
+        1000
+    );
+    assert_eq!(
+        events(&mut p, a)
+            .iter()
+            .filter(|e| matches!(e, DataChannelEvent::Closed(_)))
+            .count(),
+        1000
+    );
+    assert_eq!(p.sim.endpoint(a).dc.channel_ids().count(), 0);
+}
+
+#[test]
+fn buffered_amount_and_its_low_event() {
+    let mut p = pair(
+        5,
+        LinkConfig::new()
+            .latency(Duration::from_millis(25))
+            .bandwidth(8_000_000, 200_000),
+    );
+    let (a, _) = (p.a, p.b);
+    let id = p
+        .sim
+        .endpoint_mut(a)
+        .dc
+        .create("bulk", DataChannelInit::default())
+        .unwrap();
+    p.sim.run_for(Duration::from_millis(200));
+    events(&mut p, a);
+    p.sim
+        .endpoint_mut(a)
+        .dc
+        .set_buffered_amount_low_threshold(id, 64 * 1024);
+    for _ in 0..16 {
+        p.sim
+            .endpoint_mut(a)
+            .dc
+            .send_binary(id, Bytes::from(vec![1u8; 64 * 1024]))
+            .unwrap();
+    }
+    assert_eq!(p.sim.endpoint(a).dc.buffered_amount(id), 16 * 64 * 1024);
+    let mut low_at = None;
+    let found = p.sim.run_until(Duration::from_secs(30), |s| {
+        let buffered = s.endpoint(a).dc.buffered_amount(id);
+        if s.events()
+            .iter()
+            .any(|(_, who, e)| *who == a && *e == DataChannelEvent::BufferedAmountLow(id))
+        {
+            low_at.get_or_insert(buffered);
+            true
+        } else {
+            false
+        }
+    });
+    assert!(found, "no bufferedamountlow");
+    assert!(low_at.unwrap() <= 64 * 1024);
+    p.sim.run_for(Duration::from_secs(10));
+    assert_eq!(p.sim.endpoint(a).dc.buffered_amount(id), 0);
+}
+
+/// A message over the peer's max-message-size is an error to the caller, not a drop.
+#[test]
+fn oversized_message_is_refused() {
+    let mut p = pair(6, LinkConfig::new().latency(Duration::from_millis(5)));
+    let a = p.a;
+    let id = p
+        .sim
+        .endpoint_mut(a)
+        .dc
+        .create("x", DataChannelInit::default())
+        .unwrap();
+    p.sim.run_for(Duration::from_millis(100));
+    let err = p
+        .sim
+        .endpoint_mut(a)
+        .dc
+        .send_binary(id, Bytes::from(vec![0u8; (2 << 20) + 1]))
+        .unwrap_err();
+    assert!(err.to_string().contains("exceeds"), "{err}");
+    assert_eq!(p.sim.endpoint(a).dc.buffered_amount(id), 0);
+}
