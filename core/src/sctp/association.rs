@@ -280,6 +280,8 @@ pub struct Association {
     rto: Duration,
     t3: Option<Instant>,
     t3_strikes: u32,
+    /// Chunks waiting for retransmission.
+    marked_count: usize,
     queued_bytes: usize,
 
     // Receive side.
@@ -370,6 +372,7 @@ impl Association {
             rttvar: Duration::ZERO,
             t3: None,
             t3_strikes: 0,
+            marked_count: 0,
             queued_bytes: 0,
             peer_cum: 0,
             peer_initial: Tsn(0),
@@ -609,6 +612,7 @@ impl Association {
         self.state = State::Failed;
         self.queue.clear();
         self.inflight.clear();
+        self.marked_count = 0;
         self.queued_bytes = 0;
         self.flight_bytes = 0;
         self.t3 = None;
@@ -1134,6 +1138,9 @@ impl Association {
                 break;
             }
             let f = self.inflight.remove(&t).expect("key exists");
+            if f.marked {
+                self.marked_count -= 1;
+            }
             if !f.acked && !f.abandoned {
                 bytes_acked += f.chunk.user_data.len();
                 if !f.marked {
@@ -1158,7 +1165,9 @@ impl Association {
                 if !f.acked && !f.abandoned {
                     f.acked = true;
                     bytes_acked += f.chunk.user_data.len();
-                    if !f.marked {
+                    if f.marked {
+                        self.marked_count -= 1;
+                    } else {
                         self.flight_bytes -= f.chunk.user_data.len().min(self.flight_bytes);
                     }
                     f.marked = false;
@@ -1176,12 +1185,14 @@ impl Association {
         let mut fast = false;
         if highest_gap_acked > cum {
             for (_, f) in self.inflight.range_mut(..highest_gap_acked) {
-                if !f.acked && !f.abandoned && !f.fast_retransmitted {
+                // Chunks already waiting for a retransmission are not counted again.
+                if !f.acked && !f.abandoned && !f.marked && !f.fast_retransmitted {
                     f.misses = f.misses.saturating_add(1);
                     if f.misses >= 3 {
                         // Out of the flight until it is sent again.
                         self.flight_bytes -= f.chunk.user_data.len().min(self.flight_bytes);
                         f.marked = true;
+                        self.marked_count += 1;
                         f.retransmitted = true;
                         f.fast_retransmitted = true;
                         f.misses = 0;
@@ -1342,6 +1353,9 @@ impl Association {
             }
             for f in self.inflight.values_mut() {
                 if !f.acked && !f.abandoned {
+                    if !f.marked {
+                        self.marked_count += 1;
+                    }
                     f.marked = true;
                     // Whatever acknowledges it now may answer either copy (Karn).
                     f.retransmitted = true;
@@ -1420,12 +1434,15 @@ impl Association {
                 chunks.push(sack);
             }
             // Retransmissions first; a fast retransmit may exceed cwnd by one packet.
-            let marked: Vec<u64> = self
-                .inflight
-                .iter()
-                .filter(|(_, f)| f.marked)
-                .map(|(&t, _)| t)
-                .collect();
+            let marked: Vec<u64> = if self.marked_count == 0 {
+                Vec::new()
+            } else {
+                self.inflight
+                    .iter()
+                    .filter(|(_, f)| f.marked)
+                    .map(|(&t, _)| t)
+                    .collect()
+            };
             for t in marked {
                 let l = DATA_HEADER + self.inflight[&t].chunk.user_data.len().next_multiple_of(4);
                 // Only the first retransmission may go beyond cwnd, when nothing is in flight.
@@ -1434,6 +1451,7 @@ impl Association {
                 }
                 let f = self.inflight.get_mut(&t).expect("key exists");
                 f.marked = false;
+                self.marked_count -= 1;
                 f.retransmitted = true;
                 f.transmissions = f.transmissions.saturating_add(1);
                 f.sent_at = now;
@@ -1446,7 +1464,7 @@ impl Association {
             while size + DATA_HEADER + 4 <= mtu
                 && self.flight_bytes < self.cwnd
                 && self.flight_bytes < self.peer_rwnd.max(mtu)
-                && !self.inflight.values().any(|f| f.marked)
+                && self.marked_count == 0
             {
                 let room = mtu - size - DATA_HEADER;
                 let Some(chunk) = self.next_fragment(room) else {
@@ -1558,6 +1576,8 @@ impl Association {
                 .map(|f| f.chunk.user_data.len())
                 .sum();
             debug_assert_eq!(flight, self.flight_bytes, "flight bytes out of step");
+            let marked = self.inflight.values().filter(|f| f.marked).count();
+            debug_assert_eq!(marked, self.marked_count, "marked count out of step");
             let unacked = self.inflight.values().any(|f| !f.acked && !f.abandoned);
             debug_assert!(
                 !unacked || self.t3.is_some() || !self.state.carries_data(),
@@ -1883,7 +1903,9 @@ impl Association {
         }
         for f in self.inflight.values_mut() {
             if doomed.contains(&f.msg) && !f.abandoned && !f.acked {
-                if !f.marked {
+                if f.marked {
+                    self.marked_count -= 1;
+                } else {
                     self.flight_bytes -= f.chunk.user_data.len().min(self.flight_bytes);
                 }
                 f.abandoned = true;
