@@ -325,8 +325,10 @@ fn partial_reliability_only_drops_what_the_policy_allows() {
             "seed {seed}: a partial-reliable message arrived twice"
         );
         assert!(n < 100, "seed {seed}: 20 % loss yet nothing was abandoned");
+        // About five of these messages share a packet, so one lost packet loses five:
+        // the bound is loose on purpose, but catches a sender that abandons eagerly.
         assert!(
-            n > 50,
+            n > 30,
             "seed {seed}: far more lost than the link dropped ({n})"
         );
         // Ordered partial-reliable messages still arrive in order.

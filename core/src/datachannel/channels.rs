@@ -161,6 +161,8 @@ pub struct DataChannels {
     channels: BTreeMap<u16, Channel>,
     events: VecDeque<DataChannelEvent>,
     established: bool,
+    /// Packets arrived since buffered amounts were last checked.
+    acks_pending: bool,
 }
 
 impl DataChannels {
@@ -173,6 +175,7 @@ impl DataChannels {
             channels: BTreeMap::new(),
             events: VecDeque::new(),
             established: false,
+            acks_pending: false,
         }
     }
 
@@ -358,6 +361,8 @@ impl DataChannels {
     /// Feed a decrypted SCTP packet.
     pub fn handle_packet(&mut self, now: Instant, packet: Bytes) {
         self.assoc.handle_packet(now, packet);
+        // Only an acknowledgement can lower a buffered amount.
+        self.acks_pending = true;
     }
 
     /// Advance time.
@@ -396,6 +401,9 @@ impl DataChannels {
     }
 
     fn check_buffered_low(&mut self) {
+        if !std::mem::take(&mut self.acks_pending) {
+            return;
+        }
         let ids: Vec<u16> = self
             .channels
             .iter()

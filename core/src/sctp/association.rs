@@ -280,6 +280,8 @@ pub struct Association {
     rto: Duration,
     t3: Option<Instant>,
     t3_strikes: u32,
+    /// The last send stopped at cwnd with data still queued.
+    cwnd_limited: bool,
     /// Chunks waiting for retransmission.
     marked_count: usize,
     queued_bytes: usize,
@@ -372,6 +374,7 @@ impl Association {
             rttvar: Duration::ZERO,
             t3: None,
             t3_strikes: 0,
+            cwnd_limited: false,
             marked_count: 0,
             queued_bytes: 0,
             peer_cum: 0,
@@ -856,6 +859,14 @@ impl Association {
                 self.ack_deadline = Some(now + self.cfg.delayed_ack);
             }
         }
+        // A SACK that is due goes now rather than at the next poll: packets that arrive
+        // together must still be acknowledged every second one, or the sender's window
+        // (which grows per SACK, RFC 9260 §7.2.1) stalls. With data of our own to send,
+        // the SACK rides along with it instead.
+        if self.ack_now && self.queue.is_empty() && self.marked_count == 0 {
+            let sack = self.build_sack();
+            self.emit_packet(self.peer_tag, vec![sack]);
+        }
         self.deliver();
         self.perform_deferred_reset();
         if self.state.carries_data() {
@@ -1218,7 +1229,13 @@ impl Association {
         // Congestion window growth (RFC 9260 §7.2.1, §7.2.2), not during recovery.
         if advanced && self.recovery.is_none() {
             if self.cwnd <= self.ssthresh {
-                self.cwnd += bytes_acked.min(mtu);
+                // Only a window in use grows (RFC 9260 §7.2.1), or an application that
+                // sends little would leave a huge cwnd behind for a later burst. "In use"
+                // is remembered from the last send, since a burst of SACKs drains the
+                // flight before we send again.
+                if self.cwnd_limited {
+                    self.cwnd += bytes_acked.min(mtu);
+                }
             } else {
                 self.partial_bytes_acked += bytes_acked;
                 if self.partial_bytes_acked >= self.cwnd && self.flight_bytes + mtu >= self.cwnd {
@@ -1463,7 +1480,7 @@ impl Association {
             // New data within cwnd and the peer's window.
             while size + DATA_HEADER + 4 <= mtu
                 && self.flight_bytes < self.cwnd
-                && self.flight_bytes < self.peer_rwnd.max(mtu)
+                && (self.peer_rwnd > 0 || self.flight_bytes == 0)
                 && self.marked_count == 0
             {
                 let room = mtu - size - DATA_HEADER;
@@ -1496,6 +1513,7 @@ impl Association {
                 chunks.push(Chunk::Data(chunk));
             }
             if chunks.is_empty() {
+                self.cwnd_limited = !self.queue.is_empty() && self.flight_bytes >= self.cwnd;
                 break;
             }
             if chunks

@@ -1,0 +1,336 @@
+//! SCTP + data-channel figures: in-memory throughput through DTLS record protection,
+//! throughput in the simulator at 50 ms RTT, and heap per idle association with one
+//! channel (from a counting global allocator).
+//!
+//! Run with `cargo run --release -p sansrtc-examples --bin sctp-bench`.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use sansrtc::crypto::{HashAlgorithm, default_provider};
+use sansrtc::datachannel::{DataChannelEvent, DataChannelInit, DataChannelOutput, DataChannels};
+use sansrtc::dtls::{Dtls, DtlsCertificate, DtlsConfig, DtlsEvent, DtlsOutput, DtlsRole};
+use sansrtc::io::{Endpoint, Input, Output, Protocol, Transmit};
+use sansrtc::sctp::{Association, SctpConfig};
+use sansrtc::sim::{HostConfig, LinkConfig, Sim};
+
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator and only counts bytes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: same layout contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size, Ordering::Relaxed);
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: forwarded unchanged.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+const MSG: usize = 64 * 1024;
+
+fn channels(seed: u64, role: DtlsRole) -> DataChannels {
+    let mut assoc = Association::new(SctpConfig {
+        seed,
+        ..Default::default()
+    });
+    assoc.set_peer_max_message_size(Some(256 * 1024));
+    DataChannels::new(assoc, role)
+}
+
+/// Move everything `from` wants to send into `to`; returns messages delivered to `to`.
+fn pump_plain(from: &mut DataChannels, to: &mut DataChannels, now: Instant) -> usize {
+    let mut delivered = 0;
+    loop {
+        match from.poll_output() {
+            DataChannelOutput::Packet(p) => to.handle_packet(now, p),
+            DataChannelOutput::Event(_) => {}
+            _ => break,
+        }
+    }
+    loop {
+        match to.poll_output() {
+            DataChannelOutput::Event(DataChannelEvent::Message { .. }) => delivered += 1,
+            DataChannelOutput::Packet(p) => from.handle_packet(now, p),
+            DataChannelOutput::Event(_) => {}
+            _ => break,
+        }
+    }
+    delivered
+}
+
+/// In-memory throughput, SCTP packets sealed and opened by DTLS on the way.
+fn in_memory_with_dtls(total: usize) -> f64 {
+    let p = default_provider();
+    let (cc, sc) = (
+        DtlsCertificate::generate(&*p).unwrap(),
+        DtlsCertificate::generate(&*p).unwrap(),
+    );
+    let mut dc = Dtls::new(
+        DtlsRole::Client,
+        DtlsConfig::new(cc.clone(), vec![sc.fingerprint(&*p, HashAlgorithm::Sha256)]),
+    );
+    let mut ds = Dtls::new(
+        DtlsRole::Server,
+        DtlsConfig::new(sc, vec![cc.fingerprint(&*p, HashAlgorithm::Sha256)]),
+    );
+    let mut a = channels(1, DtlsRole::Client);
+    let mut b = channels(2, DtlsRole::Server);
+    let now = Instant::now();
+    dc.handle_timeout(now);
+    ds.handle_timeout(now);
+    // Move DTLS datagrams both ways; SCTP packets ride inside.
+    fn dtls_step(
+        from: &mut Dtls,
+        to: &mut Dtls,
+        sctp_to: &mut DataChannels,
+        now: Instant,
+        delivered: &mut usize,
+    ) {
+        loop {
+            match from.poll_output() {
+                DtlsOutput::Packet(d) => to.handle_datagram(now, &d),
+                DtlsOutput::Event(_) => {}
+                _ => break,
+            }
+        }
+        loop {
+            match to.poll_output() {
+                DtlsOutput::Event(DtlsEvent::ApplicationData(p)) => sctp_to.handle_packet(now, p),
+                DtlsOutput::Packet(d) => from.handle_datagram(now, &d),
+                DtlsOutput::Event(_) => {}
+                _ => break,
+            }
+        }
+        loop {
+            match sctp_to.poll_output() {
+                DataChannelOutput::Event(DataChannelEvent::Message { .. }) => *delivered += 1,
+                DataChannelOutput::Packet(p) => {
+                    let _ = to.send(&p);
+                }
+                DataChannelOutput::Event(_) => {}
+                _ => break,
+            }
+        }
+    }
+    let mut delivered = 0;
+    for _ in 0..20 {
+        dtls_step(&mut dc, &mut ds, &mut b, now, &mut delivered);
+        dtls_step(&mut ds, &mut dc, &mut a, now, &mut delivered);
+    }
+    assert!(dc.is_connected() && ds.is_connected());
+    a.association_mut().connect(now);
+    b.association_mut().connect(now);
+    let mut id = None;
+    let payload = Bytes::from(vec![0x5au8; MSG]);
+    let messages = total / MSG;
+    let mut sent = 0;
+    delivered = 0;
+    let start = Instant::now();
+    while delivered < messages {
+        let now = Instant::now();
+        if id.is_none() && a.association().is_established() {
+            id = Some(a.create("bulk", DataChannelInit::default()).unwrap());
+        }
+        if let Some(id) = id
+            && a.channel(id)
+                .is_some_and(|c| c.state == sansrtc::datachannel::DataChannelState::Open)
+        {
+            while sent < messages && a.buffered_amount(id) < 4 << 20 {
+                a.send_binary(id, payload.clone()).unwrap();
+                sent += 1;
+            }
+        }
+        // a → DTLS → b, then b's SACKs back.
+        loop {
+            match a.poll_output() {
+                DataChannelOutput::Packet(p) => dc.send(&p).unwrap(),
+                DataChannelOutput::Event(_) => {}
+                _ => break,
+            }
+        }
+        dtls_step(&mut dc, &mut ds, &mut b, now, &mut delivered);
+        let mut none = 0;
+        dtls_step(&mut ds, &mut dc, &mut a, now, &mut none);
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    (messages * MSG) as f64 / secs
+}
+
+/// A data-channel endpoint at a fixed address in the simulator (SCTP in the clear).
+struct Node {
+    dc: DataChannels,
+    local: SocketAddr,
+    remote: SocketAddr,
+    started: bool,
+}
+
+impl Endpoint for Node {
+    type Event = DataChannelEvent;
+    fn handle_input(&mut self, input: Input) {
+        let now = input.now();
+        if !std::mem::replace(&mut self.started, true) {
+            self.dc.association_mut().connect(now);
+        }
+        match input {
+            Input::Receive(r) => self.dc.handle_packet(now, r.contents),
+            _ => self.dc.handle_timeout(now),
+        }
+    }
+    fn poll_output(&mut self) -> Output<DataChannelEvent> {
+        match self.dc.poll_output() {
+            DataChannelOutput::Packet(p) => {
+                Output::Transmit(Transmit::single(Protocol::Udp, self.local, self.remote, p))
+            }
+            DataChannelOutput::Event(e) => Output::Event(e),
+            DataChannelOutput::Timeout(at) => Output::Timeout(at),
+            _ => Output::Idle,
+        }
+    }
+}
+
+/// Throughput in virtual time over a 50 ms RTT path without loss; returns bits/s.
+fn simulated_50ms(total: usize) -> f64 {
+    let (aa, ba): (SocketAddr, SocketAddr) = (
+        "198.51.100.1:5000".parse().unwrap(),
+        "198.51.100.2:5000".parse().unwrap(),
+    );
+    let mut sim = Sim::new(7, Instant::now());
+    sim.set_logging(false);
+    let link = LinkConfig::new().latency(Duration::from_millis(25));
+    let ha = sim.add_host(HostConfig::new(aa.ip()).link(link.clone()));
+    let hb = sim.add_host(HostConfig::new(ba.ip()).link(link));
+    let a = sim.add_endpoint(
+        ha,
+        Node {
+            dc: channels(3, DtlsRole::Client),
+            local: aa,
+            remote: ba,
+            started: false,
+        },
+    );
+    let b = sim.add_endpoint(
+        hb,
+        Node {
+            dc: channels(4, DtlsRole::Server),
+            local: ba,
+            remote: aa,
+            started: false,
+        },
+    );
+    sim.bind(a, aa);
+    sim.bind(b, ba);
+    sim.run_until(Duration::from_secs(5), |s| {
+        s.endpoint(a).dc.association().is_established()
+    });
+    let id = sim
+        .endpoint_mut(a)
+        .dc
+        .create("bulk", DataChannelInit::default())
+        .unwrap();
+    sim.run_for(Duration::from_millis(200));
+    let payload = Bytes::from(vec![1u8; MSG]);
+    let messages = total / MSG;
+    let mut sent = 0;
+    let start = sim.elapsed();
+    let mut received = 0usize;
+    while received < messages {
+        while sent < messages && sim.endpoint(a).dc.buffered_amount(id) < 8 << 20 {
+            sim.endpoint_mut(a)
+                .dc
+                .send_binary(id, payload.clone())
+                .unwrap();
+            sent += 1;
+        }
+        sim.run_for(Duration::from_millis(10));
+        received += sim
+            .take_events(b)
+            .iter()
+            .filter(|(_, e)| matches!(e, DataChannelEvent::Message { .. }))
+            .count();
+        sim.take_events(a);
+    }
+    let secs = (sim.elapsed() - start).as_secs_f64();
+    let assoc = sim.endpoint(a).dc.association();
+    println!(
+        "  sender: {:?}, cwnd {} B, srtt {:?}, rto {:?}",
+        assoc.stats(),
+        assoc.cwnd(),
+        assoc.srtt(),
+        assoc.rto()
+    );
+    (messages * MSG * 8) as f64 / secs
+}
+
+/// Heap held per endpoint by `n` connected association pairs, each with one open channel.
+fn memory_per_endpoint(n: usize) -> usize {
+    let now = Instant::now();
+    let before = LIVE.load(Ordering::Relaxed);
+    let mut pairs = Vec::with_capacity(n);
+    let baseline_vec = LIVE.load(Ordering::Relaxed) - before;
+    for i in 0..n as u64 {
+        let mut a = channels(10 + 2 * i, DtlsRole::Client);
+        let mut b = channels(11 + 2 * i, DtlsRole::Server);
+        a.association_mut().connect(now);
+        b.association_mut().connect(now);
+        for _ in 0..6 {
+            pump_plain(&mut a, &mut b, now);
+            pump_plain(&mut b, &mut a, now);
+        }
+        let id = a.create("idle", DataChannelInit::default()).unwrap();
+        for _ in 0..4 {
+            pump_plain(&mut a, &mut b, now);
+            pump_plain(&mut b, &mut a, now);
+        }
+        // Let delayed SACKs go out so nothing is pending.
+        let later = now + Duration::from_secs(1);
+        a.handle_timeout(later);
+        b.handle_timeout(later);
+        pump_plain(&mut a, &mut b, later);
+        pump_plain(&mut b, &mut a, later);
+        assert!(a.channel(id).is_some());
+        pairs.push((a, b));
+    }
+    let used = LIVE.load(Ordering::Relaxed) - before - baseline_vec;
+    drop(pairs);
+    used / (2 * n)
+}
+
+fn main() {
+    let total = 256 << 20;
+    let bytes_per_sec = in_memory_with_dtls(total);
+    println!(
+        "in-memory, DTLS AES-128-GCM records, 64 KiB messages, 256 MiB: {:.2} GB/s ({:.1} Gbit/s)",
+        bytes_per_sec / 1e9,
+        bytes_per_sec * 8.0 / 1e9
+    );
+    let bps = simulated_50ms(200 << 20);
+    println!(
+        "simulator, 50 ms RTT, no loss, 64 KiB messages, 200 MiB: {:.0} Mbit/s (virtual time)",
+        bps / 1e6
+    );
+    let per = memory_per_endpoint(1000);
+    println!(
+        "heap per idle association with one open channel (1,000 pairs): {:.1} KiB",
+        per as f64 / 1024.0
+    );
+}
