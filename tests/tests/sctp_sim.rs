@@ -519,3 +519,39 @@ fn heartbeats_detect_a_dead_peer() {
         "a dead peer is noticed"
     );
 }
+
+/// RFC 9653: when both ends offer zero checksums over DTLS, established traffic carries
+/// a zero checksum (INIT and COOKIE-ECHO never do); when one end does not, every packet
+/// carries a CRC32c.
+#[test]
+fn zero_checksum_only_when_both_offer_it() {
+    for (b_offers, expect_zero) in [(true, true), (false, false)] {
+        let mut p = pair(11, LinkConfig::new().latency(Duration::from_millis(5)));
+        if !b_offers {
+            let b = p.b;
+            p.sim.endpoint_mut(b).assoc = Association::new(SctpConfig {
+                seed: 99,
+                zero_checksum: false,
+                ..Default::default()
+            });
+        }
+        p.connect();
+        let (a, b) = (p.a, p.b);
+        assert_eq!(p.sim.endpoint(a).assoc.sends_zero_checksum(), expect_zero);
+        p.sim.take_transmit_log();
+        p.sim
+            .endpoint_mut(a)
+            .assoc
+            .send(1, 51, payload(1, 100), false)
+            .unwrap();
+        p.sim.run_for(Duration::from_secs(1));
+        let log = p.sim.take_transmit_log();
+        let from_a: Vec<_> = log.iter().filter(|r| r.from == a).collect();
+        assert!(!from_a.is_empty());
+        for r in from_a {
+            let zero = r.contents[8..12] == [0, 0, 0, 0];
+            assert_eq!(zero, expect_zero);
+        }
+        assert_eq!(p.messages(b).len(), 1);
+    }
+}

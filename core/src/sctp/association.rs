@@ -52,6 +52,9 @@ pub struct SctpConfig {
     pub seed: u64,
     /// Crypto provider for the cookie HMAC.
     pub provider: std::sync::Arc<dyn CryptoProvider>,
+    /// Offer zero checksums over DTLS (RFC 9653, EDMID 1): DTLS already protects the
+    /// packet, so the CRC32c is redundant work. Used only when the peer offers it too.
+    pub zero_checksum: bool,
 }
 
 impl Default for SctpConfig {
@@ -72,6 +75,7 @@ impl Default for SctpConfig {
             delayed_ack: Duration::from_millis(200),
             seed: 0,
             provider: default_provider(),
+            zero_checksum: true,
         }
     }
 }
@@ -256,6 +260,8 @@ pub struct Association {
     peer_tag: u32,
     my_initial_tsn: Tsn,
     peer_forward_tsn: bool,
+    /// Both ends accept zero checksums: we send them.
+    zero_checksum: bool,
     peer_streams_in: u16,
     init_deadline: Option<Instant>,
     init_attempts: u32,
@@ -357,6 +363,7 @@ impl Association {
             peer_tag: 0,
             my_initial_tsn,
             peer_forward_tsn: false,
+            zero_checksum: false,
             peer_streams_in: 0,
             init_deadline: None,
             init_attempts: 0,
@@ -462,6 +469,11 @@ impl Association {
     /// Smoothed RTT, once measured.
     pub fn srtt(&self) -> Option<Duration> {
         self.srtt
+    }
+
+    /// Whether packets go out with a zero checksum (RFC 9653, both ends offered it).
+    pub fn sends_zero_checksum(&self) -> bool {
+        self.zero_checksum
     }
 
     /// Whether the peer supports PR-SCTP (FORWARD-TSN).
@@ -640,7 +652,14 @@ impl Association {
                     super::ChunkType::RE_CONFIG,
                     super::ChunkType::FORWARD_TSN,
                 ]),
-            ],
+            ]
+            .into_iter()
+            .chain(
+                self.cfg
+                    .zero_checksum
+                    .then_some(InitParam::ZeroChecksumAcceptable(super::Edmid::DTLS)),
+            )
+            .collect(),
         }
     }
 
@@ -657,7 +676,17 @@ impl Association {
             verification_tag: vtag,
             chunks,
         };
-        match p.to_bytes(Checksum::Crc32c) {
+        // RFC 9653 §5.2: never for INIT or COOKIE-ECHO; we also keep INIT-ACK checksummed.
+        let zero = self.zero_checksum
+            && !p
+                .chunks
+                .iter()
+                .any(|c| matches!(c, Chunk::Init(_) | Chunk::InitAck(_) | Chunk::CookieEcho(_)));
+        match p.to_bytes(if zero {
+            Checksum::Zero
+        } else {
+            Checksum::Crc32c
+        }) {
             Ok(b) => {
                 self.stats.packets_sent += 1;
                 self.out.push_back(b);
@@ -684,7 +713,10 @@ impl Association {
         body.extend_from_slice(&peer.a_rwnd.to_be_bytes());
         body.extend_from_slice(&peer.num_outbound_streams.to_be_bytes());
         body.extend_from_slice(&peer.num_inbound_streams.to_be_bytes());
-        body.push(u8::from(peer.forward_tsn_supported()));
+        let zero = peer
+            .zero_checksum_acceptable()
+            .is_some_and(|e| e == super::Edmid::DTLS);
+        body.push(u8::from(peer.forward_tsn_supported()) | (u8::from(zero) << 1));
         body.extend_from_slice(&self.cookie_time_ms().to_be_bytes());
         let mac = self
             .cfg
@@ -721,7 +753,8 @@ impl Association {
             peer_rwnd: u32_at(16),
             peer_os: u16_at(20),
             peer_mis: u16_at(22),
-            forward_tsn: body[24] != 0,
+            forward_tsn: body[24] & 1 != 0,
+            zero_checksum: body[24] & 2 != 0,
         })
     }
 
@@ -732,6 +765,7 @@ impl Association {
         self.peer_initial = c.peer_initial_tsn;
         self.peer_rwnd = c.peer_rwnd as usize;
         self.peer_forward_tsn = c.forward_tsn;
+        self.zero_checksum = self.cfg.zero_checksum && c.zero_checksum;
         self.peer_streams_in = c.peer_mis.min(c.peer_os.max(c.peer_mis));
         // Absolute TSNs start at 2^32 so that "one before the first" never underflows.
         self.next_tsn = 1 << 32;
@@ -757,7 +791,12 @@ impl Association {
         if self.state == State::Failed {
             return;
         }
-        let p = match Packet::parse(packet, ChecksumPolicy::Verify) {
+        let policy = if self.cfg.zero_checksum {
+            ChecksumPolicy::AcceptZero
+        } else {
+            ChecksumPolicy::Verify
+        };
+        let p = match Packet::parse(packet, policy) {
             Ok(p) => p,
             Err(e) => {
                 tracing::trace!(error = %e, "dropping SCTP packet");
@@ -912,6 +951,9 @@ impl Association {
             peer_os: ack.num_outbound_streams,
             peer_mis: ack.num_inbound_streams,
             forward_tsn: ack.forward_tsn_supported(),
+            zero_checksum: ack
+                .zero_checksum_acceptable()
+                .is_some_and(|e| e == super::Edmid::DTLS),
         });
         self.cookie = Some(cookie.clone());
         self.state = State::CookieEchoed;
@@ -2015,4 +2057,5 @@ struct CookieContents {
     peer_os: u16,
     peer_mis: u16,
     forward_tsn: bool,
+    zero_checksum: bool,
 }
