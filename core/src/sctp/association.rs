@@ -291,6 +291,8 @@ pub struct Association {
     /// Chunks waiting for retransmission.
     marked_count: usize,
     queued_bytes: usize,
+    /// Per stream: bytes sent by the application, not yet acknowledged or abandoned.
+    unacked_by_stream: HashMap<u16, usize>,
 
     // Receive side.
     peer_cum: u64,
@@ -384,6 +386,7 @@ impl Association {
             cwnd_limited: false,
             marked_count: 0,
             queued_bytes: 0,
+            unacked_by_stream: HashMap::new(),
             peer_cum: 0,
             peer_initial: Tsn(0),
             received: BTreeMap::new(),
@@ -430,30 +433,22 @@ impl Association {
 
     /// Bytes queued or in flight, not yet acknowledged.
     pub fn buffered_amount(&self) -> usize {
-        self.queued_bytes
-            + self
-                .inflight
-                .values()
-                .filter(|f| !f.acked && !f.abandoned)
-                .map(|f| f.chunk.user_data.len())
-                .sum::<usize>()
+        self.unacked_by_stream.values().sum()
+    }
+
+    /// Bytes of a stream leave the buffered amount (acknowledged or abandoned).
+    fn settle(map: &mut HashMap<u16, usize>, stream: u16, bytes: usize) {
+        if let Some(v) = map.get_mut(&stream) {
+            *v -= bytes.min(*v);
+            if *v == 0 {
+                map.remove(&stream);
+            }
+        }
     }
 
     /// Bytes queued or unacknowledged on one stream (a data channel's `bufferedAmount`).
     pub fn buffered_amount_on(&self, stream_id: u16) -> usize {
-        let queued: usize = self
-            .queue
-            .iter()
-            .filter(|m| m.stream == stream_id)
-            .map(|m| m.data.len() - m.offset)
-            .sum();
-        let inflight: usize = self
-            .inflight
-            .values()
-            .filter(|f| !f.acked && !f.abandoned && f.chunk.stream_id.0 == stream_id)
-            .map(|f| f.chunk.user_data.len())
-            .sum();
-        queued + inflight
+        self.unacked_by_stream.get(&stream_id).copied().unwrap_or(0)
     }
 
     /// Current congestion window in bytes.
@@ -541,6 +536,7 @@ impl Association {
             });
         }
         self.queued_bytes += data.len();
+        *self.unacked_by_stream.entry(stream_id).or_default() += data.len();
         self.next_msg_id += 1;
         self.queue.push_back(OutMessage {
             id: self.next_msg_id,
@@ -629,6 +625,7 @@ impl Association {
         self.inflight.clear();
         self.marked_count = 0;
         self.queued_bytes = 0;
+        self.unacked_by_stream.clear();
         self.flight_bytes = 0;
         self.t3 = None;
         self.t2 = None;
@@ -1196,6 +1193,11 @@ impl Association {
             }
             if !f.acked && !f.abandoned {
                 bytes_acked += f.chunk.user_data.len();
+                Self::settle(
+                    &mut self.unacked_by_stream,
+                    f.chunk.stream_id.0,
+                    f.chunk.user_data.len(),
+                );
                 if !f.marked {
                     self.flight_bytes -= f.chunk.user_data.len().min(self.flight_bytes);
                 }
@@ -1218,6 +1220,11 @@ impl Association {
                 if !f.acked && !f.abandoned {
                     f.acked = true;
                     bytes_acked += f.chunk.user_data.len();
+                    Self::settle(
+                        &mut self.unacked_by_stream,
+                        f.chunk.stream_id.0,
+                        f.chunk.user_data.len(),
+                    );
                     if f.marked {
                         self.marked_count -= 1;
                     } else {
@@ -1636,6 +1643,18 @@ impl Association {
                 .map(|f| f.chunk.user_data.len())
                 .sum();
             debug_assert_eq!(flight, self.flight_bytes, "flight bytes out of step");
+            let mut by_stream: HashMap<u16, usize> = HashMap::new();
+            for m in &self.queue {
+                *by_stream.entry(m.stream).or_default() += m.data.len() - m.offset;
+            }
+            for f in self.inflight.values().filter(|f| !f.acked && !f.abandoned) {
+                *by_stream.entry(f.chunk.stream_id.0).or_default() += f.chunk.user_data.len();
+            }
+            by_stream.retain(|_, v| *v > 0);
+            debug_assert_eq!(
+                by_stream, self.unacked_by_stream,
+                "buffered amounts out of step"
+            );
             let marked = self.inflight.values().filter(|f| f.marked).count();
             debug_assert_eq!(marked, self.marked_count, "marked count out of step");
             let unacked = self.inflight.values().any(|f| !f.acked && !f.abandoned);
@@ -1942,16 +1961,23 @@ impl Association {
         {
             let m = self.queue.pop_front().expect("front exists");
             self.queued_bytes -= (m.data.len() - m.offset).min(self.queued_bytes);
+            Self::settle(
+                &mut self.unacked_by_stream,
+                m.stream,
+                m.data.len() - m.offset,
+            );
             if !doomed.contains(&m.id) {
                 doomed.push(m.id);
             }
         }
         let before = self.queue.len();
         let mut dropped = 0usize;
+        let unacked = &mut self.unacked_by_stream;
         self.queue.retain(|m| {
             let expired = m.offset == 0 && m.expires.is_some_and(|e| now >= e);
             if expired {
                 dropped += m.data.len();
+                Self::settle(unacked, m.stream, m.data.len());
             }
             !expired
         });
@@ -1969,6 +1995,11 @@ impl Association {
                     self.flight_bytes -= f.chunk.user_data.len().min(self.flight_bytes);
                 }
                 f.abandoned = true;
+                Self::settle(
+                    &mut self.unacked_by_stream,
+                    f.chunk.stream_id.0,
+                    f.chunk.user_data.len(),
+                );
                 f.marked = false;
             }
         }
