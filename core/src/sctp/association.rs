@@ -1029,6 +1029,11 @@ impl Association {
         let Some(d) = self.received.get(&abs) else {
             return;
         };
+        // In-order arrival of a long message: nothing can complete until its end (or the
+        // fragment after this one) is here, so skip the walk.
+        if !d.ending && !self.received.contains_key(&(abs + 1)) {
+            return;
+        }
         let sid = d.stream_id;
         let mut start = abs;
         while !self.received[&start].beginning {
