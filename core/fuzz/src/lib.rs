@@ -1818,7 +1818,7 @@ const SCTP_WIRE_MAX: usize = 64;
 /// Packets of B kept for replay records.
 const SCTP_KEEP_SENT: usize = 8;
 /// Bytes the application may send per side in one run; further sends are skipped.
-const SCTP_MAX_SEND_TOTAL: usize = 2 << 20;
+const SCTP_MAX_SEND_TOTAL: usize = 256 << 10;
 
 /// The configuration of A (`side` 0) or B (1) under `config`.
 pub fn sctp_config_for(config: u8, side: usize) -> SctpConfig {
