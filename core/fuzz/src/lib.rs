@@ -61,6 +61,39 @@
 //! drains `poll_output`, checking that the session settles, that what it sends parses as
 //! DTLS records, and that its deadlines never lie in the past; a time advance must make
 //! progress.
+//!
+//! # `sctp_parse` and `dcep`
+//!
+//! [`sctp_parse`] runs `Packet::parse` under both checksum policies on the input as it
+//! is, and again with the checksum field fixed up ([`fix_sctp_checksum`]) so mutations
+//! reach the chunk parsers; a zeroed checksum under `AcceptZero` must be judged exactly
+//! like a correct one. `Chunk::parse_all` runs on the input with and without its common
+//! header. Whatever parses must re-encode (CRC32c and zero checksum) and parse back the
+//! same. [`dcep`] parses DCEP messages, which must re-encode to exactly the input.
+//!
+//! # `sctp_association`
+//!
+//! [`sctp_association`] drives two associations with fixed seeds ([`SCTP_SEEDS`]): A,
+//! under test, and B, an honest peer whose packets only reach A when a record says so
+//! (possibly mutated). The input is a config byte ([`sctp_config`]), then records
+//! ([`sctp_rec`]; `tag & 7` picks the kind):
+//!
+//! | `tag & 7` | follows | effect |
+//! |---|---|---|
+//! | 0 | `len: u16` BE, `len` bytes | a datagram arrives at A (checksum / header fix-ups in the tag bits) |
+//! | 1 | `b: u8` | time advances `b²` ms for both, firing deadlines; optionally a live link |
+//! | 2, 3 | depends on the call | an API call on A / on B ([`sctp_call`]) |
+//! | 4 | nothing | A's oldest packet on the wire: to B, dropped, reflected to A, duplicated |
+//! | 5 | nothing, or `pos: u16`, `xor: u8` | B's oldest packet: to A, dropped, mutated, or a replay |
+//! | 6 | nothing | packets flow both ways until quiet |
+//! | 7 | optionally `len: u8` and bytes | A gets a COOKIE-ECHO with its own latest cookie |
+//!
+//! After every step both sides are drained: they must settle, never return a deadline in
+//! the past, send only packets that parse with a valid CRC (INIT alone and untagged,
+//! DATA packets within the MTU), report Connected and Closed at most once and nothing
+//! after Closed, and keep `buffered_amount` within what the application sent (zero after
+//! Closed). B hears only A's packets, so every message B delivers must be one A was asked
+//! to send, intact, once, in order per stream when ordered.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -2411,7 +2444,7 @@ pub fn run_sctp(data: &[u8]) -> Option<SctpOutcome> {
 
 impl SctpRun {
     /// Acts on `sctp_association` records (see the module docs), at most
-    /// [`MAX_RECORDS`] of them.
+    /// `MAX_RECORDS` (256) of them.
     pub fn records(&mut self, data: &[u8]) {
         let mut r = Reader { data };
         for _ in 0..MAX_RECORDS {
