@@ -12,8 +12,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use bytes::Bytes;
 use sansrtc::dtls::{Dtls, DtlsError, DtlsOutput, DtlsRole};
 use sansrtc::ice::IceConnectionState;
+use sansrtc::sctp::{ChecksumPolicy, Chunk, Packet};
 use sansrtc::stun::{Attribute, Class, MessageBuilder, Method, TransactionId, attr};
 
 // The harness is shared with the fuzz targets; not every item is used by both.
@@ -21,7 +23,9 @@ use sansrtc::stun::{Attribute, Class, MessageBuilder, Method, TransactionId, att
 #[path = "../fuzz/src/lib.rs"]
 mod harness;
 
-use harness::{DtlsRun, DtlsScript, Script, config, dtls_mode, dtls_op, flags, op};
+use harness::{
+    DtlsRun, DtlsScript, Script, SctpRun, SctpScript, config, dtls_mode, dtls_op, flags, op,
+};
 
 fn corpus_dir(target: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -1062,4 +1066,471 @@ fn write_srtp_seed_corpus() {
         )
         .unwrap();
     }
+}
+
+// ---- SCTP and DCEP ------------------------------------------------------------------
+
+#[test]
+fn sctp_parse_corpus_replays_without_panic() {
+    let n = replay("sctp_parse", harness::sctp_parse);
+    assert!(n >= 100, "sctp_parse corpus lost its seeds: {n} files");
+}
+
+#[test]
+fn dcep_corpus_replays_without_panic() {
+    let n = replay("dcep", harness::dcep);
+    assert!(n >= 8, "dcep corpus lost its seeds: {n} files");
+}
+
+#[test]
+fn sctp_association_corpus_replays_without_panic() {
+    let n = replay("sctp_association", harness::sctp_association);
+    assert!(n >= 15, "sctp_association corpus lost its seeds: {n} files");
+}
+
+/// The seeds must get A established (so mutations start from there), and the ones that
+/// exchange data must deliver it.
+#[test]
+fn sctp_association_seeds_reach_established() {
+    let mut checked = 0;
+    for (name, data) in corpus("sctp_association") {
+        let aims_connected = [
+            "pair-",
+            "transcript-",
+            "self-",
+            "chromium-passive",
+            "chromium-active",
+        ]
+        .iter()
+        .any(|p| name.starts_with(p));
+        if !aims_connected {
+            continue;
+        }
+        let o = harness::run_sctp(&data).expect("non-empty seed");
+        assert!(o.a_connected, "{name}: {o:?}");
+        if name.contains("data") {
+            assert!(o.a_messages >= 1, "{name}: {o:?}");
+        }
+        if name.starts_with("pair-") && name.contains("data") {
+            assert!(o.b_connected && o.b_messages >= 1, "{name}: {o:?}");
+        }
+        if name.contains("abort") {
+            assert!(o.a_closed.is_some(), "{name}: {o:?}");
+        } else {
+            assert_eq!(o.a_closed, None, "{name}: {o:?}");
+        }
+        checked += 1;
+    }
+    assert!(
+        checked >= 10,
+        "only {checked} seeds aim at the established state"
+    );
+}
+
+const SCTP_FIXTURES: &str = "tests/fixtures/chromium-156/sctp";
+
+/// Every Chromium SCTP packet of one capture directory, in order: (file name, bytes).
+fn chromium_sctp(dir: &str) -> Vec<(String, Vec<u8>)> {
+    chromium_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(SCTP_FIXTURES)
+            .join(dir),
+    )
+}
+
+fn chromium_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "bin"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, fs::read(&p).expect("fixture"))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Hand-made packets for chunk kinds the captures lack, checksums fixed up.
+fn crafted_sctp() -> Vec<(&'static str, Vec<u8>)> {
+    let header = "1388 1388 01020304 00000000";
+    let packets = [
+        (
+            "crafted-idata-iforward-tsn-pad.bin",
+            "40030018 00000001 0001 0000 00000000 00000033 61626364
+             c2000010 00000001 0001 0001 00000002
+             84000008 00000000",
+        ),
+        (
+            "crafted-error-causes.bin",
+            "09000028 00010008 00050000 00030008 0000ffff 0006000a 3f000006 0102 0000
+             00090008 00000005",
+        ),
+        (
+            "crafted-unknown-chunks.bin",
+            "3f000005 01000000 7f010004 bf020006 0102 0000 ff030008 01020304",
+        ),
+        (
+            "crafted-init-all-params.bin",
+            "01000044 11223344 00010000 0004 0004 00000001
+             00050008 c0000201 000b0008 7777772e 00090008 00002710 000c0006 00050000
+             80000004 80010008 00000001 c0000004 abcd0005 01000000",
+        ),
+        (
+            "crafted-abort-t-bit-causes.bin",
+            "0601001c 000c0008 6f6f7073 000d000c 00000001 00000002 00080004",
+        ),
+        (
+            "crafted-shutdown-sack-gaps-dups.bin",
+            "07000008 00000010 03000020 00000010 00010000 0002 0002 0002 0004 0006 0008
+             00000011 00000012",
+        ),
+        (
+            "crafted-reconfig-all-params.bin",
+            "82000058 000d0014 00000001 00000002 00000003 0001 0002
+             000e000a 00000004 0005 0000 000f0008 00000005
+             00100014 00000006 00000001 00000007 00000008
+             0011000c 00000009 0004 0000 0012000c 0000000a 0002 0000",
+        ),
+    ];
+    packets
+        .into_iter()
+        .map(|(name, chunks)| {
+            let mut v = hex(&format!("{header} {chunks}"));
+            harness::fix_sctp_checksum(&mut v);
+            (name, v)
+        })
+        .collect()
+}
+
+/// DCEP messages: what Chromium sent (the user data of its DCEP packets) and crafted ones.
+fn crafted_dcep() -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for dir in ["data", "data-dtls-client"] {
+        for (name, data) in chromium_sctp(dir) {
+            if !name.contains("DCEP") {
+                continue;
+            }
+            let p =
+                Packet::parse(Bytes::from(data), ChecksumPolicy::Verify).expect("capture parses");
+            for c in p.chunks {
+                if let Chunk::Data(d) = c {
+                    out.push((format!("chromium-{dir}-{name}"), d.user_data.to_vec()));
+                }
+            }
+        }
+    }
+    for (name, h) in [
+        (
+            "open-reliable-empty-label.bin",
+            "03 00 0100 00000000 0000 0000",
+        ),
+        (
+            "open-rexmit-unordered.bin",
+            "03 81 0000 00000003 0003 0004 616263 70726f74",
+        ),
+        ("open-timed.bin", "03 02 0200 000003e8 0001 0000 78"),
+        (
+            "open-timed-unordered-utf8.bin",
+            "03 82 0000 000001f4 0004 0000 f09f9880",
+        ),
+        ("open-bad-utf8.bin", "03 00 0000 00000000 0002 0000 c328"),
+        ("open-unknown-type.bin", "03 05 0000 00000000 0000 0000"),
+        ("ack-trailing.bin", "02 00"),
+        ("open-truncated.bin", "03 00 0000 00000000 0005 0000 6162"),
+    ] {
+        out.push((format!("crafted-{name}"), hex(h)));
+    }
+    out
+}
+
+/// Runs `script` (whose config byte is `config`) with recording on: returns what A
+/// experienced as a script A alone replays (B's packets as datagrams), under `replay`.
+fn record_sctp(script: &SctpScript, replay: u8) -> Vec<u8> {
+    let config = script.clone().into_bytes()[0];
+    let mut run = SctpRun::new(config);
+    run.record = Some(vec![replay]);
+    run.records(script.records());
+    let o = run.outcome();
+    assert!(
+        o.a_connected && o.b_connected,
+        "recording did not connect: {o:?}"
+    );
+    let rec = run.record.take().unwrap();
+    let again = harness::run_sctp(&rec).unwrap();
+    assert!(
+        again.a_connected,
+        "recorded script does not connect: {again:?}"
+    );
+    assert_eq!(
+        again.a_messages, o.a_messages,
+        "replay delivered other messages"
+    );
+    rec
+}
+
+/// Writes the SCTP and DCEP seeds: Chromium captures, crafted packets, scripts for the
+/// association (pair exchanges, recorded transcripts, Chromium's side of a call).
+#[test]
+#[ignore = "writes core/fuzz/corpus; run by hand after changing the harness format"]
+fn write_sctp_seed_corpus() {
+    let write = |target: &str, name: &str, data: &[u8]| {
+        fs::create_dir_all(corpus_dir(target)).unwrap();
+        fs::write(corpus_dir(target).join(name), data).unwrap();
+    };
+    let data = chromium_sctp("data");
+    let dtls_client = chromium_sctp("data-dtls-client");
+    for (name, bytes) in &data {
+        write("sctp_parse", &format!("chromium-{name}"), bytes);
+    }
+    for (name, bytes) in &dtls_client {
+        if name.contains("SHUTDOWN") {
+            write("sctp_parse", &format!("chromium-dtls-client-{name}"), bytes);
+        }
+    }
+    for (name, bytes) in crafted_sctp() {
+        if let Err(e) = Packet::parse(Bytes::from(bytes.clone()), ChecksumPolicy::Verify) {
+            panic!("{name} does not parse: {e}");
+        }
+        write("sctp_parse", name, &bytes);
+    }
+    for (name, bytes) in crafted_dcep() {
+        write("dcep", &name, &bytes);
+    }
+
+    use harness::{sctp_call as call, sctp_config as cfg};
+    let (a, b) = (0, 1);
+    let both = cfg::A_CONNECTS | cfg::B_CONNECTS;
+    // Handshake, then messages both ways; `live` lets the delayed SACKs flow while time
+    // passes (a recorded script cannot say that, so it pumps after the advance).
+    let exchange_with = |s: SctpScript, live: bool| {
+        s.pump(8)
+            .send(a, 1, 100, false, 0)
+            .send(a, 2, 2000, true, 1)
+            .send(a, 1, 0, false, 3)
+            .send(b, 1, 300, false, 0)
+            .send(b, 3, 5000, false, 1)
+            .send(b, 4, 3, true, 0)
+            .pump(16)
+            .advance(15, live)
+            .pump(8)
+    };
+    let exchange = |s| exchange_with(s, true);
+    let seeds: Vec<(&str, SctpScript)> = vec![
+        ("pair-handshake-data.bin", exchange(SctpScript::new(both))),
+        (
+            "pair-small-mtu-fragmented-data.bin",
+            exchange(SctpScript::new(both | cfg::SMALL_MTU | cfg::B_SMALL_MTU))
+                .send(b, 7, 20000, false, 1)
+                .send(a, 7, 20000, true, 1)
+                .advance(15, true)
+                .advance(15, true),
+        ),
+        (
+            "pair-a-initiates-b-passive-data.bin",
+            exchange(SctpScript::new(cfg::A_CONNECTS)),
+        ),
+        (
+            "pair-b-initiates-a-passive-data.bin",
+            exchange(SctpScript::new(cfg::B_CONNECTS)),
+        ),
+        (
+            "pair-loss-fast-retransmit-data.bin",
+            exchange(SctpScript::new(both))
+                .send(a, 1, 1000, false, 1)
+                .send(a, 1, 1000, false, 1)
+                .send(a, 1, 1000, false, 1)
+                .send(a, 1, 1000, false, 1)
+                .send(a, 1, 1000, false, 1)
+                .send(a, 1, 1000, false, 1)
+                .a_packet(1)
+                .a_packet(0)
+                .a_packet(0)
+                .a_packet(0)
+                .pump(4)
+                .advance(15, true)
+                .pump(8)
+                .advance(40, true),
+        ),
+        (
+            "pair-t3-retransmit-data.bin",
+            exchange(SctpScript::new(both))
+                .send(a, 5, 1500, false, 1)
+                .a_packet(1)
+                .a_packet(1)
+                .advance(35, false)
+                .pump(4)
+                .advance(15, true),
+        ),
+        (
+            "pair-b-data-mutated-replayed.bin",
+            exchange(SctpScript::new(both))
+                .send(b, 1, 40, false, 0)
+                .b_mutated(12, 0x40, true)
+                .send(b, 1, 40, false, 0)
+                .b_mutated(20, 0x01, true)
+                .send(b, 2, 40, true, 0)
+                .b_mutated(30, 0xff, false)
+                .b_replay(0)
+                .b_replay(2)
+                .pump(8)
+                .advance(15, true),
+        ),
+        (
+            "pair-b-aborts-data.bin",
+            exchange(SctpScript::new(both)).call(b, call::ABORT).pump(2),
+        ),
+        (
+            "pair-a-aborts-data.bin",
+            exchange(SctpScript::new(both))
+                .call(a, call::ABORT)
+                .send(a, 1, 10, false, 0)
+                .pump(2),
+        ),
+        (
+            "pair-small-messages-abort.bin",
+            exchange(SctpScript::new(both | cfg::SMALL_MESSAGES))
+                .send(b, 1, 8000, false, 1)
+                .pump(8),
+        ),
+        (
+            "self-connect-by-reflection-data.bin",
+            SctpScript::new(cfg::A_CONNECTS)
+                .a_packet(2)
+                .a_packet(2)
+                .a_packet(2)
+                .a_packet(2)
+                .send(a, 1, 50, false, 0)
+                .a_packet(2)
+                .advance(15, false)
+                .a_packet(2)
+                .a_packet(2),
+        ),
+        (
+            "init-retransmit-until-failure.bin",
+            SctpScript::new(cfg::A_CONNECTS)
+                .advance(255, false)
+                .advance(255, false)
+                .advance(255, false)
+                .advance(255, false)
+                .advance(255, false),
+        ),
+        (
+            "cookie-echo-with-bundled-data.bin",
+            SctpScript::new(cfg::B_CONNECTS)
+                .b_packet(0)
+                .cookie_echo(Some(&hex("00030014 00000000 0001 0000 00000033 61626364")))
+                .a_packet(0)
+                .pump(4),
+        ),
+    ];
+    for (name, s) in seeds {
+        write("sctp_association", name, &s.into_bytes());
+    }
+
+    // Recorded: what A hears from B, replayed without B.
+    for (name, script, replay) in [
+        (
+            "transcript-simultaneous-open-data.bin",
+            exchange_with(SctpScript::new(both), false)
+                .advance(15, false)
+                .pump(4),
+            cfg::A_CONNECTS,
+        ),
+        (
+            "transcript-a-initiates-data.bin",
+            exchange_with(SctpScript::new(cfg::A_CONNECTS), false)
+                .advance(15, false)
+                .pump(4),
+            cfg::A_CONNECTS,
+        ),
+        (
+            "transcript-a-passive-small-mtu-data.bin",
+            exchange_with(
+                SctpScript::new(cfg::B_CONNECTS | cfg::SMALL_MTU | cfg::B_SMALL_MTU),
+                false,
+            )
+            .send(b, 9, 9000, false, 1)
+            .pump(16)
+            .advance(15, false)
+            .pump(4),
+            cfg::SMALL_MTU,
+        ),
+    ] {
+        write("sctp_association", name, &record_sctp(&script, replay));
+    }
+
+    // Chromium's side of the capture. Passive: its INIT, then A's own cookie echoed, then
+    // its packets retagged for A (fix-up bits: A's tag and checksum).
+    let retag = 0x10 | 0x08;
+    for (dir, rows) in [("data", &data), ("data-dtls-client", &dtls_client)] {
+        let from: Vec<&(String, Vec<u8>)> = rows
+            .iter()
+            .filter(|(n, _)| n.contains("from-browser"))
+            .collect();
+        let init = &from[0].1;
+        let mut s = SctpScript::new(0).datagram(0, init).cookie_echo(None);
+        for (i, (name, bytes)) in from.iter().enumerate().skip(3) {
+            s = s.datagram(retag, bytes);
+            if i % 4 == 0 {
+                s = s.send(a, 1, 6, false, 0);
+            }
+            if name.contains("HEARTBEAT") {
+                s = s.advance(15, false);
+            }
+        }
+        let end = if from.iter().any(|(n, _)| n.contains("ABORT")) {
+            "-abort"
+        } else {
+            ""
+        };
+        write(
+            "sctp_association",
+            &format!("chromium-passive-{dir}{end}.bin"),
+            &s.into_bytes(),
+        );
+
+        // Active: A's INIT crosses Chromium's; its INIT-ACK and COOKIE-ACK retagged.
+        let mut s = SctpScript::new(cfg::A_CONNECTS)
+            .datagram(0, init)
+            .datagram(retag, &from[1].1)
+            .datagram(retag, &from[3].1);
+        for (_, bytes) in from.iter().skip(4).take(12) {
+            s = s.datagram(retag, bytes);
+        }
+        write(
+            "sctp_association",
+            &format!("chromium-active-{dir}.bin"),
+            &s.into_bytes(),
+        );
+
+        // Raw: every packet as captured (all but the INIT fail the tag check).
+        let mut s = SctpScript::new(cfg::A_CONNECTS);
+        for (_, bytes) in &from {
+            s = s.datagram(0, bytes);
+        }
+        write(
+            "sctp_association",
+            &format!("raw-chromium-{dir}.bin"),
+            &s.into_bytes(),
+        );
+    }
+}
+
+/// The known crashes of `core/fuzz/crashes/` (see its README): ignored while they crash;
+/// passes once the bugs are fixed, and then they move into the corpora.
+#[test]
+#[ignore = "known crashes in core/src, not fixed yet"]
+fn known_crashes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/crashes");
+    let mut failed = Vec::new();
+    for (target, f) in [("sctp_association", harness::sctp_association as fn(&[u8]))] {
+        for (name, data) in chromium_files(&root.join(target)) {
+            if catch_unwind(AssertUnwindSafe(|| f(&data))).is_err() {
+                failed.push(format!("{target}/{name}"));
+            }
+        }
+    }
+    assert!(failed.is_empty(), "still crashing: {failed:?}");
 }
