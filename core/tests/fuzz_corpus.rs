@@ -1517,20 +1517,3 @@ fn write_sctp_seed_corpus() {
         );
     }
 }
-
-/// The known crashes of `core/fuzz/crashes/` (see its README): ignored while they crash;
-/// passes once the bugs are fixed, and then they move into the corpora.
-#[test]
-#[ignore = "known crashes in core/src, not fixed yet"]
-fn known_crashes() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/crashes");
-    let mut failed = Vec::new();
-    for (target, f) in [("sctp_association", harness::sctp_association as fn(&[u8]))] {
-        for (name, data) in chromium_files(&root.join(target)) {
-            if catch_unwind(AssertUnwindSafe(|| f(&data))).is_err() {
-                failed.push(format!("{target}/{name}"));
-            }
-        }
-    }
-    assert!(failed.is_empty(), "still crashing: {failed:?}");
-}
