@@ -68,7 +68,9 @@ impl Default for SctpConfig {
             max_receive_message_size: 256 * 1024,
             streams: 65535,
             rto_initial: Duration::from_secs(1),
-            rto_min: Duration::from_millis(200),
+            // Above the peer's 200 ms delayed SACK, or a lone last packet's T3 fires just as
+            // its SACK is due. RFC 9260's default is 1 s; WebRTC stacks run lower.
+            rto_min: Duration::from_millis(400),
             rto_max: Duration::from_secs(60),
             max_init_retransmits: 8,
             max_retransmits: 10,
