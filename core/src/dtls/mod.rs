@@ -322,7 +322,6 @@ pub struct Dtls {
     /// Transcript length before the client's Finished (server side, for checking it).
     cert_verify_checked: bool,
 
-    scratch: Vec<u8>,
     out: VecDeque<Bytes>,
     events: VecDeque<DtlsEvent>,
     stats: DtlsStats,
@@ -371,7 +370,6 @@ impl Dtls {
             ems: false,
             srtp: None,
             cert_verify_checked: false,
-            scratch: Vec::with_capacity(2048),
             out: VecDeque::new(),
             events: VecDeque::new(),
             stats: DtlsStats::default(),
@@ -685,7 +683,8 @@ impl Dtls {
         if rec.version != DTLS_1_2 && rec.version != DTLS_1_0 {
             return Err(DtlsError::Decode("record version"));
         }
-        let payload: Vec<u8>;
+        // Epoch-1 records are decrypted into a buffer of their own, handed on uncopied.
+        let mut payload = Bytes::new();
         let data: &[u8] = if rec.epoch == 0 {
             if !self.replay[0].check(rec.seq) {
                 self.stats.replays += 1;
@@ -699,10 +698,7 @@ impl Dtls {
                 return Err(DtlsError::Decode("replayed record"));
             }
             let cipher = self.read_cipher.as_ref().ok_or(DtlsError::BadRecordMac)?;
-            let mut buf = std::mem::take(&mut self.scratch);
-            let res = cipher.open(rec, &mut buf).map(|p| p.to_vec());
-            self.scratch = buf;
-            payload = res?;
+            payload = cipher.open_bytes(rec)?;
             self.replay[1].accept(rec.seq);
             &payload
         } else {
@@ -751,7 +747,7 @@ impl Dtls {
             APPLICATION_DATA => {
                 if rec.epoch == 1 && self.state == State::Connected {
                     self.events
-                        .push_back(DtlsEvent::ApplicationData(Bytes::copy_from_slice(data)));
+                        .push_back(DtlsEvent::ApplicationData(payload.clone()));
                     Ok(false)
                 } else {
                     Err(DtlsError::Decode("application data before the handshake"))

@@ -190,6 +190,34 @@ impl RecordCipher {
 
     /// Decrypt a record's payload into `buf` (reused); returns the plaintext.
     pub fn open<'b>(&self, rec: &Record<'_>, buf: &'b mut Vec<u8>) -> Result<&'b [u8], DtlsError> {
+        let (nonce, body, ad) = self.open_params(rec)?;
+        buf.clear();
+        buf.extend_from_slice(body);
+        let n = self
+            .aead
+            .open(&nonce, &ad, buf)
+            .map_err(|_| DtlsError::BadRecordMac)?;
+        Ok(&buf[..n])
+    }
+
+    /// Decrypt a record's payload into a buffer of its own, handed out without another
+    /// copy (the application data path).
+    pub fn open_bytes(&self, rec: &Record<'_>) -> Result<bytes::Bytes, DtlsError> {
+        let (nonce, body, ad) = self.open_params(rec)?;
+        let mut buf = bytes::BytesMut::from(body);
+        let n = self
+            .aead
+            .open(&nonce, &ad, &mut buf)
+            .map_err(|_| DtlsError::BadRecordMac)?;
+        buf.truncate(n);
+        Ok(buf.freeze())
+    }
+
+    /// Nonce, ciphertext-with-tag and AAD of a protected record.
+    fn open_params<'r>(
+        &self,
+        rec: &Record<'r>,
+    ) -> Result<([u8; 12], &'r [u8], [u8; 13]), DtlsError> {
         let (nonce, body) = match self.kind {
             NonceKind::Gcm => {
                 if rec.payload.len() < 8 + AEAD_TAG_LEN {
@@ -208,13 +236,7 @@ impl RecordCipher {
         };
         let plain_len = body.len() - AEAD_TAG_LEN;
         let ad = aad(rec.epoch, rec.seq, rec.content_type, rec.version, plain_len);
-        buf.clear();
-        buf.extend_from_slice(body);
-        let n = self
-            .aead
-            .open(&nonce, &ad, buf)
-            .map_err(|_| DtlsError::BadRecordMac)?;
-        Ok(&buf[..n])
+        Ok((nonce, body, ad))
     }
 }
 
