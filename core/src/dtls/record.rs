@@ -214,10 +214,7 @@ impl RecordCipher {
     }
 
     /// Nonce, ciphertext-with-tag and AAD of a protected record.
-    fn open_params<'r>(
-        &self,
-        rec: &Record<'r>,
-    ) -> Result<([u8; 12], &'r [u8], [u8; 13]), DtlsError> {
+    fn open_params<'r>(&self, rec: &Record<'r>) -> Result<OpenParams<'r>, DtlsError> {
         let (nonce, body) = match self.kind {
             NonceKind::Gcm => {
                 if rec.payload.len() < 8 + AEAD_TAG_LEN {
@@ -239,6 +236,9 @@ impl RecordCipher {
         Ok((nonce, body, ad))
     }
 }
+
+/// What opening one record needs: nonce, ciphertext with tag, additional data.
+type OpenParams<'r> = ([u8; 12], &'r [u8], [u8; 13]);
 
 /// Sliding anti-replay window over 48-bit sequence numbers (RFC 6347 §4.1.2.6).
 #[derive(Debug, Clone, Default)]
