@@ -234,9 +234,11 @@ struct InFlight {
 #[derive(Debug, Default)]
 struct StreamIn {
     next_ssn: Ssn,
-    /// Complete ordered messages waiting for their turn, keyed by SSN distance from
-    /// `next_ssn`'s base.
-    waiting: BTreeMap<u16, (u32, Bytes)>,
+    /// Position of `next_ssn` on a counter that never wraps, so waiting messages keep
+    /// their keys as delivery moves on.
+    next_key: u64,
+    /// Complete ordered messages waiting for their turn, keyed by that counter.
+    waiting: BTreeMap<u64, (u32, Bytes)>,
 }
 
 const COMMON_HEADER: usize = 12;
@@ -303,6 +305,8 @@ pub struct Association {
     received_bytes: usize,
     dups: Vec<Tsn>,
     streams_in: HashMap<u16, StreamIn>,
+    /// Streams whose next ordered message may be complete.
+    ready_streams: Vec<u16>,
     ack_due: bool,
     ack_now: bool,
     ack_deadline: Option<Instant>,
@@ -395,6 +399,7 @@ impl Association {
             received_bytes: 0,
             dups: Vec::new(),
             streams_in: HashMap::new(),
+            ready_streams: Vec::new(),
             ack_due: false,
             ack_now: false,
             ack_deadline: None,
@@ -1090,20 +1095,28 @@ impl Association {
             return;
         }
         let s = self.streams_in.entry(stream_id).or_default();
-        let key = ssn.distance(s.next_ssn);
-        if key >= 1 << 15 {
+        let ahead = ssn.distance(s.next_ssn);
+        if ahead >= 1 << 15 {
             return; // An SSN already delivered: a retransmission we somehow reassembled twice.
         }
         // The window holds what the application has not taken: count it until delivered.
         self.received_bytes += total;
-        s.waiting.insert(key, (ppid.0, data));
+        s.waiting
+            .insert(s.next_key + u64::from(ahead), (ppid.0, data));
+        if ahead == 0 {
+            self.ready_streams.push(stream_id);
+        }
     }
 
     /// Deliver ordered messages whose turn has come; prune acknowledged TSN records.
     fn deliver(&mut self) {
         let mut delivered = 0usize;
-        for (&stream_id, s) in self.streams_in.iter_mut() {
-            while let Some((ppid, data)) = s.waiting.remove(&0) {
+        // Only streams whose next message just became complete can deliver.
+        for stream_id in std::mem::take(&mut self.ready_streams) {
+            let Some(s) = self.streams_in.get_mut(&stream_id) else {
+                continue;
+            };
+            while let Some((ppid, data)) = s.waiting.remove(&s.next_key) {
                 delivered += data.len();
                 self.events.push_back(SctpEvent::Message {
                     stream_id,
@@ -1112,15 +1125,25 @@ impl Association {
                     unordered: false,
                 });
                 s.next_ssn = s.next_ssn.next();
-                // Re-key: everything moves one closer.
-                let rest = std::mem::take(&mut s.waiting);
-                s.waiting = rest.into_iter().map(|(k, v)| (k - 1, v)).collect();
+                s.next_key += 1;
             }
         }
         self.received_bytes -= delivered.min(self.received_bytes);
-        let cum = self.peer_cum;
-        self.received
-            .retain(|&t, d| t > cum || !d.user_data.is_empty());
+        self.prune_received();
+    }
+
+    /// Drop TSN records at or below the cumulative TSN whose payload has been taken;
+    /// only fragments of unfinished messages stay there, so this touches few entries.
+    fn prune_received(&mut self) {
+        let spent: Vec<u64> = self
+            .received
+            .range(..=self.peer_cum)
+            .filter(|(_, d)| d.user_data.is_empty())
+            .map(|(&t, _)| t)
+            .collect();
+        for t in spent {
+            self.received.remove(&t);
+        }
     }
 
     fn build_sack(&mut self) -> Chunk {
@@ -1714,14 +1737,11 @@ impl Association {
                 self.received_bytes -= d.user_data.len().min(self.received_bytes);
             }
         }
-        // TSN records without payload at or below the new point are no longer needed.
-        let cum = new_cum;
-        self.received
-            .retain(|&t, d| t > cum || !d.user_data.is_empty());
         self.peer_cum = new_cum;
         while self.received.contains_key(&(self.peer_cum + 1)) {
             self.peer_cum += 1;
         }
+        self.prune_received();
         for s in &f.streams {
             let st = self.streams_in.entry(s.stream_id.0).or_default();
             // Messages up to this SSN will never come: deliver what is waiting before it
@@ -1731,22 +1751,21 @@ impl Association {
             if advance == 0 || advance >= 1 << 15 {
                 continue;
             }
-            let waiting = std::mem::take(&mut st.waiting);
+            let later = st.waiting.split_off(&(st.next_key + u64::from(advance)));
             let mut delivered = 0usize;
-            for (k, (ppid, data)) in waiting {
-                if k < advance {
-                    delivered += data.len();
-                    self.events.push_back(SctpEvent::Message {
-                        stream_id: s.stream_id.0,
-                        ppid,
-                        data,
-                        unordered: false,
-                    });
-                } else {
-                    st.waiting.insert(k - advance, (ppid, data));
-                }
+            for (ppid, data) in std::mem::replace(&mut st.waiting, later).into_values() {
+                delivered += data.len();
+                self.events.push_back(SctpEvent::Message {
+                    stream_id: s.stream_id.0,
+                    ppid,
+                    data,
+                    unordered: false,
+                });
             }
             st.next_ssn = skip_to;
+            st.next_key += u64::from(advance);
+            // The message now due may already be waiting.
+            self.ready_streams.push(s.stream_id.0);
             self.received_bytes -= delivered.min(self.received_bytes);
         }
         self.ack_now = true;
