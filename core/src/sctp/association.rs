@@ -230,6 +230,12 @@ struct InFlight {
     abandoned: bool,
 }
 
+impl InFlight {
+    fn has_policy(&self) -> bool {
+        self.max_retransmits.is_some() || self.expires.is_some()
+    }
+}
+
 /// Per-stream receive state for ordered delivery.
 #[derive(Debug, Default)]
 struct StreamIn {
@@ -295,6 +301,9 @@ pub struct Association {
     /// Chunks waiting for retransmission.
     marked_count: usize,
     queued_bytes: usize,
+    /// Queued messages with a lifetime plus in-flight chunks with any PR-SCTP policy:
+    /// while zero, nothing can expire and the abandonment scan is skipped.
+    pr_outstanding: usize,
     /// Per stream: bytes sent by the application, not yet acknowledged or abandoned.
     unacked_by_stream: HashMap<u16, usize>,
 
@@ -392,6 +401,7 @@ impl Association {
             cwnd_limited: false,
             marked_count: 0,
             queued_bytes: 0,
+            pr_outstanding: 0,
             unacked_by_stream: HashMap::new(),
             peer_cum: 0,
             peer_initial: Tsn(0),
@@ -543,6 +553,10 @@ impl Association {
             });
         }
         self.queued_bytes += data.len();
+        let expires = opts.max_lifetime.and_then(|l| self.now.map(|n| n + l));
+        if expires.is_some() {
+            self.pr_outstanding += 1;
+        }
         *self.unacked_by_stream.entry(stream_id).or_default() += data.len();
         self.next_msg_id += 1;
         self.queue.push_back(OutMessage {
@@ -556,7 +570,7 @@ impl Association {
             ssn: None,
             offset: 0,
             max_retransmits: opts.max_retransmits,
-            expires: opts.max_lifetime.and_then(|l| self.now.map(|n| n + l)),
+            expires,
         });
         Ok(())
     }
@@ -630,6 +644,7 @@ impl Association {
         self.state = State::Failed;
         self.queue.clear();
         self.inflight.clear();
+        self.pr_outstanding = 0;
         self.marked_count = 0;
         self.queued_bytes = 0;
         self.unacked_by_stream.clear();
@@ -1005,7 +1020,9 @@ impl Association {
     }
 
     fn has_gaps(&self) -> bool {
-        self.received.keys().any(|&k| k > self.peer_cum)
+        self.received
+            .last_key_value()
+            .is_some_and(|(&k, _)| k > self.peer_cum)
     }
 
     fn on_data(&mut self, d: Data) {
@@ -1149,7 +1166,7 @@ impl Association {
     fn build_sack(&mut self) -> Chunk {
         let mut blocks = Vec::new();
         let mut run: Option<(u64, u64)> = None;
-        for &t in self.received.keys().filter(|&&t| t > self.peer_cum) {
+        for &t in self.received.range(self.peer_cum + 1..).map(|(t, _)| t) {
             match run {
                 Some((s, e)) if t == e + 1 => run = Some((s, t)),
                 Some((s, e)) => {
@@ -1218,6 +1235,9 @@ impl Association {
                 break;
             }
             let f = self.inflight.remove(&t).expect("key exists");
+            if f.has_policy() {
+                self.pr_outstanding -= 1;
+            }
             if f.marked {
                 self.marked_count -= 1;
             }
@@ -1572,6 +1592,9 @@ impl Association {
                 self.peer_rwnd = self.peer_rwnd.saturating_sub(chunk.user_data.len());
                 let abs = self.next_tsn - 1;
                 let (msg, max_retransmits, expires) = self.last_fragment_policy;
+                if max_retransmits.is_some() || expires.is_some() {
+                    self.pr_outstanding += 1;
+                }
                 self.inflight.insert(
                     abs,
                     InFlight {
@@ -1657,7 +1680,10 @@ impl Association {
         };
         self.queued_bytes -= take;
         if ending {
-            self.queue.pop_front();
+            let m = self.queue.pop_front().expect("front exists");
+            if m.expires.is_some() {
+                self.pr_outstanding -= 1;
+            }
         }
         self.last_fragment_policy = (id, max_retransmits, expires);
         Some(chunk)
@@ -1685,6 +1711,9 @@ impl Association {
                 by_stream, self.unacked_by_stream,
                 "buffered amounts out of step"
             );
+            let pr = self.inflight.values().filter(|f| f.has_policy()).count()
+                + self.queue.iter().filter(|m| m.expires.is_some()).count();
+            debug_assert_eq!(pr, self.pr_outstanding, "PR-SCTP count out of step");
             let marked = self.inflight.values().filter(|f| f.marked).count();
             debug_assert_eq!(marked, self.marked_count, "marked count out of step");
             let unacked = self.inflight.values().any(|f| !f.acked && !f.abandoned);
@@ -1966,7 +1995,7 @@ impl Association {
     /// PR-SCTP (RFC 3758 §3.5): give up on chunks whose policy ran out, and on queued
     /// messages whose lifetime did; then move the advanced ack point.
     fn abandon_expired(&mut self, now: Instant) {
-        if !self.peer_forward_tsn {
+        if !self.peer_forward_tsn || self.pr_outstanding == 0 {
             return;
         }
         let mut doomed: Vec<u64> = Vec::new();
@@ -1986,6 +2015,9 @@ impl Association {
             && (doomed.contains(&front.id) || front.expires.is_some_and(|e| now >= e))
         {
             let m = self.queue.pop_front().expect("front exists");
+            if m.expires.is_some() {
+                self.pr_outstanding -= 1;
+            }
             self.queued_bytes -= (m.data.len() - m.offset).min(self.queued_bytes);
             Self::settle(
                 &mut self.unacked_by_stream,
@@ -1999,9 +2031,11 @@ impl Association {
         let before = self.queue.len();
         let mut dropped = 0usize;
         let unacked = &mut self.unacked_by_stream;
+        let pr = &mut self.pr_outstanding;
         self.queue.retain(|m| {
             let expired = m.offset == 0 && m.expires.is_some_and(|e| now >= e);
             if expired {
+                *pr -= 1;
                 dropped += m.data.len();
                 Self::settle(unacked, m.stream, m.data.len());
             }

@@ -316,6 +316,21 @@ fn memory_per_endpoint(n: usize) -> usize {
 }
 
 fn main() {
+    // An optional first argument picks one figure (`in-memory`, `sim`, `memory`), for profiling.
+    let only = std::env::args().nth(1);
+    let run = |name: &str| only.as_deref().is_none_or(|o| o == name);
+    if run("in-memory") {
+        in_memory_figure();
+    }
+    if run("sim") {
+        sim_figure();
+    }
+    if run("memory") {
+        memory_figure();
+    }
+}
+
+fn in_memory_figure() {
     let total = 256 << 20;
     let bytes_per_sec = in_memory_with_dtls(total);
     println!(
@@ -323,11 +338,17 @@ fn main() {
         bytes_per_sec / 1e9,
         bytes_per_sec * 8.0 / 1e9
     );
+}
+
+fn sim_figure() {
     let bps = simulated_50ms(200 << 20);
     println!(
         "simulator, 50 ms RTT, no loss, 64 KiB messages, 200 MiB: {:.0} Mbit/s (virtual time)",
         bps / 1e6
     );
+}
+
+fn memory_figure() {
     let per = memory_per_endpoint(1000);
     println!(
         "heap per idle association with one open channel (1,000 pairs): {:.1} KiB",
