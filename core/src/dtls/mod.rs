@@ -55,7 +55,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes, BytesMut};
 
 pub use cert::{DtlsCertificate, Fingerprint};
 pub use suite::CipherSuite;
@@ -509,20 +509,29 @@ impl Dtls {
 
     /// Feed one received datagram.
     pub fn handle_datagram(&mut self, now: Instant, datagram: &[u8]) {
+        self.handle_datagram_owned(now, BytesMut::from(datagram));
+    }
+
+    /// Feed one received datagram the caller no longer needs: application data is
+    /// decrypted in place and handed on as a slice of it, with no copy.
+    pub fn handle_datagram_owned(&mut self, now: Instant, mut datagram: BytesMut) {
         self.now = Some(self.now.map_or(now, |n| n.max(now)));
         if matches!(self.state, State::Closed | State::Failed) {
             return;
         }
         let mut peer_retransmitted = false;
-        for rec in record::records(datagram) {
-            let rec = match rec {
-                Ok(r) => r,
-                Err(_) => {
-                    self.stats.records_dropped += 1;
-                    break;
-                }
+        while !datagram.is_empty() {
+            let Ok(len) = record::first_record_len(&datagram) else {
+                self.stats.records_dropped += 1;
+                break;
             };
-            match self.handle_record(&rec) {
+            // The usual datagram is one record: take it whole rather than split it.
+            let rec = if len == datagram.len() {
+                std::mem::take(&mut datagram)
+            } else {
+                datagram.split_to(len)
+            };
+            match self.handle_record(rec) {
                 Ok(retx) => peer_retransmitted |= retx,
                 Err(e) => {
                     if self.state == State::Connected || is_record_level(&e) {
@@ -679,40 +688,49 @@ impl Dtls {
     }
 
     /// Returns whether the record shows the peer retransmitting an old flight.
-    fn handle_record(&mut self, rec: &record::Record<'_>) -> Result<bool, DtlsError> {
+    /// `buf` is one whole record, header included.
+    fn handle_record(&mut self, mut buf: BytesMut) -> Result<bool, DtlsError> {
+        let rec = record::records(&buf)
+            .next()
+            .ok_or(DtlsError::Decode("record header truncated"))??;
+        let (content_type, epoch, seq) = (rec.content_type, rec.epoch, rec.seq);
         if rec.version != DTLS_1_2 && rec.version != DTLS_1_0 {
             return Err(DtlsError::Decode("record version"));
         }
-        // Epoch-1 records are decrypted into a buffer of their own, handed on uncopied.
-        let mut payload = Bytes::new();
-        let data: &[u8] = if rec.epoch == 0 {
-            if !self.replay[0].check(rec.seq) {
+        // The payload becomes a view of `buf` (decrypted where it lies for epoch 1), so
+        // application data goes on without a copy.
+        let payload: Bytes = if epoch == 0 {
+            if !self.replay[0].check(seq) {
                 self.stats.replays += 1;
                 return Err(DtlsError::Decode("replayed record"));
             }
-            self.replay[0].accept(rec.seq);
-            rec.payload
-        } else if rec.epoch == 1 && self.read_epoch == 1 {
-            if !self.replay[1].check(rec.seq) {
+            self.replay[0].accept(seq);
+            buf.advance(record::HEADER_LEN);
+            buf.freeze()
+        } else if epoch == 1 && self.read_epoch == 1 {
+            if !self.replay[1].check(seq) {
                 self.stats.replays += 1;
                 return Err(DtlsError::Decode("replayed record"));
             }
             let cipher = self.read_cipher.as_ref().ok_or(DtlsError::BadRecordMac)?;
-            payload = cipher.open_bytes(rec)?;
-            self.replay[1].accept(rec.seq);
-            &payload
+            let (at, n) = cipher.open_in_place(&mut buf)?;
+            self.replay[1].accept(seq);
+            buf.advance(at);
+            buf.truncate(n);
+            buf.freeze()
         } else {
             // A record of an epoch we cannot read yet (it overtook the CCS) or any more.
             return Err(DtlsError::Decode("record from an unknown epoch"));
         };
 
-        match rec.content_type {
+        let data: &[u8] = &payload;
+        match content_type {
             HANDSHAKE => {
-                if rec.epoch == 0 && self.read_epoch == 1 && self.state == State::Connected {
+                if epoch == 0 && self.read_epoch == 1 && self.state == State::Connected {
                     // The peer's last flight again: our final flight was lost.
                     return Ok(true);
                 }
-                self.handle_handshake_record(data, rec.epoch)
+                self.handle_handshake_record(data, epoch)
             }
             CHANGE_CIPHER_SPEC => {
                 if data != [1] {
@@ -745,9 +763,8 @@ impl Dtls {
                 Ok(false)
             }
             APPLICATION_DATA => {
-                if rec.epoch == 1 && self.state == State::Connected {
-                    self.events
-                        .push_back(DtlsEvent::ApplicationData(payload.clone()));
+                if epoch == 1 && self.state == State::Connected {
+                    self.events.push_back(DtlsEvent::ApplicationData(payload));
                     Ok(false)
                 } else {
                     Err(DtlsError::Decode("application data before the handshake"))

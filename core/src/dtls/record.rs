@@ -71,6 +71,18 @@ pub fn records(datagram: &[u8]) -> impl Iterator<Item = Result<Record<'_>, DtlsE
     })
 }
 
+/// Length of the first record of `datagram`, header included, if it is well formed.
+pub fn first_record_len(datagram: &[u8]) -> Result<usize, DtlsError> {
+    if datagram.len() < HEADER_LEN {
+        return Err(DtlsError::Decode("record header truncated"));
+    }
+    let len = usize::from(u16::from_be_bytes([datagram[11], datagram[12]]));
+    if len > MAX_RECORD_PAYLOAD || datagram.len() < HEADER_LEN + len {
+        return Err(DtlsError::Decode("record length exceeds datagram"));
+    }
+    Ok(HEADER_LEN + len)
+}
+
 /// Append a record header and payload to `out`.
 pub fn write_record(
     out: &mut Vec<u8>,
@@ -200,17 +212,19 @@ impl RecordCipher {
         Ok(&buf[..n])
     }
 
-    /// Decrypt a record's payload into a buffer of its own, handed out without another
-    /// copy (the application data path).
-    pub fn open_bytes(&self, rec: &Record<'_>) -> Result<bytes::Bytes, DtlsError> {
-        let (nonce, body, ad) = self.open_params(rec)?;
-        let mut buf = bytes::BytesMut::from(body);
+    /// Decrypt a whole record (header included) where it lies; returns the offset and
+    /// length of the plaintext within `record`.
+    pub fn open_in_place(&self, record: &mut [u8]) -> Result<(usize, usize), DtlsError> {
+        let rec = records(record)
+            .next()
+            .ok_or(DtlsError::Decode("record header truncated"))??;
+        let (nonce, body, ad) = self.open_params(&rec)?;
+        let at = record.len() - body.len();
         let n = self
             .aead
-            .open(&nonce, &ad, &mut buf)
+            .open(&nonce, &ad, &mut record[at..])
             .map_err(|_| DtlsError::BadRecordMac)?;
-        buf.truncate(n);
-        Ok(buf.freeze())
+        Ok((at, n))
     }
 
     /// Nonce, ciphertext-with-tag and AAD of a protected record.

@@ -653,3 +653,28 @@ fn exported_keys_drive_srtp_both_ways() {
         assert_eq!(&back[..], &rtp[..]);
     }
 }
+
+#[test]
+fn records_sharing_a_datagram_are_decrypted_in_place_each_whole() {
+    let (mut c, mut s) = pair_with(|_, _| {});
+    let link = connect(&mut c, &mut s);
+    let now = link.now;
+    let mut datagram = BytesMut::new();
+    for msg in [&b"one"[..], b"two", b"three"] {
+        c.send(msg).unwrap();
+        let DtlsOutput::Packet(p) = c.poll_output() else {
+            panic!("no packet")
+        };
+        datagram.extend_from_slice(&p);
+    }
+    // A truncated fourth record: the three before it still count.
+    datagram.extend_from_slice(&[23, 0xfe, 0xfd, 0, 1]);
+    s.handle_datagram_owned(now, datagram);
+    let mut got = Vec::new();
+    while let DtlsOutput::Event(DtlsEvent::ApplicationData(d)) = s.poll_output() {
+        got.push(d);
+    }
+    assert_eq!(got, [&b"one"[..], b"two", b"three"]);
+    assert_eq!(s.stats().records_dropped, 1);
+    assert!(s.is_connected());
+}
