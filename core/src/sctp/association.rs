@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
+use super::inflight::Ring;
 use super::{
     Abort, Checksum, ChecksumPolicy, Chunk, CookieEcho, Data, ErrorCause, GapAckBlock, Heartbeat,
-    Init, InitParam, Packet, Ppid, Sack, SctpError, Sid, Ssn, Tsn, UnknownAction,
+    Init, InitParam, Packet, PacketWriter, Ppid, Sack, SctpError, Sid, Ssn, Tsn, UnknownAction,
 };
 use crate::crypto::{CryptoProvider, HashAlgorithm, default_provider};
 use crate::rng::Rng;
@@ -284,7 +285,7 @@ pub struct Association {
     next_ssn: HashMap<u16, Ssn>,
     next_tsn: u64,
     cum_ack: u64,
-    inflight: BTreeMap<u64, InFlight>,
+    inflight: Ring<InFlight>,
     flight_bytes: usize,
     cwnd: usize,
     ssthresh: usize,
@@ -390,7 +391,7 @@ impl Association {
             next_ssn: HashMap::new(),
             next_tsn: 0,
             cum_ack: 0,
-            inflight: BTreeMap::new(),
+            inflight: Ring::default(),
             flight_bytes: 0,
             partial_bytes_acked: 0,
             recovery: None,
@@ -689,23 +690,32 @@ impl Association {
 
     /// Encode and queue one packet with these chunks.
     fn emit_packet(&mut self, vtag: u32, chunks: Vec<Chunk>) {
-        let p = Packet {
-            source_port: self.cfg.local_port,
-            destination_port: self.cfg.remote_port,
-            verification_tag: vtag,
-            chunks,
-        };
-        // RFC 9653 §5.2: never for INIT or COOKIE-ECHO; we also keep INIT-ACK checksummed.
-        let zero = self.zero_checksum
-            && !p
-                .chunks
-                .iter()
-                .any(|c| matches!(c, Chunk::Init(_) | Chunk::InitAck(_) | Chunk::CookieEcho(_)));
-        match p.to_bytes(if zero {
+        let mut w = self.packet_writer(vtag);
+        for c in &chunks {
+            if let Err(e) = w.push(c) {
+                tracing::warn!(error = %e, "SCTP chunk did not encode");
+            }
+        }
+        self.finish_packet(w);
+    }
+
+    fn packet_writer(&self, vtag: u32) -> PacketWriter {
+        PacketWriter::new(
+            self.cfg.local_port,
+            self.cfg.remote_port,
+            vtag,
+            self.cfg.mtu,
+        )
+    }
+
+    fn finish_packet(&mut self, w: PacketWriter) {
+        // The writer keeps INIT, INIT-ACK and COOKIE-ECHO checksummed (RFC 9653 §5.2).
+        let kind = if self.zero_checksum {
             Checksum::Zero
         } else {
             Checksum::Crc32c
-        }) {
+        };
+        match w.finish(kind) {
             Ok(b) => {
                 self.stats.packets_sent += 1;
                 self.out.push_back(b);
@@ -1230,11 +1240,7 @@ impl Association {
         let mut rtt_sample = None;
         let advanced = cum > self.cum_ack;
         // Cumulatively acknowledged.
-        while let Some((&t, _)) = self.inflight.first_key_value() {
-            if t > cum {
-                break;
-            }
-            let f = self.inflight.remove(&t).expect("key exists");
+        while let Some((_, f)) = self.inflight.pop_through(cum) {
             if f.has_policy() {
                 self.pr_outstanding -= 1;
             }
@@ -1266,7 +1272,7 @@ impl Association {
             if b.start == 0 || hi < lo {
                 continue;
             }
-            for (&t, f) in self.inflight.range_mut(lo..=hi) {
+            for (t, f) in self.inflight.range_mut(lo..=hi) {
                 if !f.acked && !f.abandoned {
                     f.acked = true;
                     bytes_acked += f.chunk.user_data.len();
@@ -1294,7 +1300,7 @@ impl Association {
         // Miss indications and fast retransmit (RFC 9260 §7.2.4).
         let mut fast = false;
         if highest_gap_acked > cum {
-            for (_, f) in self.inflight.range_mut(..highest_gap_acked) {
+            for (_, f) in self.inflight.range_mut(0..=highest_gap_acked - 1) {
                 // Chunks already waiting for a retransmission are not counted again.
                 if !f.acked && !f.abandoned && !f.marked && !f.fast_retransmitted {
                     f.misses = f.misses.saturating_add(1);
@@ -1322,7 +1328,7 @@ impl Association {
                 self.ssthresh = (self.cwnd / 2).max(4 * mtu);
                 self.cwnd = self.ssthresh;
                 self.partial_bytes_acked = 0;
-                self.recovery = self.inflight.last_key_value().map(|(&t, _)| t);
+                self.recovery = self.inflight.last_tsn();
             }
         }
         // Congestion window growth (RFC 9260 §7.2.1, §7.2.2), not during recovery.
@@ -1534,60 +1540,69 @@ impl Association {
             }
         }
         loop {
-            let mut chunks: Vec<Chunk> = Vec::new();
-            let mut size = COMMON_HEADER;
+            let mut w = self.packet_writer(self.peer_tag);
+            let mut carries_data = false;
             while let Some(c) = self.control.front() {
                 let l = c.encoded_len().unwrap_or(mtu);
-                if size + l > mtu && !chunks.is_empty() {
+                if w.len() + l > mtu && !w.is_empty() {
                     break;
                 }
-                size += l;
-                chunks.push(self.control.pop_front().expect("front exists"));
+                let c = self.control.pop_front().expect("front exists");
+                carries_data |= matches!(c, Chunk::ForwardTsn(_));
+                if let Err(e) = w.push(&c) {
+                    tracing::warn!(error = %e, "SCTP chunk did not encode");
+                }
             }
             if self.ack_now || (self.ack_due && self.pending_data_to_send()) {
                 let sack = self.build_sack();
-                size += sack.encoded_len().unwrap_or(0);
-                chunks.push(sack);
+                if let Err(e) = w.push(&sack) {
+                    tracing::warn!(error = %e, "SACK did not encode");
+                }
             }
             // Retransmissions first; a fast retransmit may exceed cwnd by one packet.
-            let marked: Vec<u64> = if self.marked_count == 0 {
-                Vec::new()
-            } else {
-                self.inflight
-                    .iter()
+            if self.marked_count > 0 {
+                let marked: Vec<u64> = self
+                    .inflight
+                    .range(0..=u64::MAX)
                     .filter(|(_, f)| f.marked)
-                    .map(|(&t, _)| t)
-                    .collect()
-            };
-            for t in marked {
-                let l = DATA_HEADER + self.inflight[&t].chunk.user_data.len().next_multiple_of(4);
-                // Only the first retransmission may go beyond cwnd, when nothing is in flight.
-                if size + l > mtu || (self.flight_bytes >= self.cwnd && self.flight_bytes > 0) {
-                    break;
+                    .map(|(t, _)| t)
+                    .collect();
+                for t in marked {
+                    let f = self.inflight.get_mut(t).expect("marked entries exist");
+                    let l = DATA_HEADER + f.chunk.user_data.len().next_multiple_of(4);
+                    // Only the first retransmission may go beyond cwnd, when nothing is in flight.
+                    if w.len() + l > mtu
+                        || (self.flight_bytes >= self.cwnd && self.flight_bytes > 0)
+                    {
+                        break;
+                    }
+                    f.marked = false;
+                    f.retransmitted = true;
+                    f.transmissions = f.transmissions.saturating_add(1);
+                    f.sent_at = now;
+                    if let Err(e) = w.push_data(&f.chunk) {
+                        tracing::warn!(error = %e, "DATA did not encode");
+                    }
+                    self.marked_count -= 1;
+                    self.flight_bytes += f.chunk.user_data.len();
+                    self.stats.retransmissions += 1;
+                    carries_data = true;
                 }
-                let f = self.inflight.get_mut(&t).expect("key exists");
-                f.marked = false;
-                self.marked_count -= 1;
-                f.retransmitted = true;
-                f.transmissions = f.transmissions.saturating_add(1);
-                f.sent_at = now;
-                self.flight_bytes += f.chunk.user_data.len();
-                self.stats.retransmissions += 1;
-                size += l;
-                chunks.push(Chunk::Data(f.chunk.clone()));
             }
             // New data within cwnd and the peer's window.
-            while size + DATA_HEADER + 4 <= mtu
+            while w.len() + DATA_HEADER + 4 <= mtu
                 && self.flight_bytes < self.cwnd
                 && (self.peer_rwnd > 0 || self.flight_bytes == 0)
                 && self.marked_count == 0
             {
-                let room = mtu - size - DATA_HEADER;
+                let room = mtu - w.len() - DATA_HEADER;
                 let Some(chunk) = self.next_fragment(room) else {
                     break;
                 };
-                let l = DATA_HEADER + chunk.user_data.len().next_multiple_of(4);
-                size += l;
+                if let Err(e) = w.push_data(&chunk) {
+                    tracing::warn!(error = %e, "DATA did not encode");
+                }
+                carries_data = true;
                 self.flight_bytes += chunk.user_data.len();
                 self.peer_rwnd = self.peer_rwnd.saturating_sub(chunk.user_data.len());
                 let abs = self.next_tsn - 1;
@@ -1595,10 +1610,10 @@ impl Association {
                 if max_retransmits.is_some() || expires.is_some() {
                     self.pr_outstanding += 1;
                 }
-                self.inflight.insert(
+                self.inflight.push(
                     abs,
                     InFlight {
-                        chunk: chunk.clone(),
+                        chunk,
                         msg,
                         sent_at: now,
                         retransmitted: false,
@@ -1612,20 +1627,15 @@ impl Association {
                         abandoned: false,
                     },
                 );
-                chunks.push(Chunk::Data(chunk));
             }
-            if chunks.is_empty() {
+            if w.is_empty() {
                 self.cwnd_limited = !self.queue.is_empty() && self.flight_bytes >= self.cwnd;
                 break;
             }
-            if chunks
-                .iter()
-                .any(|c| matches!(c, Chunk::Data(_) | Chunk::ForwardTsn(_)))
-                && self.t3.is_none()
-            {
+            if carries_data && self.t3.is_none() {
                 self.t3 = Some(now + self.rto);
             }
-            self.emit_packet(self.peer_tag, chunks);
+            self.finish_packet(w);
         }
     }
 
@@ -2064,7 +2074,7 @@ impl Association {
             }
         }
         let mut adv = self.advanced_ack.max(self.cum_ack);
-        while let Some(f) = self.inflight.get(&(adv + 1)) {
+        while let Some(f) = self.inflight.get(adv + 1) {
             if f.abandoned || f.acked {
                 adv += 1;
             } else {

@@ -141,6 +141,30 @@ pub struct Data {
     pub user_data: Bytes,
 }
 
+impl Data {
+    /// Appends this DATA chunk, padded to four bytes, without cloning it into a
+    /// [`Chunk`]. Fails (writing nothing) when the user data does not fit one chunk.
+    pub fn encode_into<B: BufMut>(&self, out: &mut B) -> Result<(), SctpError> {
+        let len = u16_len(16 + self.user_data.len(), "chunk")?;
+        let bit = |set: bool, flag: u8| if set { flag } else { 0 };
+        out.put_u8(0);
+        out.put_u8(
+            bit(self.immediate, FLAG_I)
+                | bit(self.unordered, FLAG_U)
+                | bit(self.beginning, FLAG_B)
+                | bit(self.ending, FLAG_E),
+        );
+        out.put_u16(len);
+        out.put_u32(self.tsn.0);
+        out.put_u16(self.stream_id.0);
+        out.put_u16(self.ssn.0);
+        out.put_u32(self.ppid.0);
+        out.put_slice(&self.user_data);
+        out.put_bytes(0, pad4(usize::from(len)));
+        Ok(())
+    }
+}
+
 /// Payload Protocol Identifier or Fragment Sequence Number: I-DATA carries the PPID in
 /// the first fragment (B bit set, FSN implicitly 0) and the FSN in the others
 /// (RFC 8260 §2.1). The B bit is derived from which one is present.

@@ -51,6 +51,7 @@
 mod association;
 mod cause;
 mod chunk;
+mod inflight;
 mod packet;
 mod param;
 mod serial;
@@ -67,7 +68,7 @@ pub use chunk::{
     GapAckBlock, Heartbeat, IData, IForwardTsn, IForwardTsnStream, Init, Pad, PpidOrFsn, ReConfig,
     Sack, Shutdown, ShutdownComplete, UnknownChunk,
 };
-pub use packet::{COMMON_HEADER_LEN, Checksum, ChecksumPolicy, Packet, checksum};
+pub use packet::{COMMON_HEADER_LEN, Checksum, ChecksumPolicy, Packet, PacketWriter, checksum};
 pub use param::{Edmid, InitParam, ReconfigParam, ReconfigResult, ResponseTsns};
 pub use serial::{Fsn, Mid, Ppid, ReconfigSeq, Sid, Ssn, Tsn};
 

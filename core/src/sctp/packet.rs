@@ -2,7 +2,7 @@
 
 use bytes::{BufMut, Bytes};
 
-use super::chunk::Chunk;
+use super::chunk::{Chunk, Data};
 use super::{SctpError, be16, be32};
 
 /// Size of the common header: ports, verification tag, checksum.
@@ -141,5 +141,77 @@ impl Packet {
         let mut out = Vec::with_capacity(self.encoded_len()?);
         self.encode_into(&mut out, checksum_kind)?;
         Ok(Bytes::from(out))
+    }
+}
+
+/// Builds a packet chunk by chunk, straight into its buffer: a sender puts the DATA
+/// chunks it keeps for retransmission on the wire by reference, without gathering
+/// owned chunks into a [`Packet`] first.
+#[derive(Debug)]
+pub struct PacketWriter {
+    buf: Vec<u8>,
+    chunks: usize,
+    /// Whether any chunk forbids a zero checksum (RFC 9653 §5.2).
+    needs_crc: bool,
+}
+
+impl PacketWriter {
+    /// Starts a packet with this common header; `capacity` is the expected size.
+    pub fn new(
+        source_port: u16,
+        destination_port: u16,
+        verification_tag: u32,
+        capacity: usize,
+    ) -> Self {
+        let mut buf = Vec::with_capacity(capacity.max(COMMON_HEADER_LEN));
+        buf.put_u16(source_port);
+        buf.put_u16(destination_port);
+        buf.put_u32(verification_tag);
+        buf.put_u32(0);
+        Self {
+            buf,
+            chunks: 0,
+            needs_crc: false,
+        }
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether no chunk was added yet.
+    pub fn is_empty(&self) -> bool {
+        self.chunks == 0
+    }
+
+    /// Appends a chunk, padded to four bytes; nothing is written on error.
+    pub fn push(&mut self, chunk: &Chunk) -> Result<(), SctpError> {
+        chunk.encode_into(&mut self.buf)?;
+        self.needs_crc |= matches!(
+            chunk,
+            Chunk::Init(_) | Chunk::InitAck(_) | Chunk::CookieEcho(_)
+        );
+        self.chunks += 1;
+        Ok(())
+    }
+
+    /// Appends a DATA chunk by reference.
+    pub fn push_data(&mut self, d: &Data) -> Result<(), SctpError> {
+        d.encode_into(&mut self.buf)?;
+        self.chunks += 1;
+        Ok(())
+    }
+
+    /// The finished packet. `Checksum::Zero` is honoured only when no chunk forbids it.
+    pub fn finish(mut self, checksum_kind: Checksum) -> Result<Bytes, SctpError> {
+        if self.chunks == 0 {
+            return Err(SctpError::NoChunks);
+        }
+        if checksum_kind == Checksum::Crc32c || self.needs_crc {
+            let crc = checksum(&self.buf).to_le_bytes();
+            self.buf[CHECKSUM_AT..CHECKSUM_AT + 4].copy_from_slice(&crc);
+        }
+        Ok(Bytes::from(self.buf))
     }
 }

@@ -893,6 +893,31 @@ proptest! {
         assert_truncations_rejected(&bytes.slice(COMMON_HEADER_LEN..));
     }
 
+    /// A packet written chunk by chunk (DATA by reference) is the packet `to_bytes`
+    /// writes, except that INIT, INIT-ACK and COOKIE-ECHO keep their CRC32c.
+    #[test]
+    fn packet_writer_matches_to_bytes(packet in arb_packet()) {
+        for kind in [Checksum::Crc32c, Checksum::Zero] {
+            let mut w = PacketWriter::new(
+                packet.source_port,
+                packet.destination_port,
+                packet.verification_tag,
+                0,
+            );
+            for c in &packet.chunks {
+                match c {
+                    Chunk::Data(d) => w.push_data(d).unwrap(),
+                    c => w.push(c).unwrap(),
+                }
+            }
+            let forbids_zero = packet.chunks.iter().any(|c| {
+                matches!(c, Chunk::Init(_) | Chunk::InitAck(_) | Chunk::CookieEcho(_))
+            });
+            let expected_kind = if forbids_zero { Checksum::Crc32c } else { kind };
+            prop_assert_eq!(w.finish(kind).unwrap(), packet.to_bytes(expected_kind).unwrap());
+        }
+    }
+
     /// Chunk and parameter length fields that point past the data are rejected.
     #[test]
     fn overlong_length_fields_rejected(packet in arb_packet(), which in any::<prop::sample::Index>(), extra in 1u16..64) {
