@@ -400,6 +400,14 @@ impl DataChannels {
         }
     }
 
+    /// Append the next SCTP packet to `buf` (true), or return false when there is none
+    /// now: [`crate::sctp::Association::poll_transmit`] through this layer, for sealing
+    /// in place with `Dtls::send_with`. Events and deadlines still come from
+    /// [`DataChannels::poll_output`].
+    pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> bool {
+        self.assoc.poll_transmit(buf)
+    }
+
     fn check_buffered_low(&mut self) {
         if !std::mem::take(&mut self.acks_pending) {
             return;

@@ -295,6 +295,8 @@ pub struct Dtls {
     write_epoch: u16,
     write_seq: [u64; 2],
     write_cipher: Option<RecordCipher>,
+    /// A datagram buffer `send_with` did not fill, kept for the next call.
+    spare: Option<Vec<u8>>,
     read_epoch: u16,
     read_cipher: Option<RecordCipher>,
     pending_read_cipher: Option<RecordCipher>,
@@ -371,6 +373,7 @@ impl Dtls {
             srtp: None,
             cert_verify_checked: false,
             out: VecDeque::new(),
+            spare: None,
             events: VecDeque::new(),
             stats: DtlsStats::default(),
         }
@@ -460,6 +463,58 @@ impl Dtls {
         self.seal_record(&mut dgram, APPLICATION_DATA, data);
         self.push_datagram(dgram);
         Ok(())
+    }
+
+    /// Send one record whose plaintext `write` appends to the buffer it is given, so a
+    /// layer above (SCTP) can encode straight into the record and be encrypted where it
+    /// lies, with no copy. `write` returns false when it has nothing to send; then no
+    /// record goes out and this returns `Ok(false)`.
+    ///
+    /// ```
+    /// # use sansrtc::dtls::{Dtls, DtlsConfig, DtlsCertificate, DtlsError, DtlsRole};
+    /// # let provider = sansrtc::crypto::default_provider();
+    /// # let cert = DtlsCertificate::generate(&*provider).unwrap();
+    /// # let mut dtls = Dtls::new(DtlsRole::Client, DtlsConfig::new(cert, vec![]));
+    /// // Before the handshake there is nothing to seal with.
+    /// let sent = dtls.send_with(|buf| {
+    ///     buf.extend_from_slice(b"hello");
+    ///     true
+    /// });
+    /// assert!(matches!(sent, Err(DtlsError::NotConnected)));
+    /// ```
+    pub fn send_with(
+        &mut self,
+        write: impl FnOnce(&mut Vec<u8>) -> bool,
+    ) -> Result<bool, DtlsError> {
+        if self.state != State::Connected {
+            return Err(DtlsError::NotConnected);
+        }
+        let Some(cipher) = &self.write_cipher else {
+            return Err(DtlsError::NotConnected);
+        };
+        let prefix = cipher.prefix_len();
+        // A buffer `write` declined last time is used again.
+        let mut dgram = self
+            .spare
+            .take()
+            .unwrap_or_else(|| Vec::with_capacity(self.cfg.mtu.max(256) + 64));
+        dgram.clear();
+        dgram.resize(prefix, 0);
+        if !write(&mut dgram) {
+            self.spare = Some(dgram);
+            return Ok(false);
+        }
+        let len = dgram.len() - prefix;
+        if len > MAX_APP_RECORD {
+            return Err(DtlsError::MessageTooLarge(len));
+        }
+        let seq = self.next_write_seq();
+        let epoch = self.write_epoch;
+        if let Some(c) = &self.write_cipher {
+            c.seal_in_place(&mut dgram, 0, APPLICATION_DATA, epoch, seq);
+        }
+        self.push_datagram(dgram);
+        Ok(true)
     }
 
     /// Close: send close_notify. Queued datagrams stay queued.

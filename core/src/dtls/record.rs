@@ -187,15 +187,42 @@ impl RecordCipher {
         seq: u64,
         plaintext: &[u8],
     ) {
-        let len = plaintext.len() + overhead(self.kind);
-        write_header(out, content_type, DTLS_1_2, epoch, seq, len);
+        let at = out.len();
+        out.resize(at + self.prefix_len(), 0);
+        out.extend_from_slice(plaintext);
+        self.seal_in_place(out, at, content_type, epoch, seq);
+    }
+
+    /// Bytes a record needs before its plaintext: header and explicit nonce.
+    pub fn prefix_len(&self) -> usize {
+        HEADER_LEN + if self.kind == NonceKind::Gcm { 8 } else { 0 }
+    }
+
+    /// Protect the record that starts at `at` in `out`: `out[at..at + prefix_len()]` is
+    /// room for the header and explicit nonce, and the plaintext runs from there to the
+    /// end. Writes the header, encrypts where the plaintext lies and appends the tag.
+    pub fn seal_in_place(
+        &self,
+        out: &mut Vec<u8>,
+        at: usize,
+        content_type: u8,
+        epoch: u16,
+        seq: u64,
+    ) {
+        let start = at + self.prefix_len();
+        let plain_len = out.len() - start;
+        let len = plain_len + overhead(self.kind);
+        let h = &mut out[at..at + HEADER_LEN];
+        h[0] = content_type;
+        h[1..3].copy_from_slice(&DTLS_1_2.to_be_bytes());
+        h[3..5].copy_from_slice(&epoch.to_be_bytes());
+        h[5..11].copy_from_slice(&seq.to_be_bytes()[2..]);
+        h[11..13].copy_from_slice(&(len as u16).to_be_bytes());
         let nonce = self.nonce(epoch, seq);
         if self.kind == NonceKind::Gcm {
-            out.extend_from_slice(&nonce[4..]);
+            out[at + HEADER_LEN..start].copy_from_slice(&nonce[4..]);
         }
-        let start = out.len();
-        out.extend_from_slice(plaintext);
-        let ad = aad(epoch, seq, content_type, DTLS_1_2, plaintext.len());
+        let ad = aad(epoch, seq, content_type, DTLS_1_2, plain_len);
         let tag = self.aead.seal(&nonce, &ad, &mut out[start..]);
         out.extend_from_slice(&tag);
     }

@@ -305,6 +305,8 @@ pub struct Association {
     /// Queued messages with a lifetime plus in-flight chunks with any PR-SCTP policy:
     /// while zero, nothing can expire and the abandonment scan is skipped.
     pr_outstanding: usize,
+    /// Input arrived since the last abandonment scan.
+    pr_scan_due: bool,
     /// Per stream: bytes sent by the application, not yet acknowledged or abandoned.
     unacked_by_stream: HashMap<u16, usize>,
 
@@ -403,6 +405,7 @@ impl Association {
             marked_count: 0,
             queued_bytes: 0,
             pr_outstanding: 0,
+            pr_scan_due: false,
             unacked_by_stream: HashMap::new(),
             peer_cum: 0,
             peer_initial: Tsn(0),
@@ -634,6 +637,8 @@ impl Association {
 
     fn tick(&mut self, now: Instant) {
         self.now = Some(self.now.map_or(now, |n| n.max(now)));
+        // Time moved or a packet may mark chunks: PR-SCTP policies need a look.
+        self.pr_scan_due = true;
         self.epoch.get_or_insert(now);
     }
 
@@ -690,25 +695,23 @@ impl Association {
 
     /// Encode and queue one packet with these chunks.
     fn emit_packet(&mut self, vtag: u32, chunks: Vec<Chunk>) {
-        let mut w = self.packet_writer(vtag);
+        let mut buf = Vec::with_capacity(self.cfg.mtu);
+        let mut w = self.packet_writer(&mut buf, vtag);
         for c in &chunks {
             if let Err(e) = w.push(c) {
                 tracing::warn!(error = %e, "SCTP chunk did not encode");
             }
         }
-        self.finish_packet(w);
+        if self.finish_packet(w) {
+            self.out.push_back(Bytes::from(buf));
+        }
     }
 
-    fn packet_writer(&self, vtag: u32) -> PacketWriter {
-        PacketWriter::new(
-            self.cfg.local_port,
-            self.cfg.remote_port,
-            vtag,
-            self.cfg.mtu,
-        )
+    fn packet_writer<'b>(&self, buf: &'b mut Vec<u8>, vtag: u32) -> PacketWriter<'b> {
+        PacketWriter::new(buf, self.cfg.local_port, self.cfg.remote_port, vtag)
     }
 
-    fn finish_packet(&mut self, w: PacketWriter) {
+    fn finish_packet(&mut self, w: PacketWriter<'_>) -> bool {
         // The writer keeps INIT, INIT-ACK and COOKIE-ECHO checksummed (RFC 9653 §5.2).
         let kind = if self.zero_checksum {
             Checksum::Zero
@@ -716,11 +719,14 @@ impl Association {
             Checksum::Crc32c
         };
         match w.finish(kind) {
-            Ok(b) => {
+            Ok(_) => {
                 self.stats.packets_sent += 1;
-                self.out.push_back(b);
+                true
             }
-            Err(e) => tracing::warn!(error = %e, "SCTP packet did not encode"),
+            Err(e) => {
+                tracing::warn!(error = %e, "SCTP packet did not encode");
+                false
+            }
         }
     }
 
@@ -1504,18 +1510,37 @@ impl Association {
         }));
     }
 
-    /// Build packets: control chunks, SACK, retransmissions, new data.
+    /// Build every packet there is to send into `out`.
     fn fill_packets(&mut self) {
-        let Some(now) = self.now else { return };
-        if !self.state.carries_data() {
-            if !self.control.is_empty() {
-                let chunks: Vec<Chunk> = self.control.drain(..).collect();
-                self.emit_packet(self.peer_tag, chunks);
+        loop {
+            let mut buf = Vec::with_capacity(self.cfg.mtu);
+            if !self.write_packet(&mut buf) {
+                break;
             }
-            return;
+            self.out.push_back(Bytes::from(buf));
+        }
+    }
+
+    /// Append the next packet to `buf`: control chunks, SACK, retransmissions, new
+    /// data. Returns false, leaving `buf` as it was, when there is nothing to send.
+    fn write_packet(&mut self, buf: &mut Vec<u8>) -> bool {
+        let Some(now) = self.now else { return false };
+        if !self.state.carries_data() {
+            if self.control.is_empty() {
+                return false;
+            }
+            let mut w = self.packet_writer(buf, self.peer_tag);
+            for c in self.control.drain(..) {
+                if let Err(e) = w.push(&c) {
+                    tracing::warn!(error = %e, "SCTP chunk did not encode");
+                }
+            }
+            return self.finish_packet(w);
         }
         let mtu = self.cfg.mtu;
-        self.abandon_expired(now);
+        if std::mem::take(&mut self.pr_scan_due) {
+            self.abandon_expired(now);
+        }
         if self.forward_tsn_due {
             self.forward_tsn_due = false;
             let f = self.forward_tsn_chunk();
@@ -1539,8 +1564,8 @@ impl Association {
                 self.queue_reset_request();
             }
         }
-        loop {
-            let mut w = self.packet_writer(self.peer_tag);
+        {
+            let mut w = self.packet_writer(buf, self.peer_tag);
             let mut carries_data = false;
             while let Some(c) = self.control.front() {
                 let l = c.encoded_len().unwrap_or(mtu);
@@ -1630,12 +1655,12 @@ impl Association {
             }
             if w.is_empty() {
                 self.cwnd_limited = !self.queue.is_empty() && self.flight_bytes >= self.cwnd;
-                break;
+                return false;
             }
             if carries_data && self.t3.is_none() {
                 self.t3 = Some(now + self.rto);
             }
-            self.finish_packet(w);
+            self.finish_packet(w)
         }
     }
 
@@ -2113,6 +2138,23 @@ impl Association {
             new_cumulative_tsn: self.my_initial_tsn.add(self.advanced_ack as u32),
             streams,
         })
+    }
+
+    /// Append the next packet to send to `buf` and return true, or return false when
+    /// there is none now. The zero-copy alternative to [`SctpOutput::Packet`]: give it
+    /// the buffer the lower layer seals in place (see `Dtls::send_with`). Events and
+    /// deadlines still come from [`Association::poll_output`].
+    pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> bool {
+        if let Some(p) = self.out.pop_front() {
+            buf.extend_from_slice(&p);
+            return true;
+        }
+        if self.state == State::Failed {
+            return false;
+        }
+        let sent = self.write_packet(buf);
+        self.debug_check();
+        sent
     }
 
     /// Next output.

@@ -144,40 +144,53 @@ impl Packet {
     }
 }
 
-/// Builds a packet chunk by chunk, straight into its buffer: a sender puts the DATA
-/// chunks it keeps for retransmission on the wire by reference, without gathering
-/// owned chunks into a [`Packet`] first.
+/// Builds a packet chunk by chunk, straight into the caller's buffer: a sender puts
+/// the DATA chunks it keeps for retransmission on the wire by reference, without
+/// gathering owned chunks into a [`Packet`], and a lower layer can hand it the buffer
+/// its own record will be sealed in.
+///
+/// ```
+/// use sansrtc::sctp::{Checksum, Chunk, Packet, PacketWriter, ChecksumPolicy};
+/// let mut buf = Vec::new();
+/// let mut w = PacketWriter::new(&mut buf, 5000, 5000, 0x1234_5678);
+/// w.push(&Chunk::CookieAck).unwrap();
+/// let len = w.finish(Checksum::Crc32c).unwrap();
+/// let p = Packet::parse(bytes::Bytes::from(buf), ChecksumPolicy::Verify).unwrap();
+/// assert_eq!((len, p.chunks), (16, vec![Chunk::CookieAck]));
+/// ```
 #[derive(Debug)]
-pub struct PacketWriter {
-    buf: Vec<u8>,
+pub struct PacketWriter<'a> {
+    buf: &'a mut Vec<u8>,
+    start: usize,
     chunks: usize,
     /// Whether any chunk forbids a zero checksum (RFC 9653 §5.2).
     needs_crc: bool,
 }
 
-impl PacketWriter {
-    /// Starts a packet with this common header; `capacity` is the expected size.
+impl<'a> PacketWriter<'a> {
+    /// Starts a packet with this common header at the end of `buf`.
     pub fn new(
+        buf: &'a mut Vec<u8>,
         source_port: u16,
         destination_port: u16,
         verification_tag: u32,
-        capacity: usize,
     ) -> Self {
-        let mut buf = Vec::with_capacity(capacity.max(COMMON_HEADER_LEN));
+        let start = buf.len();
         buf.put_u16(source_port);
         buf.put_u16(destination_port);
         buf.put_u32(verification_tag);
         buf.put_u32(0);
         Self {
             buf,
+            start,
             chunks: 0,
             needs_crc: false,
         }
     }
 
-    /// Bytes written so far.
+    /// Bytes of the packet written so far.
     pub fn len(&self) -> usize {
-        self.buf.len()
+        self.buf.len() - self.start
     }
 
     /// Whether no chunk was added yet.
@@ -187,7 +200,7 @@ impl PacketWriter {
 
     /// Appends a chunk, padded to four bytes; nothing is written on error.
     pub fn push(&mut self, chunk: &Chunk) -> Result<(), SctpError> {
-        chunk.encode_into(&mut self.buf)?;
+        chunk.encode_into(self.buf)?;
         self.needs_crc |= matches!(
             chunk,
             Chunk::Init(_) | Chunk::InitAck(_) | Chunk::CookieEcho(_)
@@ -198,20 +211,24 @@ impl PacketWriter {
 
     /// Appends a DATA chunk by reference.
     pub fn push_data(&mut self, d: &Data) -> Result<(), SctpError> {
-        d.encode_into(&mut self.buf)?;
+        d.encode_into(self.buf)?;
         self.chunks += 1;
         Ok(())
     }
 
-    /// The finished packet. `Checksum::Zero` is honoured only when no chunk forbids it.
-    pub fn finish(mut self, checksum_kind: Checksum) -> Result<Bytes, SctpError> {
+    /// Completes the packet and returns its length. `Checksum::Zero` is honoured only
+    /// when no chunk forbids it. A packet without chunks is taken back out of the
+    /// buffer and is an error.
+    pub fn finish(self, checksum_kind: Checksum) -> Result<usize, SctpError> {
         if self.chunks == 0 {
+            self.buf.truncate(self.start);
             return Err(SctpError::NoChunks);
         }
+        let packet = &mut self.buf[self.start..];
         if checksum_kind == Checksum::Crc32c || self.needs_crc {
-            let crc = checksum(&self.buf).to_le_bytes();
-            self.buf[CHECKSUM_AT..CHECKSUM_AT + 4].copy_from_slice(&crc);
+            let crc = checksum(packet).to_le_bytes();
+            packet[CHECKSUM_AT..CHECKSUM_AT + 4].copy_from_slice(&crc);
         }
-        Ok(Bytes::from(self.buf))
+        Ok(packet.len())
     }
 }

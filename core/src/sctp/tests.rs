@@ -898,11 +898,12 @@ proptest! {
     #[test]
     fn packet_writer_matches_to_bytes(packet in arb_packet()) {
         for kind in [Checksum::Crc32c, Checksum::Zero] {
+            let mut buf = b"before".to_vec();
             let mut w = PacketWriter::new(
+                &mut buf,
                 packet.source_port,
                 packet.destination_port,
                 packet.verification_tag,
-                0,
             );
             for c in &packet.chunks {
                 match c {
@@ -914,7 +915,11 @@ proptest! {
                 matches!(c, Chunk::Init(_) | Chunk::InitAck(_) | Chunk::CookieEcho(_))
             });
             let expected_kind = if forbids_zero { Checksum::Crc32c } else { kind };
-            prop_assert_eq!(w.finish(kind).unwrap(), packet.to_bytes(expected_kind).unwrap());
+            let len = w.finish(kind).unwrap();
+            let expected = packet.to_bytes(expected_kind).unwrap();
+            prop_assert_eq!(len, expected.len());
+            prop_assert_eq!(&buf[..6], b"before");
+            prop_assert_eq!(&buf[6..], &expected[..]);
         }
     }
 

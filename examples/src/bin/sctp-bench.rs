@@ -128,6 +128,8 @@ fn in_memory_with_dtls(total: usize) -> f64 {
             }
         }
         loop {
+            // SCTP writes each packet into the record DTLS then seals in place.
+            while to.send_with(|buf| sctp_to.poll_transmit(buf)) == Ok(true) {}
             match sctp_to.poll_output() {
                 DataChannelOutput::Event(DataChannelEvent::Message { .. }) => *delivered += 1,
                 DataChannelOutput::Packet(p) => {
@@ -167,6 +169,7 @@ fn in_memory_with_dtls(total: usize) -> f64 {
             }
         }
         // a → DTLS → b, then b's SACKs back.
+        while dc.send_with(|buf| a.poll_transmit(buf)).unwrap() {}
         loop {
             match a.poll_output() {
                 DataChannelOutput::Packet(p) => dc.send(&p).unwrap(),
