@@ -156,9 +156,12 @@ fn large_messages_are_fragmented_and_reassembled() {
 }
 
 /// Loss 0–30 %, reordering, duplication and jitter, one seed each: ordered reliable
-/// messages arrive exactly once and in order, unordered ones exactly once.
+/// messages arrive exactly once and in order, unordered ones exactly once; beside them,
+/// partial-reliable messages (limited retransmissions or lifetime, ordered or not) arrive
+/// at most once, intact, ordered ones in order, and all of them on a clean link.
 #[test]
 fn lossy_links_deliver_exactly_once_in_order() {
+    use sansrtc::sctp::SendOptions;
     let seeds = 1000;
     let mut worst = Duration::ZERO;
     let only: Option<u64> = std::env::var("SCTP_SEED").ok().and_then(|s| s.parse().ok());
@@ -168,26 +171,42 @@ fn lossy_links_deliver_exactly_once_in_order() {
         }
         let mut r = Rng::from_seed(seed);
         let loss = (seed % 7) as f64 * 0.05; // 0 … 30 %
+        let (dup, reorder) = (r.chance(0.5), r.chance(0.5));
         let link = LinkConfig::new()
             .latency(Duration::from_millis(5 + r.below(40)))
             .jitter(Duration::from_millis(r.below(10)))
             .loss(loss)
-            .duplicate(if r.chance(0.5) { 0.05 } else { 0.0 })
-            .reorder(
-                if r.chance(0.5) { 0.1 } else { 0.0 },
-                Duration::from_millis(15),
-            );
+            .duplicate(if dup { 0.05 } else { 0.0 })
+            .reorder(if reorder { 0.1 } else { 0.0 }, Duration::from_millis(15));
         let mut p = pair(1000 + seed, link);
         p.connect();
         let (a, b) = (p.a, p.b);
         let n = 40 + r.below(40) as u32;
         let mut sent_ordered = Vec::new();
         let mut sent_unordered = Vec::new();
+        let mut sent_partial = Vec::new();
+        let pr_lifetime = r.chance(0.5);
         for i in 0..n {
-            let len = match r.below(10) {
-                0 => 3000 + r.below(5000) as usize, // fragmented
+            let len = match r.below(50) {
+                0 => 20_000 + r.below(40_000) as usize, // many fragments
+                1..=5 => 3000 + r.below(5000) as usize, // fragmented
                 _ => 1 + r.below(1100) as usize,
             };
+            if r.chance(0.25) {
+                let opts = SendOptions {
+                    unordered: r.chance(0.5),
+                    max_retransmits: (!pr_lifetime).then(|| r.below(3) as u16),
+                    max_lifetime: pr_lifetime.then(|| Duration::from_millis(200 + r.below(800))),
+                };
+                let data = payload(10_000 + i, len);
+                p.sim
+                    .endpoint_mut(a)
+                    .assoc
+                    .send_with(9, 53, data.clone(), opts)
+                    .unwrap();
+                sent_partial.push((data, opts.unordered));
+                continue;
+            }
             let unordered = r.chance(0.3);
             let data = payload(i, len);
             p.sim
@@ -225,8 +244,16 @@ fn lossy_links_deliver_exactly_once_in_order() {
         let got = p.messages(b);
         // Compare message numbers first (readable on failure), then the bytes.
         let id = |b: &Bytes| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-        let ordered: Vec<Bytes> = got.iter().filter(|m| !m.3).map(|m| m.2.clone()).collect();
-        let mut unordered: Vec<Bytes> = got.iter().filter(|m| m.3).map(|m| m.2.clone()).collect();
+        let ordered: Vec<Bytes> = got
+            .iter()
+            .filter(|m| m.0 == 7 && !m.3)
+            .map(|m| m.2.clone())
+            .collect();
+        let mut unordered: Vec<Bytes> = got
+            .iter()
+            .filter(|m| m.0 == 7 && m.3)
+            .map(|m| m.2.clone())
+            .collect();
         assert_eq!(
             ordered.iter().map(id).collect::<Vec<_>>(),
             sent_ordered.iter().map(id).collect::<Vec<_>>(),
@@ -249,6 +276,40 @@ fn lossy_links_deliver_exactly_once_in_order() {
             unordered == sent_unordered,
             "seed {seed}: unordered payloads differ"
         );
+        let partial: Vec<&Bytes> = got.iter().filter(|m| m.0 == 9).map(|m| &m.2).collect();
+        let mut ids: Vec<u32> = partial.iter().map(|b| id(b)).collect();
+        for m in &partial {
+            let n = id(m) as usize - 10_000;
+            assert!(
+                sent_partial.iter().any(|(d, _)| d == *m),
+                "seed {seed}: partial-reliable message {n} arrived damaged"
+            );
+        }
+        let in_order: Vec<u32> = got
+            .iter()
+            .filter(|m| m.0 == 9 && !m.3)
+            .map(|m| id(&m.2))
+            .collect();
+        assert!(
+            in_order.windows(2).all(|w| w[0] < w[1]),
+            "seed {seed}: ordered partial-reliable messages out of order: {in_order:?}"
+        );
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(
+            ids.len(),
+            n,
+            "seed {seed}: a partial-reliable message arrived twice"
+        );
+        if loss == 0.0 && !dup && !reorder && !pr_lifetime {
+            // Nothing was lost or retransmitted, so no retransmission limit was reached.
+            assert_eq!(
+                n,
+                sent_partial.len(),
+                "seed {seed}: clean link lost PR messages"
+            );
+        }
     }
     println!("{seeds} seeds, worst completion {worst:?} of virtual time");
 }

@@ -237,6 +237,21 @@ impl InFlight {
     }
 }
 
+/// A message arriving in order, copied together fragment by fragment.
+#[derive(Debug)]
+struct Streaming {
+    sid: u16,
+    unordered: bool,
+    ssn: Ssn,
+    ppid: u32,
+    /// Absolute TSN of the fragment that would continue it.
+    next: u64,
+    buf: BytesMut,
+}
+
+/// Largest buffer set aside for a streamed message before its size is known.
+const STREAMING_GUESS_MAX: usize = 256 * 1024;
+
 /// Per-stream receive state for ordered delivery.
 #[derive(Debug, Default)]
 struct StreamIn {
@@ -314,6 +329,10 @@ pub struct Association {
     peer_cum: u64,
     peer_initial: Tsn,
     received: BTreeMap<u64, Data>,
+    /// The message being copied together from in-order fragments, if any.
+    streaming: Option<Streaming>,
+    /// Size of the last message streamed: the buffer size to start the next one with.
+    last_streamed_size: usize,
     received_bytes: usize,
     dups: Vec<Tsn>,
     streams_in: HashMap<u16, StreamIn>,
@@ -410,6 +429,8 @@ impl Association {
             peer_cum: 0,
             peer_initial: Tsn(0),
             received: BTreeMap::new(),
+            streaming: None,
+            last_streamed_size: 0,
             received_bytes: 0,
             dups: Vec::new(),
             streams_in: HashMap::new(),
@@ -650,6 +671,7 @@ impl Association {
         self.state = State::Failed;
         self.queue.clear();
         self.inflight.clear();
+        self.streaming = None;
         self.pr_outstanding = 0;
         self.marked_count = 0;
         self.queued_bytes = 0;
@@ -1057,11 +1079,97 @@ impl Association {
             return;
         }
         self.received_bytes += len;
+        if abs == self.peer_cum + 1 && !self.has_gaps() && self.stream_in(&d) {
+            return;
+        }
+        self.flush_streaming();
         self.received.insert(abs, d);
         while self.received.contains_key(&(self.peer_cum + 1)) {
             self.peer_cum += 1;
         }
         self.assemble_around(abs);
+    }
+
+    /// In-order arrival, the usual case: copy a fragment into its message while it is
+    /// still hot in cache and let the packet go, instead of holding every packet of a
+    /// long message and gathering them at the end. Returns false for chunks this does
+    /// not take (whole messages, or fragments that do not continue the message).
+    fn stream_in(&mut self, d: &Data) -> bool {
+        let abs = self.peer_cum + 1;
+        let continues = self.streaming.as_ref().is_some_and(|m| {
+            m.next == abs
+                && !d.beginning
+                && m.sid == d.stream_id.0
+                && m.unordered == d.unordered
+                && (m.unordered || m.ssn == d.ssn)
+        });
+        if continues {
+            let m = self.streaming.as_mut().expect("checked above");
+            if m.buf.len() + d.user_data.len() > self.cfg.max_receive_message_size {
+                self.abort("message exceeds max-message-size");
+                return true;
+            }
+            m.buf.extend_from_slice(&d.user_data);
+            m.next += 1;
+            self.peer_cum = abs;
+            if d.ending {
+                let m = self.streaming.take().expect("checked above");
+                self.last_streamed_size = m.buf.len();
+                let total = m.buf.len();
+                // A guess far too large would ride along with the message: trim it.
+                let data = if m.buf.capacity() > 2 * total {
+                    Bytes::copy_from_slice(&m.buf)
+                } else {
+                    m.buf.freeze()
+                };
+                self.complete_message(Sid(m.sid), m.unordered, m.ssn, Ppid(m.ppid), data, total);
+            }
+            return true;
+        }
+        if !d.beginning || d.ending {
+            return false;
+        }
+        self.flush_streaming();
+        let guess = self
+            .last_streamed_size
+            .clamp(2 * d.user_data.len(), STREAMING_GUESS_MAX);
+        let mut buf = BytesMut::with_capacity(guess);
+        buf.extend_from_slice(&d.user_data);
+        self.streaming = Some(Streaming {
+            sid: d.stream_id.0,
+            unordered: d.unordered,
+            ssn: d.ssn,
+            ppid: d.ppid.0,
+            next: abs + 1,
+            buf,
+        });
+        self.peer_cum = abs;
+        true
+    }
+
+    /// A message being streamed cannot continue in order: it becomes one fragment in
+    /// the TSN records, at the TSN of its last piece, so the general reassembly (and
+    /// FORWARD-TSN and stream resets) handle it from there.
+    fn flush_streaming(&mut self) {
+        let Some(m) = self.streaming.take() else {
+            return;
+        };
+        let last = m.next - 1;
+        let tsn = self.peer_initial.add(last as u32);
+        self.received.insert(
+            last,
+            Data {
+                unordered: m.unordered,
+                beginning: true,
+                ending: false,
+                immediate: false,
+                tsn,
+                stream_id: Sid(m.sid),
+                ssn: m.ssn,
+                ppid: Ppid(m.ppid),
+                user_data: m.buf.freeze(),
+            },
+        );
     }
 
     /// If the chunk at `abs` completes a message, take the message out.
@@ -1116,6 +1224,20 @@ impl Association {
                 c.user_data = Bytes::new();
             }
         }
+        self.complete_message(sid, unordered, ssn, ppid, data, total);
+    }
+
+    /// A whole message: deliver it if unordered, else queue it for its turn. `total`
+    /// bytes of it were counted in the receive window as fragments.
+    fn complete_message(
+        &mut self,
+        sid: Sid,
+        unordered: bool,
+        ssn: Ssn,
+        ppid: Ppid,
+        data: Bytes,
+        total: usize,
+    ) {
         self.received_bytes -= total.min(self.received_bytes);
         let stream_id = sid.0;
         if unordered {
@@ -1366,10 +1488,14 @@ impl Association {
                     .clamp(self.cfg.rto_min, self.cfg.rto_max);
             }
         }
-        self.advanced_ack = self.advanced_ack.max(self.cum_ack);
+        // RFC 3758 §3.5 C1–C3: chunks abandoned while a hole lay before them become
+        // skippable once the cumulative ack reaches them.
+        let old_adv = self.advanced_ack;
+        self.walk_advanced_ack();
         if self.advanced_ack > self.cum_ack {
-            // The peer has not taken our FORWARD-TSN yet.
-            self.forward_tsn_due = !advanced || self.forward_tsn_due;
+            // Resent when the peer did not take our FORWARD-TSN, or when it now
+            // reaches further than the one sent.
+            self.forward_tsn_due |= !advanced || self.advanced_ack > old_adv.max(cum);
         }
         if self.inflight.values().all(|f| f.acked || f.abandoned)
             && self.advanced_ack == self.cum_ack
@@ -1761,6 +1887,8 @@ impl Association {
 
     /// FORWARD-TSN (RFC 3758 §3.6): the peer gave up on everything up to `new_cum`.
     fn on_forward_tsn(&mut self, f: &super::ForwardTsn) {
+        // The message being streamed may be one the peer gave up on.
+        self.flush_streaming();
         let new_cum = self.abs_peer_tsn(f.new_cumulative_tsn);
         if new_cum <= self.peer_cum {
             // Old: acknowledge again so the peer stops sending it.
@@ -2098,6 +2226,14 @@ impl Association {
                 f.marked = false;
             }
         }
+        self.walk_advanced_ack();
+        if self.advanced_ack > self.cum_ack {
+            self.forward_tsn_due = true;
+        }
+    }
+
+    /// Move the advanced ack point over every chunk after it that needs no more sending.
+    fn walk_advanced_ack(&mut self) {
         let mut adv = self.advanced_ack.max(self.cum_ack);
         while let Some(f) = self.inflight.get(adv + 1) {
             if f.abandoned || f.acked {
@@ -2106,12 +2242,7 @@ impl Association {
                 break;
             }
         }
-        if adv > self.advanced_ack {
-            self.advanced_ack = adv;
-        }
-        if self.advanced_ack > self.cum_ack {
-            self.forward_tsn_due = true;
-        }
+        self.advanced_ack = adv;
     }
 
     fn forward_tsn_chunk(&self) -> Chunk {
