@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use bytes::{BufMut, Bytes};
+use bytes::{Buf, BufMut, Bytes};
 
 use super::cause::ErrorCause;
 use super::param::{InitParam, ReconfigParam};
@@ -515,7 +515,7 @@ impl Chunk {
     /// No checksum is involved, so this is also the entry point for fuzzing the chunk
     /// parsers.
     pub fn parse_all(chunks: Bytes) -> Result<Vec<Chunk>, SctpError> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(2);
         let mut at = 0;
         while at < chunks.len() {
             let rest = &chunks[at..];
@@ -568,7 +568,12 @@ impl Chunk {
                     stream_id: Sid(be16(&v, 4)),
                     ssn: Ssn(be16(&v, 6)),
                     ppid: Ppid(be32(&v, 8)),
-                    user_data: v.slice(12..),
+                    // Advancing the view, unlike slicing, costs no reference count.
+                    user_data: {
+                        let mut v = v;
+                        v.advance(12);
+                        v
+                    },
                 })
             }
             ChunkType::I_DATA => {
@@ -587,7 +592,11 @@ impl Chunk {
                     } else {
                         PpidOrFsn::Fsn(Fsn(word))
                     },
-                    user_data: v.slice(16..),
+                    user_data: {
+                        let mut v = v;
+                        v.advance(16);
+                        v
+                    },
                 })
             }
             ChunkType::INIT | ChunkType::INIT_ACK => {

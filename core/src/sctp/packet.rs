@@ -1,6 +1,6 @@
 //! The SCTP packet: common header (RFC 9260 §3.1) and its chunks.
 
-use bytes::{BufMut, Bytes};
+use bytes::{Buf, BufMut, Bytes};
 
 use super::chunk::{Chunk, Data};
 use super::{SctpError, be16, be32};
@@ -81,14 +81,18 @@ impl Packet {
         if !zero_ok && checksum(&packet).to_le_bytes() != field {
             return Err(SctpError::Checksum);
         }
-        let chunks = Chunk::parse_all(packet.slice(COMMON_HEADER_LEN..))?;
+        let (source_port, destination_port, verification_tag) =
+            (be16(&packet, 0), be16(&packet, 2), be32(&packet, 4));
+        let mut body = packet;
+        body.advance(COMMON_HEADER_LEN);
+        let chunks = Chunk::parse_all(body)?;
         if chunks.is_empty() {
             return Err(SctpError::NoChunks);
         }
         Ok(Self {
-            source_port: be16(&packet, 0),
-            destination_port: be16(&packet, 2),
-            verification_tag: be32(&packet, 4),
+            source_port,
+            destination_port,
+            verification_tag,
             chunks,
         })
     }
