@@ -13,9 +13,11 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 
 use super::inflight::Ring;
+use super::sendq::{OutMessage, SendQueue};
 use super::{
-    Abort, Checksum, ChecksumPolicy, Chunk, CookieEcho, Data, ErrorCause, GapAckBlock, Heartbeat,
-    Init, InitParam, Packet, PacketWriter, Ppid, Sack, SctpError, Sid, Ssn, Tsn, UnknownAction,
+    Abort, Checksum, ChecksumPolicy, Chunk, CookieEcho, Data, ErrorCause, Fsn, GapAckBlock,
+    Heartbeat, Init, InitParam, Mid, Packet, PacketWriter, Ppid, Sack, SctpError, Sid, Ssn, Tsn,
+    UnknownAction,
 };
 use crate::crypto::{CryptoProvider, HashAlgorithm, default_provider};
 use crate::rng::Rng;
@@ -191,25 +193,13 @@ impl State {
     }
 }
 
-/// A message waiting to be (fully) sent.
-#[derive(Debug)]
-struct OutMessage {
-    id: u64,
-    stream: u16,
-    ppid: u32,
-    data: Bytes,
-    unordered: bool,
-    ssn: Option<Ssn>,
-    /// Bytes of `data` already cut into chunks.
-    offset: usize,
-    max_retransmits: Option<u16>,
-    expires: Option<Instant>,
-}
-
 /// A DATA chunk sent and not yet cumulatively acknowledged.
 #[derive(Debug)]
 struct InFlight {
     chunk: Data,
+    /// MID and FSN when sent as I-DATA.
+    mid: u32,
+    fsn: u32,
     /// The message this chunk belongs to (abandoned together).
     msg: u64,
     sent_at: Instant,
@@ -265,6 +255,7 @@ struct StreamIn {
 
 const COMMON_HEADER: usize = 12;
 const DATA_HEADER: usize = 16;
+const IDATA_HEADER: usize = 20;
 /// Cap on gap blocks and duplicate TSNs per SACK (keeps a SACK within one packet).
 const MAX_SACK_ITEMS: usize = 64;
 /// Cookie lifetime (RFC 9260 §5.1.3 Valid.Cookie.Life).
@@ -286,6 +277,8 @@ pub struct Association {
     peer_tag: u32,
     my_initial_tsn: Tsn,
     peer_forward_tsn: bool,
+    /// Both ends support I-DATA (RFC 8260) and we use it for every message.
+    idata: bool,
     /// Both ends accept zero checksums: we send them.
     zero_checksum: bool,
     peer_streams_in: u16,
@@ -296,8 +289,7 @@ pub struct Association {
     pending_peer: Option<CookieContents>,
 
     // Send side.
-    queue: VecDeque<OutMessage>,
-    next_ssn: HashMap<u16, Ssn>,
+    queue: SendQueue,
     next_tsn: u64,
     cum_ack: u64,
     inflight: Ring<InFlight>,
@@ -345,7 +337,6 @@ pub struct Association {
 
     next_msg_id: u64,
     /// Message id and PR-SCTP policy of the fragment `next_fragment` just cut.
-    last_fragment_policy: (u64, Option<u16>, Option<Instant>),
     peer_max_message_size: Option<usize>,
     /// Highest TSN up to which everything is acknowledged or abandoned (RFC 3758).
     advanced_ack: u64,
@@ -402,14 +393,14 @@ impl Association {
             peer_tag: 0,
             my_initial_tsn,
             peer_forward_tsn: false,
+            idata: false,
             zero_checksum: false,
             peer_streams_in: 0,
             init_deadline: None,
             init_attempts: 0,
             cookie: None,
             pending_peer: None,
-            queue: VecDeque::new(),
-            next_ssn: HashMap::new(),
+            queue: SendQueue::default(),
             next_tsn: 0,
             cum_ack: 0,
             inflight: Ring::default(),
@@ -440,7 +431,6 @@ impl Association {
             ack_deadline: None,
             packets_since_ack: 0,
             next_msg_id: 0,
-            last_fragment_policy: (0, None, None),
             peer_max_message_size: None,
             advanced_ack: 0,
             forward_tsn_due: false,
@@ -584,16 +574,15 @@ impl Association {
         }
         *self.unacked_by_stream.entry(stream_id).or_default() += data.len();
         self.next_msg_id += 1;
-        self.queue.push_back(OutMessage {
+        self.queue.push(OutMessage {
             id: self.next_msg_id,
             stream: stream_id,
             ppid,
             data,
             unordered: opts.unordered,
-            // Assigned when the first fragment goes out, so a message abandoned before
-            // that leaves no hole in the stream.
-            ssn: None,
+            seq: None,
             offset: 0,
+            fsn: 0,
             max_retransmits: opts.max_retransmits,
             expires,
         });
@@ -1678,7 +1667,7 @@ impl Association {
                 .pending_reset
                 .iter()
                 .copied()
-                .filter(|s| !self.queue.iter().any(|m| m.stream == *s))
+                .filter(|s| !self.queue.has_stream(*s))
                 .collect();
             if !ready.is_empty() {
                 self.pending_reset.retain(|s| !ready.contains(s));
@@ -1710,6 +1699,7 @@ impl Association {
                     tracing::warn!(error = %e, "SACK did not encode");
                 }
             }
+            let header = self.data_header();
             // Retransmissions first; a fast retransmit may exceed cwnd by one packet.
             if self.marked_count > 0 {
                 let marked: Vec<u64> = self
@@ -1720,7 +1710,7 @@ impl Association {
                     .collect();
                 for t in marked {
                     let f = self.inflight.get_mut(t).expect("marked entries exist");
-                    let l = DATA_HEADER + f.chunk.user_data.len().next_multiple_of(4);
+                    let l = header + f.chunk.user_data.len().next_multiple_of(4);
                     // Only the first retransmission may go beyond cwnd, when nothing is in flight.
                     if w.len() + l > mtu
                         || (self.flight_bytes >= self.cwnd && self.flight_bytes > 0)
@@ -1731,7 +1721,12 @@ impl Association {
                     f.retransmitted = true;
                     f.transmissions = f.transmissions.saturating_add(1);
                     f.sent_at = now;
-                    if let Err(e) = w.push_data(&f.chunk) {
+                    let written = if self.idata {
+                        w.push_idata(&f.chunk, Mid(f.mid), Fsn(f.fsn))
+                    } else {
+                        w.push_data(&f.chunk)
+                    };
+                    if let Err(e) = written {
                         tracing::warn!(error = %e, "DATA did not encode");
                     }
                     self.marked_count -= 1;
@@ -1741,23 +1736,48 @@ impl Association {
                 }
             }
             // New data within cwnd and the peer's window.
-            while w.len() + DATA_HEADER + 4 <= mtu
+            while w.len() + header + 4 <= mtu
                 && self.flight_bytes < self.cwnd
                 && (self.peer_rwnd > 0 || self.flight_bytes == 0)
                 && self.marked_count == 0
             {
-                let room = mtu - w.len() - DATA_HEADER;
-                let Some(chunk) = self.next_fragment(room) else {
+                let room = (mtu - w.len() - header) & !3;
+                let full = (mtu - COMMON_HEADER - header) & !3;
+                let Some(f) = self.queue.next_fragment(room, full, self.idata) else {
                     break;
                 };
-                if let Err(e) = w.push_data(&chunk) {
+                let len = f.user_data.len();
+                self.queued_bytes -= len;
+                if f.ending && f.expires.is_some() {
+                    // The message left the queue.
+                    self.pr_outstanding -= 1;
+                }
+                let tsn = self.my_initial_tsn.add(self.next_tsn as u32);
+                let abs = self.next_tsn;
+                self.next_tsn += 1;
+                let chunk = Data {
+                    unordered: f.unordered,
+                    beginning: f.beginning,
+                    ending: f.ending,
+                    immediate: false,
+                    tsn,
+                    stream_id: Sid(f.stream),
+                    ssn: Ssn(f.seq as u16),
+                    ppid: Ppid(f.ppid),
+                    user_data: f.user_data,
+                };
+                let written = if self.idata {
+                    w.push_idata(&chunk, Mid(f.seq), Fsn(f.fsn))
+                } else {
+                    w.push_data(&chunk)
+                };
+                if let Err(e) = written {
                     tracing::warn!(error = %e, "DATA did not encode");
                 }
                 carries_data = true;
-                self.flight_bytes += chunk.user_data.len();
-                self.peer_rwnd = self.peer_rwnd.saturating_sub(chunk.user_data.len());
-                let abs = self.next_tsn - 1;
-                let (msg, max_retransmits, expires) = self.last_fragment_policy;
+                self.flight_bytes += len;
+                self.peer_rwnd = self.peer_rwnd.saturating_sub(len);
+                let (msg, max_retransmits, expires) = (f.msg, f.max_retransmits, f.expires);
                 if max_retransmits.is_some() || expires.is_some() {
                     self.pr_outstanding += 1;
                 }
@@ -1765,6 +1785,8 @@ impl Association {
                     abs,
                     InFlight {
                         chunk,
+                        mid: f.seq,
+                        fsn: f.fsn,
                         msg,
                         sent_at: now,
                         retransmitted: false,
@@ -1794,60 +1816,13 @@ impl Association {
         !self.queue.is_empty() && self.flight_bytes < self.cwnd
     }
 
-    /// Cut the next DATA chunk of at most `room` payload bytes from the queue.
-    fn next_fragment(&mut self, room: usize) -> Option<Data> {
-        let full = (self.cfg.mtu - COMMON_HEADER - DATA_HEADER) & !3;
-        let msg = self.queue.front_mut()?;
-        let room = room & !3;
-        if room == 0 {
-            return None;
+    /// Bytes of a DATA or I-DATA chunk header.
+    fn data_header(&self) -> usize {
+        if self.idata {
+            IDATA_HEADER
+        } else {
+            DATA_HEADER
         }
-        // A message that fits one packet is never split to top up another: each
-        // fragment is one more chance to lose the message.
-        let remaining = msg.data.len() - msg.offset;
-        if msg.offset == 0 && remaining <= full && remaining > room {
-            return None;
-        }
-        let ssn = match (msg.ssn, msg.unordered) {
-            (Some(s), _) => s,
-            (None, true) => Ssn(0),
-            (None, false) => {
-                let next = self.next_ssn.entry(msg.stream).or_default();
-                let s = *next;
-                *next = next.next();
-                s
-            }
-        };
-        msg.ssn = Some(ssn);
-        let (id, max_retransmits, expires) = (msg.id, msg.max_retransmits, msg.expires);
-        let remaining = msg.data.len() - msg.offset;
-        let take = remaining.min(room);
-        let beginning = msg.offset == 0;
-        let user_data = msg.data.slice(msg.offset..msg.offset + take);
-        msg.offset += take;
-        let ending = msg.offset == msg.data.len();
-        let tsn = self.my_initial_tsn.add(self.next_tsn as u32);
-        self.next_tsn += 1;
-        let chunk = Data {
-            unordered: msg.unordered,
-            beginning,
-            ending,
-            immediate: false,
-            tsn,
-            stream_id: Sid(msg.stream),
-            ssn,
-            ppid: Ppid(msg.ppid),
-            user_data,
-        };
-        self.queued_bytes -= take;
-        if ending {
-            let m = self.queue.pop_front().expect("front exists");
-            if m.expires.is_some() {
-                self.pr_outstanding -= 1;
-            }
-        }
-        self.last_fragment_policy = (id, max_retransmits, expires);
-        Some(chunk)
     }
 
     /// Bookkeeping that must always hold; checked in debug builds.
@@ -1861,7 +1836,7 @@ impl Association {
                 .sum();
             debug_assert_eq!(flight, self.flight_bytes, "flight bytes out of step");
             let mut by_stream: HashMap<u16, usize> = HashMap::new();
-            for m in &self.queue {
+            for m in self.queue.iter() {
                 *by_stream.entry(m.stream).or_default() += m.data.len() - m.offset;
             }
             for f in self.inflight.values().filter(|f| !f.acked && !f.abandoned) {
@@ -2028,7 +2003,7 @@ impl Association {
                             self.outstanding_reset = None;
                             self.reconf_deadline = None;
                             for s in &streams {
-                                self.next_ssn.remove(s);
+                                self.queue.reset_sequence(*s);
                             }
                             self.closing_streams.retain(|s| !streams.contains(s));
                             self.events.push_back(SctpEvent::StreamsReset {
@@ -2173,39 +2148,21 @@ impl Association {
             }
         }
         // A message partly sent is abandoned whole, its unsent rest included.
-        if let Some(front) = self.queue.front()
-            && front.offset > 0
-            && (doomed.contains(&front.id) || front.expires.is_some_and(|e| now >= e))
-        {
-            let m = self.queue.pop_front().expect("front exists");
+        let gone = self.queue.remove_where(|m| {
+            let expired = m.expires.is_some_and(|e| now >= e);
+            expired || (m.offset > 0 && doomed.contains(&m.id))
+        });
+        for m in gone {
             if m.expires.is_some() {
                 self.pr_outstanding -= 1;
             }
-            self.queued_bytes -= (m.data.len() - m.offset).min(self.queued_bytes);
-            Self::settle(
-                &mut self.unacked_by_stream,
-                m.stream,
-                m.data.len() - m.offset,
-            );
-            if !doomed.contains(&m.id) {
+            let rest = m.data.len() - m.offset;
+            self.queued_bytes -= rest.min(self.queued_bytes);
+            Self::settle(&mut self.unacked_by_stream, m.stream, rest);
+            // Fragments of it already sent go with it.
+            if m.offset > 0 && !doomed.contains(&m.id) {
                 doomed.push(m.id);
             }
-        }
-        let before = self.queue.len();
-        let mut dropped = 0usize;
-        let unacked = &mut self.unacked_by_stream;
-        let pr = &mut self.pr_outstanding;
-        self.queue.retain(|m| {
-            let expired = m.offset == 0 && m.expires.is_some_and(|e| now >= e);
-            if expired {
-                *pr -= 1;
-                dropped += m.data.len();
-                Self::settle(unacked, m.stream, m.data.len());
-            }
-            !expired
-        });
-        if self.queue.len() != before {
-            self.queued_bytes -= dropped.min(self.queued_bytes);
         }
         if doomed.is_empty() {
             return;

@@ -165,6 +165,37 @@ impl Data {
     }
 }
 
+impl Data {
+    /// Appends this fragment as an I-DATA chunk (RFC 8260 §2.1) with message
+    /// identifier `mid` and fragment number `fsn`: the PPID goes in the first fragment,
+    /// the FSN in the others; the SSN is not sent.
+    pub fn encode_as_idata_into<B: BufMut>(
+        &self,
+        mid: Mid,
+        fsn: Fsn,
+        out: &mut B,
+    ) -> Result<(), SctpError> {
+        let len = u16_len(20 + self.user_data.len(), "chunk")?;
+        let bit = |set: bool, flag: u8| if set { flag } else { 0 };
+        out.put_u8(ChunkType::I_DATA.0);
+        out.put_u8(
+            bit(self.immediate, FLAG_I)
+                | bit(self.unordered, FLAG_U)
+                | bit(self.beginning, FLAG_B)
+                | bit(self.ending, FLAG_E),
+        );
+        out.put_u16(len);
+        out.put_u32(self.tsn.0);
+        out.put_u16(self.stream_id.0);
+        out.put_u16(0);
+        out.put_u32(mid.0);
+        out.put_u32(if self.beginning { self.ppid.0 } else { fsn.0 });
+        out.put_slice(&self.user_data);
+        out.put_bytes(0, pad4(usize::from(len)));
+        Ok(())
+    }
+}
+
 /// Payload Protocol Identifier or Fragment Sequence Number: I-DATA carries the PPID in
 /// the first fragment (B bit set, FSN implicitly 0) and the FSN in the others
 /// (RFC 8260 §2.1). The B bit is derived from which one is present.

@@ -54,6 +54,7 @@ mod chunk;
 mod inflight;
 mod packet;
 mod param;
+mod sendq;
 mod serial;
 
 #[cfg(test)]

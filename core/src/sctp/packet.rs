@@ -3,6 +3,7 @@
 use bytes::{Buf, BufMut, Bytes};
 
 use super::chunk::{Chunk, Data};
+use super::{Fsn, Mid};
 use super::{SctpError, be16, be32};
 
 /// Size of the common header: ports, verification tag, checksum.
@@ -216,6 +217,13 @@ impl<'a> PacketWriter<'a> {
     /// Appends a DATA chunk by reference.
     pub fn push_data(&mut self, d: &Data) -> Result<(), SctpError> {
         d.encode_into(self.buf)?;
+        self.chunks += 1;
+        Ok(())
+    }
+
+    /// Appends a fragment as I-DATA (RFC 8260) by reference.
+    pub fn push_idata(&mut self, d: &Data, mid: Mid, fsn: Fsn) -> Result<(), SctpError> {
+        d.encode_as_idata_into(mid, fsn, self.buf)?;
         self.chunks += 1;
         Ok(())
     }
