@@ -109,9 +109,10 @@ class Peer:
         self.writer = writer
         self.finished = False
         self.t0: Optional[float] = None
-        self.sctp_state: Optional[str] = None
+        self.sctp_state = "new"  # last reported; "new" itself is never reported
         self.channels: dict[int, Channel] = {}
         self.max_message_size = args.max_message_size
+        self.ice_role = args.ice_role
 
         # No STUN server: the default one would add a srflx candidate and a network
         # round trip to a host outside the test.
@@ -119,6 +120,12 @@ class Peer:
         self.ice = RTCIceTransport(self.gatherer)
         self.dtls = RTCDtlsTransport(self.ice, [RTCCertificate.generateCertificate()])
         self.sctp = RTCSctpTransport(self.dtls, port=args.sctp_port)
+        # The agent answers checks as soon as it has gathered, i.e. from hello on.
+        # aiortc's default role until start is "controlled"; a remote check that arrives
+        # before start then meets the wrong role, and aioice's conflict repair can lose
+        # the remote's nomination and hang in "checking" (PROTOCOL.md, ICE role).
+        if self.ice_role is not None:
+            self.ice._connection.ice_controlling = self.ice_role == "controlling"
 
         self.ice.on("statechange", lambda: self.report_state("ice", self.ice.state))
         self.dtls.on("statechange", self.on_dtls_state)
@@ -212,10 +219,14 @@ class Peer:
         caps = RTCSctpCapabilities(maxMessageSize=pick(sctp, "maxMessageSize", kind=int))
         port = pick(msg, "port", kind=int)
         controlling = pick(msg, "iceControlling", kind=bool)
+        if self.ice_role is not None and controlling != (self.ice_role == "controlling"):
+            raise CommandError(f"iceControlling={controlling} contradicts --ice-role {self.ice_role}")
 
         # RTCIceTransport.start has no role argument (aiortc's RTCPeerConnection sets
-        # the same attribute); aioice may still flip it on a 487 role conflict.
-        self.ice._connection.ice_controlling = controlling
+        # the same attribute). With --ice-role it was set at launch, and aioice may
+        # since have switched it to settle a role conflict: that choice stands.
+        if self.ice_role is None:
+            self.ice._connection.ice_controlling = controlling
         # aiortc ignores the remote's DTLS role and derives its own from the ICE role
         # (controlling = server), as ORTC's "auto" says. An explicit remote role is
         # honoured by taking the other one, through the hook RTCPeerConnection uses.
@@ -307,6 +318,9 @@ class Peer:
             self.announce(entry)
 
     def on_channel_state(self, entry: Channel, state: str) -> None:
+        # The association is up before any channel opens; sampling here keeps the
+        # reports in that order even when the sampler has not woken up yet.
+        self.poll_sctp_state()
         ch = entry.channel
         if ch.id is not None:
             self.announce(entry)
@@ -513,6 +527,8 @@ def main() -> int:
     parser.add_argument("--name", default="aiortc", help="label for hello and logs")
     parser.add_argument("--ice-address", action="append", metavar="IP",
                         help="address to gather host candidates on (repeatable; default 127.0.0.1)")
+    parser.add_argument("--ice-role", choices=("controlling", "controlled"),
+                        help="ICE role from the start, before any check can arrive (recommended)")
     parser.add_argument("--sctp-port", type=int, default=5000)
     parser.add_argument("--max-message-size", type=int, default=None,
                         help="maxMessageSize to advertise in hello (default: aiortc's own, 262144)")

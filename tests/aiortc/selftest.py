@@ -137,7 +137,9 @@ class Controller:
         return peer
 
     async def pair(self, *extra: str, tag: str = "") -> tuple["Peer", "Peer"]:
-        a, b = await asyncio.gather(self.spawn("A" + tag, *extra), self.spawn("B" + tag, *extra))
+        """A will control ICE, B will be controlled; both know it from launch."""
+        a, b = await asyncio.gather(self.spawn("A" + tag, "--ice-role", "controlling", *extra),
+                                    self.spawn("B" + tag, "--ice-role", "controlled", *extra))
         return a, b
 
     @staticmethod
@@ -388,6 +390,8 @@ async def run(args: argparse.Namespace) -> int:
         return 0
     except (Failure, asyncio.TimeoutError) as exc:
         print(f"FAIL: {exc!r}", file=sys.stderr)
+        for p in ctl.peers:
+            print(f"{p.name} unread: {str(p.inbox)[-1500:]}", file=sys.stderr)
         return 1
     finally:
         ctl.kill_all()
