@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from bulkdata import sha256_of
+from bulkdata import PERIOD, Stream, pattern, sha256_of
 
 HERE = Path(__file__).resolve().parent
 WAIT = 30.0  # seconds for any single expected event on loopback
@@ -212,7 +212,18 @@ async def bulk(sender: Peer, receiver: Peer, cid: int, total: int, size: int, se
     return sent, got
 
 
+def check_bulk_vectors() -> None:
+    # The vectors of PROTOCOL.md: the Rust side implements the stream from that text,
+    # so the Python reference must keep agreeing with it.
+    check(pattern(0)[:16].hex() == "15ec7bf0b50732b49f8228e07d243653", "pattern(0) start")
+    check(pattern(0)[-4:].hex() == "ec59314d" and len(pattern(0)) == PERIOD, "pattern(0) end")
+    check(Stream(5).read(1048570, 6).hex() == "2f52a754734b", "stream(5) wrap")
+    check(sha256_of(42, 3_000_000) == "891c676b62d17c529d0368f6e6629d90195dfda90d43a84e2413473873d50fe3",
+          "sha256 of stream(42)[0..3000000]")
+
+
 async def functional(ctl: Controller) -> None:
+    check_bulk_vectors()
     # Both advertise 2 MiB, so the 1 MiB case is within the limit; aiortc itself
     # accepts any size on receive, so the advertisement is honest.
     a, b = await ctl.pair("--max-message-size", str(2 << 20))
@@ -319,6 +330,29 @@ async def functional(ctl: Controller) -> None:
         p.no_errors()
     await ctl.stop(a, b)
     step("stopped")
+
+    # Explicit DTLS roles against the "auto" rule: A controls ICE yet is the DTLS client.
+    a, b = await ctl.pair(tag="-roles")
+    # A start that contradicts --ice-role is refused and starts nothing.
+    b.tolerate_errors = True
+    b.send(type="start", ice=a.hello["ice"], candidates=[], dtls=a.hello["dtls"], sctp=a.hello["sctp"],
+           port=5000, iceControlling=True)
+    err = await b.wait_type("error", command="start")
+    b.tolerate_errors = False
+    check("contradicts" in err["message"], f"unexpected error {err}")
+    for peer, remote, controlling, remote_role in ((a, b, True, "server"), (b, a, False, "client")):
+        h = remote.hello
+        peer.send(type="start", ice=h["ice"], candidates=h["candidates"], dtls={**h["dtls"], "role": remote_role},
+                  sctp=h["sctp"], port=h["port"], iceControlling=controlling)
+    ca = await a.wait_type("connected")
+    cb = await b.wait_type("connected")
+    check((ca["iceRole"], ca["dtlsRole"]) == ("controlling", "client"), f"A roles {ca}")
+    check((cb["iceRole"], cb["dtlsRole"]) == ("controlled", "server"), f"B roles {cb}")
+    cid = await open_channel(a, b, label="roles")
+    check(cid % 2 == 0, f"A is the DTLS client but opened stream {cid}")
+    await exchange(a, b, cid, [message(text="client to server")])
+    await ctl.stop(a, b)
+    step("explicit DTLS roles", {"A": ca["dtlsRole"], "B": cb["dtlsRole"], "stream": cid})
 
 
 def step(what: str, detail=None) -> None:
