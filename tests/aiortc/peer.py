@@ -3,7 +3,7 @@
 TCP with newline-delimited JSON. The protocol is specified in PROTOCOL.md next to this
 file; the Rust interop tests are written against that file, so keep the two in step.
 
-Usage: peer.py --connect HOST:PORT [--name NAME] [--ice-address 127.0.0.1] ...
+Usage: peer.py --connect HOST:PORT --ice-role controlling|controlled [--name NAME] ...
 Runs under the venv made by scripts/install-aiortc.
 """
 
@@ -76,7 +76,8 @@ def pick(obj: dict, key: str, default=..., kind=None):
             raise CommandError(f"missing field {key!r}")
         return default
     value = obj[key]
-    if kind is not None and not isinstance(value, kind):
+    # JSON true/false must not pass for numbers (bool is an int in Python).
+    if kind is not None and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
         raise CommandError(f"field {key!r} has the wrong type: {value!r}")
     return value
 
@@ -205,6 +206,8 @@ class Peer:
         ice = pick(msg, "ice", kind=dict)
         dtls = pick(msg, "dtls", kind=dict)
         sctp = pick(msg, "sctp", kind=dict)
+        pick(ice, "usernameFragment", kind=str)
+        pick(ice, "password", kind=str)
         try:
             ice_params = RTCIceParameters(**ice)
             candidates = [RTCIceCandidate(**c) for c in pick(msg, "candidates", kind=list)]
@@ -212,6 +215,8 @@ class Peer:
                             for f in pick(dtls, "fingerprints", kind=list)]
         except (TypeError, KeyError) as exc:
             raise CommandError(f"bad parameters: {exc}") from exc
+        if not fingerprints:
+            raise CommandError("dtls.fingerprints is empty")
         remote_role = pick(dtls, "role", "auto", kind=str)
         if remote_role not in ("auto", "client", "server"):
             raise CommandError(f"bad DTLS role {remote_role!r}")
@@ -248,8 +253,8 @@ class Peer:
 
     async def watch_sctp(self) -> None:
         # RTCSctpTransport emits no state events, so its state is sampled: finely
-        # until the association is up (that moment is part of the connect figures),
-        # coarsely afterwards, only to notice an abort.
+        # until the association is up, so that report is timely, then coarsely,
+        # only to notice an abort.
         while not self.finished and self.poll_sctp_state() != "closed":
             await asyncio.sleep(0.05 if self.sctp_state == "connected" else 0.001)
 
