@@ -547,23 +547,22 @@ impl Chunk {
     /// parsers.
     pub fn parse_all(chunks: Bytes) -> Result<Vec<Chunk>, SctpError> {
         let mut out = Vec::with_capacity(2);
-        let mut at = 0;
-        while at < chunks.len() {
-            let rest = &chunks[at..];
+        let mut rest = chunks;
+        while !rest.is_empty() {
             if rest.len() < 4 {
                 // Padding is consumed with its chunk, so stray bytes are a length lie.
                 return Err(SctpError::ChunkLength);
             }
-            let (typ, flags, len) = (ChunkType(rest[0]), rest[1], usize::from(be16(rest, 2)));
+            let (typ, flags, len) = (ChunkType(rest[0]), rest[1], usize::from(be16(&rest, 2)));
             if len < 4 || len > rest.len() {
                 return Err(SctpError::ChunkLength);
             }
-            out.push(Self::parse_value(
-                typ,
-                flags,
-                chunks.slice(at + 4..at + len),
-            )?);
-            at += (len + pad4(len)).min(rest.len());
+            // Splitting off the last chunk hands over the view itself: a packet of one
+            // chunk (most are) costs no reference count.
+            let mut value = rest.split_to((len + pad4(len)).min(rest.len()));
+            value.truncate(len);
+            value.advance(4);
+            out.push(Self::parse_value(typ, flags, value)?);
         }
         Ok(out)
     }
