@@ -17,6 +17,11 @@ struct Pair {
 }
 
 fn pair(seed: u64, link: LinkConfig) -> Pair {
+    pair_with(seed, link, false, false)
+}
+
+/// A pair whose ends offer I-DATA (RFC 8260) as given.
+fn pair_with(seed: u64, link: LinkConfig, a_interleaves: bool, b_interleaves: bool) -> Pair {
     let (aa, ba): (SocketAddr, SocketAddr) = (
         "198.51.100.1:5000".parse().unwrap(),
         "198.51.100.2:5000".parse().unwrap(),
@@ -24,9 +29,10 @@ fn pair(seed: u64, link: LinkConfig) -> Pair {
     let mut sim = Sim::new(seed, Instant::now());
     let ha = sim.add_host(HostConfig::new(aa.ip()).link(link.clone()));
     let hb = sim.add_host(HostConfig::new(ba.ip()).link(link));
-    let node = |seed: u64, local, remote| SctpNode {
+    let node = |seed: u64, local, remote, interleaving| SctpNode {
         assoc: Association::new(SctpConfig {
             seed,
+            interleaving,
             rto_initial: Duration::from_millis(300),
             // At 30 % loss each way the RFC's 8 attempts fail now and then (the whole
             // sweep would hit it); the data-path guarantees are what this suite checks.
@@ -38,8 +44,8 @@ fn pair(seed: u64, link: LinkConfig) -> Pair {
         remote,
         connect_on_start: true,
     };
-    let a = sim.add_endpoint(ha, node(seed * 2 + 1, aa, ba));
-    let b = sim.add_endpoint(hb, node(seed * 2 + 2, ba, aa));
+    let a = sim.add_endpoint(ha, node(seed * 2 + 1, aa, ba, a_interleaves));
+    let b = sim.add_endpoint(hb, node(seed * 2 + 2, ba, aa, b_interleaves));
     sim.bind(a, aa);
     sim.bind(b, ba);
     Pair { sim, a, b }
@@ -178,9 +184,12 @@ fn lossy_links_deliver_exactly_once_in_order() {
             .loss(loss)
             .duplicate(if dup { 0.05 } else { 0.0 })
             .reorder(if reorder { 0.1 } else { 0.0 }, Duration::from_millis(15));
-        let mut p = pair(1000 + seed, link);
+        // Odd seeds run I-DATA (RFC 8260) and I-FORWARD-TSN instead of DATA.
+        let interleave = seed % 2 == 1;
+        let mut p = pair_with(1000 + seed, link, interleave, interleave);
         p.connect();
         let (a, b) = (p.a, p.b);
+        assert_eq!(p.sim.endpoint(a).assoc.uses_interleaving(), interleave);
         let n = 40 + r.below(40) as u32;
         let mut sent_ordered = Vec::new();
         let mut sent_unordered = Vec::new();
@@ -614,5 +623,52 @@ fn zero_checksum_only_when_both_offer_it() {
             assert_eq!(zero, expect_zero);
         }
         assert_eq!(p.messages(b).len(), 1);
+    }
+}
+
+/// I-DATA (RFC 8260): used only when both ends offer it; with it, a small message on
+/// another stream overtakes a large one still being sent, and everything arrives.
+#[test]
+fn interleaving_lets_small_messages_overtake_a_large_one() {
+    for (a_on, b_on) in [(true, true), (true, false), (false, true)] {
+        let link = LinkConfig::new().latency(Duration::from_millis(10));
+        let mut p = pair_with(77, link, a_on, b_on);
+        p.connect();
+        let (a, b) = (p.a, p.b);
+        let both = a_on && b_on;
+        assert_eq!(p.sim.endpoint(a).assoc.uses_interleaving(), both);
+        assert_eq!(p.sim.endpoint(b).assoc.uses_interleaving(), both);
+        let big = payload(1, 2 << 20);
+        p.sim
+            .endpoint_mut(a)
+            .assoc
+            .send(1, 53, big.clone(), false)
+            .unwrap();
+        let small: Vec<Bytes> = (0..5).map(|i| payload(100 + i, 300)).collect();
+        for m in &small {
+            p.sim
+                .endpoint_mut(a)
+                .assoc
+                .send(2, 51, m.clone(), false)
+                .unwrap();
+        }
+        assert!(p.sim.run_until(
+            Duration::from_secs(60),
+            |s| s.endpoint(a).assoc.buffered_amount() == 0
+        ));
+        p.sim.run_for(Duration::from_secs(1));
+        let got = p.messages(b);
+        let order: Vec<u16> = got.iter().map(|m| m.0).collect();
+        assert_eq!(got.len(), 6, "{a_on}/{b_on}: every message arrives");
+        assert_eq!(got.iter().find(|m| m.0 == 1).unwrap().2, big);
+        let on2: Vec<&Bytes> = got.iter().filter(|m| m.0 == 2).map(|m| &m.2).collect();
+        assert_eq!(on2, small.iter().collect::<Vec<_>>());
+        if both {
+            // Taking turns per fragment, the small ones finish long before the big one.
+            assert_eq!(order.last(), Some(&1), "{order:?}");
+        } else {
+            // DATA sends a message's fragments back to back: the big one was first.
+            assert_eq!(order.first(), Some(&1), "{order:?}");
+        }
     }
 }

@@ -1795,6 +1795,8 @@ pub mod sctp_config {
     pub const SMALL_MESSAGES: u8 = 0x08;
     /// B runs with a 300-byte MTU.
     pub const B_SMALL_MTU: u8 = 0x10;
+    /// Both offer I-DATA (RFC 8260), so they interleave with I-DATA and I-FORWARD-TSN.
+    pub const INTERLEAVING: u8 = 0x20;
 }
 
 /// Record kinds of an `sctp_association` input: `tag & 7`.
@@ -1867,6 +1869,7 @@ pub fn sctp_config_for(config: u8, side: usize) -> SctpConfig {
     if config & small_mtu != 0 {
         cfg.mtu = 300;
     }
+    cfg.interleaving = config & sctp_config::INTERLEAVING != 0;
     if side == 0 && config & sctp_config::SMALL_MESSAGES != 0 {
         cfg.max_receive_message_size = 4096;
         cfg.receive_window = 0;
@@ -2003,6 +2006,15 @@ impl SctpPeer {
                 }
                 Chunk::Data(d) => {
                     assert!(!d.user_data.is_empty(), "DATA without user data");
+                    assert!(
+                        !self.assoc.uses_interleaving(),
+                        "DATA while I-DATA is in use"
+                    );
+                    data = true;
+                }
+                Chunk::IData(d) => {
+                    assert!(!d.user_data.is_empty(), "I-DATA without user data");
+                    assert!(self.assoc.uses_interleaving(), "I-DATA not negotiated");
                     data = true;
                 }
                 _ => {}

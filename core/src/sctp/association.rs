@@ -58,6 +58,11 @@ pub struct SctpConfig {
     /// Offer zero checksums over DTLS (RFC 9653, EDMID 1): DTLS already protects the
     /// packet, so the CRC32c is redundant work. Used only when the peer offers it too.
     pub zero_checksum: bool,
+    /// Offer I-DATA (RFC 8260): fragments of messages on different streams interleave,
+    /// so a large message does not hold up small ones behind it. Used only when the
+    /// peer offers it too. Off by default, as in other WebRTC stacks: browsers do not
+    /// offer it, and with one stream busy it only costs header bytes.
+    pub interleaving: bool,
 }
 
 impl Default for SctpConfig {
@@ -81,6 +86,7 @@ impl Default for SctpConfig {
             seed: 0,
             provider: default_provider(),
             zero_checksum: true,
+            interleaving: false,
         }
     }
 }
@@ -239,6 +245,22 @@ struct Streaming {
     buf: BytesMut,
 }
 
+/// A message arriving as I-DATA fragments, keyed by stream, kind and MID.
+#[derive(Debug, Default)]
+struct IReassembly {
+    ppid: Option<u32>,
+    /// FSN of the fragment with the E bit, once seen.
+    last: Option<u32>,
+    fragments: BTreeMap<u32, Bytes>,
+    /// Payload bytes held.
+    bytes: usize,
+    /// What the fragments cost the receive window.
+    charged: usize,
+}
+
+/// Least window charge per held I-DATA fragment.
+const FRAGMENT_CHARGE: usize = 64;
+
 /// Largest buffer set aside for a streamed message before its size is known.
 const STREAMING_GUESS_MAX: usize = 256 * 1024;
 
@@ -246,6 +268,8 @@ const STREAMING_GUESS_MAX: usize = 256 * 1024;
 #[derive(Debug, Default)]
 struct StreamIn {
     next_ssn: Ssn,
+    /// Next MID to deliver when I-DATA is in use.
+    next_mid: u32,
     /// Position of `next_ssn` on a counter that never wraps, so waiting messages keep
     /// their keys as delivery moves on.
     next_key: u64,
@@ -323,6 +347,8 @@ pub struct Association {
     received: BTreeMap<u64, Data>,
     /// The message being copied together from in-order fragments, if any.
     streaming: Option<Streaming>,
+    /// I-DATA messages being put together.
+    ireasm: BTreeMap<(u16, bool, u32), IReassembly>,
     /// Size of the last message streamed: the buffer size to start the next one with.
     last_streamed_size: usize,
     received_bytes: usize,
@@ -421,6 +447,7 @@ impl Association {
             peer_initial: Tsn(0),
             received: BTreeMap::new(),
             streaming: None,
+            ireasm: BTreeMap::new(),
             last_streamed_size: 0,
             received_bytes: 0,
             dups: Vec::new(),
@@ -661,6 +688,7 @@ impl Association {
         self.queue.clear();
         self.inflight.clear();
         self.streaming = None;
+        self.ireasm.clear();
         self.pr_outstanding = 0;
         self.marked_count = 0;
         self.queued_bytes = 0;
@@ -684,10 +712,16 @@ impl Association {
             initial_tsn: self.my_initial_tsn,
             params: vec![
                 InitParam::ForwardTsnSupported,
-                InitParam::SupportedExtensions(vec![
-                    super::ChunkType::RE_CONFIG,
-                    super::ChunkType::FORWARD_TSN,
-                ]),
+                InitParam::SupportedExtensions(if self.cfg.interleaving {
+                    vec![
+                        super::ChunkType::RE_CONFIG,
+                        super::ChunkType::FORWARD_TSN,
+                        super::ChunkType::I_DATA,
+                        super::ChunkType::I_FORWARD_TSN,
+                    ]
+                } else {
+                    vec![super::ChunkType::RE_CONFIG, super::ChunkType::FORWARD_TSN]
+                }),
             ]
             .into_iter()
             .chain(
@@ -762,7 +796,12 @@ impl Association {
         let zero = peer
             .zero_checksum_acceptable()
             .is_some_and(|e| e == super::Edmid::DTLS);
-        body.push(u8::from(peer.forward_tsn_supported()) | (u8::from(zero) << 1));
+        body.push(
+            u8::from(peer.forward_tsn_supported())
+                | (u8::from(zero) << 1)
+                | (u8::from(peer.supports(super::ChunkType::I_DATA)) << 2)
+                | (u8::from(peer.supports(super::ChunkType::I_FORWARD_TSN)) << 3),
+        );
         body.extend_from_slice(&self.cookie_time_ms().to_be_bytes());
         let mac = self
             .cfg
@@ -801,6 +840,8 @@ impl Association {
             peer_mis: u16_at(22),
             forward_tsn: body[24] & 1 != 0,
             zero_checksum: body[24] & 2 != 0,
+            idata: body[24] & 4 != 0,
+            iforward_tsn: body[24] & 8 != 0,
         })
     }
 
@@ -810,7 +851,9 @@ impl Association {
         self.my_initial_tsn = c.my_initial_tsn;
         self.peer_initial = c.peer_initial_tsn;
         self.peer_rwnd = c.peer_rwnd as usize;
-        self.peer_forward_tsn = c.forward_tsn;
+        self.idata = self.cfg.interleaving && c.idata;
+        // With I-DATA, abandoning needs I-FORWARD-TSN (RFC 8260 §2.3).
+        self.peer_forward_tsn = c.forward_tsn && (!self.idata || c.iforward_tsn);
         self.zero_checksum = self.cfg.zero_checksum && c.zero_checksum;
         self.peer_streams_in = c.peer_mis.min(c.peer_os.max(c.peer_mis));
         // Absolute TSNs start at 2^32 so that "one before the first" never underflows.
@@ -884,8 +927,27 @@ impl Association {
                     }
                 }
                 Chunk::Data(d) if self.state.carries_data() => {
+                    if self.idata {
+                        // RFC 8260 §2.2.1: one or the other, never both.
+                        self.abort("DATA chunk received while I-DATA is in use");
+                        return;
+                    }
                     had_data = true;
                     self.on_data(d);
+                }
+                Chunk::IData(d) if self.state.carries_data() => {
+                    if !self.idata {
+                        // As an endpoint without I-DATA would: type 0x40 says stop
+                        // processing the packet (RFC 9260 §3.2); the association lives.
+                        self.stats.packets_dropped += 1;
+                        break;
+                    }
+                    had_data = true;
+                    self.on_idata(d);
+                }
+                Chunk::IForwardTsn(f) if self.state.carries_data() && self.idata => {
+                    had_data = true;
+                    self.on_iforward_tsn(&f);
                 }
                 Chunk::Sack(s) if self.state.carries_data() => self.on_sack(&s, now),
                 Chunk::ForwardTsn(f) if self.state.carries_data() => {
@@ -1000,6 +1062,8 @@ impl Association {
             zero_checksum: ack
                 .zero_checksum_acceptable()
                 .is_some_and(|e| e == super::Edmid::DTLS),
+            idata: ack.supports(super::ChunkType::I_DATA),
+            iforward_tsn: ack.supports(super::ChunkType::I_FORWARD_TSN),
         });
         self.cookie = Some(cookie.clone());
         self.state = State::CookieEchoed;
@@ -1111,7 +1175,14 @@ impl Association {
                 } else {
                     m.buf.freeze()
                 };
-                self.complete_message(Sid(m.sid), m.unordered, m.ssn, Ppid(m.ppid), data, total);
+                self.complete_message(
+                    Sid(m.sid),
+                    m.unordered,
+                    u32::from(m.ssn.0),
+                    Ppid(m.ppid),
+                    data,
+                    total,
+                );
             }
             return true;
         }
@@ -1213,7 +1284,154 @@ impl Association {
                 c.user_data = Bytes::new();
             }
         }
-        self.complete_message(sid, unordered, ssn, ppid, data, total);
+        self.complete_message(sid, unordered, u32::from(ssn.0), ppid, data, total);
+    }
+
+    /// An I-DATA fragment (RFC 8260): TSNs only drive acknowledgement; messages are put
+    /// together per stream, kind and MID, in FSN order.
+    fn on_idata(&mut self, d: super::IData) {
+        let abs = self.abs_peer_tsn(d.tsn);
+        if abs <= self.peer_cum || self.received.contains_key(&abs) {
+            self.stats.duplicates_received += 1;
+            if self.dups.len() < MAX_SACK_ITEMS {
+                self.dups.push(d.tsn);
+            }
+            return;
+        }
+        let len = d.user_data.len();
+        // Each held fragment is charged at least a small fixed cost, so a peer cannot
+        // pin unbounded bookkeeping with tiny fragments.
+        let charge = len.max(FRAGMENT_CHARGE);
+        if self.received_bytes + charge > self.window() || abs - self.peer_cum > 1 << 20 {
+            self.stats.window_drops += 1;
+            return;
+        }
+        let key = (d.stream_id.0, d.unordered, d.mid.0);
+        let fsn = d.fsn().0;
+        let entry = self.ireasm.entry(key).or_default();
+        if entry.fragments.contains_key(&fsn) {
+            // The same fragment under another TSN: acknowledge the TSN, keep one copy.
+            self.stats.duplicates_received += 1;
+        } else {
+            if let Some(p) = d.ppid() {
+                entry.ppid = Some(p.0);
+            }
+            if d.ending {
+                entry.last = Some(fsn);
+            }
+            entry.bytes += len;
+            entry.charged += charge;
+            self.received_bytes += charge;
+            entry.fragments.insert(fsn, d.user_data.clone());
+        }
+        // A TSN record without payload: it only feeds gap reports.
+        self.received.insert(
+            abs,
+            Data {
+                unordered: d.unordered,
+                beginning: false,
+                ending: false,
+                immediate: false,
+                tsn: d.tsn,
+                stream_id: d.stream_id,
+                ssn: Ssn(0),
+                ppid: Ppid(0),
+                user_data: Bytes::new(),
+            },
+        );
+        while self.received.contains_key(&(self.peer_cum + 1)) {
+            self.peer_cum += 1;
+        }
+        let entry = &self.ireasm[&key];
+        if entry.bytes > self.cfg.max_receive_message_size {
+            self.abort("message exceeds max-message-size");
+            return;
+        }
+        let complete = entry.ppid.is_some()
+            && entry
+                .last
+                .is_some_and(|l| entry.fragments.len() as u64 == u64::from(l) + 1);
+        if !complete {
+            return;
+        }
+        let m = self.ireasm.remove(&key).expect("looked up above");
+        let data = if m.fragments.len() == 1 {
+            m.fragments.into_values().next().expect("one fragment")
+        } else {
+            let mut buf = BytesMut::with_capacity(m.bytes);
+            for f in m.fragments.values() {
+                buf.extend_from_slice(f);
+            }
+            buf.freeze()
+        };
+        let (sid, unordered, mid) = key;
+        let ppid = Ppid(m.ppid.expect("complete"));
+        // The window was charged per fragment; from here it holds the message itself.
+        self.received_bytes -= m.charged.min(self.received_bytes);
+        self.received_bytes += m.bytes;
+        self.complete_message(Sid(sid), unordered, mid, ppid, data, m.bytes);
+    }
+
+    /// I-FORWARD-TSN (RFC 8260 §2.3.1): the peer gave up on these messages.
+    fn on_iforward_tsn(&mut self, f: &super::IForwardTsn) {
+        let new_cum = self.abs_peer_tsn(f.new_cumulative_tsn);
+        if new_cum <= self.peer_cum {
+            self.ack_now = true;
+            return;
+        }
+        if new_cum - self.peer_cum > 1 << 20 {
+            return;
+        }
+        self.peer_cum = new_cum;
+        while self.received.contains_key(&(self.peer_cum + 1)) {
+            self.peer_cum += 1;
+        }
+        self.prune_received();
+        for e in &f.streams {
+            let sid = e.stream_id.0;
+            let mid = e.mid.0;
+            // Unordered entries name one abandoned message each; an ordered entry skips
+            // every message of the stream up to its MID.
+            let doomed: Vec<(u16, bool, u32)> = if e.unordered {
+                vec![(sid, true, mid)]
+            } else {
+                self.ireasm
+                    .range((sid, false, 0)..=(sid, false, u32::MAX))
+                    .map(|(&k, _)| k)
+                    .filter(|&(_, _, m)| mid.wrapping_sub(m) < 1 << 31)
+                    .collect()
+            };
+            for k in doomed {
+                if let Some(p) = self.ireasm.remove(&k) {
+                    self.received_bytes -= p.charged.min(self.received_bytes);
+                }
+            }
+            if e.unordered {
+                continue;
+            }
+            let st = self.streams_in.entry(sid).or_default();
+            let skip_to = mid.wrapping_add(1);
+            let advance = skip_to.wrapping_sub(st.next_mid);
+            if advance == 0 || advance >= 1 << 31 {
+                continue;
+            }
+            let later = st.waiting.split_off(&(st.next_key + u64::from(advance)));
+            let mut delivered = 0usize;
+            for (ppid, data) in std::mem::replace(&mut st.waiting, later).into_values() {
+                delivered += data.len();
+                self.events.push_back(SctpEvent::Message {
+                    stream_id: sid,
+                    ppid,
+                    data,
+                    unordered: false,
+                });
+            }
+            st.next_mid = skip_to;
+            st.next_key += u64::from(advance);
+            self.ready_streams.push(sid);
+            self.received_bytes -= delivered.min(self.received_bytes);
+        }
+        self.ack_now = true;
     }
 
     /// A whole message: deliver it if unordered, else queue it for its turn. `total`
@@ -1222,7 +1440,7 @@ impl Association {
         &mut self,
         sid: Sid,
         unordered: bool,
-        ssn: Ssn,
+        seq: u32,
         ppid: Ppid,
         data: Bytes,
         total: usize,
@@ -1239,14 +1457,19 @@ impl Association {
             return;
         }
         let s = self.streams_in.entry(stream_id).or_default();
-        let ahead = ssn.distance(s.next_ssn);
-        if ahead >= 1 << 15 {
-            return; // An SSN already delivered: a retransmission we somehow reassembled twice.
+        // SSN (16-bit) or MID (32-bit) distance from the next one due; half the space
+        // behind counts as already delivered.
+        let ahead = if self.idata {
+            u64::from(seq.wrapping_sub(s.next_mid)).min(u64::from(u32::MAX >> 1) + 1)
+        } else {
+            u64::from(Ssn(seq as u16).distance(s.next_ssn))
+        };
+        if ahead >= if self.idata { 1 << 31 } else { 1 << 15 } {
+            return; // Already delivered: a retransmission we somehow reassembled twice.
         }
         // The window holds what the application has not taken: count it until delivered.
         self.received_bytes += total;
-        s.waiting
-            .insert(s.next_key + u64::from(ahead), (ppid.0, data));
+        s.waiting.insert(s.next_key + ahead, (ppid.0, data));
         if ahead == 0 {
             self.ready_streams.push(stream_id);
         }
@@ -1269,6 +1492,7 @@ impl Association {
                     unordered: false,
                 });
                 s.next_ssn = s.next_ssn.next();
+                s.next_mid = s.next_mid.wrapping_add(1);
                 s.next_key += 1;
             }
         }
@@ -1688,7 +1912,7 @@ impl Association {
                     break;
                 }
                 let c = self.control.pop_front().expect("front exists");
-                carries_data |= matches!(c, Chunk::ForwardTsn(_));
+                carries_data |= matches!(c, Chunk::ForwardTsn(_) | Chunk::IForwardTsn(_));
                 if let Err(e) = w.push(&c) {
                     tracing::warn!(error = %e, "SCTP chunk did not encode");
                 }
@@ -2203,6 +2427,9 @@ impl Association {
     }
 
     fn forward_tsn_chunk(&self) -> Chunk {
+        if self.idata {
+            return self.iforward_tsn_chunk();
+        }
         let mut streams: Vec<super::ForwardTsnStream> = Vec::new();
         for (_, f) in self.inflight.range(self.cum_ack + 1..=self.advanced_ack) {
             if f.abandoned && !f.chunk.unordered {
@@ -2243,6 +2470,43 @@ impl Association {
         let sent = self.write_packet(buf);
         self.debug_check();
         sent
+    }
+
+    /// I-FORWARD-TSN: the largest abandoned MID per ordered stream, and every abandoned
+    /// unordered message by name (a receiver cannot tell which lower unordered MIDs are
+    /// still on their way).
+    fn iforward_tsn_chunk(&self) -> Chunk {
+        let mut streams: Vec<super::IForwardTsnStream> = Vec::new();
+        for (_, f) in self.inflight.range(self.cum_ack + 1..=self.advanced_ack) {
+            if !f.abandoned {
+                continue;
+            }
+            let (sid, unordered) = (f.chunk.stream_id, f.chunk.unordered);
+            let same = |s: &&mut super::IForwardTsnStream| {
+                s.stream_id == sid && s.unordered == unordered && (!unordered || s.mid.0 == f.mid)
+            };
+            match streams.iter_mut().find(same) {
+                Some(s) => {
+                    if f.mid.wrapping_sub(s.mid.0) < 1 << 31 {
+                        s.mid = Mid(f.mid);
+                    }
+                }
+                None => streams.push(super::IForwardTsnStream {
+                    stream_id: sid,
+                    unordered,
+                    mid: Mid(f.mid),
+                }),
+            }
+        }
+        Chunk::IForwardTsn(super::IForwardTsn {
+            new_cumulative_tsn: self.my_initial_tsn.add(self.advanced_ack as u32),
+            streams,
+        })
+    }
+
+    /// Whether I-DATA (RFC 8260) is in use: both ends offered it.
+    pub fn uses_interleaving(&self) -> bool {
+        self.idata
     }
 
     /// Next output.
@@ -2289,4 +2553,6 @@ struct CookieContents {
     peer_mis: u16,
     forward_tsn: bool,
     zero_checksum: bool,
+    idata: bool,
+    iforward_tsn: bool,
 }

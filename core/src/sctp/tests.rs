@@ -923,6 +923,38 @@ proptest! {
         }
     }
 
+    /// A fragment written as I-DATA parses back with its MID, and the PPID or FSN as
+    /// its B bit says (RFC 8260 §2.1).
+    #[test]
+    fn fragments_written_as_idata_parse_back(
+        packet in arb_packet(),
+        mid in any::<u32>(),
+        fsn in any::<u32>(),
+    ) {
+        for c in &packet.chunks {
+            let Chunk::Data(d) = c else { continue };
+            let mut buf = Vec::new();
+            let mut w = PacketWriter::new(&mut buf, 5000, 5000, 1);
+            w.push_idata(d, Mid(mid), Fsn(fsn)).unwrap();
+            w.finish(Checksum::Crc32c).unwrap();
+            let p = Packet::parse(Bytes::from(buf), ChecksumPolicy::Verify).unwrap();
+            let [Chunk::IData(i)] = &p.chunks[..] else {
+                panic!("not one I-DATA chunk: {:?}", p.chunks)
+            };
+            prop_assert_eq!(i.tsn, d.tsn);
+            prop_assert_eq!(i.stream_id, d.stream_id);
+            prop_assert_eq!(i.mid, Mid(mid));
+            prop_assert_eq!((i.unordered, i.ending, i.immediate), (d.unordered, d.ending, d.immediate));
+            prop_assert_eq!(i.beginning(), d.beginning);
+            if d.beginning {
+                prop_assert_eq!(i.ppid(), Some(d.ppid));
+            } else {
+                prop_assert_eq!(i.fsn(), Fsn(fsn));
+            }
+            prop_assert_eq!(&i.user_data, &d.user_data);
+        }
+    }
+
     /// Chunk and parameter length fields that point past the data are rejected.
     #[test]
     fn overlong_length_fields_rejected(packet in arb_packet(), which in any::<prop::sample::Index>(), extra in 1u16..64) {
