@@ -385,6 +385,10 @@ pub struct Association {
     heartbeat_sent: Option<(Instant, u64)>,
 
     control: VecDeque<Chunk>,
+    /// The chunk list of the last packet received, kept for the next one.
+    chunk_scratch: Vec<Chunk>,
+    /// A packet buffer a poll did not need.
+    packet_spare: Vec<u8>,
     out: VecDeque<Bytes>,
     events: VecDeque<SctpEvent>,
     stats: SctpStats,
@@ -474,6 +478,8 @@ impl Association {
             heartbeat_at: None,
             heartbeat_sent: None,
             control: VecDeque::new(),
+            chunk_scratch: Vec::new(),
+            packet_spare: Vec::new(),
             out: VecDeque::new(),
             events: VecDeque::new(),
             stats: SctpStats::default(),
@@ -885,7 +891,8 @@ impl Association {
         } else {
             ChecksumPolicy::Verify
         };
-        let p = match Packet::parse(packet, policy) {
+        let scratch = std::mem::take(&mut self.chunk_scratch);
+        let mut p = match Packet::parse_reusing(packet, policy, scratch) {
             Ok(p) => p,
             Err(e) => {
                 tracing::trace!(error = %e, "dropping SCTP packet");
@@ -914,7 +921,8 @@ impl Association {
         }
         self.stats.packets_received += 1;
         let mut had_data = false;
-        for chunk in p.chunks {
+        let mut chunks = std::mem::take(&mut p.chunks);
+        for chunk in chunks.drain(..) {
             match chunk {
                 Chunk::Init(init) => self.on_init(&init),
                 Chunk::InitAck(init) => self.on_init_ack(&init),
@@ -995,6 +1003,7 @@ impl Association {
                 return;
             }
         }
+        self.chunk_scratch = chunks;
         if had_data {
             self.packets_since_ack += 1;
             // Every second packet, and at once when something is out of order (RFC 9260 §6.2).
@@ -1852,8 +1861,13 @@ impl Association {
     /// Build every packet there is to send into `out`.
     fn fill_packets(&mut self) {
         loop {
-            let mut buf = Vec::with_capacity(self.cfg.mtu);
+            // Most polls find nothing to send: the buffer waits for the next one.
+            let mut buf = std::mem::take(&mut self.packet_spare);
+            if buf.capacity() == 0 {
+                buf.reserve(self.cfg.mtu);
+            }
             if !self.write_packet(&mut buf) {
+                self.packet_spare = buf;
                 break;
             }
             self.out.push_back(Bytes::from(buf));
@@ -2026,6 +2040,7 @@ impl Association {
                 );
             }
             if w.is_empty() {
+                w.discard();
                 self.cwnd_limited = !self.queue.is_empty() && self.flight_bytes >= self.cwnd;
                 return false;
             }

@@ -547,6 +547,13 @@ impl Chunk {
     /// parsers.
     pub fn parse_all(chunks: Bytes) -> Result<Vec<Chunk>, SctpError> {
         let mut out = Vec::with_capacity(2);
+        Self::parse_all_into(chunks, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Chunk::parse_all`] appending to `out`, so a receiver can reuse one vector for
+    /// every packet. On error `out` may hold the chunks before the bad one.
+    pub fn parse_all_into(chunks: Bytes, out: &mut Vec<Chunk>) -> Result<(), SctpError> {
         let mut rest = chunks;
         while !rest.is_empty() {
             if rest.len() < 4 {
@@ -564,7 +571,7 @@ impl Chunk {
             value.advance(4);
             out.push(Self::parse_value(typ, flags, value)?);
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Parses one chunk from its type, flags and value (header and padding removed).

@@ -69,6 +69,17 @@ impl Packet {
     /// first as `policy` says. Chunk values are slices of `packet`: DATA user data is
     /// never copied.
     pub fn parse(packet: Bytes, policy: ChecksumPolicy) -> Result<Self, SctpError> {
+        Self::parse_reusing(packet, policy, Vec::with_capacity(2))
+    }
+
+    /// [`Packet::parse`] into a vector the caller recycles (cleared first), so a
+    /// receiver allocates nothing per packet for the chunk list.
+    pub fn parse_reusing(
+        packet: Bytes,
+        policy: ChecksumPolicy,
+        mut chunks: Vec<Chunk>,
+    ) -> Result<Self, SctpError> {
+        chunks.clear();
         if packet.len() < COMMON_HEADER_LEN {
             return Err(SctpError::TooShort);
         }
@@ -86,7 +97,7 @@ impl Packet {
             (be16(&packet, 0), be16(&packet, 2), be32(&packet, 4));
         let mut body = packet;
         body.advance(COMMON_HEADER_LEN);
-        let chunks = Chunk::parse_all(body)?;
+        Chunk::parse_all_into(body, &mut chunks)?;
         if chunks.is_empty() {
             return Err(SctpError::NoChunks);
         }
@@ -226,6 +237,11 @@ impl<'a> PacketWriter<'a> {
         d.encode_as_idata_into(mid, fsn, self.buf)?;
         self.chunks += 1;
         Ok(())
+    }
+
+    /// Takes the packet back out of the buffer, as if it had never been started.
+    pub fn discard(self) {
+        self.buf.truncate(self.start);
     }
 
     /// Completes the packet and returns its length. `Checksum::Zero` is honoured only

@@ -5,6 +5,7 @@
 //! Run with `cargo run --release -p sansrtc-examples --bin sctp-bench`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -53,6 +54,8 @@ unsafe impl GlobalAlloc for Counting {
 static ALLOC: Counting = Counting;
 
 const MSG: usize = 64 * 1024;
+/// Datagrams an endpoint takes or sends per turn of its loop.
+const BATCH: usize = 64;
 
 fn channels(seed: u64, role: DtlsRole) -> DataChannels {
     let mut assoc = Association::new(SctpConfig {
@@ -84,6 +87,99 @@ fn pump_plain(from: &mut DataChannels, to: &mut DataChannels, now: Instant) -> u
     delivered
 }
 
+/// One endpoint of the in-memory run: DTLS with data channels above it, and the
+/// datagrams on their way to it.
+struct Side {
+    dtls: Dtls,
+    dc: DataChannels,
+    inbox: VecDeque<BytesMut>,
+    delivered: usize,
+}
+
+impl Side {
+    /// What an event loop does: take one datagram at a time through DTLS and SCTP, and
+    /// send what that produced, a socket batch's worth per turn (as with GSO/GRO and
+    /// recvmmsg) so the two ends alternate. Returns whether anything happened.
+    fn service(&mut self, outbox: &mut VecDeque<BytesMut>, now: Instant) -> bool {
+        let mut busy = false;
+        let mut budget = BATCH;
+        loop {
+            let d = if budget > 0 {
+                self.inbox.pop_front()
+            } else {
+                None
+            };
+            if d.is_some() {
+                budget -= 1;
+            }
+            let got = d.is_some();
+            if let Some(d) = d {
+                self.dtls.handle_datagram_owned(now, d);
+            }
+            loop {
+                match self.dtls.poll_output() {
+                    DtlsOutput::Packet(d) => outbox.push_back(owned(d)),
+                    DtlsOutput::Event(DtlsEvent::ApplicationData(p)) => {
+                        self.dc.handle_packet(now, p)
+                    }
+                    DtlsOutput::Event(_) => {}
+                    _ => break,
+                }
+            }
+            let mut sent = false;
+            if self.dtls.is_connected() {
+                // SCTP writes each packet into the record DTLS then seals in place.
+                while budget > 0
+                    && self.dtls.send_with(|buf| self.dc.poll_transmit(buf)) == Ok(true)
+                {
+                    sent = true;
+                    budget -= 1;
+                }
+            }
+            loop {
+                match self.dc.poll_output() {
+                    DataChannelOutput::Event(DataChannelEvent::Message { .. }) => {
+                        self.delivered += 1
+                    }
+                    DataChannelOutput::Packet(p) => {
+                        let _ = self.dtls.send(&p);
+                        sent = true;
+                    }
+                    DataChannelOutput::Event(_) => {}
+                    _ => break,
+                }
+            }
+            while let DtlsOutput::Packet(d) = self.dtls.poll_output() {
+                outbox.push_back(owned(d));
+            }
+            busy |= got || sent;
+            if (!got && !sent) || budget == 0 {
+                return busy;
+            }
+        }
+    }
+}
+
+fn side(dtls: Dtls, seed: u64, role: DtlsRole) -> Side {
+    Side {
+        dtls,
+        dc: channels(seed, role),
+        inbox: VecDeque::new(),
+        delivered: 0,
+    }
+}
+
+/// Service both sides until neither has anything left to do.
+fn settle(a: &mut Side, b: &mut Side, now: Instant) {
+    loop {
+        let x = a.service(&mut b.inbox, now);
+        let y = b.service(&mut a.inbox, now);
+        if !x && !y && a.inbox.is_empty() && b.inbox.is_empty() {
+            return;
+        }
+    }
+}
+
 /// In-memory throughput, SCTP packets sealed and opened by DTLS on the way.
 fn in_memory_with_dtls(total: usize) -> f64 {
     let p = default_provider();
@@ -91,97 +187,44 @@ fn in_memory_with_dtls(total: usize) -> f64 {
         DtlsCertificate::generate(&*p).unwrap(),
         DtlsCertificate::generate(&*p).unwrap(),
     );
-    let mut dc = Dtls::new(
+    let dc = Dtls::new(
         DtlsRole::Client,
         DtlsConfig::new(cc.clone(), vec![sc.fingerprint(&*p, HashAlgorithm::Sha256)]),
     );
-    let mut ds = Dtls::new(
+    let ds = Dtls::new(
         DtlsRole::Server,
         DtlsConfig::new(sc, vec![cc.fingerprint(&*p, HashAlgorithm::Sha256)]),
     );
-    let mut a = channels(1, DtlsRole::Client);
-    let mut b = channels(2, DtlsRole::Server);
+    let mut a = side(dc, 1, DtlsRole::Client);
+    let mut b = side(ds, 2, DtlsRole::Server);
     let now = Instant::now();
-    dc.handle_timeout(now);
-    ds.handle_timeout(now);
-    // Move DTLS datagrams both ways; SCTP packets ride inside.
-    fn dtls_step(
-        from: &mut Dtls,
-        to: &mut Dtls,
-        sctp_to: &mut DataChannels,
-        now: Instant,
-        delivered: &mut usize,
-    ) {
-        loop {
-            match from.poll_output() {
-                DtlsOutput::Packet(d) => to.handle_datagram_owned(now, owned(d)),
-                DtlsOutput::Event(_) => {}
-                _ => break,
-            }
-        }
-        loop {
-            match to.poll_output() {
-                DtlsOutput::Event(DtlsEvent::ApplicationData(p)) => sctp_to.handle_packet(now, p),
-                DtlsOutput::Packet(d) => from.handle_datagram_owned(now, owned(d)),
-                DtlsOutput::Event(_) => {}
-                _ => break,
-            }
-        }
-        loop {
-            // SCTP writes each packet into the record DTLS then seals in place.
-            while to.send_with(|buf| sctp_to.poll_transmit(buf)) == Ok(true) {}
-            match sctp_to.poll_output() {
-                DataChannelOutput::Event(DataChannelEvent::Message { .. }) => *delivered += 1,
-                DataChannelOutput::Packet(p) => {
-                    let _ = to.send(&p);
-                }
-                DataChannelOutput::Event(_) => {}
-                _ => break,
-            }
-        }
-    }
-    let mut delivered = 0;
-    for _ in 0..20 {
-        dtls_step(&mut dc, &mut ds, &mut b, now, &mut delivered);
-        dtls_step(&mut ds, &mut dc, &mut a, now, &mut delivered);
-    }
-    assert!(dc.is_connected() && ds.is_connected());
-    a.association_mut().connect(now);
-    b.association_mut().connect(now);
-    let mut id = None;
+    a.dtls.handle_timeout(now);
+    b.dtls.handle_timeout(now);
+    settle(&mut a, &mut b, now);
+    assert!(a.dtls.is_connected() && b.dtls.is_connected());
+    a.dc.association_mut().connect(now);
+    b.dc.association_mut().connect(now);
+    settle(&mut a, &mut b, now);
+    let id = a.dc.create("bulk", DataChannelInit::default()).unwrap();
+    settle(&mut a, &mut b, now);
+    assert_eq!(
+        a.dc.channel(id).map(|c| c.state),
+        Some(sansrtc::datachannel::DataChannelState::Open)
+    );
     let payload = Bytes::from(vec![0x5au8; MSG]);
     let messages = total / MSG;
     let mut sent = 0;
-    delivered = 0;
+    b.delivered = 0;
     let start = Instant::now();
-    while delivered < messages {
+    while b.delivered < messages {
         let now = Instant::now();
-        if id.is_none() && a.association().is_established() {
-            id = Some(a.create("bulk", DataChannelInit::default()).unwrap());
+        while sent < messages && a.dc.buffered_amount(id) < 4 << 20 {
+            a.dc.send_binary(id, payload.clone()).unwrap();
+            sent += 1;
         }
-        if let Some(id) = id
-            && a.channel(id)
-                .is_some_and(|c| c.state == sansrtc::datachannel::DataChannelState::Open)
-        {
-            while sent < messages && a.buffered_amount(id) < 4 << 20 {
-                a.send_binary(id, payload.clone()).unwrap();
-                sent += 1;
-            }
-        }
-        // a → DTLS → b, then b's SACKs back.
-        while dc.send_with(|buf| a.poll_transmit(buf)).unwrap() {}
-        loop {
-            match a.poll_output() {
-                DataChannelOutput::Packet(p) => dc.send(&p).unwrap(),
-                DataChannelOutput::Event(_) => {}
-                _ => break,
-            }
-        }
-        dtls_step(&mut dc, &mut ds, &mut b, now, &mut delivered);
-        let mut none = 0;
-        dtls_step(&mut ds, &mut dc, &mut a, now, &mut none);
-        a.handle_timeout(now);
-        b.handle_timeout(now);
+        settle(&mut a, &mut b, now);
+        a.dc.handle_timeout(now);
+        b.dc.handle_timeout(now);
     }
     let secs = start.elapsed().as_secs_f64();
     (messages * MSG) as f64 / secs
