@@ -73,6 +73,7 @@ pub mod driver;
 pub mod dtls;
 pub mod ice;
 pub mod io;
+pub mod ortc;
 pub mod rng;
 pub mod sctp;
 pub mod sim;

@@ -444,6 +444,17 @@ impl IceAgent {
         self.check_gathering_complete();
     }
 
+    /// Take the controlling or controlled role, as ORTC's `IceTransport.start` does; a
+    /// lite agent stays controlled. Later conflicts are still resolved by RFC 8445 §7.3.1.1.
+    pub fn set_controlling(&mut self, controlling: bool) {
+        let controlling = controlling && !self.cfg.lite;
+        if controlling != self.controlling {
+            self.controlling = controlling;
+            self.nominating = None;
+            self.reprioritize();
+        }
+    }
+
     /// Set the peer's credentials. New credentials after earlier ones mean the peer
     /// restarted ICE: its old candidates are forgotten.
     pub fn set_remote_credentials(&mut self, creds: IceCredentials) {

@@ -622,6 +622,15 @@ impl Association {
         Ok(())
     }
 
+    /// Start the retransmission timer (INIT, COOKIE-ECHO, first DATA) from a round-trip
+    /// time measured below (ICE), instead of `rto_initial`. No effect once SCTP has a
+    /// measurement of its own.
+    pub fn set_initial_rto(&mut self, rto: Duration) {
+        if self.srtt.is_none() {
+            self.rto = rto.clamp(Duration::from_millis(10), self.cfg.rto_max);
+        }
+    }
+
     /// The peer's maximum message size (from SDP `a=max-message-size`); larger messages
     /// are refused by [`Association::send`].
     pub fn set_peer_max_message_size(&mut self, max: Option<usize>) {

@@ -1,0 +1,338 @@
+//! `DtlsTransport`: one DTLS session over an [`IceTransport`].
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+
+use super::ice::earliest;
+use super::{DtlsParameters, DtlsRoleParam, IceRole, IceTransport, OrtcError, OrtcEvent};
+use crate::crypto::HashAlgorithm;
+use crate::demux::{PacketKind, classify};
+use crate::dtls::{
+    CipherSuite, Dtls, DtlsCertificate, DtlsConfig, DtlsEvent, DtlsOutput, DtlsRole, Fingerprint,
+};
+use crate::ice::IceEvent;
+use crate::io::{Endpoint, Input, Output};
+use crate::srtp::SrtpProfile;
+
+/// `RTCDtlsTransportState`.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DtlsTransportState {
+    /// Not started.
+    New,
+    /// Started; waiting for ICE or in the handshake.
+    Connecting,
+    /// Handshake done, peer certificate matched.
+    Connected,
+    /// Closed by either end.
+    Closed,
+    /// Handshake or fingerprint failure.
+    Failed,
+}
+
+/// `RTCDtlsTransport` over an ICE transport. The handshake starts once ICE has selected a
+/// pair; its retransmission timer starts from the pair's measured round-trip time.
+#[derive(Debug)]
+pub struct DtlsTransport {
+    ice: IceTransport,
+    certificates: Vec<DtlsCertificate>,
+    /// Hook for test or tuning: the configuration the session is built from.
+    base: DtlsConfig,
+    role: Option<DtlsRole>,
+    remote_fingerprints: Vec<Fingerprint>,
+    dtls: Option<Dtls>,
+    state: DtlsTransportState,
+    /// Datagrams DTLS produced before ICE had a pair to send them on.
+    held: VecDeque<Bytes>,
+    /// Held datagrams addressed once the pair came.
+    pending: VecDeque<crate::io::Transmit>,
+    events: VecDeque<OrtcEvent>,
+    now: Option<Instant>,
+}
+
+impl DtlsTransport {
+    /// `new RTCDtlsTransport(iceTransport, certificates)`. The first certificate is
+    /// presented; all of them are in the local fingerprints.
+    pub fn new(ice: IceTransport, certificates: Vec<DtlsCertificate>) -> Result<Self, OrtcError> {
+        let Some(first) = certificates.first().cloned() else {
+            return Err(OrtcError::InvalidParameters(
+                "a DTLS transport needs at least one certificate".into(),
+            ));
+        };
+        Ok(DtlsTransport {
+            ice,
+            certificates,
+            base: DtlsConfig::new(first, Vec::new()),
+            role: None,
+            remote_fingerprints: Vec::new(),
+            dtls: None,
+            state: DtlsTransportState::New,
+            held: VecDeque::new(),
+            pending: VecDeque::new(),
+            events: VecDeque::new(),
+            now: None,
+        })
+    }
+
+    /// Adjust the session's configuration (suites, SRTP profiles, HelloVerifyRequest,
+    /// seed) before `start`; the certificate and fingerprints are set by this transport.
+    pub fn config_mut(&mut self) -> &mut DtlsConfig {
+        &mut self.base
+    }
+
+    /// `getLocalParameters()`: SHA-256 fingerprints of our certificates, role `auto`.
+    pub fn local_parameters(&self) -> DtlsParameters {
+        let p = &*self.base.provider;
+        DtlsParameters {
+            fingerprints: self
+                .certificates
+                .iter()
+                .map(|c| (&c.fingerprint(p, HashAlgorithm::Sha256)).into())
+                .collect(),
+            role: DtlsRoleParam::Auto,
+        }
+    }
+
+    /// `start(remoteParameters)`. The role is the opposite of an explicit remote role;
+    /// with `auto` on both ends it follows the ICE role: controlling → server,
+    /// controlled → client.
+    pub fn start(&mut self, remote: &DtlsParameters) -> Result<(), OrtcError> {
+        if self.state != DtlsTransportState::New {
+            return Err(OrtcError::AlreadyStarted("DTLS transport"));
+        }
+        if remote.fingerprints.is_empty() {
+            return Err(OrtcError::InvalidParameters(
+                "remote DTLS parameters have no fingerprint".into(),
+            ));
+        }
+        self.remote_fingerprints = remote
+            .fingerprints
+            .iter()
+            .map(Fingerprint::try_from)
+            .collect::<Result<_, _>>()?;
+        self.role = Some(match remote.role {
+            DtlsRoleParam::Client => DtlsRole::Server,
+            DtlsRoleParam::Server => DtlsRole::Client,
+            DtlsRoleParam::Auto => match self.ice.role() {
+                IceRole::Controlling => DtlsRole::Server,
+                IceRole::Controlled => DtlsRole::Client,
+            },
+        });
+        self.set_state(DtlsTransportState::Connecting);
+        if self.ice.has_selected_pair() {
+            self.begin();
+        }
+        Ok(())
+    }
+
+    /// `state`.
+    pub fn state(&self) -> DtlsTransportState {
+        self.state
+    }
+
+    /// The role taken at `start` (`None` before).
+    pub fn role(&self) -> Option<DtlsRole> {
+        self.role
+    }
+
+    /// `transport`: the ICE transport underneath.
+    pub fn transport(&self) -> &IceTransport {
+        &self.ice
+    }
+
+    /// The ICE transport underneath, to start it and add candidates.
+    pub fn transport_mut(&mut self) -> &mut IceTransport {
+        &mut self.ice
+    }
+
+    /// The negotiated suite, once connected.
+    pub fn cipher_suite(&self) -> Option<CipherSuite> {
+        self.dtls.as_ref()?.cipher_suite()
+    }
+
+    /// The negotiated SRTP profile and keying material, for media (RFC 5764).
+    pub fn srtp_keying_material(&self) -> Option<(SrtpProfile, Vec<u8>)> {
+        self.dtls.as_ref()?.srtp_keying_material()
+    }
+
+    /// The session underneath, once the handshake began.
+    pub fn session(&self) -> Option<&Dtls> {
+        self.dtls.as_ref()
+    }
+
+    /// Send application data in one record.
+    pub fn send(&mut self, data: &[u8]) -> Result<(), OrtcError> {
+        match &mut self.dtls {
+            Some(d) => Ok(d.send(data)?),
+            None => Err(OrtcError::NotStarted("DTLS transport is not connected")),
+        }
+    }
+
+    /// Send one record written in place (see [`Dtls::send_with`]).
+    pub fn send_with(&mut self, write: impl FnOnce(&mut Vec<u8>) -> bool) -> bool {
+        match &mut self.dtls {
+            Some(d) if d.is_connected() => d.send_with(write).unwrap_or(false),
+            _ => false,
+        }
+    }
+
+    /// `stop()`: close_notify to the peer, then ICE stops.
+    pub fn stop(&mut self) {
+        if let Some(d) = &mut self.dtls {
+            d.close();
+        }
+        self.set_state(DtlsTransportState::Closed);
+    }
+
+    /// Build the session and start its clock: ICE has a pair, so the flight timer can
+    /// start from the measured round trip.
+    fn begin(&mut self) {
+        let (Some(role), None) = (self.role, &self.dtls) else {
+            return;
+        };
+        let mut cfg = self.base.clone();
+        cfg.remote_fingerprints = self.remote_fingerprints.clone();
+        if let Some(rtt) = self.ice.selected_rtt() {
+            // Room for the peer's processing on top of the path; a lost flight still
+            // costs only a few round trips, not the RFC's fixed second.
+            cfg.initial_retransmit =
+                (rtt * 3 + Duration::from_millis(20)).min(cfg.initial_retransmit);
+        }
+        let mut d = Dtls::new(role, cfg);
+        if let Some(now) = self.now {
+            d.handle_timeout(now);
+        }
+        self.dtls = Some(d);
+    }
+
+    fn set_state(&mut self, s: DtlsTransportState) {
+        if self.state != s {
+            self.state = s;
+            self.events.push_back(OrtcEvent::DtlsStateChange(s));
+        }
+    }
+
+    /// Feed input; returns a datagram that is neither STUN nor DTLS.
+    pub(crate) fn route(&mut self, input: Input) -> Option<crate::io::Receive> {
+        let now = input.now();
+        self.now = Some(self.now.map_or(now, |n| n.max(now)));
+        let r = self.ice.route(input)?;
+        if classify(&r.contents) != PacketKind::Dtls {
+            return Some(r);
+        }
+        if self.dtls.is_none() && self.role.is_some() {
+            // The peer's handshake arrived before our ICE chose a pair: answer it; the
+            // replies wait for the pair.
+            self.begin();
+        }
+        match &mut self.dtls {
+            Some(d) => {
+                let contents = r.contents;
+                let buf = contents
+                    .try_into_mut()
+                    .unwrap_or_else(|c| BytesMut::from(&c[..]));
+                d.handle_datagram_owned(now, buf);
+            }
+            None => tracing::trace!("DTLS before start: dropped (the peer retransmits)"),
+        }
+        None
+    }
+
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        self.now = Some(self.now.map_or(now, |n| n.max(now)));
+        self.ice.route(Input::Timeout(now));
+        if let Some(d) = &mut self.dtls {
+            d.handle_timeout(now);
+        }
+    }
+
+    /// One output of ICE or DTLS; `Event(OrtcEvent::DtlsData)` carries application data.
+    pub(crate) fn poll(&mut self) -> Output<OrtcEvent> {
+        if let Some(t) = self.pending.pop_front() {
+            return Output::Transmit(t);
+        }
+        let ice_deadline = match self.ice.poll_agent() {
+            Output::Transmit(t) => return Output::Transmit(t),
+            Output::Event(e) => {
+                if matches!(e, IceEvent::SelectedPairChange { .. }) {
+                    self.begin();
+                    while let Some(d) = self.held.pop_front() {
+                        if let Some(t) = self.ice.transmit(d) {
+                            self.pending.push_back(t);
+                        }
+                    }
+                }
+                return Output::Event(OrtcEvent::Ice(e));
+            }
+            Output::Timeout(t) => Some(t),
+            _ => None,
+        };
+        if let Some(e) = self.events.pop_front() {
+            return Output::Event(e);
+        }
+        let mut dtls_deadline = None;
+        if let Some(d) = &mut self.dtls {
+            loop {
+                match d.poll_output() {
+                    DtlsOutput::Packet(p) => {
+                        if !self.ice.has_selected_pair() {
+                            self.held.push_back(p);
+                            continue;
+                        }
+                        if let Some(t) = self.ice.transmit(p) {
+                            return Output::Transmit(t);
+                        }
+                    }
+                    DtlsOutput::Event(DtlsEvent::ApplicationData(p)) => {
+                        return Output::Event(OrtcEvent::DtlsData(p));
+                    }
+                    DtlsOutput::Event(e) => {
+                        let s = match e {
+                            DtlsEvent::Connected { .. } => DtlsTransportState::Connected,
+                            DtlsEvent::Closed => DtlsTransportState::Closed,
+                            DtlsEvent::Failed(e) => {
+                                tracing::debug!(error = %e, "DTLS transport failed");
+                                DtlsTransportState::Failed
+                            }
+                            _ => continue,
+                        };
+                        if self.state != s {
+                            self.state = s;
+                            return Output::Event(OrtcEvent::DtlsStateChange(s));
+                        }
+                    }
+                    DtlsOutput::Timeout(t) => {
+                        dtls_deadline = Some(t);
+                        break;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        match earliest(ice_deadline, dtls_deadline) {
+            Some(t) => Output::Timeout(t),
+            None => Output::Idle,
+        }
+    }
+}
+
+impl Endpoint for DtlsTransport {
+    type Event = OrtcEvent;
+
+    fn handle_input(&mut self, input: Input) {
+        match input {
+            Input::Timeout(now) => self.handle_timeout(now),
+            input => {
+                if let Some(r) = self.route(input) {
+                    self.events.push_back(OrtcEvent::Datagram(r));
+                }
+            }
+        }
+    }
+
+    fn poll_output(&mut self) -> Output<OrtcEvent> {
+        self.poll()
+    }
+}

@@ -1,0 +1,259 @@
+//! `IceGatherer` and `IceTransport` over one [`IceAgent`].
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::{IceCandidate, IceParameters, OrtcError, OrtcEvent};
+use crate::ice::{Candidate, IceAgent, IceConfig, IceConnectionState, IceGatheringState};
+use crate::io::{Endpoint, Input, Output, Protocol, Receive, Transmit};
+
+/// How a gatherer is set up.
+#[derive(Debug, Clone, Default)]
+pub struct IceGathererConfig {
+    /// Seed for credentials, tie-breaker and transaction ids.
+    pub seed: u64,
+    /// STUN servers for server-reflexive candidates.
+    pub stun_servers: Vec<SocketAddr>,
+    /// Run as ICE-lite (answer checks, never send them).
+    pub lite: bool,
+}
+
+/// `RTCIceGatherer`: local ICE parameters and candidates. Core owns no sockets, so the
+/// caller (a runtime, or its own loop) names the addresses its sockets are bound to;
+/// server-reflexive candidates are learned by driving the gatherer (or the transport it
+/// becomes) with that socket's traffic.
+#[derive(Debug)]
+pub struct IceGatherer {
+    agent: IceAgent,
+}
+
+impl IceGatherer {
+    /// A gatherer with fresh credentials.
+    pub fn new(cfg: IceGathererConfig) -> Self {
+        Self::with_ice_config(IceConfig {
+            seed: cfg.seed,
+            stun_servers: cfg.stun_servers,
+            lite: cfg.lite,
+            ..IceConfig::default()
+        })
+    }
+
+    /// A gatherer over an agent configured in full (timings, limits).
+    pub fn with_ice_config(cfg: IceConfig) -> Self {
+        IceGatherer {
+            agent: IceAgent::new(cfg),
+        }
+    }
+
+    /// `getLocalParameters()`.
+    pub fn local_parameters(&self) -> IceParameters {
+        IceParameters::from(self.agent.local_credentials())
+    }
+
+    /// `gather()`: host candidates for these bound UDP addresses (and, with STUN
+    /// servers, server-reflexive ones as their answers arrive).
+    pub fn gather(&mut self, addresses: &[SocketAddr]) -> Result<(), OrtcError> {
+        for &a in addresses {
+            self.agent
+                .add_local_candidate(Candidate::host(a, Protocol::Udp))?;
+        }
+        self.agent.end_of_local_candidates();
+        Ok(())
+    }
+
+    /// `getLocalCandidates()`.
+    pub fn local_candidates(&self) -> Vec<IceCandidate> {
+        self.agent
+            .local_candidates()
+            .map(IceCandidate::from)
+            .collect()
+    }
+
+    /// `state`.
+    pub fn state(&self) -> IceGatheringState {
+        self.agent.gathering_state()
+    }
+}
+
+impl Endpoint for IceGatherer {
+    type Event = OrtcEvent;
+
+    fn handle_input(&mut self, input: Input) {
+        self.agent.handle_input(input);
+    }
+
+    fn poll_output(&mut self) -> Output<OrtcEvent> {
+        match self.agent.poll_output() {
+            Output::Transmit(t) => Output::Transmit(t),
+            Output::Event(e) => Output::Event(OrtcEvent::Ice(e)),
+            Output::Timeout(t) => Output::Timeout(t),
+            _ => Output::Idle,
+        }
+    }
+}
+
+/// ICE role, as `RTCIceTransport.start` takes it.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IceRole {
+    /// Nominates the pair (the offerer, in JSEP terms).
+    Controlling,
+    /// Follows the peer's nomination.
+    Controlled,
+}
+
+/// `RTCIceTransport`: connectivity checks and the selected pair, over a gatherer's agent.
+#[derive(Debug)]
+pub struct IceTransport {
+    agent: IceAgent,
+    started: bool,
+    datagrams: VecDeque<Receive>,
+}
+
+impl IceTransport {
+    /// `new RTCIceTransport(gatherer)`.
+    pub fn new(gatherer: IceGatherer) -> Self {
+        IceTransport {
+            agent: gatherer.agent,
+            started: false,
+            datagrams: VecDeque::new(),
+        }
+    }
+
+    /// `start(remoteParameters, role)`. Remote candidates may come before or after.
+    pub fn start(&mut self, remote: &IceParameters, role: IceRole) -> Result<(), OrtcError> {
+        if self.started {
+            return Err(OrtcError::AlreadyStarted("ICE transport"));
+        }
+        let creds = crate::ice::IceCredentials::from(remote);
+        self.agent.check_remote_credentials(&creds)?;
+        self.agent.set_controlling(role == IceRole::Controlling);
+        self.agent.set_remote_credentials(creds);
+        self.started = true;
+        Ok(())
+    }
+
+    /// `addRemoteCandidate(candidate)`; `None` is end-of-candidates.
+    pub fn add_remote_candidate(&mut self, c: Option<&IceCandidate>) -> Result<(), OrtcError> {
+        match c {
+            Some(c) => self.agent.add_remote_candidate(Candidate::try_from(c)?)?,
+            None => self.agent.end_of_remote_candidates(),
+        }
+        Ok(())
+    }
+
+    /// `state` (`RTCIceTransportState` has the connection state's values).
+    pub fn state(&self) -> IceConnectionState {
+        self.agent.connection_state()
+    }
+
+    /// `role`.
+    pub fn role(&self) -> IceRole {
+        if self.agent.controlling() {
+            IceRole::Controlling
+        } else {
+            IceRole::Controlled
+        }
+    }
+
+    /// The gatherer's `getLocalParameters()`.
+    pub fn local_parameters(&self) -> IceParameters {
+        IceParameters::from(self.agent.local_credentials())
+    }
+
+    /// The gatherer's `getLocalCandidates()`.
+    pub fn gatherer_candidates(&self) -> Vec<IceCandidate> {
+        self.agent
+            .local_candidates()
+            .map(IceCandidate::from)
+            .collect()
+    }
+
+    /// `getSelectedCandidatePair()`: (local, remote).
+    pub fn selected_pair(&self) -> Option<(IceCandidate, IceCandidate)> {
+        self.agent
+            .selected_pair()
+            .map(|(l, r)| (IceCandidate::from(l), IceCandidate::from(r)))
+    }
+
+    /// Round-trip time measured on the selected pair.
+    pub fn selected_rtt(&self) -> Option<Duration> {
+        self.agent.selected_rtt()
+    }
+
+    /// The agent underneath (statistics, candidates in core form).
+    pub fn agent(&self) -> &IceAgent {
+        &self.agent
+    }
+
+    /// `stop()`: no more checks or consent; nothing is sent any more.
+    pub fn stop(&mut self) {
+        self.agent.close();
+    }
+
+    /// Feed input; returns a datagram that is not STUN, for the layer above.
+    pub(crate) fn route(&mut self, input: Input) -> Option<Receive> {
+        match input {
+            Input::Receive(r) if !crate::stun::is_stun(&r.contents) => {
+                // Keep ICE's clock moving with the traffic that passes it by.
+                self.agent.handle_input(Input::Timeout(r.now));
+                Some(r)
+            }
+            other => {
+                self.agent.handle_input(other);
+                None
+            }
+        }
+    }
+
+    /// A datagram to the peer on the selected pair, if there is one.
+    pub(crate) fn transmit(&self, contents: Bytes) -> Option<Transmit> {
+        self.agent.transmit_on_selected(contents)
+    }
+
+    pub(crate) fn poll_agent(&mut self) -> Output<crate::ice::IceEvent> {
+        self.agent.poll_output()
+    }
+
+    pub(crate) fn has_selected_pair(&self) -> bool {
+        self.agent.selected_pair().is_some()
+    }
+}
+
+impl Endpoint for IceTransport {
+    type Event = OrtcEvent;
+
+    fn handle_input(&mut self, input: Input) {
+        if let Some(r) = self.route(input) {
+            self.datagrams.push_back(r);
+        }
+    }
+
+    fn poll_output(&mut self) -> Output<OrtcEvent> {
+        match self.agent.poll_output() {
+            Output::Transmit(t) => Output::Transmit(t),
+            Output::Event(e) => Output::Event(OrtcEvent::Ice(e)),
+            other => {
+                if let Some(r) = self.datagrams.pop_front() {
+                    return Output::Event(OrtcEvent::Datagram(r));
+                }
+                match other {
+                    Output::Timeout(t) => Output::Timeout(t),
+                    _ => Output::Idle,
+                }
+            }
+        }
+    }
+}
+
+/// The earlier of two optional deadlines.
+pub(crate) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}

@@ -1,0 +1,250 @@
+//! The ORTC chain (ICE → DTLS → SCTP → data channels) between two of ours in the
+//! simulator, parameters exchanged as aiortc-shaped JSON.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use sansrtc::crypto::default_provider;
+use sansrtc::datachannel::DataChannelEvent;
+use sansrtc::dtls::{DtlsCertificate, DtlsRole};
+use sansrtc::ortc::{
+    DataChannelParameters, DtlsParameters, DtlsTransport, DtlsTransportState, IceCandidate,
+    IceGatherer, IceGathererConfig, IceParameters, IceRole, IceTransport, OrtcEvent,
+    SctpCapabilities, SctpTransport, SctpTransportState,
+};
+use sansrtc::sim::{EndpointId, HostConfig, LinkConfig, Sim};
+
+struct Pair {
+    sim: Sim<SctpTransport>,
+    a: EndpointId,
+    b: EndpointId,
+}
+
+fn chain(seed: u64, addr: SocketAddr) -> SctpTransport {
+    let cert = DtlsCertificate::generate(&*default_provider()).unwrap();
+    let mut g = IceGatherer::new(IceGathererConfig {
+        seed,
+        ..Default::default()
+    });
+    g.gather(&[addr]).unwrap();
+    let mut dtls = DtlsTransport::new(IceTransport::new(g), vec![cert]).unwrap();
+    dtls.config_mut().seed = seed;
+    let mut sctp = SctpTransport::new(dtls, 5000);
+    sctp.config_mut().seed = seed;
+    sctp
+}
+
+/// What one side signals, through JSON as aiortc would read and write it.
+struct Signal {
+    ice: IceParameters,
+    candidates: Vec<IceCandidate>,
+    dtls: DtlsParameters,
+    sctp: SctpCapabilities,
+}
+
+fn signal(t: &SctpTransport) -> Signal {
+    let json = |v: String| v;
+    let ice = json(serde_json::to_string(&t.transport().transport().local_parameters()).unwrap());
+    let cands =
+        json(serde_json::to_string(&t.transport().transport().gatherer_candidates()).unwrap());
+    let dtls = json(serde_json::to_string(&t.transport().local_parameters()).unwrap());
+    let sctp = json(serde_json::to_string(&t.capabilities()).unwrap());
+    Signal {
+        ice: serde_json::from_str(&ice).unwrap(),
+        candidates: serde_json::from_str(&cands).unwrap(),
+        dtls: serde_json::from_str(&dtls).unwrap(),
+        sctp: serde_json::from_str(&sctp).unwrap(),
+    }
+}
+
+fn start(t: &mut SctpTransport, remote: &Signal, role: IceRole) {
+    let ice = t.transport_mut().transport_mut();
+    ice.start(&remote.ice, role).unwrap();
+    for c in &remote.candidates {
+        ice.add_remote_candidate(Some(c)).unwrap();
+    }
+    ice.add_remote_candidate(None).unwrap();
+    t.transport_mut().start(&remote.dtls).unwrap();
+    t.start(&remote.sctp, 5000).unwrap();
+}
+
+fn pair(seed: u64, link: LinkConfig) -> Pair {
+    let (aa, ba): (SocketAddr, SocketAddr) = (
+        "198.51.100.1:5000".parse().unwrap(),
+        "198.51.100.2:5000".parse().unwrap(),
+    );
+    let mut sim = Sim::new(seed, Instant::now());
+    let ha = sim.add_host(HostConfig::new(aa.ip()).link(link.clone()));
+    let hb = sim.add_host(HostConfig::new(ba.ip()).link(link));
+    let mut ta = chain(seed * 2 + 1, aa);
+    let mut tb = chain(seed * 2 + 2, ba);
+    let (sa, sb) = (signal(&ta), signal(&tb));
+    start(&mut ta, &sb, IceRole::Controlling);
+    start(&mut tb, &sa, IceRole::Controlled);
+    let a = sim.add_endpoint(ha, ta);
+    let b = sim.add_endpoint(hb, tb);
+    sim.bind(a, aa);
+    sim.bind(b, ba);
+    Pair { sim, a, b }
+}
+
+fn channel_open(events: &[(Duration, EndpointId, OrtcEvent)], who: EndpointId) -> Option<Duration> {
+    events.iter().find_map(|(t, id, e)| {
+        (*id == who && matches!(e, OrtcEvent::DataChannel(DataChannelEvent::Open(_)))).then_some(*t)
+    })
+}
+
+#[test]
+fn json_shapes_match_aiortc_field_names() {
+    let t = chain(1, "198.51.100.1:5000".parse().unwrap());
+    let ice = serde_json::to_value(t.transport().transport().local_parameters()).unwrap();
+    assert!(ice["usernameFragment"].is_string() && ice["password"].is_string());
+    assert_eq!(ice["iceLite"], false);
+    let c = serde_json::to_value(&t.transport().transport().gatherer_candidates()[0]).unwrap();
+    for k in [
+        "component",
+        "foundation",
+        "ip",
+        "port",
+        "priority",
+        "protocol",
+        "type",
+    ] {
+        assert!(!c[k].is_null(), "candidate field {k}: {c}");
+    }
+    assert_eq!(
+        (c["ip"].as_str(), c["port"].as_u64()),
+        (Some("198.51.100.1"), Some(5000))
+    );
+    assert_eq!(
+        (c["protocol"].as_str(), c["type"].as_str()),
+        (Some("udp"), Some("host"))
+    );
+    let dtls = serde_json::to_value(t.transport().local_parameters()).unwrap();
+    assert_eq!(dtls["role"], "auto");
+    assert_eq!(dtls["fingerprints"][0]["algorithm"], "sha-256");
+    assert_eq!(
+        dtls["fingerprints"][0]["value"].as_str().unwrap().len(),
+        32 * 3 - 1
+    );
+    assert_eq!(
+        serde_json::to_value(t.capabilities()).unwrap(),
+        serde_json::json!({"maxMessageSize": 262144})
+    );
+    // aiortc's own JSON reads back: a candidate with nulls where it has no value.
+    let theirs: IceCandidate = serde_json::from_str(
+        r#"{"component": 1, "foundation": "a1b2", "ip": "127.0.0.1", "port": 50000,
+            "priority": 2130706431, "protocol": "udp", "type": "host",
+            "relatedAddress": null, "relatedPort": null, "sdpMid": null,
+            "sdpMLineIndex": null, "tcpType": null}"#,
+    )
+    .unwrap();
+    assert_eq!(theirs.port, 50000);
+    let p: DataChannelParameters =
+        serde_json::from_str(r#"{"label": "x", "maxRetransmits": 0, "ordered": false}"#).unwrap();
+    assert!(!p.ordered && p.max_retransmits == Some(0) && !p.negotiated);
+}
+
+#[test]
+fn chain_connects_and_carries_messages_both_ways() {
+    let link = LinkConfig::new().latency(Duration::from_millis(10));
+    let mut p = pair(7, link);
+    let (a, b) = (p.a, p.b);
+    let id = p
+        .sim
+        .endpoint_mut(a)
+        .create_data_channel(&DataChannelParameters::new("chat"))
+        .unwrap();
+    assert!(p.sim.run_until(Duration::from_secs(10), |s| {
+        s.endpoint(a)
+            .channel(id)
+            .is_some_and(|c| c.state == sansrtc::datachannel::DataChannelState::Open)
+    }));
+    let events = p.sim.events().to_vec();
+    let open = channel_open(&events, a).unwrap();
+    // ICE (a check each way + nomination), DTLS (two flights each way), SCTP (INIT,
+    // COOKIE) and DCEP at 20 ms RTT: well under half a second, with no 1 s default
+    // timer anywhere in the way.
+    assert!(
+        open < Duration::from_millis(300),
+        "channel open after {open:?}"
+    );
+    // Roles: a is ICE-controlling, so the DTLS server (odd stream ids).
+    assert_eq!(p.sim.endpoint(a).transport().role(), Some(DtlsRole::Server));
+    assert_eq!(p.sim.endpoint(b).transport().role(), Some(DtlsRole::Client));
+    assert_eq!(id % 2, 1);
+    for who in [a, b] {
+        let t = p.sim.endpoint(who);
+        assert_eq!(t.transport().state(), DtlsTransportState::Connected);
+        assert_eq!(t.state(), SctpTransportState::Connected);
+    }
+    let incoming = events.iter().find_map(|(_, who, e)| match e {
+        OrtcEvent::DataChannel(DataChannelEvent::Incoming(info)) if *who == b => Some(info.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        incoming.map(|i| (i.id, i.label)),
+        Some((id, "chat".to_string()))
+    );
+    p.sim.endpoint_mut(a).send_text(id, "hello").unwrap();
+    p.sim
+        .endpoint_mut(b)
+        .send_binary(id, Bytes::from_static(b"\x00\x01"))
+        .unwrap();
+    p.sim.endpoint_mut(b).send_binary(id, Bytes::new()).unwrap();
+    p.sim.run_for(Duration::from_secs(1));
+    let msgs = |who| {
+        p.sim
+            .events()
+            .iter()
+            .filter_map(|(_, w, e)| match e {
+                OrtcEvent::DataChannel(DataChannelEvent::Message { data, text, .. })
+                    if *w == who =>
+                {
+                    Some((data.clone(), *text))
+                }
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(msgs(b), [(Bytes::from_static(b"hello"), true)]);
+    assert_eq!(
+        msgs(a),
+        [
+            (Bytes::from_static(b"\x00\x01"), false),
+            (Bytes::new(), false)
+        ]
+    );
+}
+
+#[test]
+fn setup_under_loss_stays_within_a_few_times_the_clean_time() {
+    let mut times = Vec::new();
+    for seed in 0..40u64 {
+        let loss = if seed % 2 == 0 { 0.05 } else { 0.0 };
+        let link = LinkConfig::new()
+            .latency(Duration::from_millis(10))
+            .loss(loss);
+        let mut p = pair(100 + seed, link);
+        let a = p.a;
+        let id = p
+            .sim
+            .endpoint_mut(a)
+            .create_data_channel(&DataChannelParameters::new("x"))
+            .unwrap();
+        assert!(
+            p.sim.run_until(Duration::from_secs(60), |s| {
+                s.endpoint(a)
+                    .channel(id)
+                    .is_some_and(|c| c.state == sansrtc::datachannel::DataChannelState::Open)
+            }),
+            "seed {seed} (loss {loss}) did not open"
+        );
+        times.push((loss, p.sim.elapsed()));
+    }
+    let clean: Vec<Duration> = times.iter().filter(|t| t.0 == 0.0).map(|t| t.1).collect();
+    let worst = times.iter().map(|t| t.1).max().unwrap();
+    println!("clean {clean:?}, worst at 5 % loss {worst:?}");
+    assert!(clean.iter().all(|&t| t < Duration::from_millis(300)));
+}
