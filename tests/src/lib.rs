@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 
+pub mod aiortc;
 pub mod endpoints;
 
 use sansrtc::ice::{IceAgent, IceEvent};

@@ -1,0 +1,358 @@
+//! Interop harness against aiortc's ORTC objects: launches `tests/aiortc/peer.py` in the
+//! venv `scripts/install-aiortc` builds, speaks its JSON-lines protocol
+//! (`tests/aiortc/PROTOCOL.md`) over TCP, and drives our ORTC chain over a real loopback
+//! UDP socket with a plain blocking loop.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use bytes::Bytes;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use sansrtc::crypto::default_provider;
+use sansrtc::dtls::DtlsCertificate;
+use sansrtc::io::{Endpoint, Input, Output, Protocol, Receive};
+use sansrtc::ortc::{
+    DtlsTransport, IceGatherer, IceGathererConfig, IceRole, IceTransport, OrtcEvent, SctpTransport,
+};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The venv's python, built on first use by the project's own script.
+pub fn python() -> PathBuf {
+    let out = Command::new(repo().join("scripts/install-aiortc"))
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run scripts/install-aiortc");
+    assert!(out.status.success(), "scripts/install-aiortc failed");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    PathBuf::from(text.lines().last().expect("a python path").trim())
+}
+
+/// A running aiortc peer and its control connection.
+pub struct Peer {
+    child: Child,
+    lines: Receiver<Value>,
+    out: TcpStream,
+    /// Its `hello`.
+    pub hello: Value,
+    /// Every line it sent, in order (for failure messages and later checks).
+    pub log: Vec<Value>,
+}
+
+impl Peer {
+    /// Launch with this ICE role and extra options.
+    pub fn launch(role: IceRole, extra: &[&str]) -> Peer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind control listener");
+        let port = listener.local_addr().unwrap().port();
+        let role = match role {
+            IceRole::Controlling => "controlling",
+            _ => "controlled",
+        };
+        let child = Command::new(python())
+            .arg(repo().join("tests/aiortc/peer.py"))
+            .args([
+                "--connect",
+                &format!("127.0.0.1:{port}"),
+                "--ice-role",
+                role,
+            ])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("launch peer.py");
+        listener.set_nonblocking(false).unwrap();
+        let (stream, _) = listener.accept().expect("peer connects");
+        let reader = BufReader::new(stream.try_clone().unwrap());
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            for line in reader.lines() {
+                let Ok(line) = line else { break };
+                let Ok(v) = serde_json::from_str::<Value>(&line) else {
+                    panic!("peer sent a line that is not JSON: {line}");
+                };
+                if tx.send(v).is_err() {
+                    break;
+                }
+            }
+        });
+        let hello = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("hello from the peer");
+        assert_eq!(hello["type"], "hello", "{hello}");
+        Peer {
+            child,
+            lines: rx,
+            out: stream,
+            hello: hello.clone(),
+            log: vec![hello],
+        }
+    }
+
+    /// Send a command.
+    pub fn send(&mut self, v: &Value) {
+        let mut line = serde_json::to_string(v).unwrap();
+        line.push('\n');
+        self.out.write_all(line.as_bytes()).expect("write to peer");
+    }
+
+    fn try_next(&mut self, wait: Duration) -> Option<Value> {
+        match self.lines.recv_timeout(wait) {
+            Ok(v) => {
+                assert_ne!(v["type"], "error", "peer reported an error: {v}");
+                self.log.push(v.clone());
+                Some(v)
+            }
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => None,
+        }
+    }
+
+    /// The first logged line matching `pred`, if any.
+    pub fn find(&self, pred: impl Fn(&Value) -> bool) -> Option<&Value> {
+        self.log.iter().find(|v| pred(v))
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Our end: the ORTC chain over one loopback UDP socket.
+pub struct Ours {
+    /// The chain.
+    pub chain: SctpTransport,
+    socket: UdpSocket,
+    local: SocketAddr,
+    /// Every event the chain reported, with when.
+    pub events: Vec<(Instant, OrtcEvent)>,
+    buf: Vec<u8>,
+}
+
+impl Ours {
+    /// A chain with a fresh certificate, gathered on a new loopback socket.
+    pub fn new(seed: u64, max_message_size: usize) -> Ours {
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind UDP");
+        let local = socket.local_addr().unwrap();
+        let cert = DtlsCertificate::generate(&*default_provider()).unwrap();
+        let mut g = IceGatherer::new(IceGathererConfig {
+            seed,
+            ..Default::default()
+        });
+        g.gather(&[local]).unwrap();
+        let dtls = DtlsTransport::new(IceTransport::new(g), vec![cert]).unwrap();
+        let mut chain = SctpTransport::new(dtls, 5000);
+        chain.config_mut().seed = seed;
+        chain.config_mut().max_receive_message_size = max_message_size;
+        Ours {
+            chain,
+            socket,
+            local,
+            events: Vec::new(),
+            buf: vec![0; 65536],
+        }
+    }
+
+    /// Our parameters in the shape `start` wants, and our role for the peer.
+    pub fn start_command(&self, peer_controlling: bool) -> Value {
+        let ice = self.chain.transport().transport();
+        json!({
+            "type": "start",
+            "ice": ice.local_parameters(),
+            "candidates": ice.gatherer_candidates(),
+            "dtls": self.chain.transport().local_parameters(),
+            "sctp": self.chain.capabilities(),
+            "port": self.chain.port(),
+            "iceControlling": peer_controlling,
+        })
+    }
+
+    /// Start our layers with the peer's `hello`.
+    pub fn start(&mut self, hello: &Value, role: IceRole) {
+        let ice = self.chain.transport_mut().transport_mut();
+        ice.start(&serde_json::from_value(hello["ice"].clone()).unwrap(), role)
+            .unwrap();
+        for c in hello["candidates"].as_array().unwrap() {
+            ice.add_remote_candidate(Some(&serde_json::from_value(c.clone()).unwrap()))
+                .unwrap();
+        }
+        ice.add_remote_candidate(None).unwrap();
+        self.chain
+            .transport_mut()
+            .start(&serde_json::from_value(hello["dtls"].clone()).unwrap())
+            .unwrap();
+        let port = hello["port"].as_u64().unwrap() as u16;
+        self.chain
+            .start(
+                &serde_json::from_value(hello["sctp"].clone()).unwrap(),
+                port,
+            )
+            .unwrap();
+    }
+
+    /// Drain the chain's outputs: send transmits, log events; returns the deadline.
+    fn flush(&mut self) -> Option<Instant> {
+        loop {
+            match self.chain.poll_output() {
+                Output::Transmit(t) => {
+                    for d in t.datagrams() {
+                        let _ = self.socket.send_to(&d, t.destination);
+                    }
+                }
+                Output::Event(e) => self.events.push((Instant::now(), e)),
+                Output::Timeout(at) => return Some(at),
+                _ => return None,
+            }
+        }
+    }
+
+    /// One turn: send what is due, wait up to `max` for one datagram, feed it or the
+    /// timeout.
+    fn turn(&mut self, max: Duration) {
+        let deadline = self.flush();
+        let now = Instant::now();
+        let wait = deadline
+            .map_or(max, |d| d.saturating_duration_since(now))
+            .min(max)
+            .max(Duration::from_micros(200));
+        self.socket.set_read_timeout(Some(wait)).unwrap();
+        match self.socket.recv_from(&mut self.buf) {
+            Ok((n, from)) => {
+                let now = Instant::now();
+                self.chain.handle_input(Input::Receive(Receive {
+                    now,
+                    protocol: Protocol::Udp,
+                    source: from,
+                    destination: self.local,
+                    contents: Bytes::copy_from_slice(&self.buf[..n]),
+                }));
+            }
+            Err(_) => self.chain.handle_input(Input::Timeout(Instant::now())),
+        }
+    }
+}
+
+/// Drive both until `done` holds (checked after every step); panics after `timeout`.
+pub fn run_until(
+    ours: &mut Ours,
+    peer: &mut Peer,
+    timeout: Duration,
+    what: &str,
+    mut done: impl FnMut(&mut Ours, &mut Peer) -> bool,
+) {
+    let end = Instant::now() + timeout;
+    loop {
+        if done(ours, peer) {
+            return;
+        }
+        assert!(
+            Instant::now() < end,
+            "timed out waiting for {what}; peer said {:?}; our events {:?}",
+            peer.log.iter().rev().take(8).collect::<Vec<_>>(),
+            ours.events
+                .iter()
+                .rev()
+                .take(8)
+                .map(|e| &e.1)
+                .collect::<Vec<_>>()
+        );
+        ours.turn(Duration::from_millis(2));
+        while let Some(_v) = peer.try_next(Duration::ZERO) {}
+    }
+}
+
+/// Wait for a line from the peer matching `pred` (it is also logged), driving ours.
+pub fn expect_line(
+    ours: &mut Ours,
+    peer: &mut Peer,
+    timeout: Duration,
+    what: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
+    let seen = peer.log.len();
+    let mut found = None;
+    run_until(ours, peer, timeout, what, |_, p| {
+        found = p.log[seen..].iter().find(|v| pred(v)).cloned();
+        found.is_some()
+    });
+    found.expect("checked")
+}
+
+/// The bulk stream of PROTOCOL.md: SHA-256 blocks of (seed ‖ i), cut to a prime period.
+pub struct BulkStream {
+    pattern: Vec<u8>,
+}
+
+/// The pattern's period.
+pub const PERIOD: usize = 1_048_573;
+
+impl BulkStream {
+    /// The stream for `seed`.
+    pub fn new(seed: u64) -> Self {
+        let mut pattern = Vec::with_capacity(32 * 32768);
+        for i in 0..32768u32 {
+            let mut h = Sha256::new();
+            h.update(seed.to_be_bytes());
+            h.update(i.to_be_bytes());
+            pattern.extend_from_slice(&h.finalize());
+        }
+        pattern.truncate(PERIOD);
+        let twice = [pattern.clone(), pattern].concat();
+        BulkStream { pattern: twice }
+    }
+
+    /// `len` stream bytes from `offset` (`len` ≤ PERIOD).
+    pub fn read(&self, offset: usize, len: usize) -> &[u8] {
+        let start = offset % PERIOD;
+        &self.pattern[start..start + len]
+    }
+
+    /// Hex SHA-256 of the first `total` bytes.
+    pub fn sha256(&self, total: usize) -> String {
+        let mut h = Sha256::new();
+        let mut at = 0;
+        while at < total {
+            let n = (total - at).min(1 << 16);
+            h.update(self.read(at, n));
+            at += n;
+        }
+        hex(&h.finalize())
+    }
+}
+
+/// Lower-case hex.
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Base64 as the protocol writes binary payloads.
+pub fn b64(b: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+/// Decode a protocol base64 payload.
+pub fn unb64(s: &str) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .expect("valid base64")
+}
