@@ -46,6 +46,8 @@ pub struct Peer {
     pub hello: Value,
     /// Every line it sent, in order (for failure messages and later checks).
     pub log: Vec<Value>,
+    /// Lines `expect_line` already handed out.
+    taken: Vec<bool>,
 }
 
 impl Peer {
@@ -96,6 +98,7 @@ impl Peer {
             out: stream,
             hello: hello.clone(),
             log: vec![hello],
+            taken: vec![true],
         }
     }
 
@@ -111,6 +114,7 @@ impl Peer {
             Ok(v) => {
                 assert_ne!(v["type"], "error", "peer reported an error: {v}");
                 self.log.push(v.clone());
+                self.taken.push(false);
                 Some(v)
             }
             Err(RecvTimeoutError::Timeout) => None,
@@ -281,7 +285,8 @@ pub fn run_until(
     }
 }
 
-/// Wait for a line from the peer matching `pred` (it is also logged), driving ours.
+/// The first line from the peer matching `pred` that no earlier call returned, waiting
+/// for it while driving ours.
 pub fn expect_line(
     ours: &mut Ours,
     peer: &mut Peer,
@@ -289,13 +294,14 @@ pub fn expect_line(
     what: &str,
     pred: impl Fn(&Value) -> bool,
 ) -> Value {
-    let seen = peer.log.len();
     let mut found = None;
     run_until(ours, peer, timeout, what, |_, p| {
-        found = p.log[seen..].iter().find(|v| pred(v)).cloned();
+        found = (0..p.log.len()).find(|&i| !p.taken[i] && pred(&p.log[i]));
         found.is_some()
     });
-    found.expect("checked")
+    let i = found.expect("checked");
+    peer.taken[i] = true;
+    peer.log[i].clone()
 }
 
 /// The bulk stream of PROTOCOL.md: SHA-256 blocks of (seed ‖ i), cut to a prime period.

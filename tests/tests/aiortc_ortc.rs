@@ -175,3 +175,218 @@ fn controlled_client_connects_and_talks() {
     let _: Vec<Value> = Vec::new();
     stop(ours, peer);
 }
+
+/// Send `total` bytes of the bulk stream on `id` in `size`-byte messages, keeping at most
+/// 4 MiB queued (back-pressure by `bufferedAmount`), while driving the loop.
+fn bulk_send(ours: &mut Ours, peer: &mut Peer, id: u16, seed: u64, total: usize, size: usize) {
+    let stream = sansrtc_tests::aiortc::BulkStream::new(seed);
+    let mut at = 0;
+    run_until(
+        ours,
+        peer,
+        Duration::from_secs(120),
+        "our bulk send",
+        |o, _| {
+            while at < total && o.chain.buffered_amount(id) < 4 << 20 {
+                let n = size.min(total - at);
+                o.chain
+                    .send_binary(id, Bytes::copy_from_slice(stream.read(at, n)))
+                    .unwrap();
+                at += n;
+            }
+            at == total && o.chain.buffered_amount(id) == 0
+        },
+    );
+}
+
+#[test]
+fn large_messages_and_bulk_both_ways_with_checksums() {
+    // aiortc advertises 256 KiB; both ends accept 2 MiB here for the 1 MiB message.
+    let (mut ours, mut peer) = connect(
+        IceRole::Controlling,
+        &["--max-message-size", "2097152"],
+        2 << 20,
+    );
+    let id = open_ours(&mut ours, &mut peer, &DataChannelParameters::new("bulk"));
+    // One 1 MiB message each way.
+    let stream = sansrtc_tests::aiortc::BulkStream::new(3);
+    let mib = Bytes::copy_from_slice(stream.read(0, 1 << 20));
+    peer.send(&json!({"type": "expect", "id": id, "bytes": 1 << 20}));
+    ours.chain.send_binary(id, mib.clone()).unwrap();
+    let r = expect_line(&mut ours, &mut peer, T, "1 MiB received", |v| {
+        v["type"] == "received" && v["bytes"] == 1 << 20
+    });
+    assert_eq!(r["sha256"], stream.sha256(1 << 20));
+    peer.send(
+        &json!({"type": "bulk", "id": id, "bytes": 1 << 20, "messageSize": 1 << 20, "seed": 3}),
+    );
+    run_until(&mut ours, &mut peer, T, "1 MiB from aiortc", |o, _| {
+        our_messages(o, id).len() == 1
+    });
+    assert_eq!(our_messages(&ours, id)[0].0, mib);
+    // 20 MiB in 64 KiB messages, us → aiortc.
+    let total = 20 << 20;
+    let bulk = sansrtc_tests::aiortc::BulkStream::new(1);
+    peer.send(&json!({"type": "expect", "id": id, "bytes": total}));
+    let t0 = Instant::now();
+    bulk_send(&mut ours, &mut peer, id, 1, total, 64 << 10);
+    let r = expect_line(
+        &mut ours,
+        &mut peer,
+        Duration::from_secs(120),
+        "20 MiB received",
+        |v| v["type"] == "received" && v["bytes"] == total,
+    );
+    assert_eq!(
+        r["sha256"],
+        bulk.sha256(total),
+        "us → aiortc bytes intact and in order"
+    );
+    println!(
+        "us → aiortc, 20 MiB in 64 KiB messages: {:.1} Mbit/s (aiortc measured {} Mbit/s)",
+        total as f64 * 8.0 / t0.elapsed().as_secs_f64() / 1e6,
+        r["mbps"]
+    );
+    // 20 MiB aiortc → us.
+    ours.events.clear();
+    let t0 = Instant::now();
+    peer.send(&json!({"type": "bulk", "id": id, "bytes": total, "messageSize": 65536, "seed": 2}));
+    let mut got = 0usize;
+    let mut hash = sha2_hasher();
+    run_until(
+        &mut ours,
+        &mut peer,
+        Duration::from_secs(120),
+        "20 MiB from aiortc",
+        |o, _| {
+            for (_, e) in o.events.drain(..) {
+                if let OrtcEvent::DataChannel(DataChannelEvent::Message { id: i, data, .. }) = e
+                    && i == id
+                {
+                    got += data.len();
+                    sha2::Digest::update(&mut hash, &data);
+                }
+            }
+            got >= total
+        },
+    );
+    let secs = t0.elapsed().as_secs_f64();
+    assert_eq!(got, total);
+    let ours_hex = sansrtc_tests::aiortc::hex(&sha2::Digest::finalize(hash));
+    let sent = expect_line(&mut ours, &mut peer, T, "bulkSent", |v| {
+        v["type"] == "bulkSent" && v["bytes"] == total
+    });
+    assert_eq!(
+        sent["sha256"], ours_hex,
+        "aiortc → us bytes intact and in order"
+    );
+    assert_eq!(
+        ours_hex,
+        sansrtc_tests::aiortc::BulkStream::new(2).sha256(total)
+    );
+    println!(
+        "aiortc → us, 20 MiB in 64 KiB messages: {:.1} Mbit/s",
+        total as f64 * 8.0 / secs / 1e6
+    );
+    stop(ours, peer);
+}
+
+fn sha2_hasher() -> sha2::Sha256 {
+    <sha2::Sha256 as sha2::Digest>::new()
+}
+
+#[test]
+fn unordered_unreliable_negotiated_and_closing_from_each_side() {
+    let (mut ours, mut peer) = connect(IceRole::Controlled, &[], 256 * 1024);
+    // Unordered, maxRetransmits 0, from our side: DCEP carries the type.
+    let p = DataChannelParameters {
+        label: "lossy".into(),
+        ordered: false,
+        max_retransmits: Some(0),
+        ..Default::default()
+    };
+    let lossy = open_ours(&mut ours, &mut peer, &p);
+    run_until(
+        &mut ours,
+        &mut peer,
+        T,
+        "their view of the lossy channel",
+        |_, p| {
+            p.find(|v| v["type"] == "channel" && v["label"] == "lossy")
+                .is_some()
+        },
+    );
+    let ch = peer
+        .find(|v| v["type"] == "channel" && v["label"] == "lossy")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (ch["ordered"].as_bool(), ch["maxRetransmits"].as_u64()),
+        (Some(false), Some(0))
+    );
+    peer.send(&json!({"type": "echo", "id": lossy, "on": true}));
+    for i in 0..20 {
+        ours.chain.send_text(lossy, &format!("u{i}")).unwrap();
+    }
+    // Loopback loses nothing: all twenty come back, in whatever order.
+    run_until(&mut ours, &mut peer, T, "unordered echoes", |o, _| {
+        our_messages(o, lossy).len() == 20
+    });
+    let mut back: Vec<String> = our_messages(&ours, lossy)
+        .into_iter()
+        .map(|(d, _)| String::from_utf8(d.to_vec()).unwrap())
+        .collect();
+    back.sort();
+    let mut sent: Vec<String> = (0..20).map(|i| format!("u{i}")).collect();
+    sent.sort();
+    assert_eq!(back, sent);
+    // A negotiated channel with a pre-agreed id on both sides: no DCEP.
+    let neg = DataChannelParameters {
+        label: "neg".into(),
+        negotiated: true,
+        id: Some(42),
+        ..Default::default()
+    };
+    peer.send(&json!({"type": "open", "label": "neg", "negotiated": true, "id": 42}));
+    let id = open_ours(&mut ours, &mut peer, &neg);
+    assert_eq!(id, 42);
+    expect_line(
+        &mut ours,
+        &mut peer,
+        T,
+        "their negotiated channel open",
+        |v| v["type"] == "channelState" && v["id"] == 42 && v["state"] == "open",
+    );
+    peer.send(&json!({"type": "send", "id": 42, "text": "agreed"}));
+    run_until(&mut ours, &mut peer, T, "negotiated message", |o, _| {
+        our_messages(o, 42).len() == 1
+    });
+    ours.chain
+        .send_binary(42, Bytes::from_static(b"yes"))
+        .unwrap();
+    let m = expect_line(&mut ours, &mut peer, T, "our negotiated message", |v| {
+        v["type"] == "message" && v["id"] == 42
+    });
+    assert_eq!(unb64(m["binary"].as_str().unwrap()), b"yes");
+    // Close from our side: aiortc sees it close.
+    ours.chain.close_channel(lossy).unwrap();
+    expect_line(&mut ours, &mut peer, T, "aiortc sees our close", |v| {
+        v["type"] == "channelState" && v["id"] == lossy && v["state"] == "closed"
+    });
+    run_until(&mut ours, &mut peer, T, "our side closed", |o, _| {
+        o.chain
+            .channel(lossy)
+            .is_none_or(|c| c.state == DataChannelState::Closed)
+    });
+    // Close from theirs: we see it close.
+    peer.send(&json!({"type": "close", "id": 42}));
+    run_until(&mut ours, &mut peer, T, "we see their close", |o, _| {
+        o.events
+            .iter()
+            .any(|(_, e)| *e == OrtcEvent::DataChannel(DataChannelEvent::Closed(42)))
+    });
+    expect_line(&mut ours, &mut peer, T, "their side closed", |v| {
+        v["type"] == "channelState" && v["id"] == 42 && v["state"] == "closed"
+    });
+    stop(ours, peer);
+}
