@@ -16,6 +16,10 @@ use crate::ice::IceEvent;
 use crate::io::{Endpoint, Input, Output};
 use crate::srtp::SrtpProfile;
 
+/// Most datagrams one transmit carries (a GSO batch); the driver caps it further to what
+/// the socket takes.
+const MAX_BATCH: usize = 64;
+
 /// `RTCDtlsTransportState`.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -48,6 +52,8 @@ pub struct DtlsTransport {
     held: VecDeque<Bytes>,
     /// Held datagrams addressed once the pair came.
     pending: VecDeque<crate::io::Transmit>,
+    /// An output taken from DTLS while filling a batch, to be handled next.
+    peeked: Option<DtlsOutput>,
     events: VecDeque<OrtcEvent>,
     now: Option<Instant>,
 }
@@ -71,6 +77,7 @@ impl DtlsTransport {
             state: DtlsTransportState::New,
             held: VecDeque::new(),
             pending: VecDeque::new(),
+            peeked: None,
             events: VecDeque::new(),
             now: None,
         })
@@ -198,7 +205,7 @@ impl DtlsTransport {
             // Room for the peer's processing on top of the path; a lost flight still
             // costs only a few round trips, not the RFC's fixed second.
             cfg.initial_retransmit =
-                (rtt * 3 + Duration::from_millis(20)).min(cfg.initial_retransmit);
+                (rtt * 2 + Duration::from_millis(10)).min(cfg.initial_retransmit);
         }
         let mut d = Dtls::new(role, cfg);
         if let Some(now) = self.now {
@@ -275,13 +282,44 @@ impl DtlsTransport {
         let mut dtls_deadline = None;
         if let Some(d) = &mut self.dtls {
             loop {
-                match d.poll_output() {
+                let next = self.peeked.take().unwrap_or_else(|| d.poll_output());
+                match next {
                     DtlsOutput::Packet(p) => {
                         if !self.ice.has_selected_pair() {
                             self.held.push_back(p);
                             continue;
                         }
-                        if let Some(t) = self.ice.transmit(p) {
+                        // Datagrams of one size go out as one GSO batch (the last may be
+                        // shorter): one system call instead of one each.
+                        let seg = p.len();
+                        let mut batch: Option<BytesMut> = None;
+                        let mut count = 1;
+                        while count < MAX_BATCH {
+                            match d.poll_output() {
+                                DtlsOutput::Packet(q) if q.len() <= seg => {
+                                    let b = batch.get_or_insert_with(|| {
+                                        let mut b = BytesMut::with_capacity(seg * 8);
+                                        b.extend_from_slice(&p);
+                                        b
+                                    });
+                                    b.extend_from_slice(&q);
+                                    count += 1;
+                                    if q.len() < seg {
+                                        break;
+                                    }
+                                }
+                                other @ (DtlsOutput::Packet(_) | DtlsOutput::Event(_)) => {
+                                    self.peeked = Some(other);
+                                    break;
+                                }
+                                _ => break,
+                            }
+                        }
+                        let contents = batch.map_or(p, BytesMut::freeze);
+                        if let Some(mut t) = self.ice.transmit(contents) {
+                            if count > 1 {
+                                t.segment_size = Some(seg);
+                            }
                             return Output::Transmit(t);
                         }
                     }

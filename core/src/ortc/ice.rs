@@ -33,11 +33,20 @@ pub struct IceGatherer {
 impl IceGatherer {
     /// A gatherer with fresh credentials.
     pub fn new(cfg: IceGathererConfig) -> Self {
+        let defaults = IceConfig::default();
         Self::with_ice_config(IceConfig {
             seed: cfg.seed,
             stun_servers: cfg.stun_servers,
             lite: cfg.lite,
-            ..IceConfig::default()
+            // Setup time under loss is decided here: a lost check must not cost the
+            // RFC's 500 ms. Retransmit fast while nothing is known, as browsers do (they
+            // re-ping unconfirmed pairs every ~50 ms), backing off to the usual pace.
+            check_timing: crate::stun::StunTiming {
+                initial_rto: Duration::from_millis(50),
+                max_requests: 10,
+                ..defaults.check_timing
+            },
+            ..defaults
         })
     }
 

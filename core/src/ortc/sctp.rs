@@ -196,7 +196,7 @@ impl SctpTransport {
         };
         if let Some(rtt) = self.dtls.transport().selected_rtt() {
             c.association_mut()
-                .set_initial_rto(rtt * 3 + Duration::from_millis(20));
+                .set_initial_rto(rtt * 2 + Duration::from_millis(10));
         }
         c.association_mut().connect(now);
         self.connect_sent = true;

@@ -1,0 +1,430 @@
+//! Figures for the ORTC chain (ICE → DTLS → SCTP → data channel), each beside its
+//! reference where one exists:
+//!
+//! - `connect`: start of ICE → channel open, ours ↔ ours over loopback UDP through tokio,
+//!   median and p95 of 20 fresh pairs;
+//! - `throughput`: one connection over loopback UDP, 256 MiB in 64 KiB messages;
+//! - `memory`: heap per endpoint of 1,000 connected chains with one open channel each,
+//!   from a counting global allocator;
+//! - `setup`: connect time in the simulator at 20 ms RTT and 0 %, 1 %, 5 % loss, 200
+//!   seeds each;
+//! - `aiortc`: aiortc ↔ aiortc measured by its own harness (`tests/aiortc/selftest.py
+//!   --bench`, needs `scripts/install-aiortc`).
+//!
+//! Run with `cargo run --release -p sansrtc-examples --bin ortc-bench [figure ...]`.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use sansrtc::crypto::default_provider;
+use sansrtc::datachannel::{DataChannelEvent, DataChannelState};
+use sansrtc::dtls::DtlsCertificate;
+use sansrtc::io::{Endpoint, Input, Output, Receive};
+use sansrtc::ortc::*;
+use sansrtc::sim::{HostConfig, LinkConfig, Sim};
+use sansrtc_tokio::UdpDriver;
+
+struct Counting;
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+/// Counting costs an atomic add per allocation, so only the memory figure turns it on.
+static COUNTING: AtomicBool = AtomicBool::new(false);
+
+// SAFETY: forwards to the system allocator and only counts bytes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        // SAFETY: same layout contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if COUNTING.load(Ordering::Relaxed) {
+            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        }
+        // SAFETY: `ptr` came from `alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            LIVE.fetch_add(new_size, Ordering::Relaxed);
+            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        }
+        // SAFETY: forwarded unchanged.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+/// A chain gathered on `addr` (certificates are costly to make: pass one in).
+fn chain(seed: u64, addr: SocketAddr, cert: &DtlsCertificate) -> SctpTransport {
+    let mut g = IceGatherer::new(IceGathererConfig {
+        seed,
+        ..Default::default()
+    });
+    g.gather(&[addr]).expect("host candidate");
+    let mut dtls = DtlsTransport::new(IceTransport::new(g), vec![cert.clone()]).expect("cert");
+    dtls.config_mut().seed = seed;
+    let mut sctp = SctpTransport::new(dtls, 5000);
+    sctp.config_mut().seed = seed;
+    sctp
+}
+
+/// Start `a` (controlling) and `b` with each other's parameters.
+fn start_pair(a: &mut SctpTransport, b: &mut SctpTransport) {
+    let info = |t: &SctpTransport| {
+        let ice = t.transport().transport();
+        (
+            ice.local_parameters(),
+            ice.gatherer_candidates(),
+            t.transport().local_parameters(),
+            t.capabilities(),
+        )
+    };
+    let (ia, ib) = (info(a), info(b));
+    for (t, (ice, cands, dtls, caps), role) in
+        [(a, ib, IceRole::Controlling), (b, ia, IceRole::Controlled)]
+    {
+        let it = t.transport_mut().transport_mut();
+        it.start(&ice, role).expect("ICE start");
+        for c in &cands {
+            it.add_remote_candidate(Some(c)).expect("candidate");
+        }
+        it.add_remote_candidate(None).expect("end of candidates");
+        t.transport_mut().start(&dtls).expect("DTLS start");
+        t.start(&caps, 5000).expect("SCTP start");
+    }
+}
+
+fn is_open(t: &SctpTransport, id: u16) -> bool {
+    t.channel(id)
+        .is_some_and(|c| c.state == DataChannelState::Open)
+}
+
+fn percentile(v: &mut [Duration], p: f64) -> Duration {
+    v.sort();
+    let rank = ((p * v.len() as f64).ceil() as usize).clamp(1, v.len());
+    v[rank - 1]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Two drivers over loopback, connected, with a channel from `a` open on both.
+async fn connected_pair(
+    seed: u64,
+    cert: &DtlsCertificate,
+) -> (
+    UdpDriver<SctpTransport>,
+    UdpDriver<SctpTransport>,
+    u16,
+    Duration,
+) {
+    let lo: SocketAddr = "127.0.0.1:0".parse().expect("literal");
+    // Bind first (the chain learns its address from the socket), then gather.
+    let probe_a = std::net::UdpSocket::bind(lo).expect("bind");
+    let probe_b = std::net::UdpSocket::bind(lo).expect("bind");
+    let (aa, ba) = (probe_a.local_addr().unwrap(), probe_b.local_addr().unwrap());
+    drop((probe_a, probe_b));
+    let mut ta = chain(seed, aa, cert);
+    let mut tb = chain(seed + 1, ba, cert);
+    // Nothing runs before the first input: ICE starts with the drivers' first turn.
+    start_pair(&mut ta, &mut tb);
+    let id = ta
+        .create_data_channel(&DataChannelParameters::new("bench"))
+        .expect("channel");
+    let mut a = UdpDriver::bind(ta, &[aa]).expect("bind a");
+    let mut b = UdpDriver::bind(tb, &[ba]).expect("bind b");
+    let start = Instant::now();
+    while !(is_open(a.endpoint(), id) && is_open(b.endpoint(), id)) {
+        tokio::select! {
+            e = a.next_event() => { e.expect("socket"); }
+            e = b.next_event() => { e.expect("socket"); }
+        }
+    }
+    let t = start.elapsed();
+    (a, b, id, t)
+}
+
+fn connect_figure() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let cert = DtlsCertificate::generate(&*default_provider()).expect("cert");
+    let mut times = Vec::new();
+    rt.block_on(async {
+        // One warm-up pair: first-use costs (page faults, lazy statics) are not setup.
+        connected_pair(1000, &cert).await;
+        for i in 0..20 {
+            let (_, _, _, t) = connected_pair(2 * i, &cert).await;
+            times.push(t);
+        }
+    });
+    let median = percentile(&mut times, 0.5);
+    let p95 = percentile(&mut times, 0.95);
+    println!(
+        "connect, ICE start → channel open, ours ↔ ours over loopback (tokio), 20 pairs: median {:.3} ms, p95 {:.3} ms",
+        ms(median),
+        ms(p95)
+    );
+}
+
+fn throughput_figure() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let cert = DtlsCertificate::generate(&*default_provider()).expect("cert");
+    let total: usize = 256 << 20;
+    let msg = 64 << 10;
+    let bps = rt.block_on(async {
+        let (mut a, mut b, id, _) = connected_pair(77, &cert).await;
+        let receiver = tokio::spawn(async move {
+            let mut got = 0usize;
+            let mut first = None;
+            while got < total {
+                if let OrtcEvent::DataChannel(DataChannelEvent::Message { data, .. }) =
+                    b.next_event().await.expect("socket")
+                {
+                    first.get_or_insert_with(Instant::now);
+                    got += data.len();
+                }
+            }
+            (got, first.expect("data arrived").elapsed())
+        });
+        // Refill when half the queue drained, as an application on `bufferedamountlow`.
+        a.endpoint_mut()
+            .set_buffered_amount_low_threshold(id, 2 << 20);
+        let payload = Bytes::from(vec![0x5a; msg]);
+        let mut sent = 0;
+        let start = Instant::now();
+        while sent < total {
+            while sent < total && a.endpoint().buffered_amount(id) < 4 << 20 {
+                a.endpoint_mut()
+                    .send_binary(id, payload.clone())
+                    .expect("send");
+                sent += msg;
+            }
+            a.next_event().await.expect("socket");
+        }
+        if std::env::var_os("ORTC_BENCH_VERBOSE").is_some() {
+            let s = a
+                .endpoint()
+                .data_channels()
+                .map(|d| d.association().stats());
+            eprintln!("sender after queueing all: {s:?}, driver {:?}", a.stats());
+        }
+        let sender = tokio::spawn(async move {
+            // Keep the sender's loop turning until the receiver has it all.
+            let mut n = 0u64;
+            loop {
+                if a.next_event().await.is_err() {
+                    break;
+                }
+                n += 1;
+                if n % 64 == 0 && std::env::var_os("ORTC_BENCH_VERBOSE").is_some() {
+                    let s = a
+                        .endpoint()
+                        .data_channels()
+                        .map(|d| d.association().stats());
+                    eprintln!("sender: {s:?}, driver {:?}", a.stats());
+                }
+            }
+        });
+        let (got, _) = receiver.await.expect("receiver");
+        sender.abort();
+        if std::env::var_os("ORTC_BENCH_VERBOSE").is_some() {
+            eprintln!("sender stats: {:?}", sender.await.err());
+        }
+        got as f64 * 8.0 / start.elapsed().as_secs_f64()
+    });
+    println!(
+        "throughput, ours ↔ ours over loopback UDP, one connection, 64 KiB messages, 256 MiB: {:.2} Gbit/s",
+        bps / 1e9
+    );
+}
+
+/// Move what `from` sends into `to`; returns whether anything moved.
+fn forward(from: &mut SctpTransport, to: &mut SctpTransport, now: Instant) -> bool {
+    let mut moved = false;
+    loop {
+        match from.poll_output() {
+            Output::Transmit(t) => {
+                for d in t.datagrams() {
+                    to.handle_input(Input::Receive(Receive {
+                        now,
+                        protocol: t.protocol,
+                        source: t.source,
+                        destination: t.destination,
+                        contents: d,
+                    }));
+                }
+                moved = true;
+            }
+            Output::Event(_) => {}
+            _ => return moved,
+        }
+    }
+}
+
+/// Move everything between two in-memory chains until both are quiet.
+fn pump(a: &mut SctpTransport, b: &mut SctpTransport, now: Instant) {
+    while forward(a, b, now) | forward(b, a, now) {}
+}
+
+fn memory_figure() {
+    let n = 1000usize;
+    let certs: Vec<DtlsCertificate> = (0..2)
+        .map(|_| DtlsCertificate::generate(&*default_provider()).expect("cert"))
+        .collect();
+    COUNTING.store(true, Ordering::Relaxed);
+    let before = LIVE.load(Ordering::Relaxed);
+    let mut pairs = Vec::with_capacity(n);
+    let vec_bytes = LIVE.load(Ordering::Relaxed).wrapping_sub(before);
+    let mut now = Instant::now();
+    for i in 0..n {
+        let ip = |host: usize| -> SocketAddr {
+            format!(
+                "10.{}.{}.{}:5000",
+                host / 62500,
+                (host / 250) % 250,
+                host % 250 + 1
+            )
+            .parse()
+            .expect("address")
+        };
+        let mut a = chain(2 * i as u64 + 1, ip(2 * i), &certs[0]);
+        let mut b = chain(2 * i as u64 + 2, ip(2 * i + 1), &certs[1]);
+        start_pair(&mut a, &mut b);
+        let id = a
+            .create_data_channel(&DataChannelParameters::new("idle"))
+            .expect("channel");
+        a.handle_input(Input::Timeout(now));
+        b.handle_input(Input::Timeout(now));
+        for _ in 0..200 {
+            pump(&mut a, &mut b, now);
+            if is_open(&a, id) && is_open(&b, id) {
+                break;
+            }
+            now += Duration::from_millis(5);
+            a.handle_input(Input::Timeout(now));
+            b.handle_input(Input::Timeout(now));
+        }
+        assert!(is_open(&a, id), "pair {i} did not open");
+        // Let delayed acknowledgements go out so nothing is pending.
+        let later = now + Duration::from_secs(1);
+        a.handle_input(Input::Timeout(later));
+        b.handle_input(Input::Timeout(later));
+        pump(&mut a, &mut b, later);
+        pairs.push((a, b));
+    }
+    let used = LIVE
+        .load(Ordering::Relaxed)
+        .wrapping_sub(before)
+        .wrapping_sub(vec_bytes);
+    COUNTING.store(false, Ordering::Relaxed);
+    drop(pairs);
+    println!(
+        "memory: heap per endpoint of {n} connected chains with one open channel each: {:.1} KiB",
+        used as f64 / (2 * n) as f64 / 1024.0
+    );
+}
+
+fn setup_figure() {
+    let cert = DtlsCertificate::generate(&*default_provider()).expect("cert");
+    let rtt = Duration::from_millis(20);
+    let mut clean_median = Duration::ZERO;
+    for loss in [0.0, 0.01, 0.05] {
+        let mut times = Vec::new();
+        for seed in 0..200u64 {
+            let (aa, ba): (SocketAddr, SocketAddr) = (
+                "198.51.100.1:5000".parse().expect("literal"),
+                "198.51.100.2:5000".parse().expect("literal"),
+            );
+            let link = LinkConfig::new().latency(rtt / 2).loss(loss);
+            let mut sim = Sim::new(seed, Instant::now());
+            let ha = sim.add_host(HostConfig::new(aa.ip()).link(link.clone()));
+            let hb = sim.add_host(HostConfig::new(ba.ip()).link(link));
+            let mut ta = chain(seed * 2 + 1, aa, &cert);
+            let mut tb = chain(seed * 2 + 2, ba, &cert);
+            start_pair(&mut ta, &mut tb);
+            let id = ta
+                .create_data_channel(&DataChannelParameters::new("x"))
+                .expect("channel");
+            let a = sim.add_endpoint(ha, ta);
+            let b = sim.add_endpoint(hb, tb);
+            sim.bind(a, aa);
+            sim.bind(b, ba);
+            assert!(
+                sim.run_until(Duration::from_secs(120), |s| is_open(s.endpoint(a), id)),
+                "seed {seed} at {loss} loss did not connect"
+            );
+            times.push(sim.elapsed());
+        }
+        let p50 = percentile(&mut times, 0.5);
+        let p95 = percentile(&mut times, 0.95);
+        if loss == 0.0 {
+            clean_median = p50;
+        }
+        println!(
+            "setup in the simulator, 20 ms RTT, {:.0} % loss, 200 seeds: p50 {:.0} ms ({:.1} RTT), p95 {:.0} ms ({:.1}× the loss-free median)",
+            loss * 100.0,
+            ms(p50),
+            p50.as_secs_f64() / rtt.as_secs_f64(),
+            ms(p95),
+            p95.as_secs_f64() / clean_median.as_secs_f64()
+        );
+    }
+}
+
+fn aiortc_figure() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let py = std::process::Command::new(format!("{root}/scripts/install-aiortc"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.lines().last().map(|l| l.trim().to_string()));
+    let Some(py) = py else {
+        println!("aiortc: venv not available (scripts/install-aiortc failed); skipped");
+        return;
+    };
+    let out = std::process::Command::new(py)
+        .arg(format!("{root}/tests/aiortc/selftest.py"))
+        .arg("--bench")
+        .output()
+        .expect("run selftest.py --bench");
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        if line.starts_with("connect.open_ms") || line.starts_with("throughput.mbps") {
+            println!("aiortc ↔ aiortc (its own harness): {line}");
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let run = |name: &str| args.is_empty() || args.iter().any(|a| a == name);
+    if run("connect") {
+        connect_figure();
+    }
+    if run("throughput") {
+        throughput_figure();
+    }
+    if run("memory") {
+        memory_figure();
+    }
+    if run("setup") {
+        setup_figure();
+    }
+    if args.iter().any(|a| a == "aiortc") {
+        aiortc_figure();
+    }
+}
