@@ -215,35 +215,12 @@ fn throughput_figure() {
             }
             a.next_event().await.expect("socket");
         }
-        if std::env::var_os("ORTC_BENCH_VERBOSE").is_some() {
-            let s = a
-                .endpoint()
-                .data_channels()
-                .map(|d| d.association().stats());
-            eprintln!("sender after queueing all: {s:?}, driver {:?}", a.stats());
-        }
         let sender = tokio::spawn(async move {
             // Keep the sender's loop turning until the receiver has it all.
-            let mut n = 0u64;
-            loop {
-                if a.next_event().await.is_err() {
-                    break;
-                }
-                n += 1;
-                if n % 64 == 0 && std::env::var_os("ORTC_BENCH_VERBOSE").is_some() {
-                    let s = a
-                        .endpoint()
-                        .data_channels()
-                        .map(|d| d.association().stats());
-                    eprintln!("sender: {s:?}, driver {:?}", a.stats());
-                }
-            }
+            while a.next_event().await.is_ok() {}
         });
         let (got, _) = receiver.await.expect("receiver");
         sender.abort();
-        if std::env::var_os("ORTC_BENCH_VERBOSE").is_some() {
-            eprintln!("sender stats: {:?}", sender.await.err());
-        }
         got as f64 * 8.0 / start.elapsed().as_secs_f64()
     });
     println!(
