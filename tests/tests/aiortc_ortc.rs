@@ -8,7 +8,7 @@ use sansrtc::datachannel::{DataChannelEvent, DataChannelState};
 use sansrtc::dtls::DtlsRole;
 use sansrtc::ortc::{DataChannelParameters, IceRole, OrtcEvent};
 use sansrtc_tests::aiortc::{Ours, Peer, b64, expect_line, run_until, unb64};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const T: Duration = Duration::from_secs(20);
 
@@ -172,8 +172,25 @@ fn controlled_client_connects_and_talks() {
     run_until(&mut ours, &mut peer, T, "echo", |o, _| {
         our_messages(o, id).len() == 1
     });
-    let _: Vec<Value> = Vec::new();
-    stop(ours, peer);
+    // We stop first: a graceful SCTP SHUTDOWN, then DTLS close_notify; aiortc sees both.
+    ours.chain.stop();
+    run_until(&mut ours, &mut peer, T, "our SCTP shut down", |o, _| {
+        o.chain.state() == sansrtc::ortc::SctpTransportState::Closed
+    });
+    expect_line(&mut ours, &mut peer, T, "aiortc sees the channel close", |v| {
+        v["type"] == "channelState" && v["id"] == id && v["state"] == "closed"
+    });
+    ours.chain.transport_mut().stop();
+    expect_line(&mut ours, &mut peer, T, "aiortc's DTLS closed", |v| {
+        v["type"] == "state" && v["transport"] == "dtls" && v["state"] == "closed"
+    });
+    assert_eq!(
+        ours.chain.transport().state(),
+        sansrtc::ortc::DtlsTransportState::Closed
+    );
+    ours.chain.transport_mut().transport_mut().stop();
+    peer.send(&json!({"type": "stop"}));
+    expect_line(&mut ours, &mut peer, T, "stopped", |v| v["type"] == "stopped");
 }
 
 /// Send `total` bytes of the bulk stream on `id` in `size`-byte messages, keeping at most
