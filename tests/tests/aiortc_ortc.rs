@@ -177,9 +177,13 @@ fn controlled_client_connects_and_talks() {
     run_until(&mut ours, &mut peer, T, "our SCTP shut down", |o, _| {
         o.chain.state() == sansrtc::ortc::SctpTransportState::Closed
     });
-    expect_line(&mut ours, &mut peer, T, "aiortc sees the channel close", |v| {
-        v["type"] == "channelState" && v["id"] == id && v["state"] == "closed"
-    });
+    expect_line(
+        &mut ours,
+        &mut peer,
+        T,
+        "aiortc sees the channel close",
+        |v| v["type"] == "channelState" && v["id"] == id && v["state"] == "closed",
+    );
     ours.chain.transport_mut().stop();
     expect_line(&mut ours, &mut peer, T, "aiortc's DTLS closed", |v| {
         v["type"] == "state" && v["transport"] == "dtls" && v["state"] == "closed"
@@ -190,7 +194,9 @@ fn controlled_client_connects_and_talks() {
     );
     ours.chain.transport_mut().transport_mut().stop();
     peer.send(&json!({"type": "stop"}));
-    expect_line(&mut ours, &mut peer, T, "stopped", |v| v["type"] == "stopped");
+    expect_line(&mut ours, &mut peer, T, "stopped", |v| {
+        v["type"] == "stopped"
+    });
 }
 
 /// Send `total` bytes of the bulk stream on `id` in `size`-byte messages, keeping at most

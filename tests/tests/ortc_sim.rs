@@ -248,3 +248,112 @@ fn setup_under_loss_stays_within_a_few_times_the_clean_time() {
     println!("clean {clean:?}, worst at 5 % loss {worst:?}");
     assert!(clean.iter().all(|&t| t < Duration::from_millis(300)));
 }
+
+#[test]
+fn misuse_gets_errors_that_name_the_problem() {
+    use sansrtc::ortc::{DtlsFingerprint, DtlsRoleParam, OrtcError};
+    let cert = DtlsCertificate::generate(&*default_provider()).unwrap();
+    let g = IceGatherer::new(IceGathererConfig::default());
+    assert!(matches!(
+        DtlsTransport::new(IceTransport::new(g), vec![]),
+        Err(OrtcError::InvalidParameters(_))
+    ));
+    let mut a = chain(1, "198.51.100.1:5000".parse().unwrap());
+    let b = chain(2, "198.51.100.2:5000".parse().unwrap());
+    let sb = signal(&b);
+    // SCTP before DTLS: the DTLS role is not known yet.
+    let e = a.start(&sb.sctp, 5000).unwrap_err();
+    assert!(e.to_string().contains("start the DTLS transport"), "{e}");
+    assert!(matches!(
+        a.create_data_channel(&DataChannelParameters::new("x")),
+        Err(OrtcError::NotStarted(_))
+    ));
+    // DTLS parameters without a usable fingerprint.
+    let none = DtlsParameters {
+        fingerprints: vec![],
+        role: DtlsRoleParam::Auto,
+    };
+    assert!(matches!(
+        a.transport_mut().start(&none),
+        Err(OrtcError::InvalidParameters(_))
+    ));
+    let bad = DtlsParameters {
+        fingerprints: vec![DtlsFingerprint {
+            algorithm: "sha-256".into(),
+            value: "not hex".into(),
+        }],
+        role: DtlsRoleParam::Auto,
+    };
+    assert!(matches!(
+        a.transport_mut().start(&bad),
+        Err(OrtcError::Dtls(_))
+    ));
+    // Twice is refused.
+    let ice = a.transport_mut().transport_mut();
+    ice.start(&sb.ice, IceRole::Controlled).unwrap();
+    assert!(matches!(
+        ice.start(&sb.ice, IceRole::Controlled),
+        Err(OrtcError::AlreadyStarted(_))
+    ));
+    a.transport_mut().start(&sb.dtls).unwrap();
+    assert!(matches!(
+        a.transport_mut().start(&sb.dtls),
+        Err(OrtcError::AlreadyStarted(_))
+    ));
+    a.start(&sb.sctp, 5000).unwrap();
+    assert!(matches!(
+        a.start(&sb.sctp, 5000),
+        Err(OrtcError::AlreadyStarted(_))
+    ));
+    let _ = cert;
+}
+
+#[test]
+fn explicit_dtls_roles_win_over_the_ice_role() {
+    use sansrtc::ortc::DtlsRoleParam;
+    let mut a = chain(1, "198.51.100.1:5000".parse().unwrap());
+    let b = chain(2, "198.51.100.2:5000".parse().unwrap());
+    let mut sb = signal(&b);
+    a.transport_mut()
+        .transport_mut()
+        .start(&sb.ice, IceRole::Controlling)
+        .unwrap();
+    // Controlling would make us the server; the peer says it is the server.
+    sb.dtls.role = DtlsRoleParam::Server;
+    a.transport_mut().start(&sb.dtls).unwrap();
+    assert_eq!(a.transport().role(), Some(DtlsRole::Client));
+}
+
+#[test]
+fn a_wrong_fingerprint_fails_dtls_and_closes_sctp() {
+    let (aa, ba): (SocketAddr, SocketAddr) = (
+        "198.51.100.1:5000".parse().unwrap(),
+        "198.51.100.2:5000".parse().unwrap(),
+    );
+    let mut sim = Sim::new(9, Instant::now());
+    let link = LinkConfig::new().latency(Duration::from_millis(5));
+    let ha = sim.add_host(HostConfig::new(aa.ip()).link(link.clone()));
+    let hb = sim.add_host(HostConfig::new(ba.ip()).link(link));
+    let mut ta = chain(1, aa);
+    let mut tb = chain(2, ba);
+    let (sa, mut sb) = (signal(&ta), signal(&tb));
+    // A signalling path that swapped in someone else's certificate.
+    let other = chain(3, "198.51.100.3:5000".parse().unwrap());
+    sb.dtls = other.transport().local_parameters();
+    start(&mut ta, &sb, IceRole::Controlling);
+    start(&mut tb, &sa, IceRole::Controlled);
+    let a = sim.add_endpoint(ha, ta);
+    let b = sim.add_endpoint(hb, tb);
+    sim.bind(a, aa);
+    sim.bind(b, ba);
+    assert!(sim.run_until(Duration::from_secs(10), |s| {
+        s.endpoint(a).transport().state() == DtlsTransportState::Failed
+    }));
+    sim.run_for(Duration::from_secs(1));
+    assert_eq!(sim.endpoint(a).state(), SctpTransportState::Closed);
+    // The peer learns of it from the alert.
+    assert_ne!(
+        sim.endpoint(b).transport().state(),
+        DtlsTransportState::Connected
+    );
+}
