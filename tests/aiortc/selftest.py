@@ -105,9 +105,14 @@ class Peer:
 
 
 class Controller:
-    def __init__(self, verbose: bool, trace: bool) -> None:
+    def __init__(self, verbose: bool, trace: bool, peer_a=None, peer_b=None) -> None:
         self.verbose = verbose
         self.trace = trace
+        # The program behind peers "A…" and "B…": peer.py (aiortc) unless another
+        # implementation of PROTOCOL.md is named, e.g. sansrtc's ortc-peer.
+        default = [sys.executable, str(HERE / "peer.py")]
+        self.commands = {"A": peer_a.split() if peer_a else default,
+                         "B": peer_b.split() if peer_b else default}
         self.pending: dict[str, asyncio.Future] = {}
         self.server: Optional[asyncio.base_events.Server] = None
         self.peers: list[Peer] = []
@@ -122,11 +127,12 @@ class Controller:
 
     async def spawn(self, name: str, *extra: str) -> Peer:
         port = self.server.sockets[0].getsockname()[1]
-        args = [str(HERE / "peer.py"), "--connect", f"127.0.0.1:{port}", "--name", name, *extra]
+        program = self.commands[name[0]]
+        args = [*program[1:], "--connect", f"127.0.0.1:{port}", "--name", name, *extra]
         if self.verbose:
             args.append("--verbose")
         self.pending[name] = asyncio.get_running_loop().create_future()
-        proc = await asyncio.create_subprocess_exec(sys.executable, *args)
+        proc = await asyncio.create_subprocess_exec(program[0], *args)
         peer = Peer(name, proc)
         self.peers.append(peer)
         hello, reader, writer = await asyncio.wait_for(self.pending[name], WAIT)
@@ -389,7 +395,7 @@ async def bench(ctl: Controller, pairs: int, total: int, size: int) -> None:
         open_ms.append(opened["ms"])
         dtls_ms.append(connected["ms"])
         await ctl.stop(a, b)
-    figure("aiortc.version", a.hello["versions"]["aiortc"])
+    figure("peer.versions", json.dumps(a.hello["versions"]) + " / " + json.dumps(b.hello["versions"]))
     figure("connect.pairs", pairs)
     figure("connect.dtls_ms.median", statistics.median(dtls_ms))
     figure("connect.open_ms.median", statistics.median(open_ms))
@@ -413,7 +419,7 @@ async def bench(ctl: Controller, pairs: int, total: int, size: int) -> None:
 
 
 async def run(args: argparse.Namespace) -> int:
-    ctl = Controller(args.verbose, args.trace)
+    ctl = Controller(args.verbose, args.trace, args.peer_a, args.peer_b)
     await ctl.listen()
     try:
         if args.bench:
@@ -439,6 +445,8 @@ def main() -> int:
     parser.add_argument("--message-size", type=int, default=65536)
     parser.add_argument("--verbose", action="store_true", help="peers log aiortc debug output")
     parser.add_argument("--trace", action="store_true", help="print every protocol line (cut to 300 chars) on stderr")
+    parser.add_argument("--peer-a", help="command for peer A (ICE controlling) instead of peer.py")
+    parser.add_argument("--peer-b", help="command for peer B (ICE controlled) instead of peer.py")
     return asyncio.run(run(parser.parse_args()))
 
 

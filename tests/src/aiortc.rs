@@ -237,8 +237,12 @@ impl Ours {
         let now = Instant::now();
         let wait = deadline
             .map_or(max, |d| d.saturating_duration_since(now))
-            .min(max)
-            .max(Duration::from_micros(200));
+            .min(max);
+        if wait.is_zero() {
+            // Due now: a socket timeout would round up to the kernel's tick.
+            self.chain.handle_input(Input::Timeout(now));
+            return;
+        }
         self.socket.set_read_timeout(Some(wait)).unwrap();
         match self.socket.recv_from(&mut self.buf) {
             Ok((n, from)) => {

@@ -16,6 +16,9 @@ use crate::ice::IceEvent;
 use crate::io::{Endpoint, Input, Output};
 use crate::srtp::SrtpProfile;
 
+/// DTLS datagrams kept from before `start` (a peer's first flight is a few).
+const MAX_EARLY: usize = 8;
+
 /// Most datagrams one transmit carries (a GSO batch); the driver caps it further to what
 /// the socket takes.
 const MAX_BATCH: usize = 64;
@@ -54,6 +57,8 @@ pub struct DtlsTransport {
     pending: VecDeque<crate::io::Transmit>,
     /// An output taken from DTLS while filling a batch, to be handled next.
     peeked: Option<DtlsOutput>,
+    /// DTLS datagrams that arrived before `start`.
+    early: VecDeque<Bytes>,
     events: VecDeque<OrtcEvent>,
     now: Option<Instant>,
 }
@@ -78,6 +83,7 @@ impl DtlsTransport {
             held: VecDeque::new(),
             pending: VecDeque::new(),
             peeked: None,
+            early: VecDeque::new(),
             events: VecDeque::new(),
             now: None,
         })
@@ -128,8 +134,16 @@ impl DtlsTransport {
             },
         });
         self.set_state(DtlsTransportState::Connecting);
-        if self.ice.has_selected_pair() {
+        if self.ice.has_selected_pair() || !self.early.is_empty() {
             self.begin();
+        }
+        if let (Some(d), Some(now)) = (&mut self.dtls, self.now) {
+            for c in self.early.drain(..) {
+                d.handle_datagram_owned(
+                    now,
+                    c.try_into_mut().unwrap_or_else(|c| BytesMut::from(&c[..])),
+                );
+            }
         }
         Ok(())
     }
@@ -241,6 +255,11 @@ impl DtlsTransport {
                     .try_into_mut()
                     .unwrap_or_else(|c| BytesMut::from(&c[..]));
                 d.handle_datagram_owned(now, buf);
+            }
+            None if self.early.len() < MAX_EARLY => {
+                // The peer started first: keep its opening flight for `start` rather
+                // than make it wait a retransmission.
+                self.early.push_back(r.contents);
             }
             None => tracing::trace!("DTLS before start: dropped (the peer retransmits)"),
         }

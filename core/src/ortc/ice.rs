@@ -120,7 +120,13 @@ pub struct IceTransport {
     agent: IceAgent,
     started: bool,
     datagrams: VecDeque<Receive>,
+    /// Checks that arrived before `start`: answered once our role is known, so a peer
+    /// that started first does not meet a wrong role (and a role-conflict repair).
+    early: VecDeque<Receive>,
 }
+
+/// Checks kept from before `start`.
+const MAX_EARLY_CHECKS: usize = 16;
 
 impl IceTransport {
     /// `new RTCIceTransport(gatherer)`.
@@ -129,6 +135,7 @@ impl IceTransport {
             agent: gatherer.agent,
             started: false,
             datagrams: VecDeque::new(),
+            early: VecDeque::new(),
         }
     }
 
@@ -142,6 +149,9 @@ impl IceTransport {
         self.agent.set_controlling(role == IceRole::Controlling);
         self.agent.set_remote_credentials(creds);
         self.started = true;
+        for r in std::mem::take(&mut self.early) {
+            self.agent.handle_input(Input::Receive(r));
+        }
         Ok(())
     }
 
@@ -206,6 +216,19 @@ impl IceTransport {
     /// Feed input; returns a datagram that is not STUN, for the layer above.
     pub(crate) fn route(&mut self, input: Input) -> Option<Receive> {
         match input {
+            // A Binding request (type 0x0001) before `start`: hold it. Responses still
+            // pass, for server-reflexive gathering.
+            Input::Receive(r)
+                if !self.started
+                    && r.contents.starts_with(&[0x00, 0x01])
+                    && crate::stun::is_stun(&r.contents) =>
+            {
+                self.agent.handle_input(Input::Timeout(r.now));
+                if self.early.len() < MAX_EARLY_CHECKS {
+                    self.early.push_back(r);
+                }
+                None
+            }
             Input::Receive(r) if !crate::stun::is_stun(&r.contents) => {
                 // Keep ICE's clock moving with the traffic that passes it by.
                 self.agent.handle_input(Input::Timeout(r.now));

@@ -34,10 +34,9 @@ fn setup(role: IceRole, tx: Sender<Value>, rx: Receiver<Value>) -> (SctpTranspor
     let ice = sctp.transport_mut().transport_mut();
     ice.start(&param(&remote, "ice"), role).unwrap();
     let candidates: Vec<IceCandidate> = param(&remote, "candidates");
-    for c in &candidates {
-        ice.add_remote_candidate(Some(c)).unwrap();
+    for c in candidates.iter().map(Some).chain([None]) {
+        ice.add_remote_candidate(c).unwrap(); // `None`: end of candidates
     }
-    ice.add_remote_candidate(None).unwrap();
     sctp.transport_mut().start(&param(&remote, "dtls")).unwrap();
     sctp.start(&param(&remote, "sctp"), 5000).unwrap();
     (sctp, socket)
@@ -80,9 +79,12 @@ fn run(
         let wait = deadline.map_or(Duration::from_secs(1), |d| {
             d.saturating_duration_since(Instant::now())
         });
-        socket
-            .set_read_timeout(Some(wait.max(Duration::from_micros(100))))
-            .unwrap();
+        if wait.is_zero() {
+            // Due now. (A socket timeout would round up to the kernel's tick, ~4 ms.)
+            sctp.handle_input(Input::Timeout(Instant::now()));
+            continue;
+        }
+        socket.set_read_timeout(Some(wait)).unwrap();
         let input = match socket.recv_from(&mut buf) {
             Ok((n, source)) => Input::Receive(Receive {
                 now: Instant::now(),

@@ -1,0 +1,486 @@
+//! Our ORTC chain as a peer of the interop protocol (`tests/aiortc/PROTOCOL.md`): the
+//! same JSON-lines commands `tests/aiortc/peer.py` answers for aiortc, so one controller
+//! (`tests/aiortc/selftest.py --peer-a/--peer-b`) can run ours ↔ ours, ours ↔ aiortc and
+//! aiortc ↔ aiortc, and measure them with one harness. Driven by a plain blocking loop.
+//!
+//! `ortc-peer --connect HOST:PORT --ice-role controlling|controlled [--name N]
+//! [--ice-address IP] [--sctp-port N] [--max-message-size N]`
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use bytes::Bytes;
+use sansrtc::crypto::default_provider;
+use sansrtc::datachannel::{DataChannelEvent, DataChannelInfo};
+use sansrtc::dtls::{DtlsCertificate, DtlsRole};
+use sansrtc::ice::{IceConnectionState, IceEvent};
+use sansrtc::io::{Endpoint, Input, Output, Protocol, Receive};
+use sansrtc::ortc::*;
+use sansrtc_tests::aiortc::BulkStream;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+struct Expect {
+    want: usize,
+    got: usize,
+    hash: Sha256,
+    first: Option<Instant>,
+}
+
+struct Bulk {
+    total: usize,
+    size: usize,
+    at: usize,
+    stream: BulkStream,
+    hash: Sha256,
+    started: Instant,
+}
+
+struct Peer {
+    name: String,
+    chain: SctpTransport,
+    socket: UdpSocket,
+    out: TcpStream,
+    role: IceRole,
+    t0: Option<Instant>,
+    queued_opens: Vec<Value>,
+    echo: HashSet<u16>,
+    expects: HashMap<u16, Expect>,
+    bulks: HashMap<u16, Bulk>,
+    labels: HashMap<u16, String>,
+    stopping: bool,
+}
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn b64(b: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+fn channel_json(info: &DataChannelInfo, origin: &str) -> Value {
+    json!({"type": "channel", "id": info.id, "origin": origin, "label": info.label,
+           "protocol": info.protocol, "ordered": info.ordered,
+           "maxRetransmits": info.max_retransmits, "maxPacketLifeTime": info.max_packet_life_time,
+           "negotiated": info.negotiated})
+}
+
+impl Peer {
+    fn say(&mut self, mut v: Value) {
+        if v.get("ms").is_some_and(Value::is_null)
+            && let Some(t0) = self.t0
+        {
+            v["ms"] = json!((t0.elapsed().as_secs_f64() * 1e6).round() / 1e3);
+        }
+        let mut line = v.to_string();
+        line.push('\n');
+        self.out
+            .write_all(line.as_bytes())
+            .expect("controller connection");
+    }
+
+    fn error(&mut self, command: &str, message: impl ToString) {
+        self.say(json!({"type": "error", "command": command, "message": message.to_string()}));
+    }
+
+    fn command(&mut self, c: Value) {
+        let kind = c["type"].as_str().unwrap_or("").to_string();
+        if let Err(e) = self.try_command(&kind, &c) {
+            self.error(&kind, e);
+        }
+    }
+
+    fn try_command(&mut self, kind: &str, c: &Value) -> Result<(), String> {
+        let id = || c["id"].as_u64().map(|i| i as u16).ok_or("no id");
+        match kind {
+            "start" => self.start(c),
+            "open" if self.t0.is_none() => {
+                self.queued_opens.push(c.clone());
+                Ok(())
+            }
+            "open" => self.open(c),
+            "send" => {
+                let id = id()?;
+                let r = match (c["text"].as_str(), c["binary"].as_str()) {
+                    (Some(t), _) => self.chain.send_text(id, t),
+                    (_, Some(b)) => {
+                        let data = base64::engine::general_purpose::STANDARD
+                            .decode(b)
+                            .map_err(|e| e.to_string())?;
+                        self.chain.send_binary(id, Bytes::from(data))
+                    }
+                    _ => return Err("send needs text or binary".into()),
+                };
+                r.map_err(|e| e.to_string())
+            }
+            "echo" => {
+                let id = id()?;
+                if c["on"].as_bool() == Some(false) {
+                    self.echo.remove(&id);
+                } else {
+                    self.echo.insert(id);
+                }
+                Ok(())
+            }
+            "expect" => {
+                let want = c["bytes"].as_u64().ok_or("no bytes")? as usize;
+                let e = Expect {
+                    want,
+                    got: 0,
+                    hash: Sha256::new(),
+                    first: None,
+                };
+                self.expects.insert(id()?, e);
+                Ok(())
+            }
+            "bulk" => {
+                let seed = c["seed"].as_u64().unwrap_or(0);
+                let b = Bulk {
+                    total: c["bytes"].as_u64().ok_or("no bytes")? as usize,
+                    size: c["messageSize"].as_u64().unwrap_or(65536) as usize,
+                    at: 0,
+                    stream: BulkStream::new(seed),
+                    hash: Sha256::new(),
+                    started: Instant::now(),
+                };
+                let id = id()?;
+                self.chain.set_buffered_amount_low_threshold(id, 2 << 20);
+                self.bulks.insert(id, b);
+                Ok(())
+            }
+            "close" => {
+                let id = id()?;
+                self.chain.close_channel(id).map_err(|e| e.to_string())?;
+                let label = self.labels.get(&id).cloned().unwrap_or_default();
+                self.say(json!({"type": "channelState", "id": id, "label": label, "state": "closing", "ms": null}));
+                Ok(())
+            }
+            "stop" => {
+                self.chain.stop_all();
+                self.chain.transport_mut().transport_mut().stop();
+                self.stopping = true;
+                Ok(())
+            }
+            other => Err(format!("unknown command {other:?}")),
+        }
+    }
+
+    fn start(&mut self, c: &Value) -> Result<(), String> {
+        let want = c["iceControlling"].as_bool().ok_or("no iceControlling")?;
+        if want != (self.role == IceRole::Controlling) {
+            return Err("start: iceControlling contradicts --ice-role".into());
+        }
+        let p = |k: &str| c[k].clone();
+        let e = |e: serde_json::Error| e.to_string();
+        let s = |e: OrtcError| e.to_string();
+        self.t0 = Some(Instant::now());
+        let ice = self.chain.transport_mut().transport_mut();
+        ice.start(&serde_json::from_value(p("ice")).map_err(e)?, self.role)
+            .map_err(s)?;
+        let cands: Vec<IceCandidate> = serde_json::from_value(p("candidates")).map_err(e)?;
+        for cand in &cands {
+            ice.add_remote_candidate(Some(cand)).map_err(s)?;
+        }
+        ice.add_remote_candidate(None).map_err(s)?;
+        let dtls = serde_json::from_value(p("dtls")).map_err(e)?;
+        self.chain.transport_mut().start(&dtls).map_err(s)?;
+        let port = c["port"].as_u64().unwrap_or(5000) as u16;
+        let caps = serde_json::from_value(p("sctp")).map_err(e)?;
+        self.chain.start(&caps, port).map_err(s)?;
+        for o in std::mem::take(&mut self.queued_opens) {
+            self.command(o);
+        }
+        Ok(())
+    }
+
+    fn open(&mut self, c: &Value) -> Result<(), String> {
+        let params: DataChannelParameters =
+            serde_json::from_value(c.clone()).map_err(|e| e.to_string())?;
+        let id = self
+            .chain
+            .create_data_channel(&params)
+            .map_err(|e| e.to_string())?;
+        self.labels.insert(id, params.label.clone());
+        let info = self.chain.channel(id).ok_or("channel vanished")?.clone();
+        self.say(channel_json(&info, "local"));
+        Ok(())
+    }
+
+    fn event(&mut self, e: OrtcEvent) {
+        let state =
+            |t: &str, s: &str| json!({"type": "state", "transport": t, "state": s, "ms": null});
+        match e {
+            OrtcEvent::Ice(IceEvent::ConnectionStateChange(s)) => {
+                let s = match s {
+                    IceConnectionState::Checking => "checking",
+                    IceConnectionState::Connected => "connected",
+                    IceConnectionState::Completed => "completed",
+                    IceConnectionState::Failed => "failed",
+                    IceConnectionState::Closed => "closed",
+                    _ => return,
+                };
+                self.say(state("ice", s));
+            }
+            OrtcEvent::DtlsStateChange(s) => {
+                let name = format!("{s:?}").to_lowercase();
+                self.say(state("dtls", &name));
+                if s == DtlsTransportState::Connected {
+                    let t = self.chain.transport();
+                    let suite = t.cipher_suite().map(|c| c.name());
+                    let srtp = t.session().and_then(|d| d.srtp_profile()).map(|p| p.name());
+                    let dtls_role = match t.role() {
+                        Some(DtlsRole::Client) => "client",
+                        _ => "server",
+                    };
+                    let ice_role = match t.transport().role() {
+                        IceRole::Controlling => "controlling",
+                        _ => "controlled",
+                    };
+                    self.say(json!({"type": "connected", "dtlsVersion": "DTLSv1.2",
+                        "cipherSuite": suite.map(openssl_name), "cipherSuiteIana": suite,
+                        "srtpProfile": srtp,
+                        "iceRole": ice_role, "dtlsRole": dtls_role, "ms": null}));
+                }
+            }
+            OrtcEvent::SctpStateChange(s) => {
+                let name = format!("{s:?}").to_lowercase();
+                self.say(state("sctp", &name));
+            }
+            OrtcEvent::DataChannel(e) => self.channel_event(e),
+            _ => {}
+        }
+    }
+
+    fn channel_event(&mut self, e: DataChannelEvent) {
+        match e {
+            DataChannelEvent::Incoming(info) => {
+                self.labels.insert(info.id, info.label.clone());
+                self.say(channel_json(&info, "remote"));
+                self.say(json!({"type": "channelState", "id": info.id, "label": info.label, "state": "open", "ms": null}));
+            }
+            DataChannelEvent::Open(id) => {
+                let label = self.labels.get(&id).cloned().unwrap_or_default();
+                self.say(json!({"type": "channelState", "id": id, "label": label, "state": "open", "ms": null}));
+            }
+            DataChannelEvent::Closed(id) => {
+                let label = self.labels.remove(&id).unwrap_or_default();
+                self.say(json!({"type": "channelState", "id": id, "label": label, "state": "closed", "ms": null}));
+            }
+            DataChannelEvent::Message { id, data, text } => self.message(id, data, text),
+            _ => {}
+        }
+    }
+
+    fn message(&mut self, id: u16, data: Bytes, text: bool) {
+        if self.echo.contains(&id) {
+            let r = match text {
+                true => self.chain.send_text(id, &String::from_utf8_lossy(&data)),
+                false => self.chain.send_binary(id, data),
+            };
+            if let Err(e) = r {
+                self.error("", e);
+            }
+            return;
+        }
+        if let Some(x) = self.expects.get_mut(&id) {
+            let now = Instant::now();
+            let first = *x.first.get_or_insert(now);
+            x.got += data.len();
+            x.hash.update(&data);
+            if x.got >= x.want {
+                let x = self.expects.remove(&id).expect("present");
+                let ms = now.duration_since(first).as_secs_f64() * 1e3;
+                let mbps = (ms > 0.0).then(|| x.got as f64 * 8.0 / (ms * 1e3));
+                let sha = hex(&x.hash.finalize());
+                self.say(json!({"type": "received", "id": id, "bytes": x.got, "sha256": sha, "ms": ms, "mbps": mbps}));
+            }
+            return;
+        }
+        let v = match text {
+            true => json!({"type": "message", "id": id, "text": String::from_utf8_lossy(&data)}),
+            false => json!({"type": "message", "id": id, "binary": b64(&data)}),
+        };
+        self.say(v);
+    }
+
+    /// Keep bulk transfers fed, a few MiB ahead of what is acknowledged.
+    fn feed(&mut self) {
+        let ids: Vec<u16> = self.bulks.keys().copied().collect();
+        for id in ids {
+            loop {
+                let buffered = self.chain.buffered_amount(id);
+                let b = self.bulks.get_mut(&id).expect("listed");
+                if b.at == b.total {
+                    if buffered == 0 {
+                        let b = self.bulks.remove(&id).expect("listed");
+                        let ms = b.started.elapsed().as_secs_f64() * 1e3;
+                        let sha = hex(&b.hash.finalize());
+                        self.say(json!({"type": "bulkSent", "id": id, "bytes": b.total, "sha256": sha, "ms": ms}));
+                    }
+                    break;
+                }
+                if buffered >= 4 << 20 {
+                    break;
+                }
+                let n = b.size.min(b.total - b.at);
+                let chunk = Bytes::copy_from_slice(b.stream.read(b.at, n));
+                b.hash.update(&chunk);
+                b.at += n;
+                if let Err(e) = self.chain.send_binary(id, chunk) {
+                    self.bulks.remove(&id);
+                    self.error("bulk", e);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// OpenSSL's name for a suite, which PROTOCOL.md's `cipherSuite` carries.
+fn openssl_name(iana: &str) -> String {
+    iana.trim_start_matches("TLS_")
+        .replace("_WITH_", "_")
+        .replace("AES_128", "AES128")
+        .replace("AES_256", "AES256")
+        .replace("CHACHA20_POLY1305_SHA256", "CHACHA20_POLY1305")
+        .replace('_', "-")
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Commands from the controller, read on a thread of their own; each one also wakes
+/// the UDP loop with an empty datagram to its socket, so it is handled at once.
+fn commands(stream: TcpStream, wake: SocketAddr) -> Receiver<Value> {
+    let (tx, rx) = channel();
+    let waker = UdpSocket::bind(SocketAddr::new(wake.ip(), 0)).expect("waker socket");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            match serde_json::from_str(&line) {
+                Ok(v) => {
+                    if tx.send(v).is_err() {
+                        break;
+                    }
+                    let _ = waker.send_to(&[], wake);
+                }
+                Err(e) => eprintln!("ortc-peer: not JSON ({e}): {line}"),
+            }
+        }
+    });
+    rx
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let connect = arg(&args, "--connect").expect("--connect HOST:PORT");
+    let role = match arg(&args, "--ice-role").as_deref() {
+        Some("controlling") => IceRole::Controlling,
+        _ => IceRole::Controlled,
+    };
+    let ip: IpAddr = arg(&args, "--ice-address")
+        .unwrap_or("127.0.0.1".into())
+        .parse()
+        .expect("IP");
+    let socket = UdpSocket::bind(SocketAddr::new(ip, 0)).expect("bind UDP");
+    let local = socket.local_addr().expect("bound");
+    let mut gatherer = IceGatherer::new(IceGathererConfig {
+        seed: u64::from(local.port()),
+        ..Default::default()
+    });
+    gatherer.gather(&[local]).expect("host candidate");
+    let cert = DtlsCertificate::generate(&*default_provider()).expect("certificate");
+    let dtls = DtlsTransport::new(IceTransport::new(gatherer), vec![cert]).expect("DTLS");
+    let port = arg(&args, "--sctp-port").map_or(5000, |p| p.parse().expect("port"));
+    let mut chain = SctpTransport::new(dtls, port);
+    chain.config_mut().seed = u64::from(local.port());
+    if let Some(m) = arg(&args, "--max-message-size") {
+        chain.config_mut().max_receive_message_size = m.parse().expect("size");
+    }
+    let out = TcpStream::connect(&connect).expect("controller");
+    out.set_nodelay(true).ok();
+    let lines = commands(out.try_clone().expect("clone"), local);
+    let mut peer = Peer {
+        name: arg(&args, "--name").unwrap_or("sansrtc".into()),
+        chain,
+        socket,
+        out,
+        role,
+        t0: None,
+        queued_opens: Vec::new(),
+        echo: HashSet::new(),
+        expects: HashMap::new(),
+        bulks: HashMap::new(),
+        labels: HashMap::new(),
+        stopping: false,
+    };
+    let ice = peer.chain.transport().transport();
+    let hello = json!({"type": "hello", "name": peer.name,
+        "versions": {"sansrtc": env!("CARGO_PKG_VERSION")},
+        "ice": ice.local_parameters(), "candidates": ice.gatherer_candidates(),
+        "dtls": peer.chain.transport().local_parameters(), "sctp": peer.chain.capabilities(),
+        "port": port});
+    peer.say(hello);
+    let mut buf = vec![0u8; 65536];
+    peer.chain.handle_input(Input::Timeout(Instant::now()));
+    loop {
+        loop {
+            match lines.try_recv() {
+                Ok(c) => peer.command(c),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => return,
+            }
+        }
+        peer.feed();
+        let deadline = loop {
+            match peer.chain.poll_output() {
+                Output::Transmit(t) => {
+                    for d in t.datagrams() {
+                        let _ = peer.socket.send_to(&d, t.destination);
+                    }
+                }
+                Output::Event(e) => peer.event(e),
+                Output::Timeout(at) => break Some(at),
+                _ => break None,
+            }
+        };
+        if peer.stopping {
+            peer.say(json!({"type": "stopped"}));
+            return;
+        }
+        let wait = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if wait == Some(Duration::ZERO) {
+            // Due now: a socket timeout this short would round up to the kernel's tick.
+            peer.chain.handle_input(Input::Timeout(Instant::now()));
+            continue;
+        }
+        peer.socket
+            .set_read_timeout(Some(wait.unwrap_or(Duration::from_secs(1))))
+            .expect("timeout");
+        let input = match peer.socket.recv_from(&mut buf) {
+            // The command thread's wake-up call.
+            Ok((0, _)) => continue,
+            Ok((n, source)) => Input::Receive(Receive {
+                now: Instant::now(),
+                protocol: Protocol::Udp,
+                source,
+                destination: local,
+                contents: Bytes::copy_from_slice(&buf[..n]),
+            }),
+            Err(_) => Input::Timeout(Instant::now()),
+        };
+        // A command that arrived meanwhile (an `echo`, say) applies to this datagram.
+        while let Ok(c) = lines.try_recv() {
+            peer.command(c);
+        }
+        peer.chain.handle_input(input);
+    }
+}
