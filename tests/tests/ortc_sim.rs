@@ -357,3 +357,47 @@ fn a_wrong_fingerprint_fails_dtls_and_closes_sctp() {
         DtlsTransportState::Connected
     );
 }
+
+/// The peer starts first and its checks (and then its DTLS ClientHello) reach us before
+/// our `start`: they are held, not answered in the wrong role nor dropped, so setup
+/// finishes one round trip after we start, with no role conflict.
+#[test]
+fn a_peer_that_starts_first_is_answered_once_we_start() {
+    let (aa, ba): (SocketAddr, SocketAddr) = (
+        "198.51.100.1:5000".parse().unwrap(),
+        "198.51.100.2:5000".parse().unwrap(),
+    );
+    let mut sim = Sim::new(3, Instant::now());
+    let link = LinkConfig::new().latency(Duration::from_millis(10));
+    let ha = sim.add_host(HostConfig::new(aa.ip()).link(link.clone()));
+    let hb = sim.add_host(HostConfig::new(ba.ip()).link(link));
+    let mut ta = chain(1, aa);
+    let tb = chain(2, ba);
+    let (sa, sb) = (signal(&ta), signal(&tb));
+    // b will be controlling, but only once started: until then its agent is controlled
+    // by default, like a's.
+    start(&mut ta, &sb, IceRole::Controlled);
+    let a = sim.add_endpoint(ha, ta);
+    let b = sim.add_endpoint(hb, tb);
+    sim.bind(a, aa);
+    sim.bind(b, ba);
+    sim.run_for(Duration::from_millis(300));
+    start(sim.endpoint_mut(b), &sa, IceRole::Controlling);
+    let id = sim
+        .endpoint_mut(b)
+        .create_data_channel(&DataChannelParameters::new("late"))
+        .unwrap();
+    let t0 = sim.elapsed();
+    assert!(sim.run_until(Duration::from_secs(5), |s| {
+        s.endpoint(b)
+            .channel(id)
+            .is_some_and(|c| c.state == sansrtc::datachannel::DataChannelState::Open)
+    }));
+    let took = sim.elapsed() - t0;
+    for who in [a, b] {
+        let stats = sim.endpoint(who).transport().transport().agent().stats();
+        assert_eq!(stats.role_conflicts, 0, "{stats:?}");
+    }
+    // ICE, DTLS, SCTP, DCEP from b's start: about six round trips of 20 ms.
+    assert!(took <= Duration::from_millis(140), "took {took:?}");
+}
