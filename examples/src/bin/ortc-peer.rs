@@ -1,16 +1,20 @@
 //! Our ORTC chain as a peer of the interop protocol (`tests/aiortc/PROTOCOL.md`): the
 //! same JSON-lines commands `tests/aiortc/peer.py` answers for aiortc, so one controller
 //! (`tests/aiortc/selftest.py --peer-a/--peer-b`) can run ours ↔ ours, ours ↔ aiortc and
-//! aiortc ↔ aiortc, and measure them with one harness. Driven by a plain blocking loop.
+//! aiortc ↔ aiortc, and measure them with one harness. One thread waits on the UDP
+//! socket and the control connection together (mio), and handles control lines that
+//! arrived before a datagram ahead of it, as a single event loop does.
 //!
 //! `ortc-peer --connect HOST:PORT --ice-role controlling|controlled [--name N]
 //! [--ice-address IP] [--sctp-port N] [--max-message-size N]`
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
-use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::io::{ErrorKind, Read, Write};
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
+
+use mio::net::{TcpStream, UdpSocket};
+use mio::{Events, Interest, Poll, Token};
 
 use base64::Engine;
 use bytes::Bytes;
@@ -45,6 +49,8 @@ struct Peer {
     chain: SctpTransport,
     socket: UdpSocket,
     out: TcpStream,
+    out_buf: Vec<u8>,
+    in_buf: Vec<u8>,
     role: IceRole,
     t0: Option<Instant>,
     queued_opens: Vec<Value>,
@@ -79,11 +85,46 @@ impl Peer {
         {
             v["ms"] = json!((t0.elapsed().as_secs_f64() * 1e6).round() / 1e3);
         }
-        let mut line = v.to_string();
-        line.push('\n');
-        self.out
-            .write_all(line.as_bytes())
-            .expect("controller connection");
+        self.out_buf.extend_from_slice(v.to_string().as_bytes());
+        self.out_buf.push(b'\n');
+        self.flush();
+    }
+
+    /// Write what the control connection takes now; the rest waits for writability.
+    fn flush(&mut self) {
+        while !self.out_buf.is_empty() {
+            match self.out.write(&self.out_buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    self.out_buf.drain(..n);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => panic!("controller connection: {e}"),
+            }
+        }
+    }
+
+    /// Handle every complete control line that has arrived; false once it closed.
+    fn read_commands(&mut self) -> bool {
+        let mut chunk = [0u8; 65536];
+        let open = loop {
+            match self.out.read(&mut chunk) {
+                Ok(0) => break false,
+                Ok(n) => self.in_buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break true,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => break false,
+            }
+        };
+        while let Some(end) = self.in_buf.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.in_buf.drain(..=end).collect();
+            match serde_json::from_slice(&line) {
+                Ok(v) => self.command(v),
+                Err(e) => self.error("", format!("not JSON: {e}")),
+            }
+        }
+        open
     }
 
     fn error(&mut self, command: &str, message: impl ToString) {
@@ -357,28 +398,6 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// Commands from the controller, read on a thread of their own; each one also wakes
-/// the UDP loop with an empty datagram to its socket, so it is handled at once.
-fn commands(stream: TcpStream, wake: SocketAddr) -> Receiver<Value> {
-    let (tx, rx) = channel();
-    let waker = UdpSocket::bind(SocketAddr::new(wake.ip(), 0)).expect("waker socket");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines() {
-            let Ok(line) = line else { break };
-            match serde_json::from_str(&line) {
-                Ok(v) => {
-                    if tx.send(v).is_err() {
-                        break;
-                    }
-                    let _ = waker.send_to(&[], wake);
-                }
-                Err(e) => eprintln!("ortc-peer: not JSON ({e}): {line}"),
-            }
-        }
-    });
-    rx
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let connect = arg(&args, "--connect").expect("--connect HOST:PORT");
@@ -390,7 +409,7 @@ fn main() {
         .unwrap_or("127.0.0.1".into())
         .parse()
         .expect("IP");
-    let socket = UdpSocket::bind(SocketAddr::new(ip, 0)).expect("bind UDP");
+    let mut socket = UdpSocket::bind(SocketAddr::new(ip, 0)).expect("bind UDP");
     let local = socket.local_addr().expect("bound");
     let mut gatherer = IceGatherer::new(IceGathererConfig {
         seed: u64::from(local.port()),
@@ -405,14 +424,26 @@ fn main() {
     if let Some(m) = arg(&args, "--max-message-size") {
         chain.config_mut().max_receive_message_size = m.parse().expect("size");
     }
-    let out = TcpStream::connect(&connect).expect("controller");
-    out.set_nodelay(true).ok();
-    let lines = commands(out.try_clone().expect("clone"), local);
+    let control = std::net::TcpStream::connect(&connect).expect("controller");
+    control.set_nodelay(true).ok();
+    control.set_nonblocking(true).expect("nonblocking");
+    let mut out = TcpStream::from_std(control);
+    let poll = Poll::new().expect("poll");
+    const UDP: Token = Token(0);
+    const CONTROL: Token = Token(1);
+    poll.registry()
+        .register(&mut socket, UDP, Interest::READABLE)
+        .expect("register UDP");
+    poll.registry()
+        .register(&mut out, CONTROL, Interest::READABLE | Interest::WRITABLE)
+        .expect("register control");
     let mut peer = Peer {
         name: arg(&args, "--name").unwrap_or("sansrtc".into()),
         chain,
         socket,
         out,
+        out_buf: Vec::new(),
+        in_buf: Vec::new(),
         role,
         t0: None,
         queued_opens: Vec::new(),
@@ -429,22 +460,26 @@ fn main() {
         "dtls": peer.chain.transport().local_parameters(), "sctp": peer.chain.capabilities(),
         "port": port});
     peer.say(hello);
+    let mut poll = poll;
+    let mut events = Events::with_capacity(16);
     let mut buf = vec![0u8; 65536];
     peer.chain.handle_input(Input::Timeout(Instant::now()));
     loop {
-        loop {
-            match lines.try_recv() {
-                Ok(c) => peer.command(c),
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => return,
-            }
+        if !peer.read_commands() {
+            return;
         }
         peer.feed();
         let deadline = loop {
             match peer.chain.poll_output() {
                 Output::Transmit(t) => {
                     for d in t.datagrams() {
-                        let _ = peer.socket.send_to(&d, t.destination);
+                        // A full socket buffer on loopback clears in microseconds.
+                        while let Err(e) = peer.socket.send_to(&d, t.destination) {
+                            if e.kind() != ErrorKind::WouldBlock {
+                                break;
+                            }
+                            std::thread::yield_now();
+                        }
                     }
                 }
                 Output::Event(e) => peer.event(e),
@@ -454,33 +489,44 @@ fn main() {
         };
         if peer.stopping {
             peer.say(json!({"type": "stopped"}));
+            while !peer.out_buf.is_empty() {
+                peer.flush();
+                std::thread::yield_now();
+            }
             return;
         }
         let wait = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         if wait == Some(Duration::ZERO) {
-            // Due now: a socket timeout this short would round up to the kernel's tick.
             peer.chain.handle_input(Input::Timeout(Instant::now()));
             continue;
         }
-        peer.socket
-            .set_read_timeout(Some(wait.unwrap_or(Duration::from_secs(1))))
-            .expect("timeout");
-        let input = match peer.socket.recv_from(&mut buf) {
-            // The command thread's wake-up call.
-            Ok((0, _)) => continue,
-            Ok((n, source)) => Input::Receive(Receive {
-                now: Instant::now(),
-                protocol: Protocol::Udp,
-                source,
-                destination: local,
-                contents: Bytes::copy_from_slice(&buf[..n]),
-            }),
-            Err(_) => Input::Timeout(Instant::now()),
-        };
-        // A command that arrived meanwhile (an `echo`, say) applies to this datagram.
-        while let Ok(c) = lines.try_recv() {
-            peer.command(c);
+        poll.poll(&mut events, Some(wait.unwrap_or(Duration::from_secs(1))))
+            .expect("poll");
+        peer.flush();
+        let mut got = false;
+        loop {
+            match peer.socket.recv_from(&mut buf) {
+                Ok((n, source)) => {
+                    got = true;
+                    // Control lines that arrived before this datagram apply to it (an
+                    // `echo` or `expect`, say).
+                    if !peer.read_commands() {
+                        return;
+                    }
+                    peer.chain.handle_input(Input::Receive(Receive {
+                        now: Instant::now(),
+                        protocol: Protocol::Udp,
+                        source,
+                        destination: local,
+                        contents: Bytes::copy_from_slice(&buf[..n]),
+                    }));
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
         }
-        peer.chain.handle_input(input);
+        if !got {
+            peer.chain.handle_input(Input::Timeout(Instant::now()));
+        }
     }
 }
