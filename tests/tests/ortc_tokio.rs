@@ -5,9 +5,9 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures_lite::StreamExt;
 use sansrtc::crypto::default_provider;
 use sansrtc_tokio::ortc::*;
-use futures_lite::StreamExt;
 use serde_json::{Value, json};
 
 /// Every wait in these tests is bounded, so a hang fails instead of stalling the suite.
@@ -100,6 +100,23 @@ async fn connected(bind: &str) -> Option<(Peer, Peer)> {
     Some((a, b))
 }
 
+/// The handles' futures can be spawned on a multi-threaded executor (compile-time check).
+#[allow(dead_code)]
+fn futures_are_send(p: &Peer, c: &DataChannel, ice: &IceParameters, dtls: &DtlsParameters) {
+    fn send<T: Send>(_: T) {}
+    send(p.gatherer.gather());
+    send(p.ice.start(ice, IceRole::Controlled));
+    send(p.ice.add_remote_candidate(None));
+    send(p.dtls.start(dtls));
+    send(p.sctp.start(&p.sctp.capabilities(), 5000));
+    send(c.send_text("x"));
+    send(c.recv());
+    send(c.open());
+    send(c.close());
+    send(p.ice.stop());
+    send(p.sctp.stop());
+}
+
 fn rebind_all(addrs: &[SocketAddr]) -> std::io::Result<Vec<UdpSocket>> {
     addrs.iter().map(UdpSocket::bind).collect()
 }
@@ -131,7 +148,7 @@ async fn chains_connect_and_carry_text_binary_and_empty_messages_both_ways() {
 
     let mut incoming_a = a.sctp.incoming_channels();
     let mut incoming_b = b.sctp.incoming_channels();
-    let mut sctp_states = a.sctp.state_changes();
+    let sctp_states = a.sctp.state_changes();
     // A channel from each side; a's is made before the association is up.
     let from_a = a
         .sctp

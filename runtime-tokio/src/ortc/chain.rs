@@ -13,6 +13,8 @@ use super::Message;
 
 /// The chain as built so far: each `new` on a handle wraps the outermost object in the
 /// next one, as the core objects own the one below.
+// One per chain, moved only when a transport is created: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Default)]
 pub(crate) enum Stage {
     /// Sockets bound, nothing gathered yet (only while launching).
@@ -25,6 +27,8 @@ pub(crate) enum Stage {
 }
 
 /// What the chain reports to the task.
+// The same size as the `OrtcEvent` it wraps; the small variant costs no allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum ChainEvent {
     Ortc(OrtcEvent),

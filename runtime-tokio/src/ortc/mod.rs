@@ -1,46 +1,53 @@
 //! # How it works
 //!
 //! One task per chain owns a [`UdpDriver`](crate::UdpDriver) over the sans-IO
-//! [`sansrtc::ortc`] chain (GSO/GRO batching included) and serves commands that the
-//! handles ([`IceGatherer`], [`IceTransport`], [`DtlsTransport`], [`SctpTransport`],
-//! [`DataChannel`]) send it over a queue; each handle is a cheap clone of the same link.
-//! The task publishes what the chain reports into a snapshot the handles read
-//! synchronously (`state()`, `buffered_amount()`, …) and wait on (`start().await`,
-//! `open().await`), and into streams ([`Events`]) for state changes, channel events,
-//! incoming channels and messages.
+//! [`sansrtc::ortc`] chain (GSO/GRO batching included) and serves commands that the handles
+//! ([`IceGatherer`](crate::ortc::IceGatherer), [`IceTransport`](crate::ortc::IceTransport),
+//! [`DtlsTransport`](crate::ortc::DtlsTransport),
+//! [`SctpTransport`](crate::ortc::SctpTransport),
+//! [`DataChannel`](crate::ortc::DataChannel)) send it over a queue; each handle is a cheap
+//! clone of the same link. The task publishes what the chain reports into a snapshot the
+//! handles read synchronously (`state()`, `buffered_amount()`, …) and wait on
+//! (`start().await`, `open().await`), and into streams ([`Events`](crate::ortc::Events))
+//! for state changes, channel events, incoming channels and messages.
 //!
-//! The core objects own the one below them, so `IceTransport::new(&gatherer)` and the
-//! other constructors wrap the task's outermost object in the next one; a second
-//! transport over the same lower one is refused (or, for ICE, is the same transport).
+//! The core objects own the one below them, so `IceTransport::new(&gatherer)` and the other
+//! constructors wrap the task's outermost object in the next one; a second transport over
+//! the same lower one is refused (or, for ICE, is the same transport).
 //!
-//! Nothing is bound until [`IceGatherer::gather`] (or the first call that needs the
-//! network, which gathers with the gatherer's options).
+//! Nothing is bound until [`IceGatherer::gather`](crate::ortc::IceGatherer::gather) (or the
+//! first call that needs the network, which gathers with the gatherer's options).
 //!
 //! ## Back-pressure
 //!
-//! [`DataChannel::send_binary`] and [`DataChannel::send_text`] resolve once the message
+//! [`DataChannel::send_binary`](crate::ortc::DataChannel::send_binary) and
+//! [`DataChannel::send_text`](crate::ortc::DataChannel::send_text) resolve once the message
 //! has been handed to SCTP. The task hands a message over only while the channel's
-//! `bufferedAmount` is at or below its [high-water mark](DataChannel::set_high_water_mark)
-//! ([`DEFAULT_HIGH_WATER_MARK`] unless set), so `bufferedAmount` never exceeds the mark by
-//! more than one message and a sender that awaits each send holds at most one message in
-//! memory besides what SCTP buffers. Sends that wait are served in order, and are woken
-//! by acknowledgements: after every batch of datagrams the chain reports each changed
-//! buffered amount, whatever the application's `bufferedAmountLowThreshold` is. A send
-//! fails with [`Error::ChannelClosed`] (it is never dropped silently) if the channel
-//! closes first; dropping a waiting send future withdraws the message. Sends before the
-//! channel is open wait for it to open.
+//! `bufferedAmount` is at or below its [high-water
+//! mark](crate::ortc::DataChannel::set_high_water_mark)
+//! ([`DEFAULT_HIGH_WATER_MARK`](crate::ortc::DEFAULT_HIGH_WATER_MARK) unless set), so
+//! `bufferedAmount` never exceeds the mark by more than one message and a sender that
+//! awaits each send holds at most one message in memory besides what SCTP buffers. Sends
+//! that wait are served in order, and are woken by acknowledgements: after every batch of
+//! datagrams the chain reports each changed buffered amount, whatever the application's
+//! `bufferedAmountLowThreshold` is. A send fails with
+//! [`Error::ChannelClosed`](crate::ortc::Error::ChannelClosed) (it is never dropped
+//! silently) if the channel closes first; dropping a waiting send future withdraws the
+//! message. Sends before the channel is open wait for it to open.
 //!
 //! ## Shutdown
 //!
-//! [`IceTransport::stop`] (or [`IceGatherer::stop`]) stops every layer (SCTP ABORT, DTLS
-//! close_notify, ICE), lets those go out, closes the sockets and ends the task; it
-//! resolves once the sockets are closed. [`DtlsTransport::stop`] and
-//! [`SctpTransport::stop`] stop their layer and those above it, as in ORTC, and leave
-//! ICE running. When the last handle (including streams) is dropped the task stops the
-//! same way on its own.
+//! [`IceTransport::stop`](crate::ortc::IceTransport::stop) (or
+//! [`IceGatherer::stop`](crate::ortc::IceGatherer::stop)) stops every layer (SCTP ABORT,
+//! DTLS close_notify, ICE), lets those go out, closes the sockets and ends the task; it
+//! resolves once the sockets are closed.
+//! [`DtlsTransport::stop`](crate::ortc::DtlsTransport::stop) and
+//! [`SctpTransport::stop`](crate::ortc::SctpTransport::stop) stop their layer and those
+//! above it, as in ORTC, and leave ICE running. When the last handle (including streams) is
+//! dropped the task stops the same way on its own.
 //!
-//! Messages that arrive are queued per channel until read, without limit: SCTP's
-//! receive window is not tied to what the application has read.
+//! Messages that arrive are queued per channel until read, without limit: SCTP's receive
+//! window is not tied to what the application has read.
 
 mod actor;
 mod chain;

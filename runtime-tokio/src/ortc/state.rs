@@ -2,7 +2,6 @@
 //! behind one lock, an event to wait on for changes, and the command queue.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -229,19 +228,14 @@ impl Shared {
     }
 
     /// Waits until `f` returns something, calling it after every change.
-    pub(crate) fn wait_for<'a, R: 'a>(
-        &'a self,
-        mut f: impl FnMut(&mut Snapshot) -> Option<R> + 'a,
-    ) -> impl Future<Output = R> + 'a {
-        async move {
-            loop {
-                // Listen before looking, so a change in between is not missed.
-                let listener = self.changed.listen();
-                if let Some(r) = f(&mut self.lock()) {
-                    return r;
-                }
-                listener.await;
+    pub(crate) async fn wait_for<R>(&self, mut f: impl FnMut(&mut Snapshot) -> Option<R>) -> R {
+        loop {
+            // Listen before looking, so a change in between is not missed.
+            let listener = self.changed.listen();
+            if let Some(r) = f(&mut self.lock()) {
+                return r;
             }
+            listener.await;
         }
     }
 }
