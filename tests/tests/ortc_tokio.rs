@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_lite::StreamExt;
 use sansrtc::crypto::default_provider;
+use sansrtc::io::{Endpoint, Input, Output, Protocol, Transmit};
+use sansrtc::stun::{Class, Message as StunMessage, MessageBuilder, Method};
 use sansrtc_tokio::ortc::*;
 use serde_json::{Value, json};
 
@@ -231,12 +233,14 @@ async fn chains_connect_and_carry_text_binary_and_empty_messages_both_ways() {
         .collect();
     assert!(rebind_all(&addrs).is_err(), "sockets should be in use");
     a.stop().await;
-    // Subscribed after start: Connecting may or may not have been published yet.
+    // Subscribed after start: what came before (Connecting, maybe Connected) is not in it.
     let states: Vec<_> = within("sctp states", sctp_states.collect()).await;
-    assert!(
-        states.ends_with(&[SctpTransportState::Connected, SctpTransportState::Closed]),
+    assert_eq!(
+        states.last(),
+        Some(&SctpTransportState::Closed),
         "{states:?}"
     );
+    assert_eq!(a.sctp.state(), SctpTransportState::Closed);
     b.stop().await;
     rebind_all(&addrs).expect("stop() released the sockets");
     assert_eq!(a.ice.state(), IceConnectionState::Closed);
@@ -407,4 +411,71 @@ async fn dropping_every_handle_ends_the_task_and_closes_the_sockets() {
     within("stop", ice.stop()).await;
     assert!(g.local_addresses().is_empty());
     assert!(matches!(g.gather().await, Err(Error::Closed)));
+}
+
+/// A STUN server behind a pretend NAT: answers every Binding request with `mapped`.
+struct NatStun {
+    mapped: SocketAddr,
+    out: std::collections::VecDeque<Transmit>,
+}
+
+impl Endpoint for NatStun {
+    type Event = ();
+
+    fn handle_input(&mut self, input: Input) {
+        let Input::Receive(r) = input else { return };
+        let Ok(m) = StunMessage::parse(&r.contents) else {
+            return;
+        };
+        if (m.class(), m.method()) == (Class::Request, Method::Binding) {
+            let reply = MessageBuilder::new(Class::Success, Method::Binding, m.transaction_id())
+                .xor_mapped_address(self.mapped)
+                .finish_with_fingerprint();
+            let reply = Transmit::single(Protocol::Udp, r.destination, r.source, reply.into());
+            self.out.push_back(reply);
+        }
+    }
+
+    fn poll_output(&mut self) -> Output<()> {
+        self.out.pop_front().map_or(Output::Idle, Output::Transmit)
+    }
+}
+
+#[tokio::test]
+async fn gather_waits_for_server_reflexive_candidates_from_stun_servers() {
+    let mapped: SocketAddr = "192.0.2.7:40000".parse().unwrap();
+    let nat = NatStun {
+        mapped,
+        out: Default::default(),
+    };
+    let mut driver =
+        sansrtc_tokio::UdpDriver::bind(nat, &["127.0.0.1:0".parse().unwrap()]).unwrap();
+    let stun = driver.local_addrs()[0];
+    let server = tokio::spawn(async move {
+        loop {
+            driver.next_event().await.unwrap();
+        }
+    });
+    let mut options = IceGathererOptions::bind(["127.0.0.1:0".parse().unwrap()]);
+    options.stun_servers = vec![stun];
+    let gatherer = IceGatherer::new(options);
+    let states = gatherer.state_changes();
+    within("gather", gatherer.gather()).await.unwrap();
+    let candidates = gatherer.local_candidates();
+    let types: Vec<&str> = candidates
+        .iter()
+        .map(|c| c.candidate_type.as_str())
+        .collect();
+    assert_eq!(types, ["host", "srflx"]);
+    let srflx = &candidates[1];
+    assert_eq!((srflx.ip.as_str(), srflx.port), ("192.0.2.7", 40000));
+    assert_eq!(srflx.related_address.as_deref(), Some("127.0.0.1"));
+    assert_eq!(
+        srflx.related_port,
+        Some(gatherer.local_addresses()[0].port())
+    );
+    gatherer.stop().await;
+    let states: Vec<_> = states.collect().await;
+    assert_eq!(states.last(), Some(&IceGatheringState::Complete));
+    server.abort();
 }
