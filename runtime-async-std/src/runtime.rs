@@ -17,3 +17,13 @@ pub(crate) fn now() -> Instant {
 pub(crate) async fn timeout<F: Future>(after: Duration, future: F) -> Option<F::Output> {
     async_std::future::timeout(after, future).await.ok()
 }
+
+/// Runs `future` on its own task, detached: it reports its end through shared state.
+pub(crate) fn spawn(future: impl Future<Output = ()> + Send + 'static) {
+    drop(async_std::task::spawn(future));
+}
+
+/// Resolves after `duration`.
+pub(crate) async fn sleep(duration: Duration) {
+    async_io::Timer::after(duration).await;
+}

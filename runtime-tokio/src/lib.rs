@@ -56,7 +56,84 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod runtime;
 mod socket;
+
+/// The ORTC objects aiortc users know — [`IceGatherer`](ortc::IceGatherer) →
+/// [`IceTransport`](ortc::IceTransport) → [`DtlsTransport`](ortc::DtlsTransport) →
+/// [`SctpTransport`](ortc::SctpTransport) → [`DataChannel`](ortc::DataChannel) — with
+/// async methods, over the sans-IO [`sansrtc::ortc`] chain and a [`UdpDriver`].
+///
+/// Two chains in one process connect over loopback and exchange a message; each side
+/// hands its parameters to the other as JSON, in the shapes aiortc uses:
+///
+/// ```
+/// use sansrtc::crypto::default_provider;
+/// use serde_json::{Value, json};
+/// use sansrtc_tokio::ortc::*;
+///
+/// /// One side's chain, built the way aiortc's ORTC examples build theirs.
+/// struct Peer { gatherer: IceGatherer, ice: IceTransport, dtls: DtlsTransport, sctp: SctpTransport }
+///
+/// impl Peer {
+///     async fn new() -> Result<Peer, Error> {
+///         let gatherer = IceGatherer::new(IceGathererOptions::bind(["127.0.0.1:0".parse().unwrap()]));
+///         gatherer.gather().await?;
+///         let ice = IceTransport::new(&gatherer);
+///         let certificate = DtlsCertificate::generate(&*default_provider()).unwrap();
+///         let dtls = DtlsTransport::new(&ice, vec![certificate])?;
+///         let sctp = SctpTransport::new(&dtls, 5000)?;
+///         Ok(Peer { gatherer, ice, dtls, sctp })
+///     }
+///
+///     fn signal(&self) -> String {
+///         json!({
+///             "ice": self.gatherer.local_parameters(),
+///             "candidates": self.gatherer.local_candidates(),
+///             "dtls": self.dtls.local_parameters(),
+///             "sctp": self.sctp.capabilities(),
+///         })
+///         .to_string()
+///     }
+///
+///     async fn start(&self, remote: &str, role: IceRole) -> Result<(), Error> {
+///         let remote: Value = serde_json::from_str(remote).unwrap();
+///         let candidates: Vec<IceCandidate> = serde_json::from_value(remote["candidates"].clone()).unwrap();
+///         for c in &candidates {
+///             self.ice.add_remote_candidate(Some(c)).await?;
+///         }
+///         self.ice.add_remote_candidate(None).await?;
+///         self.ice.start(&serde_json::from_value(remote["ice"].clone()).unwrap(), role).await?;
+///         self.dtls.start(&serde_json::from_value(remote["dtls"].clone()).unwrap()).await?;
+///         self.sctp.start(&serde_json::from_value(remote["sctp"].clone()).unwrap(), 5000).await
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Error> {
+/// let (a, b) = (Peer::new().await?, Peer::new().await?);
+/// let (to_a, to_b) = (b.signal(), a.signal());
+/// let mut incoming = b.sctp.incoming_channels();
+/// // Usable at once: it opens with the association, and sends wait for that.
+/// let chat = a.sctp.create_data_channel(DataChannelParameters::new("chat"))?;
+/// // ICE needs both ends checking, so both start together.
+/// let (started_a, started_b) = futures_lite::future::zip(
+///     a.start(&to_a, IceRole::Controlling),
+///     b.start(&to_b, IceRole::Controlled),
+/// )
+/// .await;
+/// (started_a?, started_b?);
+/// chat.send_text("hello").await?;
+/// let theirs = incoming.next().await.unwrap();
+/// assert_eq!(theirs.label(), "chat");
+/// assert_eq!(theirs.recv().await, Some(Message::Text("hello".into())));
+/// // Stopping ICE stops every layer, closes the sockets and ends the chain's task.
+/// a.ice.stop().await;
+/// b.ice.stop().await;
+/// # Ok(())
+/// # }
+/// ```
+pub mod ortc;
 
 use std::future::{Future, poll_fn};
 use std::io;

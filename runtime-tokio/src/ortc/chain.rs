@@ -1,0 +1,229 @@
+//! The endpoint the task drives: whichever ORTC object is outermost so far, plus the
+//! buffered-amount watch that wakes blocked senders.
+
+use std::collections::{HashMap, VecDeque};
+
+use sansrtc::dtls::DtlsCertificate;
+use sansrtc::io::{Endpoint, Input, Output};
+use sansrtc::ortc::{
+    DtlsTransport, IceGatherer, IceTransport, OrtcError, OrtcEvent, SctpTransport,
+};
+
+use super::Message;
+
+/// The chain as built so far: each `new` on a handle wraps the outermost object in the
+/// next one, as the core objects own the one below.
+// One per chain, moved only when a transport is created: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Default)]
+pub(crate) enum Stage {
+    /// Sockets bound, nothing gathered yet (only while launching).
+    #[default]
+    Empty,
+    Gatherer(IceGatherer),
+    Ice(IceTransport),
+    Dtls(DtlsTransport),
+    Sctp(SctpTransport),
+}
+
+/// What the chain reports to the task.
+// The same size as the `OrtcEvent` it wraps; the small variant costs no allocation.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub(crate) enum ChainEvent {
+    Ortc(OrtcEvent),
+    /// A channel's buffered amount changed since it was last reported (data was
+    /// acknowledged or abandoned).
+    Buffered {
+        id: u16,
+        amount: usize,
+    },
+}
+
+/// The ORTC chain as one [`Endpoint`].
+///
+/// Core reports `bufferedamountlow` only at the application's threshold; senders blocked
+/// at the high-water mark need to hear of every decrease. So after each batch of input
+/// the chain compares the buffered amount of every channel that has data in flight with
+/// what it last reported, and reports the change.
+#[derive(Debug, Default)]
+pub(crate) struct Chain {
+    pub(crate) stage: Stage,
+    watched: HashMap<u16, usize>,
+    dirty: bool,
+    changes: VecDeque<(u16, usize)>,
+}
+
+impl Chain {
+    pub(crate) fn ice_mut(&mut self) -> Option<&mut IceTransport> {
+        match &mut self.stage {
+            Stage::Ice(i) => Some(i),
+            Stage::Dtls(d) => Some(d.transport_mut()),
+            Stage::Sctp(s) => Some(s.transport_mut().transport_mut()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn ice(&self) -> Option<&IceTransport> {
+        match &self.stage {
+            Stage::Ice(i) => Some(i),
+            Stage::Dtls(d) => Some(d.transport()),
+            Stage::Sctp(s) => Some(s.transport().transport()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn dtls_mut(&mut self) -> Option<&mut DtlsTransport> {
+        match &mut self.stage {
+            Stage::Dtls(d) => Some(d),
+            Stage::Sctp(s) => Some(s.transport_mut()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn dtls(&self) -> Option<&DtlsTransport> {
+        match &self.stage {
+            Stage::Dtls(d) => Some(d),
+            Stage::Sctp(s) => Some(s.transport()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn sctp_mut(&mut self) -> Option<&mut SctpTransport> {
+        match &mut self.stage {
+            Stage::Sctp(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// `new RTCIceTransport(gatherer)`.
+    pub(crate) fn create_ice(&mut self) {
+        self.stage = match std::mem::take(&mut self.stage) {
+            Stage::Gatherer(g) => Stage::Ice(IceTransport::new(g)),
+            other => other,
+        };
+    }
+
+    /// `new RTCDtlsTransport(ice, certificates)`, seeded from `seed`.
+    pub(crate) fn create_dtls(
+        &mut self,
+        certificates: Vec<DtlsCertificate>,
+        seed: u64,
+    ) -> Result<(), OrtcError> {
+        self.stage = match std::mem::take(&mut self.stage) {
+            Stage::Ice(i) => {
+                // The handle refuses an empty list, the only thing `new` fails on, so
+                // the ICE transport is not lost here.
+                let mut d = DtlsTransport::new(i, certificates)?;
+                d.config_mut().seed = seed;
+                Stage::Dtls(d)
+            }
+            other => other,
+        };
+        Ok(())
+    }
+
+    /// `new RTCSctpTransport(dtls, port)`, seeded from `seed`.
+    pub(crate) fn create_sctp(&mut self, port: u16, seed: u64) {
+        self.stage = match std::mem::take(&mut self.stage) {
+            Stage::Dtls(d) => {
+                let mut s = SctpTransport::new(d, port);
+                s.config_mut().seed = seed;
+                Stage::Sctp(s)
+            }
+            other => other,
+        };
+    }
+
+    /// Sends a message; returns the channel's buffered amount after it.
+    pub(crate) fn send(&mut self, id: u16, message: Message) -> Result<usize, OrtcError> {
+        let sctp = self
+            .sctp_mut()
+            .ok_or(OrtcError::NotStarted("the SCTP transport is not started"))?;
+        match message {
+            Message::Text(t) => sctp.send_text(id, &t)?,
+            Message::Binary(b) => sctp.send_binary(id, b)?,
+        }
+        let amount = sctp.buffered_amount(id);
+        self.watched.insert(id, amount);
+        Ok(amount)
+    }
+
+    pub(crate) fn buffered_amount(&self, id: u16) -> usize {
+        match &self.stage {
+            Stage::Sctp(s) => s.buffered_amount(id),
+            _ => 0,
+        }
+    }
+
+    /// Stops every layer above ICE: ABORT and close_notify (SCTP and DTLS), so the peer
+    /// learns at once instead of by timeout.
+    pub(crate) fn stop_above_ice(&mut self) {
+        match &mut self.stage {
+            Stage::Sctp(s) => s.stop_all(),
+            Stage::Dtls(d) => d.stop(),
+            _ => {}
+        }
+    }
+
+    fn check_buffered(&mut self) {
+        let Stage::Sctp(s) = &self.stage else {
+            return;
+        };
+        let changes = &mut self.changes;
+        self.watched.retain(|&id, last| {
+            let amount = s.buffered_amount(id);
+            if amount != *last {
+                *last = amount;
+                changes.push_back((id, amount));
+            }
+            amount > 0
+        });
+    }
+}
+
+impl Endpoint for Chain {
+    type Event = ChainEvent;
+
+    fn handle_input(&mut self, input: Input) {
+        self.dirty = true;
+        match &mut self.stage {
+            Stage::Empty => {}
+            Stage::Gatherer(g) => g.handle_input(input),
+            Stage::Ice(i) => i.handle_input(input),
+            Stage::Dtls(d) => d.handle_input(input),
+            Stage::Sctp(s) => s.handle_input(input),
+        }
+    }
+
+    fn poll_output(&mut self) -> Output<ChainEvent> {
+        if let Some((id, amount)) = self.changes.pop_front() {
+            return Output::Event(ChainEvent::Buffered { id, amount });
+        }
+        let out = match &mut self.stage {
+            Stage::Empty => Output::Idle,
+            Stage::Gatherer(g) => g.poll_output(),
+            Stage::Ice(i) => i.poll_output(),
+            Stage::Dtls(d) => d.poll_output(),
+            Stage::Sctp(s) => s.poll_output(),
+        };
+        match out {
+            Output::Transmit(t) => Output::Transmit(t),
+            Output::Event(e) => Output::Event(ChainEvent::Ortc(e)),
+            wait => {
+                // Everything the last input caused has been handed out: acknowledgements
+                // have been processed, so buffered amounts are current.
+                if std::mem::take(&mut self.dirty) {
+                    self.check_buffered();
+                    if let Some((id, amount)) = self.changes.pop_front() {
+                        return Output::Event(ChainEvent::Buffered { id, amount });
+                    }
+                }
+                match wait {
+                    Output::Timeout(at) => Output::Timeout(at),
+                    _ => Output::Idle,
+                }
+            }
+        }
+    }
+}

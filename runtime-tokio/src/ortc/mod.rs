@@ -1,0 +1,1005 @@
+//! # How it works
+//!
+//! One task per chain owns a [`UdpDriver`](crate::UdpDriver) over the sans-IO
+//! [`sansrtc::ortc`] chain (GSO/GRO batching included) and serves commands that the handles
+//! ([`IceGatherer`](crate::ortc::IceGatherer), [`IceTransport`](crate::ortc::IceTransport),
+//! [`DtlsTransport`](crate::ortc::DtlsTransport),
+//! [`SctpTransport`](crate::ortc::SctpTransport),
+//! [`DataChannel`](crate::ortc::DataChannel)) send it over a queue; each handle is a cheap
+//! clone of the same link. The task publishes what the chain reports into a snapshot the
+//! handles read synchronously (`state()`, `buffered_amount()`, …) and wait on
+//! (`start().await`, `open().await`), and into streams ([`Events`](crate::ortc::Events))
+//! for state changes, channel events, incoming channels and messages.
+//!
+//! The core objects own the one below them, so `IceTransport::new(&gatherer)` and the other
+//! constructors wrap the task's outermost object in the next one; a second transport over
+//! the same lower one is refused (or, for ICE, is the same transport).
+//!
+//! Nothing is bound until [`IceGatherer::gather`](crate::ortc::IceGatherer::gather) (or the
+//! first call that needs the network, which gathers with the gatherer's options).
+//!
+//! ## Back-pressure
+//!
+//! [`DataChannel::send_binary`](crate::ortc::DataChannel::send_binary) and
+//! [`DataChannel::send_text`](crate::ortc::DataChannel::send_text) resolve once the message
+//! has been handed to SCTP. The task hands a message over only while the channel's
+//! `bufferedAmount` is at or below its [high-water
+//! mark](crate::ortc::DataChannel::set_high_water_mark)
+//! ([`DEFAULT_HIGH_WATER_MARK`](crate::ortc::DEFAULT_HIGH_WATER_MARK) unless set), so
+//! `bufferedAmount` never exceeds the mark by more than one message and a sender that
+//! awaits each send holds at most one message in memory besides what SCTP buffers. Sends
+//! that wait are served in order, and are woken by acknowledgements: after every batch of
+//! datagrams the chain reports each changed buffered amount, whatever the application's
+//! `bufferedAmountLowThreshold` is. A send fails with
+//! [`Error::ChannelClosed`](crate::ortc::Error::ChannelClosed) (it is never dropped
+//! silently) if the channel closes first; dropping a waiting send future withdraws the
+//! message. Sends before the channel is open wait for it to open.
+//!
+//! ## Shutdown
+//!
+//! [`IceTransport::stop`](crate::ortc::IceTransport::stop) (or
+//! [`IceGatherer::stop`](crate::ortc::IceGatherer::stop)) stops every layer (SCTP ABORT,
+//! DTLS close_notify, ICE), lets those go out, closes the sockets and ends the task; it
+//! resolves once the sockets are closed.
+//! [`DtlsTransport::stop`](crate::ortc::DtlsTransport::stop) and
+//! [`SctpTransport::stop`](crate::ortc::SctpTransport::stop) stop their layer and those
+//! above it, as in ORTC, and leave ICE running. When the last handle (including streams) is
+//! dropped the task stops the same way on its own.
+//!
+//! Messages that arrive are queued per channel until read, without limit: SCTP's receive
+//! window is not tied to what the application has read.
+
+mod actor;
+mod chain;
+mod state;
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, PoisonError};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use async_channel::Receiver;
+use bytes::Bytes;
+use futures_lite::Stream;
+use sansrtc::datachannel::DataChannelError;
+pub use sansrtc::datachannel::DataChannelState;
+pub use sansrtc::dtls::{CipherSuite, DtlsCertificate, DtlsRole};
+pub use sansrtc::ice::{IceConnectionState, IceGatheringState};
+pub use sansrtc::ortc::{
+    DataChannelParameters, DtlsFingerprint, DtlsParameters, DtlsRoleParam, DtlsTransportState,
+    IceCandidate, IceParameters, IceRole, OrtcError, SctpCapabilities, SctpTransportState,
+};
+
+use self::actor::Command;
+use self::chain::{Chain, Stage};
+use self::state::{ChannelEntry, Launch, Link, Shared, Snapshot};
+use crate::{InterfaceFilter, UdpDriver};
+
+/// The `bufferedAmount` above which sends wait, unless
+/// [`DataChannel::set_high_water_mark`] says otherwise: 1 MiB, several round trips of
+/// data at the rates a data channel usually carries.
+pub const DEFAULT_HIGH_WATER_MARK: usize = 1 << 20;
+
+/// How long [`SctpTransport::stop`] waits for the peer to confirm the shutdown.
+const SCTP_STOP_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What went wrong with an ORTC call.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The sans-IO chain refused the call (bad parameters, wrong order).
+    #[error(transparent)]
+    Ortc(#[from] OrtcError),
+    /// Binding a socket failed, or a socket broke and ended the chain.
+    #[error("socket: {0}")]
+    Io(#[from] std::io::Error),
+    /// ICE found no working candidate pair, or lost consent.
+    #[error("ICE failed")]
+    IceFailed,
+    /// The DTLS handshake failed (no common suite, fingerprint mismatch, timeout).
+    #[error("DTLS failed")]
+    DtlsFailed,
+    /// The transport was stopped (or every handle dropped) before the call finished.
+    #[error("the transport is closed")]
+    Closed,
+    /// The data channel closed before the call finished.
+    #[error("the data channel is closed")]
+    ChannelClosed,
+    /// The data channel could not be created once SCTP started (its id was taken, say).
+    #[error("data channel not created: {0}")]
+    ChannelNotCreated(String),
+    /// A second DTLS or SCTP transport over the same transport.
+    #[error("a {0} transport was already created over this transport")]
+    AlreadyCreated(&'static str),
+}
+
+impl From<DataChannelError> for Error {
+    fn from(e: DataChannelError) -> Self {
+        Error::Ortc(OrtcError::DataChannel(e))
+    }
+}
+
+/// A data channel message: W3C tells strings from binary data, and so do we.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// Sent as a string (PPID 51, or 56 when empty).
+    Text(String),
+    /// Sent as binary (PPID 53, or 57 when empty).
+    Binary(Bytes),
+}
+
+impl Message {
+    /// Whether it is a string.
+    pub fn is_text(&self) -> bool {
+        matches!(self, Message::Text(_))
+    }
+
+    /// The payload bytes (UTF-8 for text).
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Message::Text(t) => t.as_bytes(),
+            Message::Binary(b) => b,
+        }
+    }
+
+    /// Payload length in bytes.
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// Whether the payload is empty (an empty message is still a message).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl From<&str> for Message {
+    fn from(s: &str) -> Self {
+        Message::Text(s.to_owned())
+    }
+}
+
+impl From<String> for Message {
+    fn from(s: String) -> Self {
+        Message::Text(s)
+    }
+}
+
+impl From<Bytes> for Message {
+    fn from(b: Bytes) -> Self {
+        Message::Binary(b)
+    }
+}
+
+impl From<Vec<u8>> for Message {
+    fn from(b: Vec<u8>) -> Self {
+        Message::Binary(b.into())
+    }
+}
+
+/// A data channel's events (W3C `open`, `bufferedamountlow`, `closing`, `close`);
+/// messages come from [`DataChannel::recv`].
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChannelEvent {
+    /// The channel opened.
+    Open,
+    /// `bufferedAmount` fell to or below `bufferedAmountLowThreshold`.
+    BufferedAmountLow,
+    /// Closing started, by either end.
+    Closing,
+    /// The channel is closed; the stream ends after this.
+    Closed,
+}
+
+/// A stream of events or messages from the chain. Each stream gets what happens after
+/// it was made (incoming channels and messages: what nobody else has taken). It ends
+/// when its source closes. Holding one keeps the chain running.
+pub struct Events<T> {
+    // Boxed: the receiver is not `Unpin`, and a stream should be.
+    rx: Pin<Box<Receiver<T>>>,
+    _link: Link,
+}
+
+impl<T> std::fmt::Debug for Events<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Events")
+            .field("queued", &self.rx.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> Events<T> {
+    fn new(rx: Receiver<T>, link: &Link) -> Self {
+        Events {
+            rx: Box::pin(rx),
+            _link: link.clone(),
+        }
+    }
+
+    /// The next item; `None` once the source has closed and everything queued is read.
+    pub async fn next(&mut self) -> Option<T> {
+        self.rx.recv().await.ok()
+    }
+
+    /// The next item if one is queued now.
+    pub fn try_next(&mut self) -> Option<T> {
+        self.rx.try_recv().ok()
+    }
+}
+
+impl<T> Stream for Events<T> {
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.get_mut().rx.as_mut().poll_next(cx)
+    }
+}
+
+/// How an [`IceGatherer`] binds and gathers.
+#[derive(Debug, Clone, Default)]
+pub struct IceGathererOptions {
+    /// Addresses to bind one UDP socket each (port 0: a free port). Empty: every
+    /// interface address that `interface_filter` selects, IPv4 and IPv6.
+    pub addresses: Vec<SocketAddr>,
+    /// Port for every interface address when `addresses` is empty (0: a free port each).
+    pub port: u16,
+    /// Which interface addresses to bind when `addresses` is empty.
+    pub interface_filter: InterfaceFilter,
+    /// STUN servers to learn server-reflexive candidates from.
+    pub stun_servers: Vec<SocketAddr>,
+    /// Seed for ICE credentials and tie-breaker, and for the DTLS and SCTP layers above;
+    /// random when `None` (set it only for reproducible tests).
+    pub seed: Option<u64>,
+    /// Run as an ICE-lite agent.
+    pub lite: bool,
+}
+
+impl IceGathererOptions {
+    /// Bind exactly these addresses (no interface enumeration).
+    pub fn bind(addresses: impl IntoIterator<Item = SocketAddr>) -> Self {
+        IceGathererOptions {
+            addresses: addresses.into_iter().collect(),
+            ..Default::default()
+        }
+    }
+}
+
+/// A seed for the layers' random choices (credentials, tags, DTLS randoms). Core's
+/// default seed is fixed, for reproducible simulations; on a network every chain needs
+/// its own.
+fn random_seed() -> u64 {
+    let mut b = [0u8; 8];
+    if sansrtc::crypto::default_provider()
+        .fill_random(&mut b)
+        .is_err()
+    {
+        use std::hash::{BuildHasher, RandomState};
+        return RandomState::new().hash_one(std::time::SystemTime::now());
+    }
+    u64::from_le_bytes(b)
+}
+
+/// Binds the sockets, gathers host candidates and starts the chain's task, once.
+fn launch(link: &Link) -> Result<(), Error> {
+    let shared = &link.shared;
+    let mut slot = shared.launch.lock().unwrap_or_else(PoisonError::into_inner);
+    let Some(Launch {
+        mut gatherer,
+        options,
+        commands,
+    }) = slot.take()
+    else {
+        return Ok(());
+    };
+    let bound = if options.addresses.is_empty() {
+        UdpDriver::bind_interfaces(Chain::default(), options.port, options.interface_filter)
+    } else {
+        UdpDriver::bind(Chain::default(), &options.addresses)
+    };
+    let gathered = bound.map_err(Error::from).and_then(|driver| {
+        gatherer.gather(driver.local_addrs())?;
+        Ok(driver)
+    });
+    let mut driver = match gathered {
+        Ok(d) => d,
+        Err(e) => {
+            *slot = Some(Launch {
+                gatherer,
+                options,
+                commands,
+            });
+            return Err(e);
+        }
+    };
+    let (addrs, candidates, gathering) = (
+        driver.local_addrs().to_vec(),
+        gatherer.local_candidates(),
+        gatherer.state(),
+    );
+    driver.endpoint_mut().stage = Stage::Gatherer(gatherer);
+    shared.update(|s| {
+        s.launched = true;
+        s.local_addrs = addrs;
+        s.local_candidates = candidates;
+        s.gathering = gathering;
+    });
+    crate::runtime::spawn(actor::run(driver, commands, shared.clone()));
+    Ok(())
+}
+
+impl Link {
+    /// Stops everything and waits until the sockets are closed.
+    async fn shutdown(&self) {
+        let never_launched = self
+            .shared
+            .launch
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .is_some();
+        if never_launched {
+            actor::mark_done(&self.shared);
+        }
+        let _ = self.post(Command::Shutdown);
+        self.shared.wait_for(|s| s.done.then_some(())).await;
+    }
+
+    /// Queues a command if the task runs or will run; a stopped chain ignores it.
+    fn post_quietly(&self, command: Command) {
+        let _ = self.post(command);
+    }
+}
+
+/// `RTCIceGatherer`: binds the UDP sockets and gathers local candidates.
+///
+/// Clones are handles to the same gatherer.
+#[derive(Debug, Clone)]
+pub struct IceGatherer {
+    link: Link,
+}
+
+impl IceGatherer {
+    /// A gatherer with fresh credentials; nothing is bound until
+    /// [`gather`](IceGatherer::gather).
+    pub fn new(options: IceGathererOptions) -> Self {
+        let seed = options.seed.unwrap_or_else(random_seed);
+        let core = sansrtc::ortc::IceGatherer::new(sansrtc::ortc::IceGathererConfig {
+            seed,
+            stun_servers: options.stun_servers.clone(),
+            lite: options.lite,
+        });
+        let (shared, commands) = Shared::new(core, options);
+        IceGatherer {
+            link: Link { shared, commands },
+        }
+    }
+
+    /// `gather()`: binds the sockets and resolves once gathering is complete (host
+    /// candidates at once; server-reflexive ones when every STUN server has answered or
+    /// timed out). Calling it again waits for the same gathering.
+    pub async fn gather(&self) -> Result<(), Error> {
+        launch(&self.link)?;
+        self.link
+            .shared
+            .wait_for(|s| match s.gathering {
+                IceGatheringState::Complete => Some(Ok(())),
+                _ if s.done => Some(Err(s.closed_error())),
+                _ => None,
+            })
+            .await
+    }
+
+    /// `getLocalParameters()`: available before gathering.
+    pub fn local_parameters(&self) -> IceParameters {
+        self.link.shared.read(|s| s.ice_parameters.clone())
+    }
+
+    /// `getLocalCandidates()`: what has been gathered so far.
+    pub fn local_candidates(&self) -> Vec<IceCandidate> {
+        self.link.shared.read(|s| s.local_candidates.clone())
+    }
+
+    /// The addresses the sockets are bound to (empty before gathering).
+    pub fn local_addresses(&self) -> Vec<SocketAddr> {
+        self.link.shared.read(|s| s.local_addrs.clone())
+    }
+
+    /// `state`.
+    pub fn state(&self) -> IceGatheringState {
+        self.link.shared.read(|s| s.gathering)
+    }
+
+    /// `onstatechange`: gathering states from now on.
+    pub fn state_changes(&self) -> Events<IceGatheringState> {
+        let rx = self.link.shared.update(|s| s.gathering_events.subscribe());
+        Events::new(rx, &self.link)
+    }
+
+    /// Stops the whole chain and closes the sockets; see [`IceTransport::stop`].
+    pub async fn stop(&self) {
+        self.link.shutdown().await;
+    }
+}
+
+/// `RTCIceTransport`: connectivity checks and the selected pair.
+#[derive(Debug, Clone)]
+pub struct IceTransport {
+    link: Link,
+}
+
+impl IceTransport {
+    /// `new RTCIceTransport(gatherer)`. A gatherer has one ICE transport: calling this
+    /// again returns another handle to it.
+    pub fn new(gatherer: &IceGatherer) -> Self {
+        let link = gatherer.link.clone();
+        if link
+            .shared
+            .update(|s| !std::mem::replace(&mut s.ice_created, true))
+        {
+            link.post_quietly(Command::CreateIce);
+        }
+        IceTransport { link }
+    }
+
+    /// `start(remoteParameters, role)`: resolves once ICE is connected; fails with
+    /// [`Error::IceFailed`] if no pair works. Add the remote candidates before or while
+    /// it waits. Gathers first if [`IceGatherer::gather`] was not called.
+    pub async fn start(&self, remote: &IceParameters, role: IceRole) -> Result<(), Error> {
+        let remote = remote.clone();
+        self.link
+            .call(|reply| Command::IceStart {
+                remote,
+                role,
+                reply,
+            })
+            .await?;
+        self.link
+            .shared
+            .wait_for(|s| match s.ice_state {
+                IceConnectionState::Connected | IceConnectionState::Completed => Some(Ok(())),
+                IceConnectionState::Failed => Some(Err(Error::IceFailed)),
+                IceConnectionState::Closed => Some(Err(s.closed_error())),
+                _ if s.done => Some(Err(s.closed_error())),
+                _ => None,
+            })
+            .await
+    }
+
+    /// `addRemoteCandidate(candidate)`; `None` means the peer has no more candidates.
+    pub async fn add_remote_candidate(
+        &self,
+        candidate: Option<&IceCandidate>,
+    ) -> Result<(), Error> {
+        let candidate = candidate.cloned();
+        self.link
+            .call(|reply| Command::AddRemoteCandidate { candidate, reply })
+            .await
+    }
+
+    /// `state` (`RTCIceTransportState`).
+    pub fn state(&self) -> IceConnectionState {
+        self.link.shared.read(|s| s.ice_state)
+    }
+
+    /// `onstatechange`: states from now on.
+    pub fn state_changes(&self) -> Events<IceConnectionState> {
+        let rx = self.link.shared.update(|s| s.ice_events.subscribe());
+        Events::new(rx, &self.link)
+    }
+
+    /// `role`: `None` before `start`; follows role conflicts after.
+    pub fn role(&self) -> Option<IceRole> {
+        self.link.shared.read(|s| s.ice_role)
+    }
+
+    /// `getSelectedCandidatePair()`: (local, remote).
+    pub fn selected_candidate_pair(&self) -> Option<(IceCandidate, IceCandidate)> {
+        self.link.shared.read(|s| s.selected_pair.clone())
+    }
+
+    /// `iceGatherer`.
+    pub fn gatherer(&self) -> IceGatherer {
+        IceGatherer {
+            link: self.link.clone(),
+        }
+    }
+
+    /// `stop()`: stops every layer (the peer hears SCTP ABORT and DTLS close_notify),
+    /// closes the sockets and ends the chain's task; resolves once the sockets are
+    /// closed.
+    pub async fn stop(&self) {
+        self.link.shutdown().await;
+    }
+}
+
+/// `RTCDtlsTransport`: the DTLS session over an ICE transport.
+#[derive(Debug, Clone)]
+pub struct DtlsTransport {
+    link: Link,
+}
+
+impl DtlsTransport {
+    /// `new RTCDtlsTransport(iceTransport, certificates)`: the first certificate is
+    /// presented. Fails without certificates, or if the ICE transport has one already.
+    pub fn new(
+        transport: &IceTransport,
+        certificates: Vec<DtlsCertificate>,
+    ) -> Result<Self, Error> {
+        if certificates.is_empty() {
+            return Err(OrtcError::InvalidParameters(
+                "a DTLS transport needs at least one certificate".into(),
+            )
+            .into());
+        }
+        let link = transport.link.clone();
+        if link
+            .shared
+            .update(|s| std::mem::replace(&mut s.dtls_created, true))
+        {
+            return Err(Error::AlreadyCreated("DTLS"));
+        }
+        let provider = sansrtc::crypto::default_provider();
+        let local = DtlsParameters {
+            fingerprints: certificates
+                .iter()
+                .map(|c| {
+                    DtlsFingerprint::from(
+                        &c.fingerprint(&*provider, sansrtc::crypto::HashAlgorithm::Sha256),
+                    )
+                })
+                .collect(),
+            role: DtlsRoleParam::Auto,
+        };
+        link.shared.update(|s| s.dtls_local = Some(local));
+        link.post_quietly(Command::CreateDtls {
+            certificates,
+            seed: random_seed(),
+        });
+        Ok(DtlsTransport { link })
+    }
+
+    /// `getLocalParameters()`: SHA-256 fingerprints, role `auto`.
+    pub fn local_parameters(&self) -> DtlsParameters {
+        self.link
+            .shared
+            .read(|s| s.dtls_local.clone())
+            .unwrap_or(DtlsParameters {
+                fingerprints: Vec::new(),
+                role: DtlsRoleParam::Auto,
+            })
+    }
+
+    /// `start(remoteParameters)`: resolves once the handshake is done and the peer's
+    /// certificate matches; fails with [`Error::DtlsFailed`] otherwise. Start ICE first:
+    /// with `auto` roles the ICE role picks the DTLS role.
+    pub async fn start(&self, remote: &DtlsParameters) -> Result<(), Error> {
+        let remote = remote.clone();
+        self.link
+            .call(|reply| Command::DtlsStart { remote, reply })
+            .await?;
+        self.link
+            .shared
+            .wait_for(|s| match s.dtls_state {
+                DtlsTransportState::Connected => Some(Ok(())),
+                DtlsTransportState::Failed => Some(Err(Error::DtlsFailed)),
+                DtlsTransportState::Closed => Some(Err(s.closed_error())),
+                _ if s.done => Some(Err(s.closed_error())),
+                _ => None,
+            })
+            .await
+    }
+
+    /// `state`.
+    pub fn state(&self) -> DtlsTransportState {
+        self.link.shared.read(|s| s.dtls_state)
+    }
+
+    /// `onstatechange`: states from now on.
+    pub fn state_changes(&self) -> Events<DtlsTransportState> {
+        let rx = self.link.shared.update(|s| s.dtls_events.subscribe());
+        Events::new(rx, &self.link)
+    }
+
+    /// The role taken at `start` (`None` before).
+    pub fn role(&self) -> Option<DtlsRole> {
+        self.link.shared.read(|s| s.dtls_role)
+    }
+
+    /// The negotiated cipher suite, once connected.
+    pub fn cipher_suite(&self) -> Option<CipherSuite> {
+        self.link.shared.read(|s| s.cipher_suite)
+    }
+
+    /// `transport`: the ICE transport underneath.
+    pub fn transport(&self) -> IceTransport {
+        IceTransport {
+            link: self.link.clone(),
+        }
+    }
+
+    /// `stop()`: ABORTs SCTP above, sends close_notify; ICE keeps running until it is
+    /// stopped. Resolves once the DTLS transport is closed.
+    pub async fn stop(&self) {
+        if !self.link.shared.read(|s| s.launched) || self.link.post(Command::DtlsStop).is_err() {
+            return;
+        }
+        self.link
+            .shared
+            .wait_for(|s| {
+                (s.done
+                    || matches!(
+                        s.dtls_state,
+                        DtlsTransportState::Closed | DtlsTransportState::Failed
+                    ))
+                .then_some(())
+            })
+            .await;
+    }
+}
+
+/// `RTCSctpTransport`: the SCTP association over a DTLS transport, and its data
+/// channels.
+#[derive(Debug, Clone)]
+pub struct SctpTransport {
+    link: Link,
+    port: u16,
+}
+
+impl SctpTransport {
+    /// `new RTCSctpTransport(dtlsTransport, port)` (WebRTC uses port 5000). Fails if the
+    /// DTLS transport has one already.
+    pub fn new(transport: &DtlsTransport, port: u16) -> Result<Self, Error> {
+        let link = transport.link.clone();
+        if link.shared.update(|s| s.sctp_port.replace(port).is_some()) {
+            return Err(Error::AlreadyCreated("SCTP"));
+        }
+        link.post_quietly(Command::CreateSctp {
+            port,
+            seed: random_seed(),
+        });
+        Ok(SctpTransport { link, port })
+    }
+
+    /// `getCapabilities()`.
+    pub fn capabilities(&self) -> SctpCapabilities {
+        SctpCapabilities {
+            max_message_size: sansrtc::sctp::SctpConfig::default().max_receive_message_size as u64,
+        }
+    }
+
+    /// `port`.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `start(remoteCaps, remotePort)`: starts the association (it connects once DTLS
+    /// is up; watch [`state_changes`](SctpTransport::state_changes) or a channel's
+    /// [`open`](DataChannel::open)). Start DTLS first: its role picks the channel ids.
+    pub async fn start(&self, remote: &SctpCapabilities, remote_port: u16) -> Result<(), Error> {
+        let remote = *remote;
+        self.link
+            .call(|reply| Command::SctpStart {
+                remote,
+                port: remote_port,
+                reply,
+            })
+            .await
+    }
+
+    /// `state`.
+    pub fn state(&self) -> SctpTransportState {
+        self.link.shared.read(|s| s.sctp_state)
+    }
+
+    /// `onstatechange`: states from now on.
+    pub fn state_changes(&self) -> Events<SctpTransportState> {
+        let rx = self.link.shared.update(|s| s.sctp_events.subscribe());
+        Events::new(rx, &self.link)
+    }
+
+    /// `transport`: the DTLS transport underneath.
+    pub fn transport(&self) -> DtlsTransport {
+        DtlsTransport {
+            link: self.link.clone(),
+        }
+    }
+
+    /// `new RTCDataChannel(transport, parameters)`. Usable at once: its id is known
+    /// once the SCTP transport has started (at once for negotiated channels), it opens
+    /// with the association, and sends made before wait for it.
+    pub fn create_data_channel(&self, params: DataChannelParameters) -> Result<DataChannel, Error> {
+        if params.max_retransmits.is_some() && params.max_packet_life_time.is_some() {
+            return Err(DataChannelError::BothReliabilityLimits.into());
+        }
+        if params.negotiated && params.id.is_none() {
+            return Err(DataChannelError::NegotiatedWithoutId.into());
+        }
+        let key = self.link.shared.update(|s| {
+            s.add_channel(ChannelEntry::new(
+                params.clone(),
+                DataChannelState::Connecting,
+            ))
+        });
+        self.link.post(Command::CreateChannel { key })?;
+        DataChannel::from_key(&self.link, key).ok_or(Error::Closed)
+    }
+
+    /// `ondatachannel`: channels the peer opens. Each goes to one of the streams taken
+    /// from this transport; channels that arrive while nobody listens wait for the
+    /// first listener.
+    pub fn incoming_channels(&self) -> IncomingChannels {
+        IncomingChannels {
+            rx: Box::pin(self.link.shared.incoming.clone()),
+            link: self.link.clone(),
+        }
+    }
+
+    /// `stop()`: a graceful SCTP shutdown (queued data is delivered first), waiting at
+    /// most a few seconds for the peer; DTLS and ICE keep running until stopped.
+    pub async fn stop(&self) {
+        if !self.link.shared.read(|s| s.launched) || self.link.post(Command::SctpStop).is_err() {
+            return;
+        }
+        let closed = self.link.shared.wait_for(|s| {
+            (s.done
+                || matches!(
+                    s.sctp_state,
+                    SctpTransportState::Closed | SctpTransportState::New
+                ))
+            .then_some(())
+        });
+        futures_lite::future::or(closed, crate::runtime::sleep(SCTP_STOP_TIMEOUT)).await;
+    }
+}
+
+/// The stream of channels the peer opens ([`SctpTransport::incoming_channels`]).
+#[derive(Debug)]
+pub struct IncomingChannels {
+    rx: Pin<Box<Receiver<u64>>>,
+    link: Link,
+}
+
+impl IncomingChannels {
+    /// The next channel the peer opened; `None` once the chain has stopped.
+    pub async fn next(&mut self) -> Option<DataChannel> {
+        loop {
+            let key = self.rx.recv().await.ok()?;
+            if let Some(c) = DataChannel::from_key(&self.link, key) {
+                return Some(c);
+            }
+        }
+    }
+}
+
+impl Stream for IncomingChannels {
+    type Item = DataChannel;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<DataChannel>> {
+        let this = self.get_mut();
+        loop {
+            match this.rx.as_mut().poll_next(cx) {
+                Poll::Ready(Some(key)) => {
+                    if let Some(c) = DataChannel::from_key(&this.link, key) {
+                        return Poll::Ready(Some(c));
+                    }
+                }
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+/// `RTCDataChannel`. Clones are handles to the same channel and share its message
+/// queue (each message goes to one reader).
+#[derive(Debug, Clone)]
+pub struct DataChannel {
+    link: Link,
+    key: u64,
+    params: Arc<DataChannelParameters>,
+    inbox: Receiver<Message>,
+}
+
+impl DataChannel {
+    fn from_key(link: &Link, key: u64) -> Option<Self> {
+        let (params, inbox) = link.shared.read(|s| {
+            let c = s.channels.get(&key)?;
+            Some((c.params.clone(), c.inbox.clone()))
+        })?;
+        Some(DataChannel {
+            link: link.clone(),
+            key,
+            params: Arc::new(params),
+            inbox,
+        })
+    }
+
+    fn read<R>(&self, f: impl FnOnce(&ChannelEntry) -> R) -> Option<R> {
+        self.link.shared.read(|s| s.channels.get(&self.key).map(f))
+    }
+
+    fn update(&self, f: impl FnOnce(&mut ChannelEntry)) {
+        self.link.shared.update(|s| {
+            if let Some(c) = s.channels.get_mut(&self.key) {
+                f(c)
+            }
+        });
+    }
+
+    /// `label`.
+    pub fn label(&self) -> &str {
+        &self.params.label
+    }
+
+    /// `protocol`.
+    pub fn protocol(&self) -> &str {
+        &self.params.protocol
+    }
+
+    /// `ordered`.
+    pub fn ordered(&self) -> bool {
+        self.params.ordered
+    }
+
+    /// `maxRetransmits`.
+    pub fn max_retransmits(&self) -> Option<u16> {
+        self.params.max_retransmits
+    }
+
+    /// `maxPacketLifeTime`, in milliseconds.
+    pub fn max_packet_life_time(&self) -> Option<u16> {
+        self.params.max_packet_life_time
+    }
+
+    /// `negotiated`.
+    pub fn negotiated(&self) -> bool {
+        self.params.negotiated
+    }
+
+    /// `id`: `None` until the SCTP transport has started and picked one.
+    pub fn id(&self) -> Option<u16> {
+        self.read(|c| c.id).flatten()
+    }
+
+    /// `readyState`.
+    pub fn ready_state(&self) -> DataChannelState {
+        self.read(|c| c.state).unwrap_or(DataChannelState::Closed)
+    }
+
+    /// `bufferedAmount`: bytes sent but not yet acknowledged, as of the last send or
+    /// acknowledgement.
+    pub fn buffered_amount(&self) -> usize {
+        self.read(|c| c.buffered).unwrap_or(0)
+    }
+
+    /// `bufferedAmountLowThreshold`.
+    pub fn buffered_amount_low_threshold(&self) -> usize {
+        self.read(|c| c.low_threshold).unwrap_or(0)
+    }
+
+    /// `bufferedAmountLowThreshold = n`: [`ChannelEvent::BufferedAmountLow`] fires when
+    /// `bufferedAmount` falls to or below it.
+    pub fn set_buffered_amount_low_threshold(&self, n: usize) {
+        self.update(|c| c.low_threshold = n);
+        self.link
+            .post_quietly(Command::Thresholds { key: self.key });
+    }
+
+    /// The `bufferedAmount` above which sends wait ([`DEFAULT_HIGH_WATER_MARK`] unless
+    /// set).
+    pub fn high_water_mark(&self) -> usize {
+        self.read(|c| c.high_water)
+            .unwrap_or(DEFAULT_HIGH_WATER_MARK)
+    }
+
+    /// Sets the high-water mark; see the [module docs](self) on back-pressure.
+    pub fn set_high_water_mark(&self, n: usize) {
+        self.update(|c| c.high_water = n);
+        self.link
+            .post_quietly(Command::Thresholds { key: self.key });
+    }
+
+    /// `send(string)`; see [`send`](DataChannel::send).
+    pub async fn send_text(&self, text: &str) -> Result<(), Error> {
+        self.send(Message::Text(text.to_owned())).await
+    }
+
+    /// `send(bytes)`; see [`send`](DataChannel::send).
+    pub async fn send_binary(&self, data: Bytes) -> Result<(), Error> {
+        self.send(Message::Binary(data)).await
+    }
+
+    /// Sends a message once the channel is open and its `bufferedAmount` is at or below
+    /// the high-water mark; resolves when SCTP has taken it. Fails if the channel closes
+    /// first or SCTP refuses it (too large for the peer). Dropping the future before it
+    /// resolves may withdraw the message.
+    pub async fn send(&self, message: Message) -> Result<(), Error> {
+        let key = self.key;
+        self.link
+            .call(|reply| Command::Send {
+                key,
+                message,
+                reply,
+            })
+            .await
+    }
+
+    /// The next message; `None` once the channel is closed and every message read.
+    pub async fn recv(&self) -> Option<Message> {
+        self.inbox.recv().await.ok()
+    }
+
+    /// The messages as a stream (sharing the queue with [`recv`](DataChannel::recv)).
+    pub fn messages(&self) -> Events<Message> {
+        Events::new(self.inbox.clone(), &self.link)
+    }
+
+    /// `onopen`, `onbufferedamountlow`, `onclosing`, `onclose` from now on.
+    pub fn events(&self) -> Events<ChannelEvent> {
+        let rx = self
+            .link
+            .shared
+            .update(|s| match s.channels.get_mut(&self.key) {
+                Some(c) if c.state != DataChannelState::Closed => c.events.subscribe(),
+                _ => async_channel::unbounded().1,
+            });
+        Events::new(rx, &self.link)
+    }
+
+    /// Waits until the channel is open; fails if it closes first.
+    pub async fn open(&self) -> Result<(), Error> {
+        launch(&self.link)?;
+        let key = self.key;
+        self.link
+            .shared
+            .wait_for(move |s| {
+                let Some(c) = s.channels.get(&key) else {
+                    return Some(Err(Error::ChannelClosed));
+                };
+                match c.state {
+                    DataChannelState::Open => Some(Ok(())),
+                    DataChannelState::Connecting => None,
+                    _ => Some(Err(match &c.error {
+                        Some(e) => Error::ChannelNotCreated(e.clone()),
+                        None => Error::ChannelClosed,
+                    })),
+                }
+            })
+            .await
+    }
+
+    /// `close()`: resets the channel's streams; resolves once both ends are closed (or
+    /// the chain stopped).
+    pub async fn close(&self) {
+        let launched = self.link.shared.update(|s| {
+            if !s.launched
+                && let Some(c) = s.channels.get_mut(&self.key)
+            {
+                // Nothing runs yet: the channel never reaches the network.
+                c.set_state(DataChannelState::Closed);
+            }
+            s.launched
+        });
+        if !launched
+            || self
+                .link
+                .post(Command::CloseChannel { key: self.key })
+                .is_err()
+        {
+            return;
+        }
+        let key = self.key;
+        self.link
+            .shared
+            .wait_for(move |s: &mut Snapshot| {
+                let closed = s
+                    .channels
+                    .get(&key)
+                    .is_none_or(|c| c.state == DataChannelState::Closed);
+                (closed || s.done).then_some(())
+            })
+            .await;
+    }
+}
