@@ -160,7 +160,7 @@ impl Ours {
         let local = socket.local_addr().unwrap();
         let cert = DtlsCertificate::generate(&*default_provider()).unwrap();
         let mut g = IceGatherer::new(IceGathererConfig {
-            seed,
+            seed: Some(seed),
             ..Default::default()
         });
         g.gather(&[local]).unwrap();

@@ -24,7 +24,7 @@ struct Pair {
 fn chain(seed: u64, addr: SocketAddr) -> SctpTransport {
     let cert = DtlsCertificate::generate(&*default_provider()).unwrap();
     let mut g = IceGatherer::new(IceGathererConfig {
-        seed,
+        seed: Some(seed),
         ..Default::default()
     });
     g.gather(&[addr]).unwrap();
@@ -400,4 +400,26 @@ fn a_peer_that_starts_first_is_answered_once_we_start() {
     }
     // ICE, DTLS, SCTP, DCEP from b's start: about six round trips of 20 ms.
     assert!(took <= Duration::from_millis(140), "took {took:?}");
+}
+
+/// Unseeded chains differ (each draws its own seed); a seed reproduces every layer.
+#[test]
+fn seeds_are_drawn_unless_given() {
+    let params = |seed: Option<u64>| {
+        let g = IceGatherer::new(IceGathererConfig {
+            seed,
+            ..Default::default()
+        });
+        let ice = IceTransport::new(g);
+        let p = ice.local_parameters();
+        let cert = DtlsCertificate::generate(&*default_provider()).unwrap();
+        let mut dtls = DtlsTransport::new(ice, vec![cert]).unwrap();
+        let dtls_seed = dtls.config_mut().seed;
+        let mut sctp = SctpTransport::new(dtls, 5000);
+        (p, (dtls_seed, sctp.config_mut().seed))
+    };
+    let (a, b) = (params(None), params(None));
+    assert_ne!(a.0, b.0, "unseeded chains got the same ICE credentials");
+    assert_ne!(a.1, b.1);
+    assert_eq!(params(Some(5)), params(Some(5)));
 }

@@ -72,10 +72,12 @@ impl DtlsTransport {
                 "a DTLS transport needs at least one certificate".into(),
             ));
         };
+        let mut base = DtlsConfig::new(first, Vec::new());
+        base.seed = ice.derived_seed(1);
         Ok(DtlsTransport {
             ice,
             certificates,
-            base: DtlsConfig::new(first, Vec::new()),
+            base,
             role: None,
             remote_fingerprints: Vec::new(),
             dtls: None,

@@ -13,8 +13,10 @@ use crate::io::{Endpoint, Input, Output, Protocol, Receive, Transmit};
 /// How a gatherer is set up.
 #[derive(Debug, Clone, Default)]
 pub struct IceGathererConfig {
-    /// Seed for credentials, tie-breaker and transaction ids.
-    pub seed: u64,
+    /// Seed for credentials, tie-breaker and transaction ids, and (derived from those) for
+    /// the DTLS and SCTP layers above. `None` draws one from the crypto provider, as every
+    /// chain on a network needs its own; set it for reproducible simulations.
+    pub seed: Option<u64>,
     /// STUN servers for server-reflexive candidates.
     pub stun_servers: Vec<SocketAddr>,
     /// Run as ICE-lite (answer checks, never send them).
@@ -34,8 +36,15 @@ impl IceGatherer {
     /// A gatherer with fresh credentials.
     pub fn new(cfg: IceGathererConfig) -> Self {
         let defaults = IceConfig::default();
+        let seed = cfg.seed.unwrap_or_else(|| {
+            let mut b = [0u8; 8];
+            // Without a working random source the seed stays fixed: still correct, only
+            // as predictable as a simulation's.
+            let _ = crate::crypto::default_provider().fill_random(&mut b);
+            u64::from_le_bytes(b)
+        });
         Self::with_ice_config(IceConfig {
-            seed: cfg.seed,
+            seed,
             stun_servers: cfg.stun_servers,
             lite: cfg.lite,
             // Setup time under loss is decided here: a lost check must not cost the
@@ -248,6 +257,17 @@ impl IceTransport {
 
     pub(crate) fn poll_agent(&mut self) -> Output<crate::ice::IceEvent> {
         self.agent.poll_output()
+    }
+
+    /// A seed for a layer above, derived from this agent's (random) credentials, so one
+    /// seed steers the whole chain and chains differ from each other.
+    pub(crate) fn derived_seed(&self, layer: u8) -> u64 {
+        let c = self.agent.local_credentials();
+        let digest = crate::crypto::default_provider().hash(
+            crate::crypto::HashAlgorithm::Sha256,
+            &[c.ufrag.as_bytes(), c.pwd.as_bytes(), &[layer]],
+        );
+        u64::from_le_bytes(digest[..8].try_into().expect("32-byte digest"))
     }
 
     pub(crate) fn has_selected_pair(&self) -> bool {

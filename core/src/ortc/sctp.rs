@@ -42,10 +42,12 @@ pub struct SctpTransport {
 impl SctpTransport {
     /// `new RTCSctpTransport(dtlsTransport, port)`.
     pub fn new(dtls: DtlsTransport, port: u16) -> Self {
+        let seed = dtls.transport().derived_seed(2);
         SctpTransport {
             dtls,
             cfg: SctpConfig {
                 local_port: port,
+                seed,
                 ..SctpConfig::default()
             },
             channels: None,
@@ -167,6 +169,13 @@ impl SctpTransport {
     pub fn stop(&mut self) {
         if let Some(c) = &mut self.channels {
             c.association_mut().shutdown();
+        }
+    }
+
+    /// Abort the association (SCTP ABORT, as aiortc's `stop()` does); DTLS and ICE stay.
+    pub fn abort(&mut self) {
+        if let Some(c) = &mut self.channels {
+            c.association_mut().abort("transport stopped");
         }
     }
 

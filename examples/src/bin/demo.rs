@@ -27,7 +27,7 @@ fn endpoint(seed: u64) -> std::io::Result<(UdpDriver<SctpTransport>, Value)> {
     let addr = socket.local_addr()?;
     drop(socket);
     let mut gatherer = IceGatherer::new(IceGathererConfig {
-        seed,
+        seed: Some(seed),
         ..Default::default()
     });
     gatherer.gather(&[addr]).map_err(std::io::Error::other)?;

@@ -64,7 +64,7 @@ static ALLOC: Counting = Counting;
 /// A chain gathered on `addr` (certificates are costly to make: pass one in).
 fn chain(seed: u64, addr: SocketAddr, cert: &DtlsCertificate) -> SctpTransport {
     let mut g = IceGatherer::new(IceGathererConfig {
-        seed,
+        seed: Some(seed),
         ..Default::default()
     });
     g.gather(&[addr]).expect("host candidate");

@@ -412,7 +412,7 @@ fn main() {
     let mut socket = UdpSocket::bind(SocketAddr::new(ip, 0)).expect("bind UDP");
     let local = socket.local_addr().expect("bound");
     let mut gatherer = IceGatherer::new(IceGathererConfig {
-        seed: u64::from(local.port()),
+        seed: None,
         ..Default::default()
     });
     gatherer.gather(&[local]).expect("host candidate");
@@ -420,7 +420,6 @@ fn main() {
     let dtls = DtlsTransport::new(IceTransport::new(gatherer), vec![cert]).expect("DTLS");
     let port = arg(&args, "--sctp-port").map_or(5000, |p| p.parse().expect("port"));
     let mut chain = SctpTransport::new(dtls, port);
-    chain.config_mut().seed = u64::from(local.port());
     if let Some(m) = arg(&args, "--max-message-size") {
         chain.config_mut().max_receive_message_size = m.parse().expect("size");
     }

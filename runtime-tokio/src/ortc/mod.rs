@@ -366,7 +366,7 @@ impl IceGatherer {
     pub fn new(options: IceGathererOptions) -> Self {
         let seed = options.seed.unwrap_or_else(random_seed);
         let core = sansrtc::ortc::IceGatherer::new(sansrtc::ortc::IceGathererConfig {
-            seed,
+            seed: Some(seed),
             stun_servers: options.stun_servers.clone(),
             lite: options.lite,
         });
