@@ -362,6 +362,8 @@ fn setup_figure() {
     }
 }
 
+/// aiortc ↔ aiortc and ours ↔ ours through one harness: `selftest.py --bench` drives
+/// `peer.py` or our `ortc-peer` (built beside this binary) with the same commands.
 fn aiortc_figure() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let py = std::process::Command::new(format!("{root}/scripts/install-aiortc"))
@@ -371,18 +373,38 @@ fn aiortc_figure() {
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .and_then(|s| s.lines().last().map(|l| l.trim().to_string()));
     let Some(py) = py else {
-        println!("aiortc: venv not available (scripts/install-aiortc failed); skipped");
+        println!("harness: venv not available (scripts/install-aiortc failed); skipped");
         return;
     };
-    let out = std::process::Command::new(py)
-        .arg(format!("{root}/tests/aiortc/selftest.py"))
-        .arg("--bench")
-        .output()
-        .expect("run selftest.py --bench");
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        if line.starts_with("connect.open_ms") || line.starts_with("throughput.mbps") {
-            println!("aiortc ↔ aiortc (its own harness): {line}");
-        }
+    let ours = std::env::current_exe()
+        .expect("own path")
+        .with_file_name("ortc-peer");
+    let ours = ours.to_string_lossy().to_string();
+    for (who, extra) in [
+        ("aiortc ↔ aiortc", vec![]),
+        (
+            "ours ↔ ours    ",
+            vec!["--peer-a", &ours, "--peer-b", &ours],
+        ),
+    ] {
+        let out = std::process::Command::new(&py)
+            .arg(format!("{root}/tests/aiortc/selftest.py"))
+            .arg("--bench")
+            .args(&extra)
+            .output()
+            .expect("run selftest.py --bench");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let get = |k: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(k).map(|v| v.trim().to_string()))
+                .unwrap_or_else(|| "?".into())
+        };
+        println!(
+            "same harness (selftest.py --bench), {who}: connect median {} ms, p95 {} ms; 256 MiB at {} Mbit/s",
+            get("connect.open_ms.median"),
+            get("connect.open_ms.p95"),
+            get("throughput.mbps")
+        );
     }
 }
 
