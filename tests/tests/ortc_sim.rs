@@ -423,3 +423,30 @@ fn seeds_are_drawn_unless_given() {
     assert_ne!(a.1, b.1);
     assert_eq!(params(Some(5)), params(Some(5)));
 }
+
+#[test]
+fn a_chosen_local_dtls_role_is_announced_and_kept() {
+    use sansrtc::ortc::{DtlsRoleParam, OrtcError};
+    let mut a = chain(1, "198.51.100.1:5000".parse().unwrap());
+    let b = chain(2, "198.51.100.2:5000".parse().unwrap());
+    let mut sb = signal(&b);
+    a.transport_mut()
+        .set_local_role(DtlsRoleParam::Client)
+        .unwrap();
+    assert_eq!(a.transport().local_parameters().role, DtlsRoleParam::Client);
+    let json = serde_json::to_value(a.transport().local_parameters()).unwrap();
+    assert_eq!(json["role"], "client");
+    a.transport_mut()
+        .transport_mut()
+        .start(&sb.ice, IceRole::Controlling)
+        .unwrap();
+    // Both claiming the client role is refused, naming it; the transport stays new.
+    sb.dtls.role = DtlsRoleParam::Client;
+    let e = a.transport_mut().start(&sb.dtls).unwrap_err();
+    assert!(matches!(e, OrtcError::InvalidParameters(_)), "{e}");
+    assert_eq!(a.transport().state(), DtlsTransportState::New);
+    // With the peer on auto, ours wins over the ICE role (controlling would be server).
+    sb.dtls.role = DtlsRoleParam::Auto;
+    a.transport_mut().start(&sb.dtls).unwrap();
+    assert_eq!(a.transport().role(), Some(DtlsRole::Client));
+}

@@ -48,6 +48,8 @@ pub struct DtlsTransport {
     /// Hook for test or tuning: the configuration the session is built from.
     base: DtlsConfig,
     role: Option<DtlsRole>,
+    /// The role we announce (`auto` unless the application chose one).
+    local_role: DtlsRoleParam,
     remote_fingerprints: Vec<Fingerprint>,
     dtls: Option<Dtls>,
     state: DtlsTransportState,
@@ -79,6 +81,7 @@ impl DtlsTransport {
             certificates,
             base,
             role: None,
+            local_role: DtlsRoleParam::Auto,
             remote_fingerprints: Vec::new(),
             dtls: None,
             state: DtlsTransportState::New,
@@ -106,8 +109,17 @@ impl DtlsTransport {
                 .iter()
                 .map(|c| (&c.fingerprint(p, HashAlgorithm::Sha256)).into())
                 .collect(),
-            role: DtlsRoleParam::Auto,
+            role: self.local_role,
         }
+    }
+
+    /// Choose our role instead of `auto` (before `start`; it is in `local_parameters`).
+    pub fn set_local_role(&mut self, role: DtlsRoleParam) -> Result<(), OrtcError> {
+        if self.state != DtlsTransportState::New {
+            return Err(OrtcError::AlreadyStarted("DTLS transport"));
+        }
+        self.local_role = role;
+        Ok(())
     }
 
     /// `start(remoteParameters)`. The role is the opposite of an explicit remote role;
@@ -127,10 +139,19 @@ impl DtlsTransport {
             .iter()
             .map(Fingerprint::try_from)
             .collect::<Result<_, _>>()?;
-        self.role = Some(match remote.role {
-            DtlsRoleParam::Client => DtlsRole::Server,
-            DtlsRoleParam::Server => DtlsRole::Client,
-            DtlsRoleParam::Auto => match self.ice.role() {
+        self.role = Some(match (self.local_role, remote.role) {
+            (DtlsRoleParam::Client, DtlsRoleParam::Client)
+            | (DtlsRoleParam::Server, DtlsRoleParam::Server) => {
+                return Err(OrtcError::InvalidParameters(format!(
+                    "both ends asked for the DTLS {:?} role",
+                    self.local_role
+                )));
+            }
+            (DtlsRoleParam::Client, _) => DtlsRole::Client,
+            (DtlsRoleParam::Server, _) => DtlsRole::Server,
+            (_, DtlsRoleParam::Client) => DtlsRole::Server,
+            (_, DtlsRoleParam::Server) => DtlsRole::Client,
+            _ => match self.ice.role() {
                 IceRole::Controlling => DtlsRole::Server,
                 IceRole::Controlled => DtlsRole::Client,
             },
