@@ -672,3 +672,52 @@ fn interleaving_lets_small_messages_overtake_a_large_one() {
         }
     }
 }
+
+/// A large message whose lifetime ends while it is half sent is abandoned whole, even
+/// at a moment when every fragment sent so far is acknowledged: the FORWARD-TSN must
+/// still name its SSN (or MID), or the ordered stream behind it would wait for ever.
+#[test]
+fn a_half_sent_message_that_expires_does_not_block_its_stream() {
+    use sansrtc::sctp::SendOptions;
+    for interleave in [false, true] {
+        for lifetime_ms in [30u64, 45, 60, 75, 90, 120, 150] {
+            let link = LinkConfig::new().latency(Duration::from_millis(10));
+            let mut p = pair_with(11 + lifetime_ms, link, interleave, interleave);
+            p.connect();
+            let (a, b) = (p.a, p.b);
+            let opts = SendOptions {
+                unordered: false,
+                max_retransmits: None,
+                max_lifetime: Some(Duration::from_millis(lifetime_ms)),
+            };
+            p.sim
+                .endpoint_mut(a)
+                .assoc
+                .send_with(3, 53, payload(1, 4 << 20), opts)
+                .unwrap();
+            p.sim
+                .endpoint_mut(a)
+                .assoc
+                .send(3, 53, payload(2, 100), false)
+                .unwrap();
+            let delivered = p.sim.run_until(Duration::from_secs(30), |s| {
+                s.events().iter().any(|(_, id, e)| {
+                    *id == b
+                        && matches!(e, SctpEvent::Message { data, .. } if data[..4] == 2u32.to_be_bytes())
+                })
+            });
+            assert!(
+                delivered,
+                "interleave {interleave}, lifetime {lifetime_ms} ms: the message behind the \
+                 expired one never arrived; a {:?}, b {:?}",
+                p.sim.endpoint(a).assoc.stats(),
+                p.sim.endpoint(b).assoc.stats()
+            );
+            let got = p.messages(b);
+            assert!(
+                got.iter().all(|m| m.2[..4] != 1u32.to_be_bytes()),
+                "the expired message arrived"
+            );
+        }
+    }
+}

@@ -2407,9 +2407,12 @@ impl Association {
             let rest = m.data.len() - m.offset;
             self.queued_bytes -= rest.min(self.queued_bytes);
             Self::settle(&mut self.unacked_by_stream, m.stream, rest);
-            // Fragments of it already sent go with it.
-            if m.offset > 0 && !doomed.contains(&m.id) {
-                doomed.push(m.id);
+            if m.offset > 0 {
+                // Fragments of it already sent go with it.
+                if !doomed.contains(&m.id) {
+                    doomed.push(m.id);
+                }
+                self.abandon_unsent_end(&m, now);
             }
         }
         if doomed.is_empty() {
@@ -2435,6 +2438,46 @@ impl Association {
         if self.advanced_ack > self.cum_ack {
             self.forward_tsn_due = true;
         }
+    }
+
+    /// A message abandoned half sent: its sent fragments may all be acknowledged already,
+    /// leaving no abandoned TSN for FORWARD-TSN to cover and name its SSN (or MID) by, and
+    /// the peer's stream would wait for it for ever. So its missing end takes one TSN of
+    /// its own, abandoned at once and never sent (as dcsctp does).
+    fn abandon_unsent_end(&mut self, m: &OutMessage, now: Instant) {
+        let seq = m.seq.unwrap_or(0);
+        let abs = self.next_tsn;
+        self.next_tsn += 1;
+        let f = InFlight {
+            chunk: Data {
+                unordered: m.unordered,
+                beginning: false,
+                ending: true,
+                immediate: false,
+                tsn: self.my_initial_tsn.add(abs as u32),
+                stream_id: Sid(m.stream),
+                ssn: Ssn(seq as u16),
+                ppid: Ppid(m.ppid),
+                user_data: Bytes::new(),
+            },
+            mid: seq,
+            fsn: m.fsn,
+            msg: m.id,
+            sent_at: now,
+            retransmitted: true,
+            acked: false,
+            marked: false,
+            misses: 0,
+            fast_retransmitted: false,
+            transmissions: 0,
+            max_retransmits: m.max_retransmits,
+            expires: m.expires,
+            abandoned: true,
+        };
+        if f.has_policy() {
+            self.pr_outstanding += 1;
+        }
+        self.inflight.push(abs, f);
     }
 
     /// Move the advanced ack point over every chunk after it that needs no more sending.
