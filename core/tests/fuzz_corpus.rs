@@ -1517,3 +1517,18 @@ fn write_sctp_seed_corpus() {
         );
     }
 }
+
+#[test]
+fn ortc_chain_corpus_replays_without_panic() {
+    let n = replay("ortc_chain", harness::ortc_chain);
+    assert!(n >= 3, "ortc_chain corpus lost its seeds: {n} files");
+}
+
+#[test]
+fn ortc_chain_clean_seeds_connect() {
+    for (name, data) in corpus("ortc_chain") {
+        if name.starts_with("clean-") {
+            assert!(harness::run_ortc_chain(&data), "{name} did not connect");
+        }
+    }
+}
