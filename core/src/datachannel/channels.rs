@@ -400,6 +400,14 @@ impl DataChannels {
         }
     }
 
+    /// Hand back the room of `n` bytes of delivered messages in the receive window, when
+    /// the association runs with `SctpConfig::deferred_release` (see
+    /// [`crate::sctp::Association::release_received`]). `n` is the length of the `data`
+    /// of the messages the application has finished with.
+    pub fn release_received(&mut self, n: usize) {
+        self.assoc.release_received(n);
+    }
+
     /// Append the next SCTP packet to `buf` (true), or return false when there is none
     /// now: [`crate::sctp::Association::poll_transmit`] through this layer, for sealing
     /// in place with `Dtls::send_with`. Events and deadlines still come from
@@ -468,6 +476,17 @@ impl DataChannels {
     }
 
     fn on_message(&mut self, id: u16, ppid: Ppid, data: Bytes) {
+        // With deferred release the application hands back what it was given; the rest
+        // of what SCTP carried (DCEP, the byte of an "empty" message, messages for no
+        // channel) goes back here.
+        let handed_to_app = if ppid == Ppid::DCEP || ppid.is_empty_message() {
+            0
+        } else if self.channels.contains_key(&id) {
+            data.len()
+        } else {
+            0
+        };
+        self.assoc.release_received(data.len() - handed_to_app);
         if ppid == Ppid::DCEP {
             match DcepMessage::parse(&data) {
                 Ok(DcepMessage::Open(open)) => self.on_open(id, open),

@@ -142,6 +142,15 @@ impl SctpTransport {
         Ok(self.channels_mut()?.send_binary(id, data)?)
     }
 
+    /// Hand back the room in the receive window of `n` bytes of messages the
+    /// application has finished with; only with `config_mut().deferred_release` (receive
+    /// flow control: a slow reader holds the peer back).
+    pub fn release_received(&mut self, n: usize) {
+        if let Some(c) = &mut self.channels {
+            c.release_received(n);
+        }
+    }
+
     /// `bufferedAmount`.
     pub fn buffered_amount(&self, id: u16) -> usize {
         self.channels.as_ref().map_or(0, |c| c.buffered_amount(id))

@@ -63,6 +63,11 @@ pub struct SctpConfig {
     /// peer offers it too. Off by default, as in other WebRTC stacks: browsers do not
     /// offer it, and with one stream busy it only costs header bytes.
     pub interleaving: bool,
+    /// Delivered messages keep their room in the receive window until the application
+    /// hands it back with [`Association::release_received`]: a reader that falls behind
+    /// holds the peer back (receive flow control) instead of messages piling up. Off:
+    /// room is freed on delivery.
+    pub deferred_release: bool,
 }
 
 impl Default for SctpConfig {
@@ -87,6 +92,7 @@ impl Default for SctpConfig {
             provider: default_provider(),
             zero_checksum: true,
             interleaving: false,
+            deferred_release: false,
         }
     }
 }
@@ -352,6 +358,8 @@ pub struct Association {
     /// Size of the last message streamed: the buffer size to start the next one with.
     last_streamed_size: usize,
     received_bytes: usize,
+    /// Delivered bytes still counted in the window (`deferred_release`).
+    unreleased: usize,
     dups: Vec<Tsn>,
     streams_in: HashMap<u16, StreamIn>,
     /// Streams whose next ordered message may be complete.
@@ -454,6 +462,7 @@ impl Association {
             ireasm: BTreeMap::new(),
             last_streamed_size: 0,
             received_bytes: 0,
+            unreleased: 0,
             dups: Vec::new(),
             streams_in: HashMap::new(),
             ready_streams: Vec::new(),
@@ -1447,9 +1456,43 @@ impl Association {
             st.next_mid = skip_to;
             st.next_key += u64::from(advance);
             self.ready_streams.push(sid);
-            self.received_bytes -= delivered.min(self.received_bytes);
+            self.on_delivered(delivered);
         }
         self.ack_now = true;
+    }
+
+    /// `n` bytes went to the application: their room in the window frees now, or when
+    /// it releases them.
+    fn on_delivered(&mut self, n: usize) {
+        if self.cfg.deferred_release {
+            self.unreleased += n;
+        } else {
+            self.received_bytes -= n.min(self.received_bytes);
+        }
+    }
+
+    /// Hand back `n` bytes of delivered messages (with `deferred_release`): their room
+    /// in the receive window opens again, and the peer hears of it at once when it was
+    /// held back.
+    pub fn release_received(&mut self, n: usize) {
+        let n = n.min(self.unreleased);
+        if n == 0 {
+            return;
+        }
+        let window = self.window();
+        let before = window.saturating_sub(self.received_bytes);
+        self.unreleased -= n;
+        self.received_bytes -= n.min(self.received_bytes);
+        let after = window.saturating_sub(self.received_bytes);
+        // A window update (RFC 9260 §6.2): the peer may have stopped at a full window.
+        if before < window / 2 && after >= window / 2 && self.state.carries_data() {
+            self.ack_now = true;
+        }
+    }
+
+    /// Bytes delivered but not yet released (`deferred_release`).
+    pub fn unreleased(&self) -> usize {
+        self.unreleased
     }
 
     /// A whole message: deliver it if unordered, else queue it for its turn. `total`
@@ -1463,9 +1506,9 @@ impl Association {
         data: Bytes,
         total: usize,
     ) {
-        self.received_bytes -= total.min(self.received_bytes);
         let stream_id = sid.0;
         if unordered {
+            self.on_delivered(total);
             self.events.push_back(SctpEvent::Message {
                 stream_id,
                 ppid: ppid.0,
@@ -1483,10 +1526,11 @@ impl Association {
             u64::from(Ssn(seq as u16).distance(s.next_ssn))
         };
         if ahead >= if self.idata { 1 << 31 } else { 1 << 15 } {
-            return; // Already delivered: a retransmission we somehow reassembled twice.
+            // Already delivered: a retransmission we somehow reassembled twice.
+            self.received_bytes -= total.min(self.received_bytes);
+            return;
         }
-        // The window holds what the application has not taken: count it until delivered.
-        self.received_bytes += total;
+        // The window holds what the application has not taken: it stays counted.
         s.waiting.insert(s.next_key + ahead, (ppid.0, data));
         if ahead == 0 {
             self.ready_streams.push(stream_id);
@@ -1514,7 +1558,7 @@ impl Association {
                 s.next_key += 1;
             }
         }
-        self.received_bytes -= delivered.min(self.received_bytes);
+        self.on_delivered(delivered);
         self.prune_received();
     }
 
@@ -2181,7 +2225,7 @@ impl Association {
             st.next_key += u64::from(advance);
             // The message now due may already be waiting.
             self.ready_streams.push(s.stream_id.0);
-            self.received_bytes -= delivered.min(self.received_bytes);
+            self.on_delivered(delivered);
         }
         self.ack_now = true;
     }
