@@ -229,6 +229,93 @@ fn throughput_figure() {
     );
 }
 
+/// The same transfer through the async handles (`sansrtc_tokio::ortc`): every message a
+/// `send_binary().await` and a `recv().await`, through each chain's task.
+fn throughput_async_figure() {
+    use sansrtc_tokio::ortc as o;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let total: usize = 256 << 20;
+    let msg = 64 << 10;
+    let bps = rt.block_on(async {
+        let side = || async {
+            let g = o::IceGatherer::new(o::IceGathererOptions::bind(["127.0.0.1:0"
+                .parse()
+                .expect("literal")]));
+            g.gather().await.expect("gather");
+            let ice = o::IceTransport::new(&g);
+            let cert = DtlsCertificate::generate(&*default_provider()).expect("cert");
+            let dtls = o::DtlsTransport::new(&ice, vec![cert]).expect("dtls");
+            let sctp = o::SctpTransport::new(&dtls, 5000).expect("sctp");
+            (g, ice, dtls, sctp)
+        };
+        let (a, b) = (side().await, side().await);
+        let start = |me: &(
+            o::IceGatherer,
+            o::IceTransport,
+            o::DtlsTransport,
+            o::SctpTransport,
+        ),
+                     peer: &(
+            o::IceGatherer,
+            o::IceTransport,
+            o::DtlsTransport,
+            o::SctpTransport,
+        ),
+                     role| {
+            let (params, cands) = (peer.0.local_parameters(), peer.0.local_candidates());
+            let (dtls, caps) = (peer.2.local_parameters(), peer.3.capabilities());
+            let (ice, d, s) = (me.1.clone(), me.2.clone(), me.3.clone());
+            async move {
+                for c in &cands {
+                    ice.add_remote_candidate(Some(c)).await.expect("candidate");
+                }
+                ice.add_remote_candidate(None).await.expect("end");
+                ice.start(&params, role).await.expect("ICE");
+                d.start(&dtls).await.expect("DTLS");
+                s.start(&caps, 5000).await.expect("SCTP");
+            }
+        };
+        tokio::join!(
+            start(&a, &b, IceRole::Controlling),
+            start(&b, &a, IceRole::Controlled)
+        );
+        let mut incoming = b.3.incoming_channels();
+        let tx =
+            a.3.create_data_channel(DataChannelParameters::new("bulk"))
+                .expect("channel");
+        tx.open().await.expect("open");
+        let rx = incoming.next().await.expect("incoming");
+        let receiver = tokio::spawn(async move {
+            let mut got = 0;
+            while got < total {
+                match rx.recv().await {
+                    Some(o::Message::Binary(d)) => got += d.len(),
+                    Some(_) => {}
+                    None => break,
+                }
+            }
+            got
+        });
+        let payload = Bytes::from(vec![0x5a; msg]);
+        let t0 = Instant::now();
+        for _ in 0..total / msg {
+            tx.send_binary(payload.clone()).await.expect("send");
+        }
+        let got = receiver.await.expect("receiver");
+        let bps = got as f64 * 8.0 / t0.elapsed().as_secs_f64();
+        drop((a, b));
+        bps
+    });
+    println!(
+        "throughput through the async handles (send_binary().await / recv().await), same transfer: {:.2} Gbit/s",
+        bps / 1e9
+    );
+}
+
 /// Move what `from` sends into `to`; returns whether anything moved.
 fn forward(from: &mut SctpTransport, to: &mut SctpTransport, now: Instant) -> bool {
     let mut moved = false;
@@ -416,6 +503,9 @@ fn main() {
     }
     if run("throughput") {
         throughput_figure();
+    }
+    if run("throughput-async") {
+        throughput_async_figure();
     }
     if run("memory") {
         memory_figure();
