@@ -7,7 +7,6 @@ use bytes::{Bytes, BytesMut};
 
 use super::ice::earliest;
 use super::{DtlsParameters, DtlsRoleParam, IceRole, IceTransport, OrtcError, OrtcEvent};
-use crate::crypto::HashAlgorithm;
 use crate::demux::{PacketKind, classify};
 use crate::dtls::{
     CipherSuite, Dtls, DtlsCertificate, DtlsConfig, DtlsEvent, DtlsOutput, DtlsRole, Fingerprint,
@@ -102,14 +101,9 @@ impl DtlsTransport {
 
     /// `getLocalParameters()`: SHA-256 fingerprints of our certificates, role `auto`.
     pub fn local_parameters(&self) -> DtlsParameters {
-        let p = &*self.base.provider;
         DtlsParameters {
-            fingerprints: self
-                .certificates
-                .iter()
-                .map(|c| (&c.fingerprint(p, HashAlgorithm::Sha256)).into())
-                .collect(),
             role: self.local_role,
+            ..DtlsParameters::for_certificates(&self.certificates, &*self.base.provider)
         }
     }
 

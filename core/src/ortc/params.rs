@@ -205,6 +205,22 @@ pub struct DtlsParameters {
     pub role: DtlsRoleParam,
 }
 
+impl DtlsParameters {
+    /// Our parameters for these certificates: their SHA-256 fingerprints, role `auto`.
+    pub fn for_certificates(
+        certificates: &[crate::dtls::DtlsCertificate],
+        provider: &dyn crate::crypto::CryptoProvider,
+    ) -> Self {
+        DtlsParameters {
+            fingerprints: certificates
+                .iter()
+                .map(|c| (&c.fingerprint(provider, crate::crypto::HashAlgorithm::Sha256)).into())
+                .collect(),
+            role: DtlsRoleParam::Auto,
+        }
+    }
+}
+
 /// `RTCSctpCapabilities`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -238,6 +254,14 @@ pub struct DataChannelParameters {
     /// Stream id (required when negotiated).
     #[serde(default)]
     pub id: Option<u16>,
+}
+
+impl From<&crate::sctp::SctpConfig> for SctpCapabilities {
+    fn from(cfg: &crate::sctp::SctpConfig) -> Self {
+        SctpCapabilities {
+            max_message_size: cfg.max_receive_message_size as u64,
+        }
+    }
 }
 
 fn yes() -> bool {

@@ -65,9 +65,7 @@ impl SctpTransport {
 
     /// `getCapabilities()`.
     pub fn capabilities(&self) -> SctpCapabilities {
-        SctpCapabilities {
-            max_message_size: self.cfg.max_receive_message_size as u64,
-        }
+        SctpCapabilities::from(&self.cfg)
     }
 
     /// `port`.

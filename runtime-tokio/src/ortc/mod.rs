@@ -540,18 +540,8 @@ impl DtlsTransport {
         {
             return Err(Error::AlreadyCreated("DTLS"));
         }
-        let provider = sansrtc::crypto::default_provider();
-        let local = DtlsParameters {
-            fingerprints: certificates
-                .iter()
-                .map(|c| {
-                    DtlsFingerprint::from(
-                        &c.fingerprint(&*provider, sansrtc::crypto::HashAlgorithm::Sha256),
-                    )
-                })
-                .collect(),
-            role: DtlsRoleParam::Auto,
-        };
+        let local =
+            DtlsParameters::for_certificates(&certificates, &*sansrtc::crypto::default_provider());
         link.shared.update(|s| s.dtls_local = Some(local));
         link.post_quietly(Command::CreateDtls {
             certificates,
@@ -664,9 +654,7 @@ impl SctpTransport {
 
     /// `getCapabilities()`.
     pub fn capabilities(&self) -> SctpCapabilities {
-        SctpCapabilities {
-            max_message_size: sansrtc::sctp::SctpConfig::default().max_receive_message_size as u64,
-        }
+        SctpCapabilities::from(&sansrtc::sctp::SctpConfig::default())
     }
 
     /// `port`.
