@@ -135,10 +135,6 @@ mod socket;
 /// # Ok::<(), Error>(())
 /// # }).unwrap();
 /// ```
-// The ORTC surface is runtime-independent apart from `runtime::{spawn, sleep}` and
-// `UdpDriver`, which both crates offer with the same names; it lives once, in
-// sansrtc-tokio's source tree.
-#[path = "../../runtime-tokio/src/ortc/mod.rs"]
 pub mod ortc;
 
 use std::future::{Future, poll_fn};

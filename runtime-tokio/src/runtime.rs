@@ -1,6 +1,7 @@
 //! Everything the ORTC handles need from the runtime besides [`UdpDriver`](crate::UdpDriver):
-//! spawning the chain's task and sleeping. `sansrtc-async-std` has the same two
-//! functions over async-std; the `ortc` module is shared between the crates through them.
+//! spawning the chain's task and sleeping, behind
+//! [`TokioRuntime`](crate::ortc::TokioRuntime)'s implementation of
+//! `sansrtc_ortc_async::Runtime`.
 
 use std::future::Future;
 use std::time::Duration;

@@ -19,7 +19,7 @@ use sansrtc::ortc::{
 use super::chain::{Chain, ChainEvent};
 use super::state::{ChannelEntry, Shared};
 use super::{ChannelEvent, Error, Message};
-use crate::UdpDriver;
+use crate::{Driver, Runtime};
 
 /// How long shutting down keeps sending, so ABORT and close_notify reach the peer.
 const FLUSH: Duration = Duration::from_millis(20);
@@ -102,8 +102,8 @@ enum Wake {
 
 /// Runs the chain until told to stop, until every handle is gone, or until a socket
 /// breaks; then stops every layer, closes the sockets and marks the state done.
-pub(crate) async fn run(
-    driver: UdpDriver<Chain>,
+pub(crate) async fn run<R: Runtime>(
+    driver: R::Driver<Chain>,
     commands: Receiver<Command>,
     shared: Arc<Shared>,
 ) {
@@ -138,11 +138,11 @@ pub(crate) async fn run(
         }
     }
     driver.endpoint_mut().stop_above_ice();
-    actor.flush(&mut driver).await;
+    actor.flush::<R>(&mut driver).await;
     if let Some(ice) = driver.endpoint_mut().ice_mut() {
         ice.stop();
     }
-    actor.flush(&mut driver).await;
+    actor.flush::<R>(&mut driver).await;
 }
 
 /// Marks the chain done when the task ends, however it ends.
@@ -195,8 +195,8 @@ fn fail<T>(reply: &Reply<T>, e: impl Into<Error>) {
 
 impl Actor {
     /// Keeps the chain running for a moment, so what stopping queued goes out.
-    async fn flush(&mut self, driver: &mut UdpDriver<Chain>) {
-        let mut timer = pin!(crate::runtime::sleep(FLUSH));
+    async fn flush<R: Runtime>(&mut self, driver: &mut R::Driver<Chain>) {
+        let mut timer = pin!(R::sleep(FLUSH));
         loop {
             let next = future::or(async { Some(driver.next_event().await) }, async {
                 timer.as_mut().await;

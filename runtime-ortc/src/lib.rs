@@ -1,58 +1,67 @@
+//! The async ORTC objects aiortc users know — [`IceGatherer`] → [`IceTransport`] →
+//! [`DtlsTransport`] → [`SctpTransport`] → [`DataChannel`] — over the sans-IO
+//! [`sansrtc::ortc`] chain, written once for any async runtime.
+//!
+//! This crate names no runtime: the handles are generic over a [`Runtime`], which spawns
+//! the chain's task, sleeps, and supplies the UDP [`Driver`]. Use it through a runtime
+//! crate, which fixes the parameter: `sansrtc_tokio::ortc` and `sansrtc_async_std::ortc`
+//! re-export everything here with `IceGatherer = IceGatherer<TheirRuntime>` and so on,
+//! and show a complete chain in their module docs.
+//!
 //! # How it works
 //!
-//! One task per chain owns a [`UdpDriver`](crate::UdpDriver) over the sans-IO
+//! One task per chain owns the runtime's UDP [`Driver`] over the sans-IO
 //! [`sansrtc::ortc`] chain (GSO/GRO batching included) and serves commands that the handles
-//! ([`IceGatherer`](crate::ortc::IceGatherer), [`IceTransport`](crate::ortc::IceTransport),
-//! [`DtlsTransport`](crate::ortc::DtlsTransport),
-//! [`SctpTransport`](crate::ortc::SctpTransport),
-//! [`DataChannel`](crate::ortc::DataChannel)) send it over a queue; each handle is a cheap
-//! clone of the same link. The task publishes what the chain reports into a snapshot the
-//! handles read synchronously (`state()`, `buffered_amount()`, …) and wait on
-//! (`start().await`, `open().await`), and into streams ([`Events`](crate::ortc::Events))
-//! for state changes, channel events, incoming channels and messages.
+//! ([`IceGatherer`], [`IceTransport`], [`DtlsTransport`], [`SctpTransport`],
+//! [`DataChannel`]) send it over a queue; each handle is a cheap clone of the same link.
+//! The task publishes what the chain reports into a snapshot the handles read
+//! synchronously (`state()`, `buffered_amount()`, …) and wait on (`start().await`,
+//! `open().await`), and into streams ([`Events`]) for state changes, channel events,
+//! incoming channels and messages.
 //!
 //! The core objects own the one below them, so `IceTransport::new(&gatherer)` and the other
 //! constructors wrap the task's outermost object in the next one; a second transport over
 //! the same lower one is refused (or, for ICE, is the same transport).
 //!
-//! Nothing is bound until [`IceGatherer::gather`](crate::ortc::IceGatherer::gather) (or the
-//! first call that needs the network, which gathers with the gatherer's options).
+//! Nothing is bound until [`IceGatherer::gather`] (or the first call that needs the
+//! network, which gathers with the gatherer's options).
 //!
 //! ## Back-pressure
 //!
-//! [`DataChannel::send_binary`](crate::ortc::DataChannel::send_binary) and
-//! [`DataChannel::send_text`](crate::ortc::DataChannel::send_text) resolve once the message
+//! [`DataChannel::send_binary`] and [`DataChannel::send_text`] resolve once the message
 //! has been handed to SCTP. The task hands a message over only while the channel's
 //! `bufferedAmount` is at or below its [high-water
-//! mark](crate::ortc::DataChannel::set_high_water_mark)
-//! ([`DEFAULT_HIGH_WATER_MARK`](crate::ortc::DEFAULT_HIGH_WATER_MARK) unless set), so
-//! `bufferedAmount` never exceeds the mark by more than one message and a sender that
-//! awaits each send holds at most one message in memory besides what SCTP buffers. Sends
-//! that wait are served in order, and are woken by acknowledgements: after every batch of
-//! datagrams the chain reports each changed buffered amount, whatever the application's
-//! `bufferedAmountLowThreshold` is. A send fails with
-//! [`Error::ChannelClosed`](crate::ortc::Error::ChannelClosed) (it is never dropped
-//! silently) if the channel closes first; dropping a waiting send future withdraws the
-//! message. Sends before the channel is open wait for it to open.
+//! mark](crate::DataChannel::set_high_water_mark) ([`DEFAULT_HIGH_WATER_MARK`] unless
+//! set), so `bufferedAmount` never exceeds the mark by more than one message and a sender
+//! that awaits each send holds at most one message in memory besides what SCTP buffers.
+//! Sends that wait are served in order, and are woken by acknowledgements: after every
+//! batch of datagrams the chain reports each changed buffered amount, whatever the
+//! application's `bufferedAmountLowThreshold` is. A send fails with
+//! [`Error::ChannelClosed`] (it is never dropped silently) if the channel closes first;
+//! dropping a waiting send future withdraws the message. Sends before the channel is open
+//! wait for it to open.
 //!
 //! ## Shutdown
 //!
-//! [`IceTransport::stop`](crate::ortc::IceTransport::stop) (or
-//! [`IceGatherer::stop`](crate::ortc::IceGatherer::stop)) stops every layer (SCTP ABORT,
-//! DTLS close_notify, ICE), lets those go out, closes the sockets and ends the task; it
-//! resolves once the sockets are closed.
-//! [`DtlsTransport::stop`](crate::ortc::DtlsTransport::stop) and
-//! [`SctpTransport::stop`](crate::ortc::SctpTransport::stop) stop their layer and those
-//! above it, as in ORTC, and leave ICE running. When the last handle (including streams) is
-//! dropped the task stops the same way on its own.
+//! [`IceTransport::stop`] (or [`IceGatherer::stop`]) stops every layer (SCTP ABORT, DTLS
+//! close_notify, ICE), lets those go out, closes the sockets and ends the task; it
+//! resolves once the sockets are closed. [`DtlsTransport::stop`] and
+//! [`SctpTransport::stop`] stop their layer and those above it, as in ORTC, and leave ICE
+//! running. When the last handle (including streams) is dropped the task stops the same
+//! way on its own.
 //!
 //! Messages that arrive are queued per channel until read, without limit: SCTP's receive
 //! window is not tied to what the application has read.
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 mod actor;
 mod chain;
+mod runtime;
 mod state;
 
+use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, PoisonError};
@@ -64,6 +73,7 @@ use bytes::Bytes;
 use futures_lite::Stream;
 use sansrtc::datachannel::DataChannelError;
 pub use sansrtc::datachannel::DataChannelState;
+use sansrtc::driver::InterfaceFilter;
 pub use sansrtc::dtls::{CipherSuite, DtlsCertificate, DtlsRole};
 pub use sansrtc::ice::{IceConnectionState, IceGatheringState};
 pub use sansrtc::ortc::{
@@ -71,10 +81,11 @@ pub use sansrtc::ortc::{
     IceCandidate, IceParameters, IceRole, OrtcError, SctpCapabilities, SctpTransportState,
 };
 
+pub use self::runtime::{Driver, Runtime};
+
 use self::actor::Command;
 use self::chain::{Chain, Stage};
 use self::state::{ChannelEntry, Launch, Link, Shared, Snapshot};
-use crate::{InterfaceFilter, UdpDriver};
 
 /// The `bufferedAmount` above which sends wait, unless
 /// [`DataChannel::set_high_water_mark`] says otherwise: 1 MiB, several round trips of
@@ -282,7 +293,7 @@ fn random_seed() -> u64 {
 }
 
 /// Binds the sockets, gathers host candidates and starts the chain's task, once.
-fn launch(link: &Link) -> Result<(), Error> {
+fn launch<R: Runtime>(link: &Link) -> Result<(), Error> {
     let shared = &link.shared;
     let mut slot = shared.launch.lock().unwrap_or_else(PoisonError::into_inner);
     let Some(Launch {
@@ -294,9 +305,13 @@ fn launch(link: &Link) -> Result<(), Error> {
         return Ok(());
     };
     let bound = if options.addresses.is_empty() {
-        UdpDriver::bind_interfaces(Chain::default(), options.port, options.interface_filter)
+        R::Driver::<Chain>::bind_interfaces(
+            Chain::default(),
+            options.port,
+            options.interface_filter,
+        )
     } else {
-        UdpDriver::bind(Chain::default(), &options.addresses)
+        R::Driver::<Chain>::bind(Chain::default(), &options.addresses)
     };
     let gathered = bound.map_err(Error::from).and_then(|driver| {
         gatherer.gather(driver.local_addrs())?;
@@ -325,7 +340,7 @@ fn launch(link: &Link) -> Result<(), Error> {
         s.local_candidates = candidates;
         s.gathering = gathering;
     });
-    crate::runtime::spawn(actor::run(driver, commands, shared.clone()));
+    R::spawn(actor::run::<R>(driver, commands, shared.clone()));
     Ok(())
 }
 
@@ -356,11 +371,12 @@ impl Link {
 ///
 /// Clones are handles to the same gatherer.
 #[derive(Debug, Clone)]
-pub struct IceGatherer {
+pub struct IceGatherer<R> {
     link: Link,
+    runtime: PhantomData<fn() -> R>,
 }
 
-impl IceGatherer {
+impl<R: Runtime> IceGatherer<R> {
     /// A gatherer with fresh credentials; nothing is bound until
     /// [`gather`](IceGatherer::gather).
     pub fn new(options: IceGathererOptions) -> Self {
@@ -373,6 +389,7 @@ impl IceGatherer {
         let (shared, commands) = Shared::new(core, options);
         IceGatherer {
             link: Link { shared, commands },
+            runtime: PhantomData,
         }
     }
 
@@ -380,7 +397,7 @@ impl IceGatherer {
     /// candidates at once; server-reflexive ones when every STUN server has answered or
     /// timed out). Calling it again waits for the same gathering.
     pub async fn gather(&self) -> Result<(), Error> {
-        launch(&self.link)?;
+        launch::<R>(&self.link)?;
         self.link
             .shared
             .wait_for(|s| match s.gathering {
@@ -425,14 +442,15 @@ impl IceGatherer {
 
 /// `RTCIceTransport`: connectivity checks and the selected pair.
 #[derive(Debug, Clone)]
-pub struct IceTransport {
+pub struct IceTransport<R> {
     link: Link,
+    runtime: PhantomData<fn() -> R>,
 }
 
-impl IceTransport {
+impl<R: Runtime> IceTransport<R> {
     /// `new RTCIceTransport(gatherer)`. A gatherer has one ICE transport: calling this
     /// again returns another handle to it.
-    pub fn new(gatherer: &IceGatherer) -> Self {
+    pub fn new(gatherer: &IceGatherer<R>) -> Self {
         let link = gatherer.link.clone();
         if link
             .shared
@@ -440,7 +458,10 @@ impl IceTransport {
         {
             link.post_quietly(Command::CreateIce);
         }
-        IceTransport { link }
+        IceTransport {
+            link,
+            runtime: PhantomData,
+        }
     }
 
     /// `start(remoteParameters, role)`: resolves once ICE is connected; fails with
@@ -449,7 +470,7 @@ impl IceTransport {
     pub async fn start(&self, remote: &IceParameters, role: IceRole) -> Result<(), Error> {
         let remote = remote.clone();
         self.link
-            .call(|reply| Command::IceStart {
+            .call::<R, _>(|reply| Command::IceStart {
                 remote,
                 role,
                 reply,
@@ -474,7 +495,7 @@ impl IceTransport {
     ) -> Result<(), Error> {
         let candidate = candidate.cloned();
         self.link
-            .call(|reply| Command::AddRemoteCandidate { candidate, reply })
+            .call::<R, _>(|reply| Command::AddRemoteCandidate { candidate, reply })
             .await
     }
 
@@ -500,9 +521,10 @@ impl IceTransport {
     }
 
     /// `iceGatherer`.
-    pub fn gatherer(&self) -> IceGatherer {
+    pub fn gatherer(&self) -> IceGatherer<R> {
         IceGatherer {
             link: self.link.clone(),
+            runtime: PhantomData,
         }
     }
 
@@ -516,15 +538,16 @@ impl IceTransport {
 
 /// `RTCDtlsTransport`: the DTLS session over an ICE transport.
 #[derive(Debug, Clone)]
-pub struct DtlsTransport {
+pub struct DtlsTransport<R> {
     link: Link,
+    runtime: PhantomData<fn() -> R>,
 }
 
-impl DtlsTransport {
+impl<R: Runtime> DtlsTransport<R> {
     /// `new RTCDtlsTransport(iceTransport, certificates)`: the first certificate is
     /// presented. Fails without certificates, or if the ICE transport has one already.
     pub fn new(
-        transport: &IceTransport,
+        transport: &IceTransport<R>,
         certificates: Vec<DtlsCertificate>,
     ) -> Result<Self, Error> {
         if certificates.is_empty() {
@@ -547,7 +570,10 @@ impl DtlsTransport {
             certificates,
             seed: random_seed(),
         });
-        Ok(DtlsTransport { link })
+        Ok(DtlsTransport {
+            link,
+            runtime: PhantomData,
+        })
     }
 
     /// `getLocalParameters()`: SHA-256 fingerprints, role `auto`.
@@ -567,7 +593,7 @@ impl DtlsTransport {
     pub async fn start(&self, remote: &DtlsParameters) -> Result<(), Error> {
         let remote = remote.clone();
         self.link
-            .call(|reply| Command::DtlsStart { remote, reply })
+            .call::<R, _>(|reply| Command::DtlsStart { remote, reply })
             .await?;
         self.link
             .shared
@@ -603,9 +629,10 @@ impl DtlsTransport {
     }
 
     /// `transport`: the ICE transport underneath.
-    pub fn transport(&self) -> IceTransport {
+    pub fn transport(&self) -> IceTransport<R> {
         IceTransport {
             link: self.link.clone(),
+            runtime: PhantomData,
         }
     }
 
@@ -632,15 +659,16 @@ impl DtlsTransport {
 /// `RTCSctpTransport`: the SCTP association over a DTLS transport, and its data
 /// channels.
 #[derive(Debug, Clone)]
-pub struct SctpTransport {
+pub struct SctpTransport<R> {
     link: Link,
     port: u16,
+    runtime: PhantomData<fn() -> R>,
 }
 
-impl SctpTransport {
+impl<R: Runtime> SctpTransport<R> {
     /// `new RTCSctpTransport(dtlsTransport, port)` (WebRTC uses port 5000). Fails if the
     /// DTLS transport has one already.
-    pub fn new(transport: &DtlsTransport, port: u16) -> Result<Self, Error> {
+    pub fn new(transport: &DtlsTransport<R>, port: u16) -> Result<Self, Error> {
         let link = transport.link.clone();
         if link.shared.update(|s| s.sctp_port.replace(port).is_some()) {
             return Err(Error::AlreadyCreated("SCTP"));
@@ -649,7 +677,11 @@ impl SctpTransport {
             port,
             seed: random_seed(),
         });
-        Ok(SctpTransport { link, port })
+        Ok(SctpTransport {
+            link,
+            port,
+            runtime: PhantomData,
+        })
     }
 
     /// `getCapabilities()`.
@@ -668,7 +700,7 @@ impl SctpTransport {
     pub async fn start(&self, remote: &SctpCapabilities, remote_port: u16) -> Result<(), Error> {
         let remote = *remote;
         self.link
-            .call(|reply| Command::SctpStart {
+            .call::<R, _>(|reply| Command::SctpStart {
                 remote,
                 port: remote_port,
                 reply,
@@ -688,16 +720,20 @@ impl SctpTransport {
     }
 
     /// `transport`: the DTLS transport underneath.
-    pub fn transport(&self) -> DtlsTransport {
+    pub fn transport(&self) -> DtlsTransport<R> {
         DtlsTransport {
             link: self.link.clone(),
+            runtime: PhantomData,
         }
     }
 
     /// `new RTCDataChannel(transport, parameters)`. Usable at once: its id is known
     /// once the SCTP transport has started (at once for negotiated channels), it opens
     /// with the association, and sends made before wait for it.
-    pub fn create_data_channel(&self, params: DataChannelParameters) -> Result<DataChannel, Error> {
+    pub fn create_data_channel(
+        &self,
+        params: DataChannelParameters,
+    ) -> Result<DataChannel<R>, Error> {
         if params.max_retransmits.is_some() && params.max_packet_life_time.is_some() {
             return Err(DataChannelError::BothReliabilityLimits.into());
         }
@@ -717,10 +753,11 @@ impl SctpTransport {
     /// `ondatachannel`: channels the peer opens. Each goes to one of the streams taken
     /// from this transport; channels that arrive while nobody listens wait for the
     /// first listener.
-    pub fn incoming_channels(&self) -> IncomingChannels {
+    pub fn incoming_channels(&self) -> IncomingChannels<R> {
         IncomingChannels {
             rx: Box::pin(self.link.shared.incoming.clone()),
             link: self.link.clone(),
+            runtime: PhantomData,
         }
     }
 
@@ -738,20 +775,21 @@ impl SctpTransport {
                 ))
             .then_some(())
         });
-        futures_lite::future::or(closed, crate::runtime::sleep(SCTP_STOP_TIMEOUT)).await;
+        futures_lite::future::or(closed, R::sleep(SCTP_STOP_TIMEOUT)).await;
     }
 }
 
 /// The stream of channels the peer opens ([`SctpTransport::incoming_channels`]).
 #[derive(Debug)]
-pub struct IncomingChannels {
+pub struct IncomingChannels<R> {
     rx: Pin<Box<Receiver<u64>>>,
     link: Link,
+    runtime: PhantomData<fn() -> R>,
 }
 
-impl IncomingChannels {
+impl<R: Runtime> IncomingChannels<R> {
     /// The next channel the peer opened; `None` once the chain has stopped.
-    pub async fn next(&mut self) -> Option<DataChannel> {
+    pub async fn next(&mut self) -> Option<DataChannel<R>> {
         loop {
             let key = self.rx.recv().await.ok()?;
             if let Some(c) = DataChannel::from_key(&self.link, key) {
@@ -761,10 +799,10 @@ impl IncomingChannels {
     }
 }
 
-impl Stream for IncomingChannels {
-    type Item = DataChannel;
+impl<R: Runtime> Stream for IncomingChannels<R> {
+    type Item = DataChannel<R>;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<DataChannel>> {
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<DataChannel<R>>> {
         let this = self.get_mut();
         loop {
             match this.rx.as_mut().poll_next(cx) {
@@ -783,14 +821,15 @@ impl Stream for IncomingChannels {
 /// `RTCDataChannel`. Clones are handles to the same channel and share its message
 /// queue (each message goes to one reader).
 #[derive(Debug, Clone)]
-pub struct DataChannel {
+pub struct DataChannel<R> {
     link: Link,
     key: u64,
     params: Arc<DataChannelParameters>,
     inbox: Receiver<Message>,
+    runtime: PhantomData<fn() -> R>,
 }
 
-impl DataChannel {
+impl<R: Runtime> DataChannel<R> {
     fn from_key(link: &Link, key: u64) -> Option<Self> {
         let (params, inbox) = link.shared.read(|s| {
             let c = s.channels.get(&key)?;
@@ -801,10 +840,11 @@ impl DataChannel {
             key,
             params: Arc::new(params),
             inbox,
+            runtime: PhantomData,
         })
     }
 
-    fn read<R>(&self, f: impl FnOnce(&ChannelEntry) -> R) -> Option<R> {
+    fn read<T>(&self, f: impl FnOnce(&ChannelEntry) -> T) -> Option<T> {
         self.link.shared.read(|s| s.channels.get(&self.key).map(f))
     }
 
@@ -882,7 +922,7 @@ impl DataChannel {
             .unwrap_or(DEFAULT_HIGH_WATER_MARK)
     }
 
-    /// Sets the high-water mark; see the [module docs](self) on back-pressure.
+    /// Sets the high-water mark; see the [crate docs](crate#back-pressure) on back-pressure.
     pub fn set_high_water_mark(&self, n: usize) {
         self.update(|c| c.high_water = n);
         self.link
@@ -906,7 +946,7 @@ impl DataChannel {
     pub async fn send(&self, message: Message) -> Result<(), Error> {
         let key = self.key;
         self.link
-            .call(|reply| Command::Send {
+            .call::<R, _>(|reply| Command::Send {
                 key,
                 message,
                 reply,
@@ -938,7 +978,7 @@ impl DataChannel {
 
     /// Waits until the channel is open; fails if it closes first.
     pub async fn open(&self) -> Result<(), Error> {
-        launch(&self.link)?;
+        launch::<R>(&self.link)?;
         let key = self.key;
         self.link
             .shared

@@ -15,6 +15,7 @@ use sansrtc::ortc::{
     IceRole, SctpTransportState,
 };
 
+use super::Runtime;
 use super::actor::Command;
 use super::{ChannelEvent, Error, IceGathererOptions, Message};
 
@@ -266,11 +267,11 @@ impl Link {
 
     /// Binds the sockets and starts the task (gathering), then sends `command` and waits
     /// for its answer.
-    pub(crate) async fn call<T>(
+    pub(crate) async fn call<R: Runtime, T>(
         &self,
         command: impl FnOnce(Sender<Result<T, Error>>) -> Command,
     ) -> Result<T, Error> {
-        super::launch(self)?;
+        super::launch::<R>(self)?;
         let (tx, rx) = async_channel::bounded(1);
         self.post(command(tx))?;
         match rx.recv().await {
