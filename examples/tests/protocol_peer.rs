@@ -5,6 +5,11 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn python() -> String {
+    static PYTHON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PYTHON.get_or_init(build_python).clone()
+}
+
+fn build_python() -> String {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let out = Command::new(root.join("scripts/install-aiortc"))
         .output()

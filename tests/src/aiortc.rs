@@ -26,8 +26,14 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The venv's python, built on first use by the project's own script.
+/// The venv's python, built on first use by the project's own script (once per
+/// process; the script itself also serialises concurrent callers).
 pub fn python() -> PathBuf {
+    static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PYTHON.get_or_init(build_python).clone()
+}
+
+fn build_python() -> PathBuf {
     let out = Command::new(repo().join("scripts/install-aiortc"))
         .stderr(Stdio::inherit())
         .output()
