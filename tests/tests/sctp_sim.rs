@@ -784,3 +784,70 @@ fn deferred_release_holds_the_sender_until_the_reader_catches_up() {
     assert!(order.windows(2).all(|w| w[0] + 1 == w[1]), "out of order");
     assert_eq!(p.sim.endpoint(b).assoc.unreleased(), 0);
 }
+
+/// I-DATA: a message is whole only when FSNs 0 ..= last are all there. Fragments whose
+/// count matches but whose numbers do not (a stray FSN beyond the end standing in for a
+/// missing one) are never put together into a message.
+#[test]
+fn idata_fragments_with_a_gap_in_their_fsns_are_not_a_message() {
+    use sansrtc::sctp::{Checksum, ChecksumPolicy, Chunk, Fsn, Packet, PpidOrFsn, SctpOutput};
+    let now = Instant::now();
+    let cfg = |seed| SctpConfig {
+        seed,
+        interleaving: true,
+        mtu: 300,
+        ..Default::default()
+    };
+    let (mut a, mut b) = (Association::new(cfg(1)), Association::new(cfg(2)));
+    a.connect(now);
+    b.connect(now);
+    let mut delivered = Vec::new();
+    let pump = |from: &mut Association, to: &mut Association, hold: bool| -> Vec<Bytes> {
+        let mut held = Vec::new();
+        while let SctpOutput::Packet(p) = from.poll_output() {
+            if hold {
+                held.push(p);
+            } else {
+                to.handle_packet(now, p);
+            }
+        }
+        held
+    };
+    for _ in 0..6 {
+        pump(&mut a, &mut b, false);
+        pump(&mut b, &mut a, false);
+    }
+    assert!(a.uses_interleaving() && b.uses_interleaving());
+    a.send(1, 53, payload(7, 700), false).unwrap();
+    let packets = pump(&mut a, &mut b, true);
+    let mut fragments = 0;
+    for p in packets {
+        let mut parsed = Packet::parse(p, ChecksumPolicy::AcceptZero).unwrap();
+        for c in &mut parsed.chunks {
+            if let Chunk::IData(d) = c {
+                fragments += 1;
+                // The middle fragment claims an FSN past the end: 0, 7, 2(E).
+                if d.ppid_or_fsn == PpidOrFsn::Fsn(Fsn(1)) {
+                    d.ppid_or_fsn = PpidOrFsn::Fsn(Fsn(7));
+                }
+            }
+        }
+        b.handle_packet(now, parsed.to_bytes(Checksum::Crc32c).unwrap());
+    }
+    assert_eq!(
+        fragments, 3,
+        "the message should take three fragments at this MTU"
+    );
+    while let SctpOutput::Packet(_) | SctpOutput::Event(_) = {
+        let o = b.poll_output();
+        if let SctpOutput::Event(SctpEvent::Message { data, .. }) = &o {
+            delivered.push(data.clone());
+        }
+        o
+    } {}
+    assert!(
+        delivered.is_empty(),
+        "a message was assembled from FSNs 0, 2, 7"
+    );
+    assert!(b.is_established());
+}

@@ -1374,10 +1374,16 @@ impl Association {
             self.abort("message exceeds max-message-size");
             return;
         }
+        // Whole when FSNs 0 ..= last are all here: as many as that, the highest being last
+        // (a peer's stray FSN beyond the end must not stand in for a missing one).
         let complete = entry.ppid.is_some()
-            && entry
-                .last
-                .is_some_and(|l| entry.fragments.len() as u64 == u64::from(l) + 1);
+            && entry.last.is_some_and(|l| {
+                entry.fragments.len() as u64 == u64::from(l) + 1
+                    && entry
+                        .fragments
+                        .last_key_value()
+                        .is_some_and(|(&k, _)| k == l)
+            });
         if !complete {
             return;
         }
