@@ -1,0 +1,476 @@
+//! The async ORTC cases, written once for both runtimes: `ortc_tokio.rs` and
+//! `ortc_async_std.rs` include this module beside a `rt` module naming their runtime's
+//! ORTC handles, driver, timer and task spawning. Two chains in one process over real
+//! loopback UDP, parameters exchanged as aiortc-shaped JSON.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+use super::rt::ortc::*;
+use bytes::Bytes;
+use futures_lite::StreamExt;
+use sansrtc::crypto::default_provider;
+use sansrtc::io::{Endpoint, Input, Output, Protocol, Transmit};
+use sansrtc::stun::{Class, Message as StunMessage, MessageBuilder, Method};
+use serde_json::{Value, json};
+
+/// Every wait in these tests is bounded, so a hang fails instead of stalling the suite.
+const LIMIT: Duration = Duration::from_secs(10);
+
+async fn within<T>(what: &str, f: impl Future<Output = T>) -> T {
+    super::rt::timeout(LIMIT, f)
+        .await
+        .unwrap_or_else(|| panic!("{what}: timed out"))
+}
+
+/// One side's chain.
+struct Peer {
+    gatherer: IceGatherer,
+    ice: IceTransport,
+    dtls: DtlsTransport,
+    sctp: SctpTransport,
+}
+
+impl Peer {
+    async fn new(bind: &str) -> Peer {
+        let gatherer = IceGatherer::new(IceGathererOptions::bind([bind.parse().unwrap()]));
+        within("gather", gatherer.gather()).await.unwrap();
+        assert_eq!(gatherer.state(), IceGatheringState::Complete);
+        let ice = IceTransport::new(&gatherer);
+        let cert = DtlsCertificate::generate(&*default_provider()).unwrap();
+        let dtls = DtlsTransport::new(&ice, vec![cert]).unwrap();
+        let sctp = SctpTransport::new(&dtls, 5000).unwrap();
+        Peer {
+            gatherer,
+            ice,
+            dtls,
+            sctp,
+        }
+    }
+
+    /// What this side signals, as text.
+    fn signal(&self) -> String {
+        json!({
+            "ice": self.gatherer.local_parameters(),
+            "candidates": self.gatherer.local_candidates(),
+            "dtls": self.dtls.local_parameters(),
+            "sctp": self.sctp.capabilities(),
+        })
+        .to_string()
+    }
+
+    async fn start(&self, remote: &str, role: IceRole) -> Result<(), Error> {
+        let remote: Value = serde_json::from_str(remote).unwrap();
+        let field = |k: &str| remote[k].clone();
+        let candidates: Vec<IceCandidate> = serde_json::from_value(field("candidates")).unwrap();
+        for c in &candidates {
+            self.ice.add_remote_candidate(Some(c)).await?;
+        }
+        self.ice.add_remote_candidate(None).await?;
+        let ice: IceParameters = serde_json::from_value(field("ice")).unwrap();
+        self.ice.start(&ice, role).await?;
+        let dtls: DtlsParameters = serde_json::from_value(field("dtls")).unwrap();
+        self.dtls.start(&dtls).await?;
+        let sctp: SctpCapabilities = serde_json::from_value(field("sctp")).unwrap();
+        self.sctp.start(&sctp, 5000).await
+    }
+
+    async fn stop(&self) {
+        within("sctp stop", self.sctp.stop()).await;
+        within("dtls stop", self.dtls.stop()).await;
+        within("ice stop", self.ice.stop()).await;
+    }
+}
+
+/// Two connected chains on `bind` (a loopback address with port 0); `None` where the
+/// address family is missing.
+async fn connected(bind: &str) -> Option<(Peer, Peer)> {
+    if UdpSocket::bind(bind).is_err() {
+        eprintln!("{bind} not available here; skipped");
+        return None;
+    }
+    let (a, b) = (Peer::new(bind).await, Peer::new(bind).await);
+    let (to_a, to_b) = (b.signal(), a.signal());
+    let (ra, rb) = within(
+        "connect",
+        futures_lite::future::zip(
+            a.start(&to_a, IceRole::Controlling),
+            b.start(&to_b, IceRole::Controlled),
+        ),
+    )
+    .await;
+    ra.unwrap();
+    rb.unwrap();
+    Some((a, b))
+}
+
+/// The handles' futures can be spawned on a multi-threaded executor (compile-time check).
+#[allow(dead_code)]
+fn futures_are_send(p: &Peer, c: &DataChannel, ice: &IceParameters, dtls: &DtlsParameters) {
+    fn send<T: Send>(_: T) {}
+    send(p.gatherer.gather());
+    send(p.ice.start(ice, IceRole::Controlled));
+    send(p.ice.add_remote_candidate(None));
+    send(p.dtls.start(dtls));
+    send(p.sctp.start(&p.sctp.capabilities(), 5000));
+    send(c.send_text("x"));
+    send(c.recv());
+    send(c.open());
+    send(c.close());
+    send(p.ice.stop());
+    send(p.sctp.stop());
+}
+
+fn rebind_all(addrs: &[SocketAddr]) -> std::io::Result<Vec<UdpSocket>> {
+    addrs.iter().map(UdpSocket::bind).collect()
+}
+
+pub async fn chains_connect_and_carry_text_binary_and_empty_messages_both_ways() {
+    let started = Instant::now();
+    let Some((a, b)) = connected("127.0.0.1:0").await else {
+        return;
+    };
+    println!("connected in {:?}", started.elapsed());
+    // Roles: a is ICE-controlling, so the DTLS server.
+    assert_eq!(a.ice.role(), Some(IceRole::Controlling));
+    assert_eq!(b.ice.role(), Some(IceRole::Controlled));
+    assert_eq!(a.dtls.role(), Some(DtlsRole::Server));
+    assert_eq!(b.dtls.role(), Some(DtlsRole::Client));
+    for p in [&a, &b] {
+        assert!(matches!(
+            p.ice.state(),
+            IceConnectionState::Connected | IceConnectionState::Completed
+        ));
+        assert_eq!(p.dtls.state(), DtlsTransportState::Connected);
+        assert!(p.dtls.cipher_suite().is_some());
+        let (local, remote) = p.ice.selected_candidate_pair().unwrap();
+        assert_eq!(local.ip, "127.0.0.1");
+        assert_eq!(remote.ip, "127.0.0.1");
+        assert_eq!(p.gatherer.local_addresses().len(), 1);
+    }
+
+    let mut incoming_a = a.sctp.incoming_channels();
+    let mut incoming_b = b.sctp.incoming_channels();
+    let sctp_states = a.sctp.state_changes();
+    // A channel from each side; a's is made before the association is up.
+    let from_a = a
+        .sctp
+        .create_data_channel(DataChannelParameters::new("from-a"))
+        .unwrap();
+    let mut params = DataChannelParameters::new("from-b");
+    params.protocol = "chat".into();
+    params.ordered = false;
+    params.max_retransmits = Some(3);
+    let from_b = b.sctp.create_data_channel(params).unwrap();
+    within("open", from_a.open()).await.unwrap();
+    within("open", from_b.open()).await.unwrap();
+    assert_eq!(a.sctp.state(), SctpTransportState::Connected);
+    // DTLS server (a) takes odd ids, the client (b) even ones.
+    assert_eq!(from_a.id().map(|id| id % 2), Some(1));
+    assert_eq!(from_b.id().map(|id| id % 2), Some(0));
+
+    let at_b = within("incoming", incoming_b.next()).await.unwrap();
+    let at_a = within("incoming", incoming_a.next()).await.unwrap();
+    assert_eq!((at_b.label(), at_b.id()), ("from-a", from_a.id()));
+    assert!(at_b.ordered() && !at_b.negotiated());
+    assert_eq!(
+        (at_a.label(), at_a.protocol(), at_a.ordered()),
+        ("from-b", "chat", false)
+    );
+    assert_eq!(at_a.max_retransmits(), Some(3));
+    assert_eq!(at_a.ready_state(), DataChannelState::Open);
+
+    let sent = [
+        Message::Text("hello".into()),
+        Message::Binary(Bytes::from_static(&[0, 1, 2, 255])),
+        Message::Text(String::new()),
+        Message::Binary(Bytes::new()),
+        Message::Text("ünïcödé ✓".into()),
+    ];
+    for m in &sent {
+        match m {
+            Message::Text(t) => from_a.send_text(t).await.unwrap(),
+            Message::Binary(b) => from_a.send_binary(b.clone()).await.unwrap(),
+        }
+        from_b.send(m.clone()).await.unwrap();
+    }
+    let mut messages_at_b = at_b.messages();
+    for m in &sent {
+        assert_eq!(within("recv", messages_at_b.next()).await.as_ref(), Some(m));
+        // Unordered, but one at a time on a loss-free path.
+        assert_eq!(within("recv", at_a.recv()).await.as_ref(), Some(m));
+    }
+
+    // Closing from one side is seen on the other.
+    let mut b_events = at_b.events();
+    within("close", from_a.close()).await;
+    assert_eq!(from_a.ready_state(), DataChannelState::Closed);
+    assert_eq!(
+        within("event", b_events.next()).await,
+        Some(ChannelEvent::Closing)
+    );
+    assert_eq!(
+        within("event", b_events.next()).await,
+        Some(ChannelEvent::Closed)
+    );
+    assert_eq!(b_events.next().await, None);
+    assert_eq!(at_b.ready_state(), DataChannelState::Closed);
+    assert_eq!(within("recv", at_b.recv()).await, None);
+    assert!(matches!(
+        from_a.send_text("late").await,
+        Err(Error::ChannelClosed)
+    ));
+    // The other channel is untouched.
+    from_b.send_text("still here").await.unwrap();
+    assert_eq!(
+        within("recv", at_a.recv()).await,
+        Some(Message::Text("still here".into()))
+    );
+
+    // stop() releases the sockets: the same ports bind again at once.
+    let addrs: Vec<SocketAddr> = [&a, &b]
+        .iter()
+        .flat_map(|p| p.gatherer.local_addresses())
+        .collect();
+    assert!(rebind_all(&addrs).is_err(), "sockets should be in use");
+    a.stop().await;
+    // Subscribed after start: what came before (Connecting, maybe Connected) is not in it.
+    let states: Vec<_> = within("sctp states", sctp_states.collect()).await;
+    assert_eq!(
+        states.last(),
+        Some(&SctpTransportState::Closed),
+        "{states:?}"
+    );
+    assert_eq!(a.sctp.state(), SctpTransportState::Closed);
+    b.stop().await;
+    rebind_all(&addrs).expect("stop() released the sockets");
+    assert_eq!(a.ice.state(), IceConnectionState::Closed);
+    assert_eq!(at_a.ready_state(), DataChannelState::Closed);
+    assert!(matches!(
+        from_b.send_text("after stop").await,
+        Err(Error::ChannelClosed | Error::Closed)
+    ));
+    println!("whole test {:?}", started.elapsed());
+}
+
+pub async fn bulk_send_waits_at_the_high_water_mark_and_delivers_every_byte_in_order() {
+    const TOTAL: usize = 32 << 20;
+    const CHUNK: usize = 64 << 10;
+    let Some((a, b)) = connected("127.0.0.1:0").await else {
+        return;
+    };
+    let mut incoming = b.sctp.incoming_channels();
+    let tx = a
+        .sctp
+        .create_data_channel(DataChannelParameters::new("bulk"))
+        .unwrap();
+    let high = 512 << 10;
+    tx.set_high_water_mark(high);
+    assert_eq!(tx.high_water_mark(), high);
+    within("open", tx.open()).await.unwrap();
+    let rx = within("incoming", incoming.next()).await.unwrap();
+
+    let reader = super::rt::spawn(async move {
+        let mut received = 0usize;
+        while received < TOTAL {
+            let Some(Message::Binary(m)) = rx.recv().await else {
+                panic!("channel ended after {received} bytes");
+            };
+            for (i, byte) in m.iter().enumerate() {
+                let at = received + i;
+                assert_eq!(*byte, (at % 251) as u8, "byte {at} out of order");
+            }
+            received += m.len();
+        }
+        received
+    });
+
+    let started = Instant::now();
+    let mut max_buffered = 0;
+    // Sends made while bufferedAmount was above the mark: each had to wait for it to drop.
+    let mut held = 0;
+    for start in (0..TOTAL).step_by(CHUNK) {
+        let chunk: Bytes = (start..start + CHUNK).map(|i| (i % 251) as u8).collect();
+        if tx.buffered_amount() > high {
+            held += 1;
+        }
+        within("send", tx.send_binary(chunk)).await.unwrap();
+        max_buffered = max_buffered.max(tx.buffered_amount());
+    }
+    assert!(
+        max_buffered <= high + CHUNK,
+        "bufferedAmount reached {max_buffered}, above {high} + one message"
+    );
+    // The sender really was held back, not just fast.
+    assert!(
+        max_buffered > high / 2,
+        "never near the mark: {max_buffered}"
+    );
+    assert!(held > 0, "no send ever found the buffer above the mark");
+    let received = within("reader", reader).await;
+    let elapsed = started.elapsed();
+    assert_eq!(received, TOTAL);
+    println!(
+        "{} MiB in {elapsed:?} ({:.0} Mbit/s), bufferedAmount at most {max_buffered}, {held} sends held back",
+        TOTAL >> 20,
+        TOTAL as f64 * 8.0 / elapsed.as_secs_f64() / 1e6
+    );
+    a.ice.stop().await;
+    b.ice.stop().await;
+}
+
+pub async fn ipv6_loopback_connects_and_low_threshold_event_fires() {
+    let Some((a, b)) = connected("[::1]:0").await else {
+        return;
+    };
+    let mut incoming = b.sctp.incoming_channels();
+    let tx = a
+        .sctp
+        .create_data_channel(DataChannelParameters::new("v6"))
+        .unwrap();
+    tx.set_buffered_amount_low_threshold(1000);
+    assert_eq!(tx.buffered_amount_low_threshold(), 1000);
+    let mut events = tx.events();
+    assert_eq!(
+        within("event", events.next()).await,
+        Some(ChannelEvent::Open)
+    );
+    tx.send_binary(Bytes::from(vec![7u8; 100_000]))
+        .await
+        .unwrap();
+    assert_eq!(
+        within("event", events.next()).await,
+        Some(ChannelEvent::BufferedAmountLow)
+    );
+    assert!(tx.buffered_amount() <= 1000);
+    let rx = within("incoming", incoming.next()).await.unwrap();
+    assert_eq!(
+        within("recv", rx.recv()).await.map(|m| m.len()),
+        Some(100_000)
+    );
+    a.ice.stop().await;
+    b.ice.stop().await;
+}
+
+pub async fn wrong_fingerprint_fails_dtls_start_with_an_error() {
+    let (a, b) = (
+        Peer::new("127.0.0.1:0").await,
+        Peer::new("127.0.0.1:0").await,
+    );
+    let mut to_a: Value = serde_json::from_str(&b.signal()).unwrap();
+    // Not the fingerprint of b's certificate.
+    to_a["dtls"]["fingerprints"][0]["value"] = json!(
+        "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF"
+    );
+    let (ra, rb) = within(
+        "connect",
+        futures_lite::future::zip(
+            a.start(&to_a.to_string(), IceRole::Controlling),
+            b.start(&a.signal(), IceRole::Controlled),
+        ),
+    )
+    .await;
+    assert!(matches!(ra, Err(Error::DtlsFailed)), "{ra:?}");
+    assert!(rb.is_err(), "{rb:?}");
+    assert_eq!(a.dtls.state(), DtlsTransportState::Failed);
+    a.ice.stop().await;
+    b.ice.stop().await;
+}
+
+pub async fn dropping_every_handle_ends_the_task_and_closes_the_sockets() {
+    let Some((a, b)) = connected("127.0.0.1:0").await else {
+        return;
+    };
+    let addrs = a.gatherer.local_addresses();
+    let mut b_states = b.dtls.state_changes();
+    let channel = a
+        .sctp
+        .create_data_channel(DataChannelParameters::new("x"))
+        .unwrap();
+    within("open", channel.open()).await.unwrap();
+    drop((a, channel));
+    // The task sends close_notify on its way out, and then lets go of the socket.
+    assert_eq!(
+        within("peer sees close", b_states.next()).await,
+        Some(DtlsTransportState::Closed)
+    );
+    within("socket released", async {
+        while rebind_all(&addrs).is_err() {
+            super::rt::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    b.ice.stop().await;
+
+    // A chain that never gathered binds nothing and stops at once.
+    let g = IceGatherer::new(IceGathererOptions::bind(["127.0.0.1:0".parse().unwrap()]));
+    let ice = IceTransport::new(&g);
+    within("stop", ice.stop()).await;
+    assert!(g.local_addresses().is_empty());
+    assert!(matches!(g.gather().await, Err(Error::Closed)));
+}
+
+/// A STUN server behind a pretend NAT: answers every Binding request with `mapped`.
+struct NatStun {
+    mapped: SocketAddr,
+    out: std::collections::VecDeque<Transmit>,
+}
+
+impl Endpoint for NatStun {
+    type Event = ();
+
+    fn handle_input(&mut self, input: Input) {
+        let Input::Receive(r) = input else { return };
+        let Ok(m) = StunMessage::parse(&r.contents) else {
+            return;
+        };
+        if (m.class(), m.method()) == (Class::Request, Method::Binding) {
+            let reply = MessageBuilder::new(Class::Success, Method::Binding, m.transaction_id())
+                .xor_mapped_address(self.mapped)
+                .finish_with_fingerprint();
+            let reply = Transmit::single(Protocol::Udp, r.destination, r.source, reply.into());
+            self.out.push_back(reply);
+        }
+    }
+
+    fn poll_output(&mut self) -> Output<()> {
+        self.out.pop_front().map_or(Output::Idle, Output::Transmit)
+    }
+}
+
+pub async fn gather_waits_for_server_reflexive_candidates_from_stun_servers() {
+    let mapped: SocketAddr = "192.0.2.7:40000".parse().unwrap();
+    let nat = NatStun {
+        mapped,
+        out: Default::default(),
+    };
+    let mut driver = super::rt::UdpDriver::bind(nat, &["127.0.0.1:0".parse().unwrap()]).unwrap();
+    let stun = driver.local_addrs()[0];
+    let server = super::rt::background(async move {
+        loop {
+            driver.next_event().await.unwrap();
+        }
+    });
+    let mut options = IceGathererOptions::bind(["127.0.0.1:0".parse().unwrap()]);
+    options.stun_servers = vec![stun];
+    let gatherer = IceGatherer::new(options);
+    let states = gatherer.state_changes();
+    within("gather", gatherer.gather()).await.unwrap();
+    let candidates = gatherer.local_candidates();
+    let types: Vec<&str> = candidates
+        .iter()
+        .map(|c| c.candidate_type.as_str())
+        .collect();
+    assert_eq!(types, ["host", "srflx"]);
+    let srflx = &candidates[1];
+    assert_eq!((srflx.ip.as_str(), srflx.port), ("192.0.2.7", 40000));
+    assert_eq!(srflx.related_address.as_deref(), Some("127.0.0.1"));
+    assert_eq!(
+        srflx.related_port,
+        Some(gatherer.local_addresses()[0].port())
+    );
+    gatherer.stop().await;
+    let states: Vec<_> = states.collect().await;
+    assert_eq!(states.last(), Some(&IceGatheringState::Complete));
+    server.stop().await;
+}
