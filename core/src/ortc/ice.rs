@@ -238,11 +238,8 @@ impl IceTransport {
                 }
                 None
             }
-            Input::Receive(r) if !crate::stun::is_stun(&r.contents) => {
-                // Keep ICE's clock moving with the traffic that passes it by.
-                self.agent.handle_input(Input::Timeout(r.now));
-                Some(r)
-            }
+            // Not for ICE; its timers come as timeouts, so data costs it nothing.
+            Input::Receive(r) if !crate::stun::is_stun(&r.contents) => Some(r),
             other => {
                 self.agent.handle_input(other);
                 None
