@@ -13,9 +13,7 @@
 //!
 //! Run with `cargo run --release -p sansrtc-examples --bin ortc-bench [figure ...]`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -25,38 +23,8 @@ use sansrtc::dtls::DtlsCertificate;
 use sansrtc::io::{Endpoint, Input, Output, Receive};
 use sansrtc::ortc::*;
 use sansrtc::sim::{HostConfig, LinkConfig, Sim};
+use sansrtc_examples::counting::{self, Counting};
 use sansrtc_tokio::UdpDriver;
-
-struct Counting;
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-/// Counting costs an atomic add per allocation, so only the memory figure turns it on.
-static COUNTING: AtomicBool = AtomicBool::new(false);
-
-// SAFETY: forwards to the system allocator and only counts bytes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        }
-        // SAFETY: same layout contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if COUNTING.load(Ordering::Relaxed) {
-            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        }
-        // SAFETY: `ptr` came from `alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            LIVE.fetch_add(new_size, Ordering::Relaxed);
-            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        }
-        // SAFETY: forwarded unchanged.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
 static ALLOC: Counting = Counting;
@@ -349,10 +317,10 @@ fn memory_figure() {
     let certs: Vec<DtlsCertificate> = (0..2)
         .map(|_| DtlsCertificate::generate(&*default_provider()).expect("cert"))
         .collect();
-    COUNTING.store(true, Ordering::Relaxed);
-    let before = LIVE.load(Ordering::Relaxed);
+    counting::set(true);
+    let before = counting::live();
     let mut pairs = Vec::with_capacity(n);
-    let vec_bytes = LIVE.load(Ordering::Relaxed).wrapping_sub(before);
+    let vec_bytes = counting::live().wrapping_sub(before);
     let mut now = Instant::now();
     for i in 0..n {
         let ip = |host: usize| -> SocketAddr {
@@ -390,11 +358,10 @@ fn memory_figure() {
         pump(&mut a, &mut b, later);
         pairs.push((a, b));
     }
-    let used = LIVE
-        .load(Ordering::Relaxed)
+    let used = counting::live()
         .wrapping_sub(before)
         .wrapping_sub(vec_bytes);
-    COUNTING.store(false, Ordering::Relaxed);
+    counting::set(false);
     drop(pairs);
     println!(
         "memory: heap per endpoint of {n} connected chains with one open channel each: {:.1} KiB",

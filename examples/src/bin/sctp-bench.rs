@@ -4,10 +4,8 @@
 //!
 //! Run with `cargo run --release -p sansrtc-examples --bin sctp-bench`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -17,38 +15,7 @@ use sansrtc::dtls::{Dtls, DtlsCertificate, DtlsConfig, DtlsEvent, DtlsOutput, Dt
 use sansrtc::io::{Endpoint, Input, Output, Protocol, Transmit};
 use sansrtc::sctp::{Association, SctpConfig};
 use sansrtc::sim::{HostConfig, LinkConfig, Sim};
-
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-/// Counting costs an atomic add per allocation, so only the memory figure turns it on.
-static COUNTING: AtomicBool = AtomicBool::new(false);
-
-// SAFETY: forwards to the system allocator and only counts bytes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        }
-        // SAFETY: same layout contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if COUNTING.load(Ordering::Relaxed) {
-            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        }
-        // SAFETY: `ptr` came from `alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            LIVE.fetch_add(new_size, Ordering::Relaxed);
-            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        }
-        // SAFETY: forwarded unchanged.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use sansrtc_examples::counting::{self, Counting};
 
 #[global_allocator]
 static ALLOC: Counting = Counting;
@@ -343,9 +310,9 @@ fn simulated_50ms(total: usize) -> f64 {
 /// Heap held per endpoint by `n` connected association pairs, each with one open channel.
 fn memory_per_endpoint(n: usize) -> usize {
     let now = Instant::now();
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = counting::live();
     let mut pairs = Vec::with_capacity(n);
-    let baseline_vec = LIVE.load(Ordering::Relaxed).wrapping_sub(before);
+    let baseline_vec = counting::live().wrapping_sub(before);
     for i in 0..n as u64 {
         let mut a = channels(10 + 2 * i, DtlsRole::Client);
         let mut b = channels(11 + 2 * i, DtlsRole::Server);
@@ -369,8 +336,7 @@ fn memory_per_endpoint(n: usize) -> usize {
         assert!(a.channel(id).is_some());
         pairs.push((a, b));
     }
-    let used = LIVE
-        .load(Ordering::Relaxed)
+    let used = counting::live()
         .wrapping_sub(before)
         .wrapping_sub(baseline_vec);
     drop(pairs);
@@ -464,9 +430,9 @@ fn sim_figure() {
 }
 
 fn memory_figure() {
-    COUNTING.store(true, Ordering::Relaxed);
+    counting::set(true);
     let per = memory_per_endpoint(1000);
-    COUNTING.store(false, Ordering::Relaxed);
+    counting::set(false);
     println!(
         "heap per idle association with one open channel (1,000 pairs): {:.1} KiB",
         per as f64 / 1024.0
