@@ -450,3 +450,151 @@ fn a_chosen_local_dtls_role_is_announced_and_kept() {
     a.transport_mut().start(&sb.dtls).unwrap();
     assert_eq!(a.transport().role(), Some(DtlsRole::Client));
 }
+
+/// A plaintext DTLS record (epoch 0) of `content_type`, numbered `seq`.
+fn dtls_plaintext(content_type: u8, seq: u64, payload: &[u8]) -> Bytes {
+    let mut d = vec![content_type, 0xfe, 0xfd, 0, 0];
+    d.extend_from_slice(&seq.to_be_bytes()[2..]);
+    d.extend_from_slice(&u16::try_from(payload.len()).unwrap().to_be_bytes());
+    d.extend_from_slice(payload);
+    Bytes::from(d)
+}
+
+/// The address of `t`'s (one) host candidate.
+fn host_address(t: &SctpTransport) -> SocketAddr {
+    let c = &t.transport().transport().gatherer_candidates()[0];
+    SocketAddr::new(c.ip.parse().unwrap(), c.port)
+}
+
+/// Hand `who` a datagram from `source`, as if it came off its socket now, and check that
+/// it makes `who` send nothing (no reflection, no amplification).
+fn inject(sim: &mut Sim<SctpTransport>, who: EndpointId, source: SocketAddr, contents: Bytes) {
+    use sansrtc::io::{Endpoint, Input, Output, Protocol, Receive};
+    let now = sim.now();
+    let destination = host_address(sim.endpoint(who));
+    let t = sim.endpoint_mut(who);
+    t.handle_input(Input::Receive(Receive {
+        now,
+        protocol: Protocol::Udp,
+        source,
+        destination,
+        contents,
+    }));
+    let out = t.poll_output();
+    assert!(
+        !matches!(out, Output::Transmit(_)),
+        "a forged datagram from {source} made us send: {out:?}"
+    );
+}
+
+/// The hostile-input attacks on DTLS, sent by a stranger (an address that never passed
+/// an ICE check) and by someone spoofing the peer's own address: one record numbered
+/// 2^48−1 before the handshake (it used to block it for good), then plaintext alerts
+/// (one used to close the session while the channels still said `open`) and garbage
+/// handshake records (each used to make us resend our last flight). The connection
+/// forms, stays up and delivers; what was dropped is counted.
+#[test]
+fn forged_dtls_records_neither_block_nor_close_the_connection() {
+    use sansrtc::datachannel::DataChannelState;
+    let link = LinkConfig::new().latency(Duration::from_millis(10));
+    let mut p = pair(11, link);
+    let (a, b) = (p.a, p.b);
+    let stranger: SocketAddr = "203.0.113.9:4444".parse().unwrap();
+    let addr = |p: &Pair, who| host_address(p.sim.endpoint(who));
+    let (addr_a, addr_b) = (addr(&p, a), addr(&p, b));
+    for (who, peer) in [(a, addr_b), (b, addr_a)] {
+        for source in [stranger, peer] {
+            inject(
+                &mut p.sim,
+                who,
+                source,
+                dtls_plaintext(22, (1 << 48) - 1, &[0xab]),
+            );
+        }
+    }
+    let id = p
+        .sim
+        .endpoint_mut(a)
+        .create_data_channel(&DataChannelParameters::new("chat"))
+        .unwrap();
+    let open = |s: &Sim<SctpTransport>, who| {
+        s.endpoint(who)
+            .channel(id)
+            .is_some_and(|c| c.state == DataChannelState::Open)
+    };
+    assert!(
+        p.sim
+            .run_until(Duration::from_secs(10), |s| open(s, a) && open(s, b))
+    );
+    assert!(
+        p.sim.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        p.sim.elapsed()
+    );
+    for (who, peer) in [(a, addr_b), (b, addr_a)] {
+        for source in [stranger, peer] {
+            inject(&mut p.sim, who, source, dtls_plaintext(21, 7, &[1, 0]));
+            inject(&mut p.sim, who, source, dtls_plaintext(21, 8, &[2, 40]));
+            for seq in 0..4u8 {
+                let forged = [1, 0, 0, 2, 0, seq, 0, 0, 0, 0, 0, 2, 0xde, 0xad];
+                inject(
+                    &mut p.sim,
+                    who,
+                    source,
+                    dtls_plaintext(22, 20 + u64::from(seq), &forged),
+                );
+            }
+        }
+    }
+    p.sim.run_for(Duration::from_secs(2));
+    for who in [a, b] {
+        let t = p.sim.endpoint(who);
+        assert_eq!(t.transport().state(), DtlsTransportState::Connected);
+        assert_eq!(t.state(), SctpTransportState::Connected);
+        assert!(open(&p.sim, who));
+        let dtls = t.transport().session().unwrap().stats();
+        // Records spoofing the peer's (verified) address reached DTLS and were dropped
+        // there; the stranger's never got past ICE, nor did anything sent before the
+        // peer's address passed a check.
+        assert_eq!(dtls.plaintext_dropped, 6, "{dtls:?}");
+        let ice = t.transport().transport().agent().stats();
+        assert_eq!(ice.dropped_unverified_source, 8, "{ice:?}");
+    }
+    p.sim.endpoint_mut(a).send_text(id, "still here").unwrap();
+    p.sim.run_for(Duration::from_secs(1));
+    assert!(p.sim.events().iter().any(|(_, w, e)| *w == b
+        && matches!(e, OrtcEvent::DataChannel(DataChannelEvent::Message { data, .. }) if data == "still here")));
+}
+
+/// When DTLS does close (the peer's own, authenticated close_notify), the channels above
+/// say so and refuse to send: nothing queued vanishes while `send` returns `Ok`.
+#[test]
+fn channels_close_and_refuse_sends_when_dtls_closes() {
+    use sansrtc::datachannel::DataChannelState;
+    let link = LinkConfig::new().latency(Duration::from_millis(10));
+    let mut p = pair(12, link);
+    let (a, b) = (p.a, p.b);
+    let id = p
+        .sim
+        .endpoint_mut(a)
+        .create_data_channel(&DataChannelParameters::new("chat"))
+        .unwrap();
+    assert!(p.sim.run_until(Duration::from_secs(10), |s| {
+        s.endpoint(b)
+            .channel(id)
+            .is_some_and(|c| c.state == DataChannelState::Open)
+    }));
+    // Only DTLS closes on a: close_notify goes out, SCTP on b learns it from DTLS.
+    p.sim.endpoint_mut(a).transport_mut().stop();
+    p.sim.run_for(Duration::from_secs(1));
+    let t = p.sim.endpoint(b);
+    assert_eq!(t.transport().state(), DtlsTransportState::Closed);
+    assert_eq!(t.state(), SctpTransportState::Closed);
+    assert_eq!(
+        t.channel(id).map(|c| c.state),
+        Some(DataChannelState::Closed)
+    );
+    assert!(p.sim.events().iter().any(|(_, w, e)| *w == b
+        && matches!(e, OrtcEvent::DataChannel(DataChannelEvent::Closed(c)) if *c == id)));
+    assert!(p.sim.endpoint_mut(b).send_text(id, "lost?").is_err());
+}

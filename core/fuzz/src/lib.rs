@@ -824,10 +824,10 @@ fn refragment(msg_type: u8, seq: u16, body: &[u8], split: u8) {
     r.reset(seq);
     for piece in hs::fragment_message(&whole, 1 + usize::from(split)) {
         for f in hs::fragments(&piece).expect("fragment parses") {
-            r.add(&f).expect("own fragment accepted");
+            r.add(&f, 0).expect("own fragment accepted");
         }
     }
-    let (t, s, b) = r.pop().expect("refragmented message reassembles");
+    let (t, s, b, _) = r.pop().expect("refragmented message reassembles");
     assert_eq!((t, s, b.as_slice()), (msg_type, seq, body));
 }
 
@@ -854,9 +854,9 @@ pub fn dtls_parse(data: &[u8]) {
             if f.message_seq > reasm.next_seq().wrapping_add(4) && reasm.next_seq() == 0 {
                 reasm.reset(f.message_seq);
             }
-            let _ = reasm.add(f);
+            let _ = reasm.add(f, rec.epoch);
         }
-        while let Some((msg_type, seq, body)) = reasm.pop() {
+        while let Some((msg_type, seq, body, _)) = reasm.pop() {
             assert!(body.len() <= hs::MAX_MESSAGE_LEN);
             parse_all_messages(&body);
             refragment(msg_type, seq, &body, body.first().copied().unwrap_or(0));

@@ -121,6 +121,9 @@ pub fn fragment_message(message: &[u8], max_fragment: usize) -> Vec<Vec<u8>> {
 #[derive(Debug)]
 struct Partial {
     msg_type: u8,
+    /// The epoch of the record that brought its first fragment: a message never spans
+    /// epochs, and the Finished must arrive protected.
+    epoch: u16,
     data: Vec<u8>,
     /// Sorted, merged byte ranges received.
     have: Vec<(u32, u32)>,
@@ -178,8 +181,8 @@ impl Reassembler {
         self.pending.clear();
     }
 
-    /// Add one fragment.
-    pub fn add(&mut self, f: &Fragment<'_>) -> Result<Added, DtlsError> {
+    /// Add one fragment, carried in a record of `epoch`.
+    pub fn add(&mut self, f: &Fragment<'_>, epoch: u16) -> Result<Added, DtlsError> {
         if f.message_seq < self.next_seq {
             return Ok(Added::Old);
         }
@@ -194,11 +197,23 @@ impl Reassembler {
             .entry(f.message_seq)
             .or_insert_with(|| Partial {
                 msg_type: f.msg_type,
+                epoch,
                 data: vec![0; f.length as usize],
                 have: Vec::new(),
             });
-        if p.msg_type != f.msg_type || p.data.len() != f.length as usize {
-            return Ok(Added::Dropped);
+        if p.msg_type != f.msg_type || p.data.len() != f.length as usize || p.epoch != epoch {
+            if p.complete() {
+                return Ok(Added::Dropped);
+            }
+            // An unfinished message that disagrees with this fragment: anyone can forge
+            // a plaintext fragment, so the first to arrive must not lock the genuine one
+            // out. The latest wins; the peer's retransmissions keep coming.
+            *p = Partial {
+                msg_type: f.msg_type,
+                epoch,
+                data: vec![0; f.length as usize],
+                have: Vec::new(),
+            };
         }
         if p.have.len() > 64 {
             // A peer slicing one message into confetti gets no more buffer.
@@ -208,15 +223,15 @@ impl Reassembler {
         Ok(Added::Accepted)
     }
 
-    /// The next complete message, in order: (type, message_seq, body).
-    pub fn pop(&mut self) -> Option<(u8, u16, Vec<u8>)> {
+    /// The next complete message, in order: (type, message_seq, body, epoch it came in).
+    pub fn pop(&mut self) -> Option<(u8, u16, Vec<u8>, u16)> {
         let seq = self.next_seq;
         if !self.pending.get(&seq)?.complete() {
             return None;
         }
         let p = self.pending.remove(&seq)?;
         self.next_seq = seq.wrapping_add(1);
-        Some((p.msg_type, seq, p.data))
+        Some((p.msg_type, seq, p.data, p.epoch))
     }
 }
 

@@ -250,6 +250,15 @@ pub struct DtlsStats {
     pub records_dropped: u64,
     /// Records dropped because they were replays.
     pub replays: u64,
+    /// Plaintext (epoch 0) records dropped because keys already protect the session:
+    /// anyone can forge one (an alert from a stranger must not close us), so once the
+    /// peer's protected records arrive, only they are acted on. Counted in
+    /// `records_dropped` too.
+    pub plaintext_dropped: u64,
+    /// Handshake fragments from a flight we already had that did not match what the
+    /// peer sent: not answered with our flight (no reflection of forged records).
+    /// Counted in `records_dropped` too.
+    pub unmatched_retransmissions: u64,
     /// Datagrams sent.
     pub datagrams_sent: u64,
 }
@@ -300,7 +309,14 @@ pub struct Dtls {
     read_epoch: u16,
     read_cipher: Option<RecordCipher>,
     pending_read_cipher: Option<RecordCipher>,
-    replay: [ReplayWindow; 2],
+    /// Replay window of epoch 1. Epoch 0 has none: its records are not authenticated,
+    /// so they must not move a window (a forged record numbered 2^48−1 would make
+    /// every genuine one look replayed); the reassembler drops repeated messages.
+    replay: ReplayWindow,
+    /// Where each handshake message of the peer sits in `transcript` (message_seq,
+    /// offset): a fragment claiming to be a retransmission is answered only if it
+    /// repeats those bytes.
+    peer_messages: Vec<(u16, usize)>,
 
     reasm: Reassembler,
     send_seq: u16,
@@ -353,7 +369,8 @@ impl Dtls {
             read_epoch: 0,
             read_cipher: None,
             pending_read_cipher: None,
-            replay: Default::default(),
+            replay: ReplayWindow::default(),
+            peer_messages: Vec::new(),
             reasm: Reassembler::default(),
             send_seq: 0,
             transcript: Vec::new(),
@@ -744,6 +761,11 @@ impl Dtls {
 
     /// Returns whether the record shows the peer retransmitting an old flight.
     /// `buf` is one whole record, header included.
+    ///
+    /// Only authenticated records change what the session believes: epoch 0 is
+    /// plaintext, so once the peer's protected records arrive, epoch 0 is ignored but for
+    /// handshake fragments still on their way (reordering), and the read epoch moves only
+    /// when a record of the next epoch authenticates, never on a (forgeable) CCS.
     fn handle_record(&mut self, mut buf: BytesMut) -> Result<bool, DtlsError> {
         let rec = record::records(&buf)
             .next()
@@ -755,50 +777,50 @@ impl Dtls {
         // The payload becomes a view of `buf` (decrypted where it lies for epoch 1), so
         // application data goes on without a copy.
         let payload: Bytes = if epoch == 0 {
-            if !self.replay[0].check(seq) {
-                self.stats.replays += 1;
-                return Err(DtlsError::Decode("replayed record"));
+            let keyed = self.read_epoch == 1 || self.state == State::Connected;
+            if self.state == State::Connected || (keyed && content_type != HANDSHAKE) {
+                // A plaintext alert, CCS or handshake record once keys protect the
+                // session (RFC 6347 §4.1.2.7: invalid records are silently discarded).
+                // The peer's retransmitted final flight still reaches us, protected,
+                // as its Finished.
+                self.stats.plaintext_dropped += 1;
+                return Err(DtlsError::Decode("plaintext record after keys"));
             }
-            self.replay[0].accept(seq);
             buf.advance(record::HEADER_LEN);
             buf.freeze()
-        } else if epoch == 1 && self.read_epoch == 1 {
-            if !self.replay[1].check(seq) {
+        } else if epoch == 1 {
+            if !self.replay.check(seq) {
                 self.stats.replays += 1;
                 return Err(DtlsError::Decode("replayed record"));
             }
-            let cipher = self.read_cipher.as_ref().ok_or(DtlsError::BadRecordMac)?;
+            let cipher = match (&self.read_cipher, &self.pending_read_cipher) {
+                (Some(c), _) | (None, Some(c)) => c,
+                // Keys not derived yet: it overtook the flight that makes them.
+                (None, None) => return Err(DtlsError::Decode("record from an unknown epoch")),
+            };
             let (at, n) = cipher.open_in_place(&mut buf)?;
-            self.replay[1].accept(seq);
+            if self.read_epoch == 0 {
+                // The first authenticated record of epoch 1: the peer has switched.
+                self.read_cipher = self.pending_read_cipher.take();
+                self.read_epoch = 1;
+            }
+            self.replay.accept(seq);
             buf.advance(at);
             buf.truncate(n);
             buf.freeze()
         } else {
-            // A record of an epoch we cannot read yet (it overtook the CCS) or any more.
             return Err(DtlsError::Decode("record from an unknown epoch"));
         };
 
         let data: &[u8] = &payload;
         match content_type {
-            HANDSHAKE => {
-                if epoch == 0 && self.read_epoch == 1 && self.state == State::Connected {
-                    // The peer's last flight again: our final flight was lost.
-                    return Ok(true);
-                }
-                self.handle_handshake_record(data, epoch)
-            }
+            HANDSHAKE => self.handle_handshake_record(data, epoch),
             CHANGE_CIPHER_SPEC => {
+                // Informational: the epoch moves when a protected record authenticates.
                 if data != [1] {
                     return Err(DtlsError::Decode("change_cipher_spec body"));
                 }
-                if let Some(c) = self.pending_read_cipher.take() {
-                    self.read_cipher = Some(c);
-                    self.read_epoch = 1;
-                    Ok(false)
-                } else {
-                    // A repeated CCS: the peer is retransmitting.
-                    Ok(self.read_epoch == 1)
-                }
+                Ok(false)
             }
             ALERT => {
                 if data.len() < 2 {
@@ -832,12 +854,18 @@ impl Dtls {
     fn handle_handshake_record(&mut self, data: &[u8], epoch: u16) -> Result<bool, DtlsError> {
         let mut old = false;
         for f in handshake::fragments(data)? {
-            match self.reasm.add(&f)? {
-                Added::Old => old = true,
+            match self.reasm.add(&f, epoch)? {
+                // A protected fragment is the peer's own; a plaintext one must repeat
+                // what the peer sent, or anyone could make us resend our flight.
+                Added::Old if epoch == 1 || self.is_peer_retransmission(&f) => old = true,
+                Added::Old => {
+                    self.stats.unmatched_retransmissions += 1;
+                    self.stats.records_dropped += 1;
+                }
                 Added::Accepted | Added::Dropped => {}
             }
         }
-        while let Some((msg_type, seq, body)) = self.reasm.pop() {
+        while let Some((msg_type, seq, body, epoch)) = self.reasm.pop() {
             self.handle_message(msg_type, seq, &body, epoch)?;
             if matches!(self.state, State::Failed | State::Closed) {
                 break;
@@ -846,7 +874,23 @@ impl Dtls {
         Ok(old)
     }
 
+    /// Whether `f` repeats bytes of a handshake message the peer already sent us.
+    fn is_peer_retransmission(&self, f: &handshake::Fragment<'_>) -> bool {
+        let Some(&(_, at)) = self.peer_messages.iter().find(|(s, _)| *s == f.message_seq) else {
+            return false;
+        };
+        let Some(header) = self.transcript.get(at..at + handshake::HEADER_LEN) else {
+            return false;
+        };
+        let length = u32::from_be_bytes([0, header[1], header[2], header[3]]);
+        let start = at + handshake::HEADER_LEN + f.offset as usize;
+        header[0] == f.msg_type
+            && length == f.length
+            && self.transcript.get(start..start + f.data.len()) == Some(f.data)
+    }
+
     fn add_to_transcript(&mut self, msg_type: u8, seq: u16, body: &[u8]) {
+        self.peer_messages.push((seq, self.transcript.len()));
         self.transcript
             .extend_from_slice(&handshake::encode_message(msg_type, seq, body));
     }
@@ -869,6 +913,7 @@ impl Dtls {
                 // RFC 6347 §4.2.1: the first ClientHello and the HelloVerifyRequest stay
                 // out of the transcript.
                 self.transcript.clear();
+                self.peer_messages.clear();
                 self.send_client_hello(cookie)
             }
             (DtlsRole::Client, State::WaitServerHello, h::SERVER_HELLO) => {

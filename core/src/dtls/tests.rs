@@ -441,9 +441,9 @@ fn chromium_handshake_messages_parse() {
                     if f.msg_type == handshake::CLIENT_HELLO && f.message_seq < r.next_seq() {
                         r.reset(f.message_seq);
                     }
-                    r.add(&f).unwrap();
+                    r.add(&f, rec.epoch).unwrap();
                 }
-                while let Some((t, _, body)) = r.pop() {
+                while let Some((t, _, body, _)) = r.pop() {
                     seen += 1;
                     match t {
                         handshake::CLIENT_HELLO => {
@@ -536,9 +536,9 @@ fn chromium_session_replays_with_key_log() {
                 }
                 let r = &mut reasm[usize::from(to_browser)];
                 for f in handshake::fragments(rec.payload).unwrap() {
-                    r.add(&f).unwrap();
+                    r.add(&f, rec.epoch).unwrap();
                 }
-                while let Some((t, seq, body)) = r.pop() {
+                while let Some((t, seq, body, _)) = r.pop() {
                     match t {
                         handshake::CLIENT_HELLO => {
                             client_random = ClientHello::parse(&body).unwrap().random
@@ -677,4 +677,141 @@ fn records_sharing_a_datagram_are_decrypted_in_place_each_whole() {
     assert_eq!(got, [&b"one"[..], b"two", b"three"]);
     assert_eq!(s.stats().records_dropped, 1);
     assert!(s.is_connected());
+}
+
+/// Everything `d` has queued to send, up to its next event or timer.
+fn flight(d: &mut Dtls) -> Vec<Bytes> {
+    let mut out = Vec::new();
+    while let DtlsOutput::Packet(p) = d.poll_output() {
+        out.push(p);
+    }
+    out
+}
+
+fn plaintext(content_type: u8, seq: u64, payload: &[u8]) -> Vec<u8> {
+    let mut d = Vec::new();
+    record::write_record(&mut d, content_type, DTLS_1_2, 0, seq, payload);
+    d
+}
+
+/// The attack: one 15-byte plaintext alert, from anyone, closed an established session
+/// (and the data channels above it kept reporting `open`). RFC 6347 §4.1.2.7.
+#[test]
+fn plaintext_alerts_after_the_handshake_are_dropped_and_counted() {
+    let (mut c, mut s) = pair_with(|_, _| {});
+    let link = connect(&mut c, &mut s);
+    let now = link.now;
+    for (seq, alert) in [(5, [1, 0]), (6, [2, 40]), (1 << 40, [2, 20])] {
+        let d = plaintext(ALERT, seq, &alert);
+        assert_eq!(d.len(), 15);
+        for side in [&mut c, &mut s] {
+            side.handle_datagram(now, &d);
+            assert!(side.is_connected());
+            assert_eq!(side.poll_output(), DtlsOutput::Idle);
+        }
+    }
+    for side in [&c, &s] {
+        assert_eq!(side.stats().plaintext_dropped, 3);
+        assert_eq!(side.stats().records_dropped, 3);
+    }
+    c.send(b"still here").unwrap();
+    assert_eq!(
+        deliver(&mut c, &mut s, now),
+        [DtlsEvent::ApplicationData(Bytes::from_static(
+            b"still here"
+        ))]
+    );
+    // The peer's own close_notify, protected, still closes.
+    c.close();
+    assert_eq!(deliver(&mut c, &mut s, now), [DtlsEvent::Closed]);
+}
+
+/// The attack: before the handshake, one plaintext record numbered 2^48−1 moved the
+/// epoch-0 replay window to its end, so every genuine record after it was a "replay".
+#[test]
+fn an_unauthenticated_record_moves_no_replay_window() {
+    let (mut c, mut s) = pair_with(|_, _| {});
+    let now = Instant::now();
+    c.handle_timeout(now);
+    s.handle_timeout(now);
+    for forged in [
+        plaintext(HANDSHAKE, (1 << 48) - 1, &[0xab]),
+        plaintext(CHANGE_CIPHER_SPEC, (1 << 48) - 2, &[1]),
+    ] {
+        c.handle_datagram(now, &forged);
+        s.handle_datagram(now, &forged);
+    }
+    let mut link = Link::new(0, 0.0, 0.0);
+    assert!(
+        link.run(&mut c, &mut s, Duration::from_secs(5)),
+        "{:?}",
+        link.events
+    );
+    assert_eq!(c.stats().replays + s.stats().replays, 0);
+}
+
+/// The attack: garbage handshake records with an old message_seq made us resend our
+/// last flight to the peer, one per record. Only the peer's own retransmission is
+/// answered (RFC 6347 §4.2.4): plaintext fragments must repeat what it sent, and once
+/// connected only its protected Finished counts.
+#[test]
+fn only_the_peers_own_retransmission_is_answered() {
+    let (mut c, mut s) = pair_with(|cfg, _| cfg.initial_retransmit = Duration::from_millis(100));
+    let t0 = Instant::now();
+    c.handle_timeout(t0);
+    s.handle_timeout(t0);
+    for p in flight(&mut c) {
+        s.handle_datagram(t0, &p);
+    }
+    for p in flight(&mut s) {
+        c.handle_datagram(t0, &p);
+    }
+    // The client's Certificate … Finished: lost.
+    assert!(!flight(&mut c).is_empty());
+    // Forged "retransmissions" of the server's messages 0..4: the client stays quiet.
+    for seq in 0..5u16 {
+        let f = handshake::encode_message(handshake::SERVER_HELLO, seq, b"forged");
+        c.handle_datagram(t0, &plaintext(HANDSHAKE, 50 + u64::from(seq), &f));
+    }
+    assert!(flight(&mut c).is_empty());
+    assert_eq!(c.stats().unmatched_retransmissions, 5);
+    // The server's own retransmission is answered at once.
+    let t1 = t0 + Duration::from_millis(150);
+    s.handle_timeout(t1);
+    let again = flight(&mut s);
+    assert!(!again.is_empty());
+    for p in &again {
+        c.handle_datagram(t1, p);
+    }
+    let answer = flight(&mut c);
+    assert!(!answer.is_empty());
+    for p in &answer {
+        s.handle_datagram(t1, p);
+    }
+    assert!(s.is_connected());
+    // The server's CCS + Finished: lost. Stray plaintext records leave it silent …
+    assert!(!flight(&mut s).is_empty());
+    while !matches!(s.poll_output(), DtlsOutput::Idle) {}
+    let sent = s.stats().datagrams_sent;
+    for seq in 0..6u16 {
+        let f = handshake::encode_message(handshake::CERTIFICATE, seq, b"forged");
+        s.handle_datagram(t1, &plaintext(HANDSHAKE, 90 + u64::from(seq), &f));
+        s.handle_datagram(t1, &plaintext(CHANGE_CIPHER_SPEC, 99, &[1]));
+    }
+    assert!(flight(&mut s).is_empty());
+    assert_eq!(s.stats().datagrams_sent, sent);
+    // … while the client's retransmitted flight (its Finished protected) is answered.
+    let t2 = t1 + Duration::from_millis(400);
+    c.handle_timeout(t2);
+    let retx = flight(&mut c);
+    assert!(!retx.is_empty());
+    for p in &retx {
+        s.handle_datagram(t2, p);
+    }
+    let last = flight(&mut s);
+    assert!(!last.is_empty());
+    for p in &last {
+        c.handle_datagram(t2, p);
+    }
+    assert!(c.is_connected());
 }

@@ -225,6 +225,10 @@ pub struct IceStats {
     /// Datagrams that arrived on an address we have no candidate for, or were otherwise
     /// unusable (missing PRIORITY, wrong method, candidate limits).
     pub dropped_other: u64,
+    /// Application datagrams (DTLS, SRTP) refused by [`IceAgent::accepts_data_from`]:
+    /// from an address other than the selected pair's remote, or before any check from
+    /// it succeeded.
+    pub dropped_unverified_source: u64,
 }
 
 /// A Binding request to a STUN server for server-reflexive discovery.
@@ -372,6 +376,27 @@ impl IceAgent {
             }
             None => self.restart_path.as_ref().map(|(l, r)| (l, r)),
         }
+    }
+
+    /// Whether an application datagram (DTLS, SRTP: anything not STUN) from `source`
+    /// may go on to the layers above. Once a pair is selected, only from its remote
+    /// address (consent and ICE restarts move it); before, only from a remote address
+    /// that proved it holds the credentials: an authenticated check from it, or a
+    /// success response to ours. Anyone can send us a datagram, so an off-path one must
+    /// never reach a layer that acts on it (a plaintext DTLS alert would close the
+    /// session). Refusals are counted in [`IceStats::dropped_unverified_source`].
+    pub fn accepts_data_from(&mut self, source: SocketAddr) -> bool {
+        let ok = match self.selected_pair() {
+            Some((_, remote)) => remote.address() == source,
+            None => self.pairs.iter().any(|p| {
+                (p.state == PairState::Succeeded || p.last_request.is_some())
+                    && self.remote[p.remote].address() == source
+            }),
+        };
+        if !ok {
+            self.stats.dropped_unverified_source += 1;
+        }
+        ok
     }
 
     /// Round-trip time measured on the selected pair by its latest check.

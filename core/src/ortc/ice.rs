@@ -238,8 +238,11 @@ impl IceTransport {
                 }
                 None
             }
-            // Not for ICE; its timers come as timeouts, so data costs it nothing.
-            Input::Receive(r) if !crate::stun::is_stun(&r.contents) => Some(r),
+            // Not for ICE; its timers come as timeouts, so data costs it nothing. Only
+            // the peer's verified address may reach the layers above.
+            Input::Receive(r) if !crate::stun::is_stun(&r.contents) => {
+                self.agent.accepts_data_from(r.source).then_some(r)
+            }
             other => {
                 self.agent.handle_input(other);
                 None

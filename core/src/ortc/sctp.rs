@@ -275,6 +275,11 @@ impl Endpoint for SctpTransport {
                         )
                     ) && self.state != SctpTransportState::New
                     {
+                        // Nothing can reach the peer any more: end the association here,
+                        // so channels report `closed` and sends fail instead of vanishing.
+                        if let Some(c) = &mut self.channels {
+                            c.association_mut().abort("DTLS transport closed");
+                        }
                         self.set_state(SctpTransportState::Closed);
                     }
                     return Output::Event(e);
