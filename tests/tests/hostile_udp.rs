@@ -161,7 +161,10 @@ fn a_strangers_dtls_records_neither_block_nor_close_the_connection() {
                 .is_some_and(|c| c.state == DataChannelState::Open)
         })
     };
-    assert!(drive(&mut nodes, Duration::from_secs(10), open), "never opened");
+    assert!(
+        drive(&mut nodes, Duration::from_secs(10), open),
+        "never opened"
+    );
 
     // Close_notify and two fatal alerts, 15 bytes each, at both.
     for (seq, alert) in [(1, [1u8, 0u8]), (2, [2, 40]), (3, [2, 20])] {
@@ -202,5 +205,7 @@ fn a_strangers_dtls_records_neither_block_nor_close_the_connection() {
     assert!(drive(&mut nodes, Duration::from_secs(5), |n| got(
         &n[1],
         "still here"
-    ) && got(&n[0], "me too")));
+    ) && got(
+        &n[0], "me too"
+    )));
 }

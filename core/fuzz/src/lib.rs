@@ -2625,6 +2625,27 @@ pub fn ortc_chain(data: &[u8]) {
     run_ortc_chain(data);
 }
 
+/// What a datagram from a stranger must not change: every layer's state, the path, the
+/// channels, and how much DTLS and SCTP have done.
+fn ortc_snapshot(t: &sansrtc::ortc::SctpTransport) -> String {
+    let ice = t.transport().transport().agent();
+    let dtls = t.transport().session().map(|d| {
+        let s = d.stats();
+        (d.is_connected(), s.retransmits, s.datagrams_sent)
+    });
+    let channels = t
+        .data_channels()
+        .map(|c| format!("{:?}", c.association().stats()));
+    format!(
+        "{:?} {:?} {:?} {:?} {:?} {dtls:?} {channels:?}",
+        ice.connection_state(),
+        ice.selected_pair().map(|(l, r)| (l.address(), r.address())),
+        t.transport().state(),
+        t.state(),
+        ice.stats().responses_received,
+    )
+}
+
 /// Whether the chains connected (the replay test checks it for clean seeds).
 pub fn run_ortc_chain(data: &[u8]) -> bool {
     use sansrtc::ortc::{
@@ -2764,9 +2785,30 @@ pub fn run_ortc_chain(data: &[u8]) -> bool {
                 let take = len.min(rest.len() - 2).min(2048);
                 let bytes = Bytes::copy_from_slice(&rest[2..2 + take]);
                 rest = &rest[2 + take..];
-                let from = if k == 0 { b_addr } else { stranger };
-                meddled = true;
-                a.handle_input(recv(from, a_addr, bytes, now));
+                if k == 0 {
+                    meddled = true;
+                    a.handle_input(recv(b_addr, a_addr, bytes, now));
+                    continue;
+                }
+                // A stranger (an address that never passed an ICE check) changes nothing
+                // and makes us send nothing, so it does not count as meddling: a clean
+                // path must still connect.
+                for t in drain(&mut a) {
+                    for d in t.datagrams() {
+                        b.handle_input(recv(a_addr, b_addr, d, now));
+                    }
+                }
+                let before = ortc_snapshot(&a);
+                a.handle_input(recv(stranger, a_addr, bytes, now));
+                assert!(
+                    drain(&mut a).is_empty(),
+                    "a stranger's datagram made us send"
+                );
+                assert_eq!(
+                    ortc_snapshot(&a),
+                    before,
+                    "a stranger's datagram changed our state"
+                );
             }
             2 => {
                 let Some(&[at, x]) = rest.get(..2).map(|r| <&[u8; 2]>::try_from(r).expect("two"))
