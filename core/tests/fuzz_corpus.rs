@@ -1532,3 +1532,35 @@ fn ortc_chain_clean_seeds_connect() {
         }
     }
 }
+
+#[test]
+#[ignore = "measurement"]
+fn print_corpus_heap_peaks() {
+    let targets: [(&str, fn(&[u8])); 9] = [
+        ("stun", harness::stun),
+        ("ice_agent", harness::ice_agent),
+        ("dtls_parse", harness::dtls_parse),
+        ("dtls_server", harness::dtls_server),
+        ("dtls_client", harness::dtls_client),
+        ("srtp_unprotect", harness::srtp_unprotect),
+        ("sctp_parse", harness::sctp_parse),
+        ("dcep", harness::dcep),
+        ("sctp_association", harness::sctp_association),
+    ];
+    for (t, f) in targets {
+        let mut worst = (0, 0, String::new());
+        for (name, data) in corpus(t) {
+            let ((), peak) = harness::heap::peak_during(|| f(&data));
+            if peak > worst.0 {
+                worst = (peak, data.len(), name);
+            }
+        }
+        println!("{t}: peak {} B (input {} B, {})", worst.0, worst.1, worst.2);
+    }
+    let mut worst = (0, 0);
+    for (_, data) in corpus("ortc_chain") {
+        let (_, peak) = harness::heap::peak_during(|| harness::run_ortc_chain(&data));
+        worst = worst.max((peak, data.len()));
+    }
+    println!("ortc_chain: peak {} B (input {} B)", worst.0, worst.1);
+}

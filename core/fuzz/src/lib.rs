@@ -128,6 +128,111 @@ use sansrtc::stun::{
     self, Attribute, Class, Message, MessageBuilder, Method, StunError, TransactionId, attr,
 };
 
+/// Every harness runs under live-heap accounting ([`heap`]): the targets and the corpus
+/// replay link this crate, so this allocator counts for both.
+#[global_allocator]
+static GLOBAL: heap::Counting = heap::Counting;
+
+/// Live-heap accounting per thread, so each harness can check that what an input makes a
+/// machine hold stays within the bound the machine promises (a peer must not grow our
+/// memory without limit). Counted per thread because the corpus replay runs targets on
+/// parallel test threads; a harness runs on one thread.
+pub mod heap {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    /// The counting allocator (the system allocator underneath).
+    pub struct Counting;
+
+    thread_local! {
+        static LIVE: Cell<isize> = const { Cell::new(0) };
+        static PEAK: Cell<isize> = const { Cell::new(0) };
+    }
+
+    fn add(n: usize) {
+        // `try_with`: during thread teardown the counters may be gone already.
+        let _ = LIVE.try_with(|l| {
+            let v = l.get() + n as isize;
+            l.set(v);
+            let _ = PEAK.try_with(|p| p.set(p.get().max(v)));
+        });
+    }
+
+    fn sub(n: usize) {
+        let _ = LIVE.try_with(|l| l.set(l.get() - n as isize));
+    }
+
+    // SAFETY: every call goes straight to `System`; the counters only observe sizes.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            // SAFETY: forwarded with the caller's guarantees.
+            let p = unsafe { System.alloc(layout) };
+            if !p.is_null() {
+                add(layout.size());
+            }
+            p
+        }
+
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            // SAFETY: forwarded with the caller's guarantees.
+            let p = unsafe { System.alloc_zeroed(layout) };
+            if !p.is_null() {
+                add(layout.size());
+            }
+            p
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: forwarded with the caller's guarantees.
+            unsafe { System.dealloc(ptr, layout) };
+            sub(layout.size());
+        }
+
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            // SAFETY: forwarded with the caller's guarantees.
+            let p = unsafe { System.realloc(ptr, layout, new_size) };
+            if !p.is_null() {
+                sub(layout.size());
+                add(new_size);
+            }
+            p
+        }
+    }
+
+    /// Run `f`; return its result and the most heap it held live at once beyond what
+    /// was live when it started (bytes, this thread).
+    pub fn peak_during<R>(f: impl FnOnce() -> R) -> (R, usize) {
+        let base = LIVE.with(Cell::get);
+        PEAK.with(|p| p.set(base));
+        let r = f();
+        let peak = PEAK.with(Cell::get);
+        (r, usize::try_from(peak - base).unwrap_or(0))
+    }
+
+    /// Run `f` and panic if it ever held more than `budget` bytes live at once.
+    pub fn within<R>(what: &str, budget: usize, f: impl FnOnce() -> R) -> R {
+        let (r, peak) = peak_during(f);
+        assert!(
+            peak <= budget,
+            "{what}: held {peak} bytes of heap at once, over its budget of {budget}"
+        );
+        r
+    }
+}
+
+/// Heap a parser harness may hold beyond a small multiple of its input: the parsers
+/// borrow, the harness re-encodes what parses.
+pub const PARSER_BUDGET: usize = 16 * 1024;
+
+/// Heap one ICE agent may hold: candidates and pairs are capped by its config (`max_remote_candidates`), checks and
+/// consent transactions by the pairs.
+pub const ICE_BUDGET: usize = 256 * 1024;
+
+/// Heap one DTLS session may hold: handshake messages buffered ahead of the next one
+/// ([`hs::MAX_BUFFERED`]), the transcript ([`hs::MAX_TRANSCRIPT`]), our flight, and a
+/// datagram's worth of records.
+pub const DTLS_BUDGET: usize = hs::MAX_BUFFERED + hs::MAX_TRANSCRIPT + 128 * 1024;
+
 /// The key the `stun` harness checks integrity with: RFC 5769's short-term password, so
 /// the RFC vectors in the corpus verify.
 pub const STUN_KEY: &[u8] = b"VOkJxbRl1RmTxUk/WvJxBt";
@@ -146,6 +251,12 @@ const EXTRA_TYPES: &[u16] = &[
 /// The `stun` fuzz target: parse arbitrary bytes; on success use every accessor. Panics
 /// only if the codec breaks one of its promises.
 pub fn stun(data: &[u8]) {
+    heap::within("stun", PARSER_BUDGET + 8 * data.len(), || {
+        stun_unbounded(data)
+    })
+}
+
+fn stun_unbounded(data: &[u8]) {
     let _ = stun::is_stun(data);
     let Ok(msg) = Message::parse(data) else {
         return;
@@ -643,7 +754,9 @@ pub struct Outcome {
 
 /// The `ice_agent` fuzz target; see the module docs for the input format.
 pub fn ice_agent(data: &[u8]) {
-    let _ = run_ice_agent(data);
+    heap::within("ice_agent", ICE_BUDGET + 8 * data.len(), || {
+        run_ice_agent(data)
+    });
 }
 
 /// [`ice_agent`], reporting where the agent ended (`None` for an empty input).
@@ -834,6 +947,14 @@ fn refragment(msg_type: u8, seq: u16, body: &[u8], split: u8) {
 /// The `dtls_parse` fuzz target: records, fragments, reassembly and every message parser
 /// on arbitrary bytes. Panics only if the codec breaks one of its promises.
 pub fn dtls_parse(data: &[u8]) {
+    heap::within(
+        "dtls_parse",
+        hs::MAX_BUFFERED + PARSER_BUDGET + 8 * data.len(),
+        || dtls_parse_unbounded(data),
+    )
+}
+
+fn dtls_parse_unbounded(data: &[u8]) {
     parse_all_messages(data);
     let mut reasm = Reassembler::default();
     let mut consumed = 0;
@@ -1436,7 +1557,7 @@ pub fn dtls(data: &[u8], client: bool) {
     };
     let mut input = vec![mode];
     input.extend_from_slice(rest);
-    let _ = run_dtls(&input);
+    heap::within("dtls", DTLS_BUDGET + 8 * input.len(), || run_dtls(&input));
 }
 
 /// The `dtls_server` target.
@@ -1586,6 +1707,12 @@ fn srtp_contexts(mode: u8) -> (sansrtc::srtp::SrtpContext, sansrtc::srtp::SrtpCo
 /// packet is also protected by a sending context with the same keys and, when the receiver
 /// accepts it, must come back unchanged.
 pub fn srtp_unprotect(data: &[u8]) {
+    heap::within("srtp_unprotect", PARSER_BUDGET + 8 * data.len(), || {
+        srtp_unprotect_unbounded(data)
+    })
+}
+
+fn srtp_unprotect_unbounded(data: &[u8]) {
     let Some((&mode, mut rest)) = data.split_first() else {
         return;
     };
@@ -1716,6 +1843,12 @@ fn sctp_chunks_round_trip(b: Bytes) {
 /// the chunk parsers), and `Chunk::parse_all` on the input with and without its common
 /// header. Whatever parses must round-trip. Panics only if the codec breaks a promise.
 pub fn sctp_parse(data: &[u8]) {
+    heap::within("sctp_parse", PARSER_BUDGET + 8 * data.len(), || {
+        sctp_parse_unbounded(data)
+    })
+}
+
+fn sctp_parse_unbounded(data: &[u8]) {
     let raw = Bytes::copy_from_slice(data);
     let verify = Packet::parse(raw.clone(), ChecksumPolicy::Verify);
     let zero = Packet::parse(raw.clone(), ChecksumPolicy::AcceptZero);
@@ -1761,6 +1894,12 @@ pub fn sctp_parse(data: &[u8]) {
 /// The `dcep` fuzz target: `DcepMessage::parse` on arbitrary bytes. The format has one
 /// encoding per message, so what parses must re-encode to exactly the input.
 pub fn dcep(data: &[u8]) {
+    heap::within("dcep", PARSER_BUDGET + 8 * data.len(), || {
+        dcep_unbounded(data)
+    })
+}
+
+fn dcep_unbounded(data: &[u8]) {
     let Ok(msg) = DcepMessage::parse(data) else {
         return;
     };

@@ -45,6 +45,12 @@ pub const HEADER_LEN: usize = 12;
 pub const MAX_MESSAGE_LEN: usize = 32 * 1024;
 /// How far ahead of the next expected message we buffer.
 const MAX_AHEAD: u16 = 8;
+/// The most handshake message bytes a peer can make the reassembler hold: partial
+/// messages up to [`MAX_MESSAGE_LEN`] each, for the next few message_seq values.
+pub const MAX_BUFFERED: usize = MAX_AHEAD as usize * MAX_MESSAGE_LEN;
+/// The longest handshake transcript we keep: a full handshake is at most nine messages
+/// (with client authentication), so anything longer is a peer padding it out.
+pub const MAX_TRANSCRIPT: usize = 12 * (HEADER_LEN + MAX_MESSAGE_LEN);
 
 /// One handshake fragment from a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -903,6 +903,11 @@ impl Dtls {
         epoch: u16,
     ) -> Result<(), DtlsError> {
         use handshake as h;
+        if self.transcript.len() + h::HEADER_LEN + body.len() > h::MAX_TRANSCRIPT {
+            return Err(DtlsError::UnexpectedMessage(
+                "handshake longer than any genuine one",
+            ));
+        }
         match (self.role, self.state, msg_type) {
             (DtlsRole::Server, State::Start, h::CLIENT_HELLO) => self.on_client_hello(seq, body),
             (DtlsRole::Client, State::WaitServerHello, h::HELLO_VERIFY_REQUEST) => {
@@ -920,7 +925,10 @@ impl Dtls {
                 self.add_to_transcript(msg_type, seq, body);
                 self.on_server_hello(body)
             }
-            (DtlsRole::Client, State::WaitServerHelloDone, h::CERTIFICATE) => {
+            // One Certificate per handshake: a second would only pad the transcript.
+            (DtlsRole::Client, State::WaitServerHelloDone, h::CERTIFICATE)
+                if self.peer_cert.is_none() =>
+            {
                 self.add_to_transcript(msg_type, seq, body);
                 self.on_certificate(body)
             }
@@ -951,7 +959,9 @@ impl Dtls {
                 self.connected();
                 Ok(())
             }
-            (DtlsRole::Server, State::WaitClientFinished, h::CERTIFICATE) => {
+            (DtlsRole::Server, State::WaitClientFinished, h::CERTIFICATE)
+                if self.peer_cert.is_none() =>
+            {
                 self.add_to_transcript(msg_type, seq, body);
                 self.on_certificate(body)
             }

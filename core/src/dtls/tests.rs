@@ -679,7 +679,8 @@ fn records_sharing_a_datagram_are_decrypted_in_place_each_whole() {
     assert!(s.is_connected());
 }
 
-/// Everything `d` has queued to send, up to its next event or timer.
+/// Everything `d` has queued to send (the output after them, an event or timer, is
+/// consumed too).
 fn flight(d: &mut Dtls) -> Vec<Bytes> {
     let mut out = Vec::new();
     while let DtlsOutput::Packet(p) = d.poll_output() {
@@ -814,4 +815,39 @@ fn only_the_peers_own_retransmission_is_answered() {
         c.handle_datagram(t2, p);
     }
     assert!(c.is_connected());
+}
+
+/// A peer (or anyone who copied its plaintext certificate) repeating the Certificate
+/// message with fresh message_seq values used to grow the transcript without end.
+#[test]
+fn a_repeated_certificate_ends_the_handshake_instead_of_growing_it() {
+    let (mut c, mut s) = pair_with(|_, _| {});
+    let now = Instant::now();
+    c.handle_timeout(now);
+    s.handle_timeout(now);
+    for p in flight(&mut c) {
+        s.handle_datagram(now, &p);
+    }
+    let mut messages = Vec::new();
+    for p in flight(&mut s) {
+        for rec in record::records(&p) {
+            for f in handshake::fragments(rec.unwrap().payload).unwrap() {
+                messages.push((f.msg_type, f.data.to_vec()));
+            }
+        }
+    }
+    let (_, hello) = messages[0].clone();
+    let (t, cert) = messages[1].clone();
+    assert_eq!(t, handshake::CERTIFICATE);
+    let messages = [(handshake::SERVER_HELLO, hello)]
+        .into_iter()
+        .chain(std::iter::repeat_n((handshake::CERTIFICATE, cert), 2000));
+    for (seq, (t, body)) in (0u16..).zip(messages) {
+        let m = handshake::encode_message(t, seq, &body);
+        c.handle_datagram(now, &plaintext(HANDSHAKE, 1000 + u64::from(seq), &m));
+        assert!(c.transcript.len() <= handshake::MAX_TRANSCRIPT);
+    }
+    assert!(c.transcript.len() < 8 * 1024, "{}", c.transcript.len());
+    assert_eq!(c.state, State::Failed);
+    assert_eq!(c.stats().datagrams_sent, 2, "the ClientHello and one alert");
 }
