@@ -1533,10 +1533,28 @@ fn ortc_chain_clean_seeds_connect() {
     }
 }
 
+/// A fuzz harness entry point.
+type Target = fn(&[u8]);
+
+/// The budgets the harnesses check mean something only if the accounting sees the heap.
 #[test]
-#[ignore = "measurement"]
+fn heap_accounting_sees_what_a_harness_holds() {
+    let (v, peak) = harness::heap::peak_during(|| vec![1u8; 1 << 20]);
+    assert!(peak >= 1 << 20, "{peak}");
+    drop(v);
+    let ((), peak) = harness::heap::peak_during(|| drop(vec![1u8; 1 << 16]));
+    assert!((1 << 16..1 << 17).contains(&peak), "{peak}");
+    let held = std::panic::catch_unwind(|| {
+        harness::heap::within("a 1 MiB vector", 1 << 19, || vec![0u8; 1 << 20].len())
+    });
+    assert!(held.is_err(), "a budget that cannot fail");
+}
+
+/// The most heap each harness held over its corpus, beside the budget it checks.
+#[test]
+#[ignore = "measurement: run with --nocapture"]
 fn print_corpus_heap_peaks() {
-    let targets: [(&str, fn(&[u8])); 9] = [
+    let targets: [(&str, Target); 9] = [
         ("stun", harness::stun),
         ("ice_agent", harness::ice_agent),
         ("dtls_parse", harness::dtls_parse),
