@@ -474,3 +474,109 @@ pub async fn gather_waits_for_server_reflexive_candidates_from_stun_servers() {
     assert_eq!(states.last(), Some(&IceGatheringState::Complete));
     server.stop().await;
 }
+
+/// A reader that stops for a while: the receiver holds at most the SCTP receive window
+/// of unread data, the sender waits at its high-water mark, and every byte arrives in
+/// order once the reader resumes.
+pub async fn a_reader_that_stops_holds_the_sender_back_and_then_gets_every_byte() {
+    // The issue's figures (512 MiB while the reader stops for 10 s) in release builds;
+    // 64 MiB in debug builds, where 512 MiB would take the test past ~20 s.
+    let total: usize = if cfg!(debug_assertions) {
+        64 << 20
+    } else {
+        512 << 20
+    };
+    let pause = Duration::from_secs(10);
+    const CHUNK: usize = 64 << 10;
+    let Some((a, b)) = connected("127.0.0.1:0").await else {
+        return;
+    };
+    let mut incoming = b.sctp.incoming_channels();
+    let tx = a
+        .sctp
+        .create_data_channel(DataChannelParameters::new("stalled"))
+        .unwrap();
+    let high = tx.high_water_mark();
+    within("open", tx.open()).await.unwrap();
+    let rx = within("incoming", incoming.next()).await.unwrap();
+    let window = DEFAULT_RECEIVE_WINDOW as usize;
+
+    // Bytes SCTP has taken from the sender so far.
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let sent_seen = sent.clone();
+    let started = Instant::now();
+    let reader = super::rt::spawn(async move {
+        let load = || sent_seen.load(std::sync::atomic::Ordering::SeqCst);
+        // Not reading: watch what piles up.
+        let mut peak = 0;
+        let mut sent_halfway = None;
+        while started.elapsed() < pause {
+            peak = peak.max(rx.unread_bytes());
+            if sent_halfway.is_none() && started.elapsed() >= pause / 2 {
+                sent_halfway = Some(load());
+            }
+            super::rt::sleep(Duration::from_millis(10)).await;
+        }
+        let (sent_halfway, sent_paused) = (sent_halfway.unwrap_or(0), load());
+        peak = peak.max(rx.unread_bytes());
+        let mut received = 0usize;
+        while received < total {
+            let Some(Message::Binary(m)) = rx.recv().await else {
+                panic!("channel ended after {received} bytes");
+            };
+            for (i, byte) in m.iter().enumerate() {
+                let at = received + i;
+                assert_eq!(*byte, (at % 251) as u8, "byte {at} out of order");
+            }
+            received += m.len();
+        }
+        (peak, sent_halfway, sent_paused, received, rx.unread_bytes())
+    });
+
+    let mut max_buffered = 0;
+    for start in (0..total).step_by(CHUNK) {
+        let chunk: Bytes = (start..start + CHUNK).map(|i| (i % 251) as u8).collect();
+        super::rt::timeout(pause + LIMIT, tx.send_binary(chunk))
+            .await
+            .expect("send: timed out")
+            .unwrap();
+        sent.fetch_add(CHUNK, std::sync::atomic::Ordering::SeqCst);
+        max_buffered = max_buffered.max(tx.buffered_amount());
+    }
+    let (peak, sent_halfway, sent_paused, received, unread_after) =
+        super::rt::timeout(pause + 4 * LIMIT, reader)
+            .await
+            .expect("reader: timed out");
+    let elapsed = started.elapsed();
+    println!(
+        "{} MiB with the reader stopped for {pause:?}: unread at most {peak} bytes, \
+         {sent_paused} bytes sent while stopped ({sent_halfway} halfway), bufferedAmount \
+         at most {max_buffered}; all read in {elapsed:?}",
+        total >> 20
+    );
+    assert!(
+        peak <= window,
+        "{peak} bytes unread, above the {window}-byte receive window"
+    );
+    assert!(
+        peak > window / 2,
+        "the window never filled ({peak} bytes unread): the test shows nothing"
+    );
+    // Whatever SCTP took is unread at the receiver or buffered at the sender.
+    assert!(
+        sent_paused <= window + high + CHUNK,
+        "{sent_paused} bytes sent while the reader was stopped"
+    );
+    assert_eq!(
+        sent_halfway, sent_paused,
+        "the sender kept going while the reader was stopped"
+    );
+    assert!(
+        max_buffered <= high + CHUNK,
+        "bufferedAmount reached {max_buffered}, above {high} + one message"
+    );
+    assert_eq!(received, total);
+    assert_eq!(unread_after, 0);
+    a.ice.stop().await;
+    b.ice.stop().await;
+}
