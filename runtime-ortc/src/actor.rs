@@ -560,20 +560,17 @@ impl Actor {
                 let Some(key) = key(self, id) else {
                     return chain.release_received(wire);
                 };
-                // A small message is a view into the datagram (or a whole GRO batch) it
-                // came in: a copy lets that go, so what a queued message holds is its
-                // own size.
-                let data = if wire <= COPY_UP_TO {
-                    Bytes::copy_from_slice(&data)
-                } else {
-                    data
-                };
                 let message = if text {
                     Message::Text(match String::from_utf8(data.to_vec()) {
                         Ok(s) => s,
                         // W3C decodes with replacement characters rather than dropping.
                         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
                     })
+                } else if wire <= COPY_UP_TO {
+                    // A small message is a view into the datagram (or a whole GRO batch)
+                    // it came in: a copy lets that go, so what a queued message holds is
+                    // its own size. (Text is copied into its string anyway.)
+                    Message::Binary(Bytes::copy_from_slice(&data))
                 } else {
                     Message::Binary(data)
                 };
