@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_channel::{Receiver, Sender};
+use bytes::Bytes;
 use futures_lite::future;
 use sansrtc::datachannel::{DataChannelEvent, DataChannelState};
 use sansrtc::dtls::DtlsCertificate;
@@ -17,12 +18,16 @@ use sansrtc::ortc::{
 };
 
 use super::chain::{Chain, ChainEvent};
-use super::state::{ChannelEntry, Shared};
+use super::state::{ChannelEntry, Delivery, Shared};
 use super::{ChannelEvent, Error, Message};
 use crate::{Driver, Runtime};
 
 /// How long shutting down keeps sending, so ABORT and close_notify reach the peer.
 const FLUSH: Duration = Duration::from_millis(20);
+
+/// Messages up to this size are copied out of the datagram they arrived in; larger ones
+/// were put together from fragments into their own buffer already. Above an MTU.
+const COPY_UP_TO: usize = 2048;
 
 type Reply<T> = Sender<Result<T, Error>>;
 
@@ -36,6 +41,7 @@ pub(crate) enum Command {
     CreateSctp {
         port: u16,
         seed: u64,
+        receive_window: u32,
     },
     IceStart {
         remote: IceParameters,
@@ -75,6 +81,9 @@ pub(crate) enum Command {
     CloseChannel {
         key: u64,
     },
+    /// Messages were read or dropped: hand their bytes back to SCTP's window (the
+    /// snapshot holds how many).
+    Release,
     /// Stop everything, close the sockets, end the task.
     Shutdown,
 }
@@ -218,7 +227,15 @@ impl Actor {
                     tracing::warn!(error = %e, "DTLS transport not created");
                 }
             }
-            Command::CreateSctp { port, seed } => chain.create_sctp(port, seed),
+            Command::CreateSctp {
+                port,
+                seed,
+                receive_window,
+            } => chain.create_sctp(port, seed, receive_window),
+            Command::Release => {
+                let n = self.shared.quietly(|s| s.take_release());
+                chain.release_received(n);
+            }
             Command::IceStart {
                 remote,
                 role,
@@ -537,21 +554,37 @@ impl Actor {
                 self.flush_parked(chain, key);
             }
             DataChannelEvent::Message { id, data, text } => {
-                let Some(key) = key(self, id) else { return };
+                // The bytes SCTP counted for it, which stay out of its receive window
+                // until the application takes the message or it is dropped.
+                let wire = data.len();
+                let Some(key) = key(self, id) else {
+                    return chain.release_received(wire);
+                };
                 let message = if text {
                     Message::Text(match String::from_utf8(data.to_vec()) {
                         Ok(s) => s,
                         // W3C decodes with replacement characters rather than dropping.
                         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
                     })
+                } else if wire <= COPY_UP_TO {
+                    // A small message is a view into the datagram (or a whole GRO batch)
+                    // it came in: a copy lets that go, so what a queued message holds is
+                    // its own size. (Text is copied into its string anyway.)
+                    Message::Binary(Bytes::copy_from_slice(&data))
                 } else {
                     Message::Binary(data)
                 };
-                self.shared.read(|s| {
-                    if let Some(tx) = s.channels.get(&key).and_then(|c| c.inbox_tx.as_ref()) {
-                        let _ = tx.try_send(message);
+                match self.shared.quietly(|s| s.deliver(key, message, wire)) {
+                    Delivery::Queued => {}
+                    Delivery::Dropped => chain.release_received(wire),
+                    Delivery::Overflow => {
+                        tracing::debug!(id, "unread messages over their bound; channel closed");
+                        chain.release_received(wire);
+                        if let Some(sctp) = chain.sctp_mut() {
+                            let _ = sctp.close_channel(id);
+                        }
                     }
-                });
+                }
             }
             DataChannelEvent::BufferedAmountLow(id) => {
                 let Some(key) = key(self, id) else { return };

@@ -123,12 +123,17 @@ impl Chain {
         Ok(())
     }
 
-    /// `new RTCSctpTransport(dtls, port)`, seeded from `seed`.
-    pub(crate) fn create_sctp(&mut self, port: u16, seed: u64) {
+    /// `new RTCSctpTransport(dtls, port)`, seeded from `seed`, with a receive window of
+    /// `receive_window` bytes that delivered messages keep their room in until the
+    /// application takes them (`release_received`).
+    pub(crate) fn create_sctp(&mut self, port: u16, seed: u64, receive_window: u32) {
         self.stage = match std::mem::take(&mut self.stage) {
             Stage::Dtls(d) => {
                 let mut s = SctpTransport::new(d, port);
-                s.config_mut().seed = seed;
+                let cfg = s.config_mut();
+                cfg.seed = seed;
+                cfg.receive_window = receive_window;
+                cfg.deferred_release = true;
                 Stage::Sctp(s)
             }
             other => other,
@@ -147,6 +152,14 @@ impl Chain {
         let amount = sctp.buffered_amount(id);
         self.watched.insert(id, amount);
         Ok(amount)
+    }
+
+    /// Hands `n` bytes of messages the application took (or that were dropped) back
+    /// to SCTP's receive window.
+    pub(crate) fn release_received(&mut self, n: usize) {
+        if let Some(s) = self.sctp_mut() {
+            s.release_received(n);
+        }
     }
 
     pub(crate) fn buffered_amount(&self, id: u16) -> usize {

@@ -50,8 +50,36 @@
 //! running. When the last handle (including streams) is dropped the task stops the same
 //! way on its own.
 //!
-//! Messages that arrive are queued per channel until read, without limit: SCTP's receive
-//! window is not tied to what the application has read.
+//! ## Receive flow control
+//!
+//! Messages that arrive wait in their channel's queue until the application takes them
+//! with [`DataChannel::recv`] or a [`Messages`] stream, and until then they keep their
+//! room in the SCTP receive window (core's `SctpConfig::deferred_release`): taking a
+//! message hands its bytes back, and the peer hears that the window reopened. So a
+//! reader that stops holds the peer back instead of queueing what it sends: the unread
+//! bytes of every channel together, plus messages still being reassembled, never
+//! exceed the [receive window](ReceiveLimits::receive_window)
+//! ([`DEFAULT_RECEIVE_WINDOW`], 4 MiB, unless set with
+//! [`SctpTransport::with_limits`]), and the peer's sends wait at its high-water mark.
+//! The window is shared: one channel left unread stalls every channel of the
+//! association once it fills, as in any SCTP stack.
+//!
+//! - **Nobody can read it**: once every handle and [`Messages`] stream of a channel is
+//!   dropped, its unread messages and any that arrive later are dropped and their room
+//!   handed back at once (W3C drops messages that have no listener), so it cannot stall
+//!   the others. A channel the peer opened counts as read until it has been taken from
+//!   [`SctpTransport::incoming_channels`]: its messages wait for that.
+//! - **Closed channels**: what was queued stays readable after the channel closes;
+//!   `recv` returns `None` once it is read, and each message's room is handed back as
+//!   it is read (or when the last reader goes).
+//! - **Tiny messages**: the window counts bytes, and an empty message holds none of it,
+//!   so the queue is also bounded per channel ([`DEFAULT_MAX_CHANNEL_UNREAD`]) and per
+//!   connection ([`DEFAULT_MAX_UNREAD`]), counting each message as its size plus 64
+//!   bytes. Data the window admits cannot reach them unless messages average under 64
+//!   bytes; a message that would break one is dropped, the channel is closed and
+//!   [`ChannelEvent::ReceiveOverflow`] says so (it is never dropped unannounced).
+//!   Messages that fit in a datagram are copied out of it, so a queued message holds
+//!   its own size, not its datagram's.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -61,6 +89,7 @@ mod chain;
 mod runtime;
 mod state;
 
+use std::future::Future;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -85,12 +114,56 @@ pub use self::runtime::{Driver, Runtime};
 
 use self::actor::Command;
 use self::chain::{Chain, Stage};
-use self::state::{ChannelEntry, Launch, Link, Shared, Snapshot};
+use self::state::{ChannelEntry, Launch, Link, Reader, Shared, Snapshot, Taken};
 
 /// The `bufferedAmount` above which sends wait, unless
 /// [`DataChannel::set_high_water_mark`] says otherwise: 1 MiB, several round trips of
 /// data at the rates a data channel usually carries.
 pub const DEFAULT_HIGH_WATER_MARK: usize = 1 << 20;
+
+/// [`ReceiveLimits::receive_window`] unless set: 4 MiB, core's default window (several
+/// round trips at a few hundred Mbit/s).
+pub const DEFAULT_RECEIVE_WINDOW: u32 = 4 << 20;
+
+/// [`ReceiveLimits::max_channel_unread`] unless set: 8 MiB, twice the default window, so
+/// a channel of messages averaging 64 bytes or more never reaches it.
+pub const DEFAULT_MAX_CHANNEL_UNREAD: usize = 8 << 20;
+
+/// [`ReceiveLimits::max_unread`] unless set: 16 MiB.
+pub const DEFAULT_MAX_UNREAD: usize = 16 << 20;
+
+/// How much a chain holds of messages the application has not read; see the [crate
+/// docs](crate#receive-flow-control).
+///
+/// The window is the bound that holds the peer back without loss. The other two count
+/// each unread message as its size plus a fixed 64 bytes (its queue slot and
+/// allocation, roughly): data alone cannot reach them with the defaults, only floods of
+/// tiny or empty messages (an empty message holds nothing of the window), and a message
+/// that would break one is dropped and its channel closed, with
+/// [`ChannelEvent::ReceiveOverflow`].
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceiveLimits {
+    /// The SCTP receive window, in bytes: it bounds the unread message bytes of every
+    /// channel together, plus messages still being reassembled, because a message's
+    /// room in it opens only when the application takes the message. Core never makes
+    /// it smaller than the largest message it takes plus 64 KiB (320 KiB).
+    pub receive_window: u32,
+    /// Per channel: unread bytes plus 64 per message.
+    pub max_channel_unread: usize,
+    /// Per connection: unread bytes plus 64 per message, every channel together.
+    pub max_unread: usize,
+}
+
+impl Default for ReceiveLimits {
+    fn default() -> Self {
+        ReceiveLimits {
+            receive_window: DEFAULT_RECEIVE_WINDOW,
+            max_channel_unread: DEFAULT_MAX_CHANNEL_UNREAD,
+            max_unread: DEFAULT_MAX_UNREAD,
+        }
+    }
+}
 
 /// How long [`SctpTransport::stop`] waits for the peer to confirm the shutdown.
 const SCTP_STOP_TIMEOUT: Duration = Duration::from_secs(3);
@@ -202,6 +275,10 @@ pub enum ChannelEvent {
     Closing,
     /// The channel is closed; the stream ends after this.
     Closed,
+    /// The peer sent more than the [`ReceiveLimits`] allow while nothing was read (a
+    /// flood of tiny messages): the message that did not fit and any after it are
+    /// dropped, and the channel is closed. What was queued before stays readable.
+    ReceiveOverflow,
 }
 
 /// A stream of events or messages from the chain. Each stream gets what happens after
@@ -666,16 +743,33 @@ pub struct SctpTransport<R> {
 }
 
 impl<R: Runtime> SctpTransport<R> {
-    /// `new RTCSctpTransport(dtlsTransport, port)` (WebRTC uses port 5000). Fails if the
-    /// DTLS transport has one already.
+    /// `new RTCSctpTransport(dtlsTransport, port)` (WebRTC uses port 5000), with the
+    /// default [`ReceiveLimits`]. Fails if the DTLS transport has one already.
     pub fn new(transport: &DtlsTransport<R>, port: u16) -> Result<Self, Error> {
+        Self::with_limits(transport, port, ReceiveLimits::default())
+    }
+
+    /// [`new`](SctpTransport::new) with other bounds on what is held for the
+    /// application to read.
+    pub fn with_limits(
+        transport: &DtlsTransport<R>,
+        port: u16,
+        limits: ReceiveLimits,
+    ) -> Result<Self, Error> {
         let link = transport.link.clone();
-        if link.shared.update(|s| s.sctp_port.replace(port).is_some()) {
+        if link.shared.update(|s| {
+            let taken = s.sctp_port.replace(port).is_some();
+            if !taken {
+                s.limits = limits;
+            }
+            taken
+        }) {
             return Err(Error::AlreadyCreated("SCTP"));
         }
         link.post_quietly(Command::CreateSctp {
             port,
             seed: random_seed(),
+            receive_window: limits.receive_window,
         });
         Ok(SctpTransport {
             link,
@@ -818,28 +912,71 @@ impl<R: Runtime> Stream for IncomingChannels<R> {
     }
 }
 
+/// A data channel's messages as a stream ([`DataChannel::messages`]). It ends once the
+/// channel is closed and every message read. Holding one keeps the chain running.
+#[derive(Debug)]
+pub struct Messages {
+    reader: Reader,
+    listener: Option<event_listener::EventListener>,
+}
+
+impl Messages {
+    /// The next message; `None` once the channel is closed and every message read.
+    pub async fn next(&mut self) -> Option<Message> {
+        futures_lite::StreamExt::next(self).await
+    }
+
+    /// The next message if one is queued now.
+    pub fn try_next(&mut self) -> Option<Message> {
+        match self.reader.take() {
+            Taken::Message(m) => Some(m),
+            Taken::End | Taken::Wait(_) => None,
+        }
+    }
+}
+
+impl Stream for Messages {
+    type Item = Message;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Message>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(listener) = &mut this.listener {
+                std::task::ready!(Pin::new(listener).poll(cx));
+                this.listener = None;
+            }
+            match this.reader.take() {
+                Taken::Message(m) => return Poll::Ready(Some(m)),
+                Taken::End => return Poll::Ready(None),
+                Taken::Wait(listener) => this.listener = Some(listener),
+            }
+        }
+    }
+}
+
 /// `RTCDataChannel`. Clones are handles to the same channel and share its message
 /// queue (each message goes to one reader).
+///
+/// The handles and [`Messages`] streams of a channel are its readers: once the last is
+/// dropped, its unread messages and any that arrive later are dropped (see the [crate
+/// docs](crate#receive-flow-control)).
 #[derive(Debug, Clone)]
 pub struct DataChannel<R> {
     link: Link,
     key: u64,
     params: Arc<DataChannelParameters>,
-    inbox: Receiver<Message>,
+    reader: Reader,
     runtime: PhantomData<fn() -> R>,
 }
 
 impl<R: Runtime> DataChannel<R> {
     fn from_key(link: &Link, key: u64) -> Option<Self> {
-        let (params, inbox) = link.shared.read(|s| {
-            let c = s.channels.get(&key)?;
-            Some((c.params.clone(), c.inbox.clone()))
-        })?;
+        let (reader, params) = Reader::new(link, key)?;
         Some(DataChannel {
             link: link.clone(),
             key,
             params: Arc::new(params),
-            inbox,
+            reader,
             runtime: PhantomData,
         })
     }
@@ -955,13 +1092,31 @@ impl<R: Runtime> DataChannel<R> {
     }
 
     /// The next message; `None` once the channel is closed and every message read.
+    /// Taking a message opens its room in the SCTP receive window again.
     pub async fn recv(&self) -> Option<Message> {
-        self.inbox.recv().await.ok()
+        loop {
+            match self.reader.take() {
+                Taken::Message(m) => return Some(m),
+                Taken::End => return None,
+                Taken::Wait(listener) => listener.await,
+            }
+        }
     }
 
     /// The messages as a stream (sharing the queue with [`recv`](DataChannel::recv)).
-    pub fn messages(&self) -> Events<Message> {
-        Events::new(self.inbox.clone(), &self.link)
+    /// The stream is a reader of the channel: it keeps the channel's messages coming
+    /// after the handles are dropped.
+    pub fn messages(&self) -> Messages {
+        Messages {
+            reader: self.reader.clone(),
+            listener: None,
+        }
+    }
+
+    /// Bytes of messages received and not read yet (as SCTP carried them): at most the
+    /// [receive window](ReceiveLimits::receive_window) over all channels together.
+    pub fn unread_bytes(&self) -> usize {
+        self.reader.unread_bytes()
     }
 
     /// `onopen`, `onbufferedamountlow`, `onclosing`, `onclose` from now on.

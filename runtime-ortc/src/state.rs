@@ -1,12 +1,15 @@
 //! What the chain's task shares with its handles: a snapshot of every layer's state
 //! behind one lock, an event to wait on for changes, and the command queue.
+//!
+//! Each channel's unread messages live in the snapshot too ([`Inbox`]), with their own
+//! event, so a message arriving wakes that channel's readers and nobody else.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_channel::{Receiver, Sender};
-use event_listener::Event;
+use event_listener::{Event, EventListener};
 use sansrtc::datachannel::DataChannelState;
 use sansrtc::dtls::{CipherSuite, DtlsRole};
 use sansrtc::ice::{IceConnectionState, IceGatheringState};
@@ -17,7 +20,7 @@ use sansrtc::ortc::{
 
 use super::Runtime;
 use super::actor::Command;
-use super::{ChannelEvent, Error, IceGathererOptions, Message};
+use super::{ChannelEvent, Error, IceGathererOptions, Message, ReceiveLimits};
 
 /// Subscribers to one kind of event; each gets every event published after it joined.
 pub(crate) struct Subscribers<T>(Vec<Sender<T>>);
@@ -55,15 +58,60 @@ pub(crate) struct ChannelEntry {
     pub(crate) high_water: usize,
     /// Why the channel closed without opening (its id was taken, say).
     pub(crate) error: Option<String>,
-    /// The task's end of the message queue; dropped when the channel closes.
-    pub(crate) inbox_tx: Option<Sender<Message>>,
-    pub(crate) inbox: Receiver<Message>,
+    pub(crate) inbox: Inbox,
     pub(crate) events: Subscribers<ChannelEvent>,
+}
+
+/// One message waiting for the application, with the bytes SCTP counted for it in the
+/// receive window (decoding text that is not UTF-8 changes its length, so the message
+/// cannot tell).
+pub(crate) struct Unread {
+    message: Message,
+    wire: usize,
+}
+
+/// A channel's messages that nobody has read yet.
+#[derive(Default)]
+pub(crate) struct Inbox {
+    queue: VecDeque<Unread>,
+    /// Wire bytes of `queue`: what it holds of the SCTP receive window.
+    bytes: usize,
+    /// What `queue` counts against the [`ReceiveLimits`] bounds.
+    charged: usize,
+    /// Live `DataChannel` handles and message streams.
+    readers: usize,
+    /// A handle was made: at once for local channels, when taken from the incoming
+    /// stream for the peer's. Until then nobody can read, but somebody may.
+    handed_out: bool,
+    /// The peer outran the bounds: later messages are dropped until the channel closes.
+    overflowed: bool,
+    /// The channel is closed: nothing more arrives, what is queued stays readable.
+    closed: bool,
+    /// Notified when a message is queued or the queue ends.
+    arrived: Event,
+}
+
+/// What [`Snapshot::deliver`] did with a message.
+pub(crate) enum Delivery {
+    /// Queued for the application.
+    Queued,
+    /// Dropped (closed channel, or every reader gone): its window room is free again.
+    Dropped,
+    /// Dropped because it would break a bound; the first such message on the channel.
+    Overflow,
+}
+
+/// What [`Snapshot::take_message`] found.
+pub(crate) enum Taken {
+    Message(Message),
+    /// Closed (or unknown) and empty: the end of the messages.
+    End,
+    /// Nothing yet: wait on this and look again.
+    Wait(EventListener),
 }
 
 impl ChannelEntry {
     pub(crate) fn new(params: DataChannelParameters, state: DataChannelState) -> Self {
-        let (tx, rx) = async_channel::unbounded();
         ChannelEntry {
             id: params.id,
             params,
@@ -72,10 +120,19 @@ impl ChannelEntry {
             low_threshold: 0,
             high_water: super::DEFAULT_HIGH_WATER_MARK,
             error: None,
-            inbox_tx: Some(tx),
-            inbox: rx,
+            inbox: Inbox::default(),
             events: Subscribers::default(),
         }
+    }
+
+    /// Unread wire bytes.
+    pub(crate) fn unread_bytes(&self) -> usize {
+        self.inbox.bytes
+    }
+
+    /// No handle and no stream will ever read this channel again.
+    fn abandoned(&self) -> bool {
+        self.inbox.handed_out && self.inbox.readers == 0
     }
 
     pub(crate) fn set_state(&mut self, state: DataChannelState) {
@@ -87,7 +144,8 @@ impl ChannelEntry {
             DataChannelState::Open => ChannelEvent::Open,
             DataChannelState::Closing => ChannelEvent::Closing,
             DataChannelState::Closed => {
-                self.inbox_tx = None;
+                self.inbox.closed = true;
+                self.inbox.arrived.notify(usize::MAX);
                 ChannelEvent::Closed
             }
             _ => return,
@@ -129,9 +187,109 @@ pub(crate) struct Snapshot {
     pub(crate) channels: HashMap<u64, ChannelEntry>,
     pub(crate) next_key: u64,
     pub(crate) incoming_tx: Sender<u64>,
+    /// The bounds on unread messages, fixed when the SCTP transport is created.
+    pub(crate) limits: ReceiveLimits,
+    /// What every channel's queue is charged, together.
+    unread_charged: usize,
+    /// Wire bytes read (or discarded) that SCTP has not been handed back yet.
+    to_release: usize,
+    /// A `Command::Release` is queued: the task will take `to_release` anyway.
+    release_posted: bool,
 }
 
+/// What one queued message counts against the bounds besides its bytes: the queue slot,
+/// the message and its allocation, roughly. Without it a peer sending empty messages
+/// (which hold nothing of the SCTP window) could queue millions.
+pub(crate) const MESSAGE_OVERHEAD: usize = 64;
+
 impl Snapshot {
+    /// Queues a message the task received on channel `key` (`wire` bytes of the SCTP
+    /// window), unless nobody will read it or it breaks a bound.
+    pub(crate) fn deliver(&mut self, key: u64, message: Message, wire: usize) -> Delivery {
+        let limits = self.limits;
+        let Some(c) = self.channels.get_mut(&key) else {
+            return Delivery::Dropped;
+        };
+        if c.inbox.closed || c.inbox.overflowed || c.abandoned() {
+            return Delivery::Dropped;
+        }
+        let charge = wire.max(message.len()) + MESSAGE_OVERHEAD;
+        if c.inbox.charged + charge > limits.max_channel_unread
+            || self.unread_charged + charge > limits.max_unread
+        {
+            c.inbox.overflowed = true;
+            c.events.publish(ChannelEvent::ReceiveOverflow);
+            return Delivery::Overflow;
+        }
+        c.inbox.bytes += wire;
+        c.inbox.charged += charge;
+        self.unread_charged += charge;
+        c.inbox.queue.push_back(Unread { message, wire });
+        // Every waiting reader of this channel looks: one takes it, and a reader whose
+        // wait was cancelled cannot swallow the wake-up.
+        c.inbox.arrived.notify(usize::MAX);
+        Delivery::Queued
+    }
+
+    /// Takes the next unread message of channel `key`. The second value says whether the
+    /// caller must post `Command::Release` so the task hands the bytes back to SCTP.
+    pub(crate) fn take_message(&mut self, key: u64) -> (Taken, bool) {
+        let Some(c) = self.channels.get_mut(&key) else {
+            return (Taken::End, false);
+        };
+        let Some(Unread { message, wire }) = c.inbox.queue.pop_front() else {
+            if c.inbox.closed {
+                return (Taken::End, false);
+            }
+            return (Taken::Wait(c.inbox.arrived.listen()), false);
+        };
+        let charge = wire.max(message.len()) + MESSAGE_OVERHEAD;
+        c.inbox.bytes -= wire;
+        c.inbox.charged -= charge;
+        self.unread_charged -= charge;
+        (Taken::Message(message), self.released(wire))
+    }
+
+    /// A handle or message stream of channel `key` was made.
+    pub(crate) fn add_reader(&mut self, key: u64) {
+        if let Some(c) = self.channels.get_mut(&key) {
+            c.inbox.readers += 1;
+            c.inbox.handed_out = true;
+        }
+    }
+
+    /// A handle or message stream of channel `key` is gone. When it was the last, the
+    /// unread messages are dropped (W3C drops messages nobody listens for) and their
+    /// room in the window handed back; the result says whether to post
+    /// `Command::Release`.
+    pub(crate) fn remove_reader(&mut self, key: u64) -> bool {
+        let Some(c) = self.channels.get_mut(&key) else {
+            return false;
+        };
+        c.inbox.readers -= 1;
+        if !c.abandoned() {
+            return false;
+        }
+        let queue = std::mem::take(&mut c.inbox.queue);
+        let wire = std::mem::take(&mut c.inbox.bytes);
+        self.unread_charged -= std::mem::take(&mut c.inbox.charged);
+        drop(queue);
+        self.released(wire)
+    }
+
+    /// Counts `wire` bytes as ready to hand back; true if a `Command::Release` must be
+    /// posted for them.
+    fn released(&mut self, wire: usize) -> bool {
+        self.to_release += wire;
+        wire > 0 && !std::mem::replace(&mut self.release_posted, true)
+    }
+
+    /// What the task hands back to SCTP now (it is serving `Command::Release`).
+    pub(crate) fn take_release(&mut self) -> usize {
+        self.release_posted = false;
+        std::mem::take(&mut self.to_release)
+    }
+
     pub(crate) fn add_channel(&mut self, entry: ChannelEntry) -> u64 {
         let key = self.next_key;
         self.next_key += 1;
@@ -196,6 +354,10 @@ impl Shared {
             channels: HashMap::new(),
             next_key: 0,
             incoming_tx,
+            limits: ReceiveLimits::default(),
+            unread_charged: 0,
+            to_release: 0,
+            release_posted: false,
         };
         let shared = Shared {
             state: Mutex::new(snapshot),
@@ -219,6 +381,12 @@ impl Shared {
     /// Reads the snapshot.
     pub(crate) fn read<R>(&self, f: impl FnOnce(&Snapshot) -> R) -> R {
         f(&self.lock())
+    }
+
+    /// Changes something in the snapshot that nobody waits for with `wait_for` (the
+    /// message queues have their own events), so nobody is woken.
+    pub(crate) fn quietly<R>(&self, f: impl FnOnce(&mut Snapshot) -> R) -> R {
+        f(&mut self.lock())
     }
 
     /// Changes the snapshot and wakes everyone waiting on it.
@@ -257,7 +425,74 @@ impl std::fmt::Debug for Link {
     }
 }
 
+/// One reader of a channel's messages (a `DataChannel` handle or a message stream),
+/// counted for as long as it lives: when the last goes, nobody can read the channel.
+#[derive(Debug)]
+pub(crate) struct Reader {
+    pub(crate) link: Link,
+    pub(crate) key: u64,
+}
+
+impl Reader {
+    /// A reader of channel `key` and its parameters; `None` if there is no such channel.
+    pub(crate) fn new(link: &Link, key: u64) -> Option<(Self, DataChannelParameters)> {
+        let params = link.shared.quietly(|s| {
+            let params = s.channels.get(&key)?.params.clone();
+            s.add_reader(key);
+            Some(params)
+        })?;
+        let reader = Reader {
+            link: link.clone(),
+            key,
+        };
+        Some((reader, params))
+    }
+
+    /// The next message if one is queued (and the bytes it held go back to SCTP), the
+    /// end, or what to wait on.
+    pub(crate) fn take(&self) -> Taken {
+        let (taken, post) = self.link.shared.quietly(|s| s.take_message(self.key));
+        if post {
+            self.link.post_release();
+        }
+        taken
+    }
+
+    /// Unread wire bytes of the channel.
+    pub(crate) fn unread_bytes(&self) -> usize {
+        self.link.shared.read(|s| {
+            s.channels
+                .get(&self.key)
+                .map_or(0, ChannelEntry::unread_bytes)
+        })
+    }
+}
+
+impl Clone for Reader {
+    fn clone(&self) -> Self {
+        self.link.shared.quietly(|s| s.add_reader(self.key));
+        Reader {
+            link: self.link.clone(),
+            key: self.key,
+        }
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        if self.link.shared.quietly(|s| s.remove_reader(self.key)) {
+            self.link.post_release();
+        }
+    }
+}
+
 impl Link {
+    /// Tells the task that read bytes wait to be handed back to SCTP (once per batch:
+    /// the snapshot remembers that one is queued). A stopped task needs no telling.
+    fn post_release(&self) {
+        let _ = self.commands.try_send(Command::Release);
+    }
+
     /// Queues a command that needs no answer.
     pub(crate) fn post(&self, command: Command) -> Result<(), Error> {
         self.commands

@@ -66,3 +66,18 @@ async fn dropping_every_handle_ends_the_task_and_closes_the_sockets() {
 async fn gather_waits_for_server_reflexive_candidates_from_stun_servers() {
     cases::gather_waits_for_server_reflexive_candidates_from_stun_servers().await
 }
+
+#[async_std::test]
+async fn a_reader_that_stops_holds_the_sender_back_and_then_gets_every_byte() {
+    cases::a_reader_that_stops_holds_the_sender_back_and_then_gets_every_byte().await
+}
+
+#[async_std::test]
+async fn a_channel_nobody_can_read_does_not_stall_the_others() {
+    cases::a_channel_nobody_can_read_does_not_stall_the_others().await
+}
+
+#[async_std::test]
+async fn a_flood_of_empty_messages_overflows_the_channel_bound_with_an_event() {
+    cases::a_flood_of_empty_messages_overflows_the_channel_bound_with_an_event().await
+}

@@ -33,13 +33,17 @@ struct Peer {
 
 impl Peer {
     async fn new(bind: &str) -> Peer {
+        Peer::with_limits(bind, ReceiveLimits::default()).await
+    }
+
+    async fn with_limits(bind: &str, limits: ReceiveLimits) -> Peer {
         let gatherer = IceGatherer::new(IceGathererOptions::bind([bind.parse().unwrap()]));
         within("gather", gatherer.gather()).await.unwrap();
         assert_eq!(gatherer.state(), IceGatheringState::Complete);
         let ice = IceTransport::new(&gatherer);
         let cert = DtlsCertificate::generate(&*default_provider()).unwrap();
         let dtls = DtlsTransport::new(&ice, vec![cert]).unwrap();
-        let sctp = SctpTransport::new(&dtls, 5000).unwrap();
+        let sctp = SctpTransport::with_limits(&dtls, 5000, limits).unwrap();
         Peer {
             gatherer,
             ice,
@@ -85,11 +89,19 @@ impl Peer {
 /// Two connected chains on `bind` (a loopback address with port 0); `None` where the
 /// address family is missing.
 async fn connected(bind: &str) -> Option<(Peer, Peer)> {
+    connected_with(bind, ReceiveLimits::default()).await
+}
+
+/// [`connected`], with `b_limits` on the second chain.
+async fn connected_with(bind: &str, b_limits: ReceiveLimits) -> Option<(Peer, Peer)> {
     if UdpSocket::bind(bind).is_err() {
         eprintln!("{bind} not available here; skipped");
         return None;
     }
-    let (a, b) = (Peer::new(bind).await, Peer::new(bind).await);
+    let (a, b) = (
+        Peer::new(bind).await,
+        Peer::with_limits(bind, b_limits).await,
+    );
     let (to_a, to_b) = (b.signal(), a.signal());
     let (ra, rb) = within(
         "connect",
@@ -473,4 +485,241 @@ pub async fn gather_waits_for_server_reflexive_candidates_from_stun_servers() {
     let states: Vec<_> = states.collect().await;
     assert_eq!(states.last(), Some(&IceGatheringState::Complete));
     server.stop().await;
+}
+
+/// A reader that stops for a while: the receiver holds at most the SCTP receive window
+/// of unread data, the sender waits at its high-water mark, and every byte arrives in
+/// order once the reader resumes.
+pub async fn a_reader_that_stops_holds_the_sender_back_and_then_gets_every_byte() {
+    // The issue's figures (512 MiB while the reader stops for 10 s) in release builds;
+    // 64 MiB in debug builds, where 512 MiB would take the test past ~20 s.
+    let total: usize = if cfg!(debug_assertions) {
+        64 << 20
+    } else {
+        512 << 20
+    };
+    let pause = Duration::from_secs(10);
+    const CHUNK: usize = 64 << 10;
+    let Some((a, b)) = connected("127.0.0.1:0").await else {
+        return;
+    };
+    let mut incoming = b.sctp.incoming_channels();
+    let tx = a
+        .sctp
+        .create_data_channel(DataChannelParameters::new("stalled"))
+        .unwrap();
+    let high = tx.high_water_mark();
+    within("open", tx.open()).await.unwrap();
+    let rx = within("incoming", incoming.next()).await.unwrap();
+    let window = DEFAULT_RECEIVE_WINDOW as usize;
+
+    // Bytes SCTP has taken from the sender so far.
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let sent_seen = sent.clone();
+    let started = Instant::now();
+    let reader = super::rt::spawn(async move {
+        let load = || sent_seen.load(std::sync::atomic::Ordering::SeqCst);
+        // Not reading: watch what piles up.
+        let mut peak = 0;
+        let mut sent_halfway = None;
+        while started.elapsed() < pause {
+            peak = peak.max(rx.unread_bytes());
+            if sent_halfway.is_none() && started.elapsed() >= pause / 2 {
+                sent_halfway = Some(load());
+            }
+            super::rt::sleep(Duration::from_millis(10)).await;
+        }
+        let (sent_halfway, sent_paused) = (sent_halfway.unwrap_or(0), load());
+        peak = peak.max(rx.unread_bytes());
+        let mut received = 0usize;
+        while received < total {
+            let Some(Message::Binary(m)) = rx.recv().await else {
+                panic!("channel ended after {received} bytes");
+            };
+            for (i, byte) in m.iter().enumerate() {
+                let at = received + i;
+                assert_eq!(*byte, (at % 251) as u8, "byte {at} out of order");
+            }
+            received += m.len();
+        }
+        (peak, sent_halfway, sent_paused, received, rx.unread_bytes())
+    });
+
+    let mut max_buffered = 0;
+    for start in (0..total).step_by(CHUNK) {
+        let chunk: Bytes = (start..start + CHUNK).map(|i| (i % 251) as u8).collect();
+        super::rt::timeout(pause + LIMIT, tx.send_binary(chunk))
+            .await
+            .expect("send: timed out")
+            .unwrap();
+        sent.fetch_add(CHUNK, std::sync::atomic::Ordering::SeqCst);
+        max_buffered = max_buffered.max(tx.buffered_amount());
+    }
+    let (peak, sent_halfway, sent_paused, received, unread_after) =
+        super::rt::timeout(pause + 4 * LIMIT, reader)
+            .await
+            .expect("reader: timed out");
+    let elapsed = started.elapsed();
+    println!(
+        "{} MiB with the reader stopped for {pause:?}: unread at most {peak} bytes, \
+         {sent_paused} bytes sent while stopped ({sent_halfway} halfway), bufferedAmount \
+         at most {max_buffered}; all read in {elapsed:?}",
+        total >> 20
+    );
+    assert!(
+        peak <= window,
+        "{peak} bytes unread, above the {window}-byte receive window"
+    );
+    assert!(
+        peak > window / 2,
+        "the window never filled ({peak} bytes unread): the test shows nothing"
+    );
+    // Whatever SCTP took is unread at the receiver or buffered at the sender.
+    assert!(
+        sent_paused <= window + high + CHUNK,
+        "{sent_paused} bytes sent while the reader was stopped"
+    );
+    assert_eq!(
+        sent_halfway, sent_paused,
+        "the sender kept going while the reader was stopped"
+    );
+    assert!(
+        max_buffered <= high + CHUNK,
+        "bufferedAmount reached {max_buffered}, above {high} + one message"
+    );
+    assert_eq!(received, total);
+    assert_eq!(unread_after, 0);
+    a.ice.stop().await;
+    b.ice.stop().await;
+}
+
+/// Two channels from a to b; b's handles of them, in the same order.
+async fn two_channels(a: &Peer, b: &Peer) -> [(DataChannel, DataChannel); 2] {
+    let mut incoming = b.sctp.incoming_channels();
+    let mut pairs = Vec::new();
+    for label in ["first", "second"] {
+        let tx = a
+            .sctp
+            .create_data_channel(DataChannelParameters::new(label))
+            .unwrap();
+        within("open", tx.open()).await.unwrap();
+        let rx = within("incoming", incoming.next()).await.unwrap();
+        assert_eq!(rx.label(), label);
+        pairs.push((tx, rx));
+    }
+    pairs.try_into().ok().unwrap()
+}
+
+/// A channel whose every handle is dropped at the receiver does not hold the shared
+/// receive window: what is sent on it is dropped, and the other channel keeps going.
+pub async fn a_channel_nobody_can_read_does_not_stall_the_others() {
+    let Some((a, b)) = connected("127.0.0.1:0").await else {
+        return;
+    };
+    let [(orphan_tx, orphan_rx), (tx, rx)] = two_channels(&a, &b).await;
+    let stream = orphan_rx.messages();
+    orphan_tx
+        .send_text("read before the readers went")
+        .await
+        .unwrap();
+    assert_eq!(
+        within("recv", orphan_rx.recv()).await,
+        Some(Message::Text("read before the readers went".into()))
+    );
+    // Queued, then dropped with the last reader: it must not keep its window room.
+    orphan_tx
+        .send_binary(Bytes::from(vec![1u8; 60_000]))
+        .await
+        .unwrap();
+    within("queued", async {
+        while orphan_rx.unread_bytes() < 60_000 {
+            super::rt::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    // The handle and then the stream: the last reader goes.
+    drop(orphan_rx);
+    drop(stream);
+    // Twice the receive window on the channel nobody reads: with its room held, the
+    // sends would stop once the window filled.
+    let window = DEFAULT_RECEIVE_WINDOW as usize;
+    let chunk = Bytes::from(vec![7u8; 64 << 10]);
+    within("sends on the orphan", async {
+        for _ in 0..2 * window / chunk.len() {
+            orphan_tx.send_binary(chunk.clone()).await.unwrap();
+        }
+        while orphan_tx.buffered_amount() > 0 {
+            super::rt::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    tx.send_text("still flowing").await.unwrap();
+    assert_eq!(
+        within("recv", rx.recv()).await,
+        Some(Message::Text("still flowing".into()))
+    );
+    assert_eq!(rx.unread_bytes(), 0);
+    a.ice.stop().await;
+    b.ice.stop().await;
+}
+
+/// Empty messages hold nothing of the SCTP window; the per-channel bound stops a flood
+/// of them, says so, keeps what was queued readable, and closes the channel. A closed
+/// channel's queued messages stay readable too.
+pub async fn a_flood_of_empty_messages_overflows_the_channel_bound_with_an_event() {
+    let mut limits = ReceiveLimits::default();
+    // Room for 100 empty messages (64 bytes each) on a channel.
+    limits.max_channel_unread = 100 * 64;
+    let Some((a, b)) = connected_with("127.0.0.1:0", limits).await else {
+        return;
+    };
+    let [(flood_tx, flood_rx), (tx, rx)] = two_channels(&a, &b).await;
+    let mut events = flood_rx.events();
+    let mut sent = 0;
+    within("flood", async {
+        // Sends fail once the receiver has closed the channel.
+        while sent < 1000 && flood_tx.send_binary(Bytes::new()).await.is_ok() {
+            sent += 1;
+        }
+    })
+    .await;
+    assert_eq!(
+        within("event", events.next()).await,
+        Some(ChannelEvent::ReceiveOverflow)
+    );
+    within("closed", async {
+        while flood_rx.ready_state() != DataChannelState::Closed {
+            super::rt::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    let mut read = 0;
+    while let Some(m) = within("recv", flood_rx.recv()).await {
+        assert_eq!(m, Message::Binary(Bytes::new()));
+        read += 1;
+    }
+    assert_eq!(read, 100, "{sent} sent");
+    // The other channel is unaffected, and a message left on it when it closes can
+    // still be read.
+    tx.send_text("before close").await.unwrap();
+    within("arrived", async {
+        while rx.unread_bytes() == 0 {
+            super::rt::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    within("close", tx.close()).await;
+    within("closed here", async {
+        while rx.ready_state() != DataChannelState::Closed {
+            super::rt::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert_eq!(
+        within("recv", rx.recv()).await,
+        Some(Message::Text("before close".into()))
+    );
+    assert_eq!(within("recv", rx.recv()).await, None);
+    a.ice.stop().await;
+    b.ice.stop().await;
 }
