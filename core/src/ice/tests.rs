@@ -577,3 +577,41 @@ fn remote_candidate_limit_is_enforced() {
         Err(IceError::NotALocalKind(_))
     ));
 }
+
+/// Application data (DTLS, SRTP) may come only from the peer: before selection from an
+/// address that passed a check, after it from the selected pair's remote alone.
+#[test]
+fn data_is_accepted_only_from_a_verified_address() {
+    let mut a = agent(50, true, "10.0.0.1:1000");
+    let mut b = agent(51, false, "10.0.0.2:2000");
+    signal(&mut a, &mut b);
+    let (a_addr, b_addr) = (addr("10.0.0.1:1000"), addr("10.0.0.2:2000"));
+    let strangers = [addr("10.0.0.9:2000"), addr("10.0.0.2:2001")];
+    // A signaled candidate is not a verified one.
+    assert!(!a.accepts_data_from(b_addr));
+    assert!(!b.accepts_data_from(a_addr));
+    let mut net = Net::new(vec![a, b]);
+    let mut before_selection = false;
+    while net.step() && net.agents[1].selected_pair().is_none() {
+        let b = &mut net.agents[1];
+        if b.stats().requests_received > 0 {
+            // a's authenticated check arrived: its address is verified.
+            assert!(b.accepts_data_from(a_addr));
+            assert!(strangers.iter().all(|&s| !b.accepts_data_from(s)));
+            before_selection = true;
+        }
+    }
+    assert!(before_selection);
+    assert!(net.run_until(Duration::from_secs(5), |n| {
+        n.states()
+            .iter()
+            .all(|s| *s == IceConnectionState::Completed)
+    }));
+    for (i, peer) in [(0, b_addr), (1, a_addr)] {
+        let x = &mut net.agents[i];
+        let dropped = x.stats().dropped_unverified_source;
+        assert!(x.accepts_data_from(peer));
+        assert!(strangers.iter().all(|&s| !x.accepts_data_from(s)));
+        assert_eq!(x.stats().dropped_unverified_source, dropped + 2);
+    }
+}
