@@ -533,15 +533,15 @@ fn forged_dtls_records_neither_block_nor_close_the_connection() {
     );
     for (who, peer) in [(a, addr_b), (b, addr_a)] {
         for source in [stranger, peer] {
-            inject(&mut p.sim, who, source, dtls_plaintext(21, 7, &[1, 0]));
-            inject(&mut p.sim, who, source, dtls_plaintext(21, 8, &[2, 40]));
+            inject(&mut p.sim, who, source, dtls_plaintext(21, 1000, &[1, 0]));
+            inject(&mut p.sim, who, source, dtls_plaintext(21, 1001, &[2, 40]));
             for seq in 0..4u8 {
                 let forged = [1, 0, 0, 2, 0, seq, 0, 0, 0, 0, 0, 2, 0xde, 0xad];
                 inject(
                     &mut p.sim,
                     who,
                     source,
-                    dtls_plaintext(22, 20 + u64::from(seq), &forged),
+                    dtls_plaintext(22, 2000 + u64::from(seq), &forged),
                 );
             }
         }
