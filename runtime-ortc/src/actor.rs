@@ -187,14 +187,15 @@ pub(crate) fn mark_done(shared: &Shared) {
             s.sctp_state = SctpTransportState::Closed;
             s.sctp_events.publish(SctpTransportState::Closed);
         }
-        for c in s.channels.values_mut() {
-            c.set_state(DataChannelState::Closed);
+        let keys: Vec<u64> = s.channels.keys().copied().collect();
+        for key in keys {
+            s.close_channel(key);
         }
         s.gathering_events.close();
         s.ice_events.close();
         s.dtls_events.close();
         s.sctp_events.close();
-        s.incoming_tx.close();
+        s.end_incoming();
     });
 }
 
@@ -400,12 +401,15 @@ impl Actor {
         let Some(queue) = self.parked.get_mut(&key) else {
             return;
         };
-        let Some((id, state, high_water)) = self.shared.read(|s| {
-            let c = s.channels.get(&key)?;
-            Some((c.id, c.state, c.high_water))
-        }) else {
-            return;
-        };
+        // A channel that is gone was closed and forgotten: its sends fail like a
+        // closed one's rather than wait for ever.
+        let (id, state, high_water) = self
+            .shared
+            .read(|s| {
+                let c = s.channels.get(&key)?;
+                Some((c.id, c.state, c.high_water))
+            })
+            .unwrap_or((None, DataChannelState::Closed, 0));
         match (id, state) {
             (Some(id), DataChannelState::Open) => {
                 while let Some(p) = queue.front() {
@@ -442,14 +446,9 @@ impl Actor {
     }
 
     fn channel_closed(&mut self, key: u64) {
-        self.shared.update(|s| {
-            if let Some(c) = s.channels.get_mut(&key) {
-                if let Some(id) = c.id {
-                    self.ids.remove(&id);
-                }
-                c.set_state(DataChannelState::Closed);
-            }
-        });
+        if let Some(id) = self.shared.update(|s| s.close_channel(key)) {
+            self.ids.remove(&id);
+        }
         for p in self.parked.remove(&key).into_iter().flatten() {
             fail(&p.reply, Error::ChannelClosed);
         }
@@ -537,11 +536,9 @@ impl Actor {
                     negotiated: info.negotiated,
                     id: Some(info.id),
                 };
-                let key = self.shared.update(|s| {
-                    let key = s.add_channel(ChannelEntry::new(params, info.state));
-                    let _ = s.incoming_tx.try_send(key);
-                    key
-                });
+                let key = self
+                    .shared
+                    .update(|s| s.add_incoming(ChannelEntry::new(params, info.state)));
                 self.ids.insert(info.id, key);
             }
             DataChannelEvent::Open(id) => {
@@ -607,7 +604,8 @@ impl Actor {
                 self.flush_parked(chain, key);
             }
             DataChannelEvent::Closed(id) => {
-                if let Some(key) = key(self, id) {
+                // By id, so the map cannot keep a stream id whose entry is gone.
+                if let Some(key) = self.ids.remove(&id) {
                     self.channel_closed(key);
                 }
             }

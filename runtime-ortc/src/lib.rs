@@ -80,6 +80,12 @@
 //!   [`ChannelEvent::ReceiveOverflow`] says so (it is never dropped unannounced).
 //!   Messages that fit in a datagram are copied out of it, so a queued message holds
 //!   its own size, not its datagram's.
+//! - **Channels themselves**: the chain keeps a channel's state while it is not yet
+//!   closed, while it has unread messages, and while a handle or [`Messages`] stream of
+//!   it lives; then it forgets it. A channel the peer opened and closed with nothing
+//!   unread before it was taken from [`SctpTransport::incoming_channels`] is forgotten
+//!   too, and never comes out of that stream, so a peer that opens and closes channels
+//!   without end grows nothing.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -114,7 +120,7 @@ pub use self::runtime::{Driver, Runtime};
 
 use self::actor::Command;
 use self::chain::{Chain, Stage};
-use self::state::{ChannelEntry, Launch, Link, Reader, Shared, Snapshot, Taken};
+use self::state::{ChannelEntry, Incoming, Launch, Link, Reader, Shared, Snapshot, Taken};
 
 /// The `bufferedAmount` above which sends wait, unless
 /// [`DataChannel::set_high_water_mark`] says otherwise: 1 MiB, several round trips of
@@ -846,13 +852,21 @@ impl<R: Runtime> SctpTransport<R> {
 
     /// `ondatachannel`: channels the peer opens. Each goes to one of the streams taken
     /// from this transport; channels that arrive while nobody listens wait for the
-    /// first listener.
+    /// first listener, except one that closes with nothing unread before it is taken
+    /// (it is forgotten; see the [crate docs](crate#receive-flow-control)).
     pub fn incoming_channels(&self) -> IncomingChannels<R> {
         IncomingChannels {
-            rx: Box::pin(self.link.shared.incoming.clone()),
             link: self.link.clone(),
+            listener: None,
             runtime: PhantomData,
         }
+    }
+
+    /// How many channels the chain holds state for, and how many of those wait in the
+    /// incoming queue to be taken: for tests of what a peer can make it hold.
+    #[doc(hidden)]
+    pub fn held_channels(&self) -> (usize, usize) {
+        self.link.shared.read(Snapshot::held_channels)
     }
 
     /// `stop()`: a graceful SCTP shutdown (queued data is delivered first), waiting at
@@ -876,20 +890,16 @@ impl<R: Runtime> SctpTransport<R> {
 /// The stream of channels the peer opens ([`SctpTransport::incoming_channels`]).
 #[derive(Debug)]
 pub struct IncomingChannels<R> {
-    rx: Pin<Box<Receiver<u64>>>,
     link: Link,
+    listener: Option<event_listener::EventListener>,
     runtime: PhantomData<fn() -> R>,
 }
 
 impl<R: Runtime> IncomingChannels<R> {
-    /// The next channel the peer opened; `None` once the chain has stopped.
+    /// The next channel the peer opened; `None` once the chain has stopped and every
+    /// channel left has been taken.
     pub async fn next(&mut self) -> Option<DataChannel<R>> {
-        loop {
-            let key = self.rx.recv().await.ok()?;
-            if let Some(c) = DataChannel::from_key(&self.link, key) {
-                return Some(c);
-            }
-        }
+        futures_lite::StreamExt::next(self).await
     }
 }
 
@@ -899,14 +909,19 @@ impl<R: Runtime> Stream for IncomingChannels<R> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<DataChannel<R>>> {
         let this = self.get_mut();
         loop {
-            match this.rx.as_mut().poll_next(cx) {
-                Poll::Ready(Some(key)) => {
-                    if let Some(c) = DataChannel::from_key(&this.link, key) {
-                        return Poll::Ready(Some(c));
-                    }
+            if let Some(listener) = &mut this.listener {
+                std::task::ready!(Pin::new(listener).poll(cx));
+                this.listener = None;
+            }
+            match this.link.shared.quietly(Snapshot::take_incoming) {
+                Incoming::Channel(key, params) => {
+                    let reader = Reader::counted(&this.link, key);
+                    return Poll::Ready(Some(DataChannel::with_reader(
+                        &this.link, key, params, reader,
+                    )));
                 }
-                Poll::Ready(None) => return Poll::Ready(None),
-                Poll::Pending => return Poll::Pending,
+                Incoming::End => return Poll::Ready(None),
+                Incoming::Wait(listener) => this.listener = Some(listener),
             }
         }
     }
@@ -972,13 +987,17 @@ pub struct DataChannel<R> {
 impl<R: Runtime> DataChannel<R> {
     fn from_key(link: &Link, key: u64) -> Option<Self> {
         let (reader, params) = Reader::new(link, key)?;
-        Some(DataChannel {
+        Some(Self::with_reader(link, key, params, reader))
+    }
+
+    fn with_reader(link: &Link, key: u64, params: DataChannelParameters, reader: Reader) -> Self {
+        DataChannel {
             link: link.clone(),
             key,
             params: Arc::new(params),
             reader,
             runtime: PhantomData,
-        })
+        }
     }
 
     fn read<T>(&self, f: impl FnOnce(&ChannelEntry) -> T) -> Option<T> {

@@ -101,6 +101,16 @@ pub(crate) enum Delivery {
     Overflow,
 }
 
+/// What [`Snapshot::take_incoming`] found.
+pub(crate) enum Incoming {
+    /// A channel the peer opened, counted as read by the caller's new handle.
+    Channel(u64, DataChannelParameters),
+    /// The task has ended and nothing is left to take.
+    End,
+    /// Nothing yet: wait on this and look again.
+    Wait(EventListener),
+}
+
 /// What [`Snapshot::take_message`] found.
 pub(crate) enum Taken {
     Message(Message),
@@ -133,6 +143,14 @@ impl ChannelEntry {
     /// No handle and no stream will ever read this channel again.
     fn abandoned(&self) -> bool {
         self.inbox.handed_out && self.inbox.readers == 0
+    }
+
+    /// Nothing can observe this channel any more: it is closed, so nothing more
+    /// arrives and its state stays put; nothing is left to read; and no handle or
+    /// message stream holds its key. A peer's channel not taken yet counts too: a
+    /// handle of it could show only that it closed, so the incoming stream skips it.
+    fn forgettable(&self) -> bool {
+        self.inbox.closed && self.inbox.queue.is_empty() && self.inbox.readers == 0
     }
 
     pub(crate) fn set_state(&mut self, state: DataChannelState) {
@@ -186,7 +204,12 @@ pub(crate) struct Snapshot {
     pub(crate) sctp_events: Subscribers<SctpTransportState>,
     pub(crate) channels: HashMap<u64, ChannelEntry>,
     pub(crate) next_key: u64,
-    pub(crate) incoming_tx: Sender<u64>,
+    /// Keys of channels the peer opened that no incoming stream has taken yet, oldest
+    /// first. Each has its entry in `channels` (a forgotten channel's key is removed
+    /// with it), so a peer can queue no more keys than the chain holds entries.
+    incoming: VecDeque<u64>,
+    /// Notified when a key joins `incoming` or the task ends.
+    incoming_arrived: Event,
     /// The bounds on unread messages, fixed when the SCTP transport is created.
     pub(crate) limits: ReceiveLimits,
     /// What every channel's queue is charged, together.
@@ -274,7 +297,77 @@ impl Snapshot {
         let wire = std::mem::take(&mut c.inbox.bytes);
         self.unread_charged -= std::mem::take(&mut c.inbox.charged);
         drop(queue);
+        // A closed channel's last reader is the last thing that could observe it.
+        self.forget_if_unobservable(key);
         self.released(wire)
+    }
+
+    /// Channel `key` closed (or never opened): ends its messages and events, and
+    /// forgets it if nothing can observe it any more. Returns its stream id, if it had
+    /// one.
+    pub(crate) fn close_channel(&mut self, key: u64) -> Option<u16> {
+        let c = self.channels.get_mut(&key)?;
+        c.set_state(DataChannelState::Closed);
+        let id = c.id;
+        self.forget_if_unobservable(key);
+        id
+    }
+
+    /// Drops channel `key`'s entry once nothing can observe it, so a peer that opens
+    /// and closes channels without end does not grow the snapshot: handles hold their
+    /// entry alive (they count as readers), and the only other holder of a key, the
+    /// incoming queue, loses it here too.
+    fn forget_if_unobservable(&mut self, key: u64) {
+        let Some(c) = self.channels.get(&key) else {
+            return;
+        };
+        if !c.forgettable() {
+            return;
+        }
+        // Only a channel never handed out can still wait in the incoming queue.
+        let queued = !c.inbox.handed_out;
+        self.channels.remove(&key);
+        if queued {
+            self.incoming.retain(|&k| k != key);
+        }
+    }
+
+    /// Registers a channel the peer opened and queues it for the incoming streams.
+    pub(crate) fn add_incoming(&mut self, entry: ChannelEntry) -> u64 {
+        let key = self.add_channel(entry);
+        self.incoming.push_back(key);
+        // Every waiting stream looks: one takes it, and a stream whose wait was
+        // cancelled cannot swallow the wake-up.
+        self.incoming_arrived.notify(usize::MAX);
+        key
+    }
+
+    /// Takes the oldest channel the peer opened that nobody has taken, counting the
+    /// caller's handle as its reader (under the same lock, so it cannot be forgotten in
+    /// between); the end once the task has ended and none is left; or what to wait on.
+    pub(crate) fn take_incoming(&mut self) -> Incoming {
+        while let Some(key) = self.incoming.pop_front() {
+            // Every queued key has its entry; skipping one that had not is only care.
+            if let Some(c) = self.channels.get(&key) {
+                let params = c.params.clone();
+                self.add_reader(key);
+                return Incoming::Channel(key, params);
+            }
+        }
+        if self.done {
+            return Incoming::End;
+        }
+        Incoming::Wait(self.incoming_arrived.listen())
+    }
+
+    /// Ends the incoming streams once they have taken what is queued (the task ended).
+    pub(crate) fn end_incoming(&mut self) {
+        self.incoming_arrived.notify(usize::MAX);
+    }
+
+    /// How many channels are held, and how many of them wait to be taken.
+    pub(crate) fn held_channels(&self) -> (usize, usize) {
+        (self.channels.len(), self.incoming.len())
     }
 
     /// Counts `wire` bytes as ready to hand back; true if a `Command::Release` must be
@@ -317,7 +410,6 @@ pub(crate) struct Shared {
     state: Mutex<Snapshot>,
     changed: Event,
     pub(crate) launch: Mutex<Option<Launch>>,
-    pub(crate) incoming: Receiver<u64>,
 }
 
 impl Shared {
@@ -327,7 +419,6 @@ impl Shared {
         options: IceGathererOptions,
     ) -> (Arc<Self>, Sender<Command>) {
         let (commands_tx, commands) = async_channel::unbounded();
-        let (incoming_tx, incoming) = async_channel::unbounded();
         let snapshot = Snapshot {
             launched: false,
             done: false,
@@ -353,7 +444,8 @@ impl Shared {
             sctp_events: Subscribers::default(),
             channels: HashMap::new(),
             next_key: 0,
-            incoming_tx,
+            incoming: VecDeque::new(),
+            incoming_arrived: Event::new(),
             limits: ReceiveLimits::default(),
             unread_charged: 0,
             to_release: 0,
@@ -367,7 +459,6 @@ impl Shared {
                 options,
                 commands,
             })),
-            incoming,
         };
         (Arc::new(shared), commands_tx)
     }
@@ -434,6 +525,14 @@ pub(crate) struct Reader {
 }
 
 impl Reader {
+    /// The reader that [`Snapshot::take_incoming`] already counted for channel `key`.
+    pub(crate) fn counted(link: &Link, key: u64) -> Self {
+        Reader {
+            link: link.clone(),
+            key,
+        }
+    }
+
     /// A reader of channel `key` and its parameters; `None` if there is no such channel.
     pub(crate) fn new(link: &Link, key: u64) -> Option<(Self, DataChannelParameters)> {
         let params = link.shared.quietly(|s| {

@@ -81,3 +81,8 @@ async fn a_channel_nobody_can_read_does_not_stall_the_others() {
 async fn a_flood_of_empty_messages_overflows_the_channel_bound_with_an_event() {
     cases::a_flood_of_empty_messages_overflows_the_channel_bound_with_an_event().await
 }
+
+#[async_std::test]
+async fn channels_opened_and_closed_again_and_again_are_forgotten() {
+    cases::channels_opened_and_closed_again_and_again_are_forgotten().await
+}

@@ -723,3 +723,132 @@ pub async fn a_flood_of_empty_messages_overflows_the_channel_bound_with_an_event
     a.ice.stop().await;
     b.ice.stop().await;
 }
+
+/// What `p` holds of channels once the closes have gone through: (entries, incoming keys
+/// waiting to be taken). Waits a moment for the count to fall to `at_most`, and returns
+/// whatever it is then, so a count that stays high is reported rather than timed out.
+async fn held_settled(p: &Peer, at_most: usize) -> (usize, usize) {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let held = p.sctp.held_channels();
+        if held.0 <= at_most || Instant::now() >= deadline {
+            return held;
+        }
+        super::rt::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// A peer that keeps opening and closing channels cannot grow what the chain holds: a
+/// closed channel nobody can read any more is forgotten, whether the application took
+/// it and dropped it or never took it at all; a closed channel with a message nobody
+/// took is kept until it is read; and the association keeps working.
+pub async fn channels_opened_and_closed_again_and_again_are_forgotten() {
+    const ROUNDS: usize = 150;
+    let Some((a, b)) = connected("127.0.0.1:0").await else {
+        return;
+    };
+    let started = Instant::now();
+    // a → b, b taking each channel and dropping it; some carry a message b reads, and
+    // either side closes.
+    let mut incoming = b.sctp.incoming_channels();
+    for i in 0..ROUNDS {
+        let tx = a
+            .sctp
+            .create_data_channel(DataChannelParameters::new(&format!("taken-{i}")))
+            .unwrap();
+        within("open", tx.open()).await.unwrap();
+        let rx = within("incoming", incoming.next()).await.unwrap();
+        assert_eq!(rx.label(), format!("taken-{i}"));
+        if i % 3 == 0 {
+            tx.send_text("read").await.unwrap();
+            assert_eq!(
+                within("recv", rx.recv()).await,
+                Some(Message::Text("read".into()))
+            );
+        }
+        if i % 2 == 0 {
+            within("close", tx.close()).await;
+            drop(rx);
+        } else {
+            within("close", rx.close()).await;
+            drop(rx);
+            within("closed at a", async {
+                while tx.ready_state() != DataChannelState::Closed {
+                    super::rt::sleep(Duration::from_millis(1)).await;
+                }
+            })
+            .await;
+        }
+    }
+    drop(incoming);
+    // b → a, and a never asks for incoming channels.
+    for i in 0..ROUNDS {
+        let tx = b
+            .sctp
+            .create_data_channel(DataChannelParameters::new(&format!("untaken-{i}")))
+            .unwrap();
+        within("open", tx.open()).await.unwrap();
+        within("close", tx.close()).await;
+    }
+    let (held_a, held_b) = (held_settled(&a, 0).await, held_settled(&b, 0).await);
+    println!(
+        "{} channels opened and closed in {:?}: a holds {held_a:?}, b holds {held_b:?} \
+         (entries, incoming keys)",
+        2 * ROUNDS,
+        started.elapsed()
+    );
+    for (side, (entries, pending)) in [("a", held_a), ("b", held_b)] {
+        assert!(
+            entries <= 2 && pending <= entries,
+            "{side} holds {entries} channel entries and {pending} incoming keys after \
+             {} channels were opened and closed",
+            2 * ROUNDS
+        );
+    }
+
+    // A channel the peer closed with a message nobody has taken yet is kept, message
+    // and all, and the forgotten ones are skipped.
+    let kept = b
+        .sctp
+        .create_data_channel(DataChannelParameters::new("kept"))
+        .unwrap();
+    within("open", kept.open()).await.unwrap();
+    kept.send_text("left for later").await.unwrap();
+    within("close", kept.close()).await;
+    drop(kept);
+    let mut incoming_a = a.sctp.incoming_channels();
+    let late = within("incoming", incoming_a.next()).await.unwrap();
+    assert_eq!(late.label(), "kept");
+    // b's close resolves once b is closed; a may still be finishing.
+    within("closed at a", async {
+        while late.ready_state() != DataChannelState::Closed {
+            super::rt::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await;
+    assert_eq!(
+        within("recv", late.recv()).await,
+        Some(Message::Text("left for later".into()))
+    );
+    assert_eq!(within("recv", late.recv()).await, None);
+    drop(late);
+
+    // The association still works: a new channel opens and carries a message.
+    let tx = b
+        .sctp
+        .create_data_channel(DataChannelParameters::new("after"))
+        .unwrap();
+    within("open", tx.open()).await.unwrap();
+    tx.send_text("still working").await.unwrap();
+    let rx = within("incoming", incoming_a.next()).await.unwrap();
+    assert_eq!(rx.label(), "after");
+    assert_eq!(
+        within("recv", rx.recv()).await,
+        Some(Message::Text("still working".into()))
+    );
+    assert_eq!(a.sctp.held_channels(), (1, 0));
+    assert_eq!(b.sctp.held_channels(), (1, 0));
+    println!("whole test {:?}", started.elapsed());
+    a.ice.stop().await;
+    b.ice.stop().await;
+}
