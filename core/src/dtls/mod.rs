@@ -1434,6 +1434,10 @@ impl Dtls {
 
     fn connected(&mut self) {
         self.state = State::Connected;
+        // Nothing reads the transcript once both Finished messages are checked: after
+        // the handshake only the peer's protected Finished asks for our flight again.
+        self.transcript = Vec::new();
+        self.peer_messages = Vec::new();
         let (Some(cipher_suite), Some(group)) = (self.suite, self.group) else {
             return;
         };
