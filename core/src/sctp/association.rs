@@ -696,6 +696,12 @@ impl Association {
         Ok(())
     }
 
+    /// Whether our outgoing stream is being reset (asked for, not yet confirmed): it
+    /// cannot carry messages until [`SctpEvent::StreamsReset`] reports it done.
+    pub fn is_stream_closing(&self, stream_id: u16) -> bool {
+        self.closing_streams.contains(&stream_id)
+    }
+
     /// Graceful shutdown (RFC 9260 §9.2): queued data is delivered first, then the
     /// association closes with [`SctpEvent::Closed`].
     pub fn shutdown(&mut self) {
@@ -2159,11 +2165,15 @@ impl Association {
         }
         if self.outstanding_reset.is_none() && !self.pending_reset.is_empty() {
             // Streams with queued messages wait until those are cut into chunks.
+            // As many streams as one request carries within a packet (2 bytes each
+            // after the chunk, parameter and packet headers); the rest wait their turn.
+            let fit = mtu.saturating_sub(COMMON_HEADER + 4 + 16) / 2;
             let ready: Vec<u16> = self
                 .pending_reset
                 .iter()
                 .copied()
                 .filter(|s| !self.queue.has_stream(*s))
+                .take(fit.max(1))
                 .collect();
             if !ready.is_empty() {
                 self.pending_reset.retain(|s| !ready.contains(s));
