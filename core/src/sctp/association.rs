@@ -299,8 +299,6 @@ struct StreamIn {
     /// Position of `next_ssn` on a counter that never wraps, so waiting messages keep
     /// their keys as delivery moves on.
     next_key: u64,
-    /// Complete ordered messages waiting for their turn, keyed by that counter.
-    waiting: BTreeMap<u64, (u32, Bytes)>,
 }
 
 const COMMON_HEADER: usize = 12;
@@ -379,8 +377,11 @@ pub struct Association {
     streams_in_limit: u16,
     /// Invalid Stream Identifier causes for the ERROR that follows the next SACK.
     pending_errors: Vec<ErrorCause>,
-    /// Whole ordered messages waiting for their turn, over all streams.
-    waiting_count: usize,
+    /// Whole ordered messages waiting for their turn, keyed by stream and the stream's
+    /// `next_key` counter. One map for all streams: a map per stream would cost a whole
+    /// B-tree node (over 500 bytes) for the first message of each, which a peer could
+    /// make wait on every stream at once.
+    waiting: BTreeMap<(u16, u64), (u32, Bytes)>,
     /// The message being copied together from in-order fragments, if any.
     streaming: Option<Streaming>,
     /// I-DATA messages being put together.
@@ -491,7 +492,7 @@ impl Association {
             gaps: BTreeMap::new(),
             streams_in_limit: 0,
             pending_errors: Vec::new(),
-            waiting_count: 0,
+            waiting: BTreeMap::new(),
             streaming: None,
             ireasm: BTreeMap::new(),
             last_streamed_size: 0,
@@ -771,7 +772,7 @@ impl Association {
         self.received.clear();
         self.gaps.clear();
         self.streams_in.clear();
-        self.waiting_count = 0;
+        self.waiting.clear();
         self.received_bytes = self.unreleased;
         self.pr_outstanding = 0;
         self.marked_count = 0;
@@ -1629,14 +1630,11 @@ impl Association {
             if advance == 0 || advance >= 1 << 31 {
                 continue;
             }
-            let later = st.waiting.split_off(&(st.next_key + u64::from(advance)));
-            let skipped = std::mem::replace(&mut st.waiting, later);
+            let skipped = (sid, st.next_key)..(sid, st.next_key + u64::from(advance));
             st.next_mid = skip_to;
             st.next_key += u64::from(advance);
             self.ready_streams.push(sid);
-            for (ppid, data) in skipped.into_values() {
-                self.hand_over_waiting(sid, ppid, data);
-            }
+            self.hand_over_range(sid, skipped);
         }
         self.ack_now = true;
     }
@@ -1644,7 +1642,6 @@ impl Association {
     /// A message that waited for its turn goes to the application: its charge leaves
     /// the window (or, with `deferred_release`, its bytes stay until released).
     fn hand_over_waiting(&mut self, stream_id: u16, ppid: u32, data: Bytes) {
-        self.waiting_count -= 1;
         self.received_bytes -= charge(data.len()).min(self.received_bytes);
         self.on_delivered(data.len());
         self.events.push_back(SctpEvent::Message {
@@ -1653,6 +1650,17 @@ impl Association {
             data,
             unordered: false,
         });
+    }
+
+    /// Messages of a stream the peer gave up waiting for (FORWARD-TSN): those waiting
+    /// in `keys` go to the application in order.
+    fn hand_over_range(&mut self, stream_id: u16, keys: std::ops::Range<(u16, u64)>) {
+        let skipped: Vec<(u16, u64)> = self.waiting.range(keys).map(|(&k, _)| k).collect();
+        for k in skipped {
+            if let Some((ppid, data)) = self.waiting.remove(&k) {
+                self.hand_over_waiting(stream_id, ppid, data);
+            }
+        }
     }
 
     /// `n` bytes went to the application, their charge already taken off the window:
@@ -1703,7 +1711,7 @@ impl Association {
                 .values()
                 .map(|m| m.fragments.len())
                 .sum::<usize>()
-            + self.waiting_count
+            + self.waiting.len()
     }
 
     /// Bytes delivered but not yet released (`deferred_release`).
@@ -1761,10 +1769,9 @@ impl Association {
         // by the window like any other held data.
         let key = s.next_key + ahead;
         let cost = charge(data.len());
-        match s.waiting.insert(key, (ppid.0, data)) {
+        if let Some((_, old)) = self.waiting.insert((stream_id, key), (ppid.0, data)) {
             // A peer that reuses an SSN: the later message stands in for the earlier.
-            Some((_, old)) => self.received_bytes -= charge(old.len()).min(self.received_bytes),
-            None => self.waiting_count += 1,
+            self.received_bytes -= charge(old.len()).min(self.received_bytes);
         }
         self.received_bytes += cost;
         if ahead == 0 {
@@ -1777,7 +1784,7 @@ impl Association {
         // Only streams whose next message just became complete can deliver.
         for stream_id in std::mem::take(&mut self.ready_streams) {
             while let Some(s) = self.streams_in.get_mut(&stream_id) {
-                let Some((ppid, data)) = s.waiting.remove(&s.next_key) else {
+                let Some((ppid, data)) = self.waiting.remove(&(stream_id, s.next_key)) else {
                     break;
                 };
                 s.next_ssn = s.next_ssn.next();
@@ -2366,20 +2373,14 @@ impl Association {
             debug_assert_eq!(marked, self.marked_count, "marked count out of step");
             // The receive window's charge is the sum of what is held; checked while what
             // is held is small enough to walk on every poll.
-            let waiting: usize = self.streams_in.values().map(|s| s.waiting.len()).sum();
-            debug_assert_eq!(waiting, self.waiting_count, "waiting count out of step");
-            if self.received.len() + self.ireasm.len() + waiting <= 512 {
+            if self.received.len() + self.ireasm.len() + self.waiting.len() <= 512 {
                 let held = self
                     .received
                     .values()
                     .map(|d| charge(d.user_data.len()))
                     .chain(self.ireasm.values().map(|m| m.charged))
                     .chain(self.streaming.iter().map(|m| m.charged))
-                    .chain(
-                        self.streams_in
-                            .values()
-                            .flat_map(|s| s.waiting.values().map(|(_, d)| charge(d.len()))),
-                    )
+                    .chain(self.waiting.values().map(|(_, d)| charge(d.len())))
                     .sum::<usize>()
                     + self.unreleased;
                 debug_assert_eq!(held, self.received_bytes, "receive charge out of step");
@@ -2450,15 +2451,13 @@ impl Association {
             if advance == 0 || advance >= 1 << 15 {
                 continue;
             }
-            let later = st.waiting.split_off(&(st.next_key + u64::from(advance)));
-            let skipped = std::mem::replace(&mut st.waiting, later);
+            let sid = s.stream_id.0;
+            let skipped = (sid, st.next_key)..(sid, st.next_key + u64::from(advance));
             st.next_ssn = skip_to;
             st.next_key += u64::from(advance);
             // The message now due may already be waiting.
-            self.ready_streams.push(s.stream_id.0);
-            for (ppid, data) in skipped.into_values() {
-                self.hand_over_waiting(s.stream_id.0, ppid, data);
-            }
+            self.ready_streams.push(sid);
+            self.hand_over_range(sid, skipped);
         }
         self.ack_now = true;
     }
@@ -2566,10 +2565,17 @@ impl Association {
             streams.to_vec()
         };
         for s in &all {
-            if let Some(st) = self.streams_in.remove(s) {
-                let held: usize = st.waiting.values().map(|(_, d)| charge(d.len())).sum();
-                self.received_bytes -= held.min(self.received_bytes);
-                self.waiting_count -= st.waiting.len();
+            if self.streams_in.remove(s).is_some() {
+                let keys: Vec<(u16, u64)> = self
+                    .waiting
+                    .range((*s, 0)..=(*s, u64::MAX))
+                    .map(|(&k, _)| k)
+                    .collect();
+                for k in keys {
+                    if let Some((_, d)) = self.waiting.remove(&k) {
+                        self.received_bytes -= charge(d.len()).min(self.received_bytes);
+                    }
+                }
             }
         }
         self.events.push_back(SctpEvent::StreamsReset {
