@@ -46,11 +46,14 @@ struct Peer {
     tsn: Tsn,
 }
 impl Peer {
-    fn open() -> Peer {
+    /// Opens an association with a default configuration; with `idata`, both ends
+    /// offer I-DATA (RFC 8260).
+    fn open(idata: bool) -> Peer {
         let now = Instant::now();
         let mut p = Peer {
             us: Association::new(SctpConfig {
                 seed: 7,
+                interleaving: idata,
                 ..Default::default()
             }),
             now,
@@ -66,7 +69,14 @@ impl Peer {
                 num_outbound_streams: u16::MAX,
                 num_inbound_streams: u16::MAX,
                 initial_tsn: Tsn(100),
-                params: vec![InitParam::ForwardTsnSupported],
+                params: vec![
+                    InitParam::ForwardTsnSupported,
+                    InitParam::SupportedExtensions(if idata {
+                        vec![ChunkType::I_DATA, ChunkType::I_FORWARD_TSN]
+                    } else {
+                        vec![]
+                    }),
+                ],
             })],
         );
         let mut cookie = None;
@@ -133,14 +143,15 @@ fn data(tsn: Tsn, sid: u16, ssn: u16, b: bool, e: bool) -> Chunk {
 
 const MIB: isize = 1 << 20;
 
-/// One-byte ordered messages on fresh streams behind a missing SSN, and one-byte
-/// fragments behind a TSN gap, 200 000 of each against the default 4 MiB window; then
-/// 3000 channel opens, and 300 opens with 60 KB labels, against the default limits.
+/// One-byte ordered messages on fresh streams behind a missing SSN, one-byte fragments
+/// behind a TSN gap, and I-DATA fragments each of its own unfinished message, 200 000 of
+/// each against the default 4 MiB window; then 3000 channel opens, and 300 opens with
+/// 60 KB labels, against the default limits.
 #[test]
 fn what_a_hostile_peer_makes_us_hold_is_bounded() {
     let n = 200_000usize;
     // 1. one-byte ordered messages on fresh streams behind a missing SSN.
-    let mut p = Peer::open();
+    let mut p = Peer::open(false);
     let base = live();
     let mut ssn = vec![0u16; 65536];
     let mut sent = 0;
@@ -166,7 +177,7 @@ fn what_a_hostile_peer_makes_us_hold_is_bounded() {
     assert!(held < 16 * MIB, "{held} bytes held");
     drop(p);
     // 2. fragments behind a TSN gap.
-    let mut p = Peer::open();
+    let mut p = Peer::open(false);
     let base = live();
     p.next();
     let mut sent = 0;
@@ -193,7 +204,41 @@ fn what_a_hostile_peer_makes_us_hold_is_bounded() {
     // Before the bound: 24 MiB for 200k, growing with the attack.
     assert!(held < 16 * MIB, "{held} bytes held");
     drop(p);
-    // 3. data channel opens.
+    // 3. I-DATA fragments, each of a message of its own that never completes.
+    let mut p = Peer::open(true);
+    assert!(p.us.uses_interleaving());
+    let base = live();
+    let mut sent = 0u32;
+    while (sent as usize) < n {
+        let chunks = (0..64)
+            .map(|_| {
+                let t = p.next();
+                sent += 1;
+                Chunk::IData(IData {
+                    unordered: true,
+                    ending: false,
+                    immediate: false,
+                    tsn: t,
+                    stream_id: Sid(3),
+                    mid: Mid(sent),
+                    ppid_or_fsn: PpidOrFsn::Fsn(Fsn(1)),
+                    user_data: Bytes::from_static(b"z"),
+                })
+            })
+            .collect();
+        p.send(chunks);
+        p.drain();
+    }
+    let held = live() - base;
+    println!(
+        "{n} I-DATA fragments of distinct messages: +{} KiB, {} dropped",
+        held / 1024,
+        p.us.stats().window_drops
+    );
+    // Before the per-message charge: 34 MiB (a B-tree node per message, charged 64).
+    assert!(held < 16 * MIB, "{held} bytes held");
+    drop(p);
+    // 4. data channel opens.
     for (opens, label, bound) in [(3_000usize, 8usize, 2 * MIB), (300, 60_000, 2 * MIB)] {
         let now = Instant::now();
         let mk = |seed, role| {

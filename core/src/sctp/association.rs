@@ -284,6 +284,11 @@ const fn charge(len: usize) -> usize {
     }
 }
 
+/// Window charge of an I-DATA message being put together, beside its fragments': its
+/// entry and fragment map cost about a B-tree node (some 500 bytes) however small the
+/// fragments, and a peer can start one per MID.
+const REASSEMBLY_CHARGE: usize = 512;
+
 /// Cap on the Invalid Stream Identifier causes one ERROR chunk carries.
 const MAX_ERROR_CAUSES: usize = 16;
 
@@ -1524,17 +1529,22 @@ impl Association {
         };
         let key = (d.stream_id.0, d.unordered, d.mid.0);
         let fsn = d.fsn().0;
-        let whole = d.beginning() && d.ending && !self.ireasm.contains_key(&key);
-        // Each held fragment is charged at least a small fixed cost, so a peer cannot
-        // pin unbounded bookkeeping with tiny fragments.
+        let new = !self.ireasm.contains_key(&key);
+        let whole = new && d.beginning() && d.ending;
+        // Each held fragment is charged at least a small fixed cost, and each message
+        // being put together its bookkeeping, so a peer cannot pin unbounded memory
+        // with tiny fragments or with one fragment each of many messages.
         let charge = charge(len);
-        if self.received_bytes + charge > self.window()
+        let entry_charge = if new { REASSEMBLY_CHARGE } else { 0 };
+        if self.received_bytes + charge + entry_charge > self.window()
             && !(whole && self.delivers_at_once(abs, key.0, key.1, key.2))
         {
             self.stats.window_drops += 1;
             return;
         }
         let entry = self.ireasm.entry(key).or_default();
+        entry.charged += entry_charge;
+        self.received_bytes += entry_charge;
         if entry.fragments.contains_key(&fsn) {
             // The same fragment under another TSN: acknowledge the TSN, keep one copy.
             self.stats.duplicates_received += 1;
