@@ -1006,6 +1006,7 @@ impl Association {
             return;
         }
         self.stats.packets_received += 1;
+        let cum_before = self.peer_cum;
         let mut had_data = false;
         let mut chunks = std::mem::take(&mut p.chunks);
         for chunk in chunks.drain(..) {
@@ -1090,6 +1091,9 @@ impl Association {
             }
         }
         self.chunk_scratch = chunks;
+        if self.peer_cum > cum_before && !self.idata {
+            self.collect_dead_fragments(cum_before);
+        }
         if had_data {
             self.packets_since_ack += 1;
             // Every second packet, and at once when something is out of order (RFC 9260 §6.2).
@@ -1456,6 +1460,70 @@ impl Association {
                 user_data,
             },
         );
+    }
+
+    /// Frees DATA fragments that can never become a message now that the cumulative TSN
+    /// moved on from `old_cum`. A message's fragments carry consecutive TSNs (RFC 9260
+    /// §6.9), so once a fragment's next TSN arrived as something that does not continue
+    /// it, or its previous TSN as something that does not lead into it, its run is dead:
+    /// without this a peer could leave fragments behind a hole and keep the window they
+    /// take for the life of the association. Only fragments the cumulative TSN just
+    /// reached are looked at, so each is looked at about once.
+    fn collect_dead_fragments(&mut self, old_cum: u64) {
+        let cum = self.peer_cum;
+        let candidates: Vec<u64> = self
+            .received
+            .range(old_cum..=cum + 1)
+            .map(|(&t, _)| t)
+            .collect();
+        for t in candidates {
+            let Some(d) = self.received.get(&t) else {
+                continue;
+            };
+            let sid = d.stream_id;
+            let end_broken = !d.ending
+                && t < cum
+                && !self
+                    .received
+                    .get(&(t + 1))
+                    .is_some_and(|n| n.stream_id == sid && !n.beginning);
+            let start_broken = !d.beginning
+                && t - 1 <= cum
+                && !self
+                    .received
+                    .get(&(t - 1))
+                    .is_some_and(|p| p.stream_id == sid && !p.ending);
+            if end_broken || start_broken {
+                self.drop_run(t);
+            }
+        }
+    }
+
+    /// Removes the run of fragments of one message around the record at `t`.
+    fn drop_run(&mut self, t: u64) {
+        let Some(d) = self.received.get(&t) else {
+            return;
+        };
+        let sid = d.stream_id;
+        let mut start = t;
+        while !self.received[&start].beginning {
+            match self.received.get(&(start - 1)) {
+                Some(p) if p.stream_id == sid && !p.ending => start -= 1,
+                _ => break,
+            }
+        }
+        let mut end = t;
+        while !self.received[&end].ending {
+            match self.received.get(&(end + 1)) {
+                Some(n) if n.stream_id == sid && !n.beginning => end += 1,
+                _ => break,
+            }
+        }
+        for x in start..=end {
+            if let Some(d) = self.received.remove(&x) {
+                self.received_bytes -= charge(d.user_data.len()).min(self.received_bytes);
+            }
+        }
     }
 
     /// If the chunk at `abs` completes a message, take the message out.

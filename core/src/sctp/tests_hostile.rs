@@ -402,3 +402,45 @@ fn invalid_stream_identifier_is_reported_and_acknowledged() {
     assert_eq!(p.messages(), [(7, Bytes::from_static(b"fine"))]);
     assert!(p.us.is_established());
 }
+
+/// Fragments that can never complete — a run of middle fragments behind a hole that
+/// fills with something else — are freed once the cumulative TSN passes them, so the
+/// window they took opens again and a fragmented message gets through afterwards.
+#[test]
+fn fragments_that_can_never_complete_are_freed() {
+    let mut p = Peer::open(small_window_config(), 16, false);
+    let hole = p.next_tsn();
+    for _ in 0..64 {
+        let chunks = (0..64)
+            .map(|_| {
+                let tsn = p.next_tsn();
+                data(tsn, 2, 0, false, false, b"y")
+            })
+            .collect();
+        p.send(chunks);
+    }
+    p.drain();
+    let held = p.us.receive_held_chunks();
+    assert!(held > 1000, "{held} held");
+    // The hole fills with a whole message: the middle fragments after it have no start.
+    p.send(vec![data(hole, 3, 0, true, true, b"hole")]);
+    p.drain();
+    assert_eq!(p.us.receive_held_chunks(), 0);
+    assert_eq!(p.us.receive_buffered(), 0);
+    p.tick();
+    let sack = p.last_sack().expect("a SACK").clone();
+    assert_eq!(sack.a_rwnd as usize, SMALL_WINDOW);
+    // A message of four fragments now fits and arrives.
+    p.tsn = sack.cumulative_tsn_ack.add(1);
+    let chunks = (0..4)
+        .map(|i| {
+            let tsn = p.next_tsn();
+            data(tsn, 4, 0, i == 0, i == 3, &[i as u8; 1000])
+        })
+        .collect();
+    p.send(chunks);
+    p.drain();
+    let got = p.messages();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!((got[1].0, got[1].1.len()), (4, 4000));
+}
