@@ -1537,18 +1537,31 @@ impl Association {
             return;
         }
         let sid = d.stream_id;
-        let mut start = abs;
-        while !self.received[&start].beginning {
-            match self.received.get(&(start - 1)) {
-                Some(p) if p.stream_id == sid && !p.ending => start -= 1,
-                _ => return,
+        // Walk both ways a step at a time and give up at the first hole either way: a
+        // chunk filling a hole in a long run then costs about the distance to the
+        // run's nearer end, not its whole length (a peer filling holes one by one next
+        // to a run's start would otherwise make each chunk walk the run).
+        let (mut start, mut end) = (abs, abs);
+        let mut at_start = d.beginning;
+        let mut at_end = d.ending;
+        while !(at_start && at_end) {
+            if !at_start {
+                match self.received.get(&(start - 1)) {
+                    Some(p) if p.stream_id == sid && !p.ending => {
+                        start -= 1;
+                        at_start = p.beginning;
+                    }
+                    _ => return,
+                }
             }
-        }
-        let mut end = abs;
-        while !self.received[&end].ending {
-            match self.received.get(&(end + 1)) {
-                Some(n) if n.stream_id == sid && !n.beginning => end += 1,
-                _ => return,
+            if !at_end {
+                match self.received.get(&(end + 1)) {
+                    Some(n) if n.stream_id == sid && !n.beginning => {
+                        end += 1;
+                        at_end = n.ending;
+                    }
+                    _ => return,
+                }
             }
         }
         let first = &self.received[&start];
