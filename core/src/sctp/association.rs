@@ -33,11 +33,17 @@ pub struct SctpConfig {
     pub mtu: usize,
     /// Receive buffer we advertise (a_rwnd) and enforce. It never counts as smaller
     /// than one maximal message plus 64 KiB: messages are only delivered whole, so a
-    /// window below the largest message could never open again.
+    /// window below the largest message could never open again. It bounds what a peer
+    /// can make us hold: every fragment and every message waiting for its turn is
+    /// charged at least 64 bytes of it (an unfinished I-DATA message 512 more), data
+    /// that does not fit is dropped unacknowledged, and so are TSNs more than
+    /// window / 64 past the cumulative TSN (RFC 9260 §6.2).
     pub receive_window: u32,
     /// Largest message we accept from the peer; larger ones abort the association.
     pub max_receive_message_size: usize,
-    /// Number of outbound and inbound streams we ask for.
+    /// Number of outbound and inbound streams we ask for. DATA on a stream at or above
+    /// min(this, the peer's outbound streams) is acknowledged, dropped and reported
+    /// with an ERROR (RFC 9260 §6.5).
     pub streams: u16,
     /// Initial RTO (RFC 9260 §16: 1 s; set it from a measured RTT when one is known).
     pub rto_initial: Duration,
