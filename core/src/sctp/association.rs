@@ -1790,10 +1790,10 @@ impl Association {
 
     /// Bytes the receive side charges against the window it advertises (a_rwnd):
     /// fragments held for reassembly, whole ordered messages waiting for their turn
-    /// (each at least [`SctpConfig`]'s per-chunk charge of 64 bytes), and (with
-    /// `deferred_release`) delivered bytes not yet released. Never above the window
-    /// but for the one message taken past a full window because it is handed over at
-    /// once.
+    /// (each charged at least 64 bytes, see [`SctpConfig::receive_window`]), and (with
+    /// `deferred_release`) delivered bytes not yet released. Between packets it is
+    /// never above the window: a message taken past a full window is one handed over
+    /// at once.
     pub fn receive_buffered(&self) -> usize {
         self.received_bytes
     }
