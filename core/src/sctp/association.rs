@@ -1292,6 +1292,14 @@ impl Association {
             })
     }
 
+    /// A DATA or I-DATA chunk was dropped for want of room: RFC 9260 §6.2 has the
+    /// receiver send at once a SACK showing only what it accepted, so the peer learns
+    /// the window is closed instead of waiting for the delayed SACK.
+    fn window_drop(&mut self) {
+        self.stats.window_drops += 1;
+        self.ack_now = true;
+    }
+
     /// Common checks of a DATA or I-DATA chunk before it is taken: duplicates, empty
     /// user data, TSNs beyond the window, streams that do not exist. Returns the
     /// chunk's absolute TSN when it is to be taken.
@@ -1313,7 +1321,7 @@ impl Association {
         }
         if abs - self.peer_cum > self.tsn_horizon() {
             // Above the window: dropped and not acknowledged (RFC 9260 §6.2).
-            self.stats.window_drops += 1;
+            self.window_drop();
             return None;
         }
         if sid >= self.streams_in_limit {
@@ -1349,7 +1357,7 @@ impl Association {
                 && self.delivers_at_once(abs, d.stream_id.0, d.unordered, u32::from(d.ssn.0)))
         {
             // No room: drop without acknowledging; the peer retransmits (RFC 9260 §6.2).
-            self.stats.window_drops += 1;
+            self.window_drop();
             return;
         }
         self.received_bytes += charge;
@@ -1626,7 +1634,7 @@ impl Association {
         if self.received_bytes + charge + entry_charge > self.window()
             && !(whole && self.delivers_at_once(abs, key.0, key.1, key.2))
         {
-            self.stats.window_drops += 1;
+            self.window_drop();
             return;
         }
         let entry = self.ireasm.entry(key).or_default();

@@ -491,3 +491,36 @@ fn filling_holes_in_a_long_run_does_not_walk_the_run() {
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].1.len(), 2 * n as usize + 2);
 }
+
+/// RFC 9260 §6.2: a DATA chunk dropped for want of room is answered at once with a
+/// SACK that shows only what was accepted, not after the delayed-ack timer.
+#[test]
+fn a_dropped_chunk_is_answered_with_a_sack_at_once() {
+    let mut p = Peer::open(small_window_config(), u16::MAX, false);
+    let mut sid = 0u16;
+    while p.us.stats().window_drops == 0 {
+        let chunks = (0..64)
+            .map(|_| {
+                sid += 1;
+                let tsn = p.next_tsn();
+                data(tsn, sid, 1, true, true, b"w")
+            })
+            .collect();
+        p.send(chunks);
+        p.drain();
+    }
+    p.tick();
+    let cum = p.last_sack().expect("a SACK").cumulative_tsn_ack;
+    p.received.clear();
+    let tsn = cum.add(1);
+    p.send(vec![data(tsn, 1, 2, true, true, b"no room")]);
+    let out = p.drain();
+    let sack = out
+        .iter()
+        .find_map(|c| match c {
+            Chunk::Sack(s) => Some(s),
+            _ => None,
+        })
+        .expect("a SACK at once");
+    assert_eq!((sack.cumulative_tsn_ack, sack.a_rwnd), (cum, 0));
+}
