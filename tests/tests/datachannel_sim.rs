@@ -4,7 +4,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use sansrtc::datachannel::{DataChannelEvent, DataChannelInit, DataChannels};
+use sansrtc::datachannel::{
+    DataChannelConfig, DataChannelEvent, DataChannelInit, DataChannelState, DataChannels,
+};
 use sansrtc::dtls::DtlsRole;
 use sansrtc::sctp::{Association, SctpConfig};
 use sansrtc::sim::{EndpointId, HostConfig, LinkConfig, Sim};
@@ -17,6 +19,11 @@ struct Pair {
 }
 
 fn pair(seed: u64, link: LinkConfig) -> Pair {
+    pair_limited(seed, link, DataChannelConfig::default())
+}
+
+/// A pair whose `b` (the DTLS server, odd ids) holds the peer to `b_limits`.
+fn pair_limited(seed: u64, link: LinkConfig, b_limits: DataChannelConfig) -> Pair {
     let (aa, ba): (SocketAddr, SocketAddr) = (
         "198.51.100.1:5000".parse().unwrap(),
         "198.51.100.2:5000".parse().unwrap(),
@@ -25,7 +32,7 @@ fn pair(seed: u64, link: LinkConfig) -> Pair {
     let ha = sim.add_host(HostConfig::new(aa.ip()).link(link.clone()));
     let hb = sim.add_host(HostConfig::new(ba.ip()).link(link));
     let node = |seed: u64, role, local, remote| DataChannelNode {
-        dc: DataChannels::new(
+        dc: DataChannels::with_config(
             Association::new(SctpConfig {
                 seed,
                 rto_initial: Duration::from_millis(300),
@@ -33,6 +40,11 @@ fn pair(seed: u64, link: LinkConfig) -> Pair {
                 ..Default::default()
             }),
             role,
+            if role == DtlsRole::Server {
+                b_limits.clone()
+            } else {
+                DataChannelConfig::default()
+            },
         ),
         local,
         remote,
@@ -325,4 +337,168 @@ fn oversized_message_is_refused() {
         .unwrap_err();
     assert!(err.to_string().contains("exceeds"), "{err}");
     assert_eq!(p.sim.endpoint(a).dc.buffered_amount(id), 0);
+}
+
+fn count(events: &[DataChannelEvent], f: impl Fn(&DataChannelEvent) -> bool) -> usize {
+    events.iter().filter(|e| f(e)).count()
+}
+
+/// Sends "ping" from `a` on channel `id` and "pong" back from `b`; both must arrive.
+fn ping_pong(p: &mut Pair, id: u16) {
+    let (a, b) = (p.a, p.b);
+    p.sim.endpoint_mut(a).dc.send_text(id, "ping").unwrap();
+    p.sim.run_for(Duration::from_millis(200));
+    assert!(
+        events(p, b).contains(&DataChannelEvent::Message {
+            id,
+            data: Bytes::from_static(b"ping"),
+            text: true
+        }),
+        "ping on {id}"
+    );
+    p.sim.endpoint_mut(b).dc.send_text(id, "pong").unwrap();
+    p.sim.run_for(Duration::from_millis(200));
+    assert!(
+        events(p, a).contains(&DataChannelEvent::Message {
+            id,
+            data: Bytes::from_static(b"pong"),
+            text: true
+        }),
+        "pong on {id}"
+    );
+}
+
+/// A peer that opens more channels than `max_incoming_channels` gets the rest refused:
+/// each refused one is reset (so it closes on the peer's side too) and counted, the
+/// accepted ones work, and closing one makes room for another.
+#[test]
+fn opens_beyond_the_channel_cap_are_refused_with_a_reset() {
+    let limits = DataChannelConfig {
+        max_incoming_channels: 16,
+        ..Default::default()
+    };
+    let mut p = pair_limited(
+        5,
+        LinkConfig::new().latency(Duration::from_millis(5)),
+        limits,
+    );
+    let (a, b) = (p.a, p.b);
+    let ids: Vec<u16> = (0..40)
+        .map(|i| {
+            p.sim
+                .endpoint_mut(a)
+                .dc
+                .create(&format!("c{i}"), DataChannelInit::default())
+                .unwrap()
+        })
+        .collect();
+    p.sim.run_for(Duration::from_secs(5));
+    let eb = events(&mut p, b);
+    assert_eq!(
+        count(&eb, |e| matches!(e, DataChannelEvent::Incoming(_))),
+        16
+    );
+    let stats = p.sim.endpoint(b).dc.stats();
+    assert_eq!((stats.opened_by_peer, stats.refused_too_many), (16, 24));
+    assert_eq!(p.sim.endpoint(b).dc.channel_ids().count(), 16);
+    // The refused ones closed on the opener's side: b reset its side of their streams.
+    let ea = events(&mut p, a);
+    assert_eq!(count(&ea, |e| matches!(e, DataChannelEvent::Closed(_))), 24);
+    assert_eq!(count(&ea, |e| matches!(e, DataChannelEvent::Open(_))), 16);
+    for &id in &ids[16..] {
+        assert!(
+            p.sim.endpoint(a).dc.channel(id).is_none(),
+            "{id} still there"
+        );
+    }
+    ping_pong(&mut p, ids[0]);
+    ping_pong(&mut p, ids[15]);
+    // Closing one makes room for one more.
+    p.sim.endpoint_mut(a).dc.close(ids[0]).unwrap();
+    p.sim.run_for(Duration::from_secs(1));
+    let more = p
+        .sim
+        .endpoint_mut(a)
+        .dc
+        .create("more", DataChannelInit::default())
+        .unwrap();
+    p.sim.run_for(Duration::from_secs(1));
+    assert_eq!(
+        p.sim.endpoint(a).dc.channel(more).map(|c| c.state),
+        Some(DataChannelState::Open)
+    );
+    ping_pong(&mut p, more);
+    assert_eq!(p.sim.endpoint(b).dc.stats().opened_by_peer, 17);
+    assert!(p.sim.endpoint(b).dc.association().is_established());
+}
+
+/// Labels and protocols longer than the config allows are refused with a reset and
+/// counted; a channel beside them opens and works.
+#[test]
+fn opens_with_an_overlong_label_or_protocol_are_refused() {
+    let mut p = pair(6, LinkConfig::new().latency(Duration::from_millis(5)));
+    let (a, b) = (p.a, p.b);
+    let long = "l".repeat(2000);
+    let dc = &mut p.sim.endpoint_mut(a).dc;
+    let by_label = dc.create(&long, DataChannelInit::default()).unwrap();
+    let by_protocol = dc
+        .create(
+            "p",
+            DataChannelInit {
+                protocol: long.clone(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let fine = dc
+        .create(&"f".repeat(1024), DataChannelInit::default())
+        .unwrap();
+    p.sim.run_for(Duration::from_secs(2));
+    let stats = p.sim.endpoint(b).dc.stats();
+    assert_eq!((stats.refused_too_long, stats.opened_by_peer), (2, 1));
+    let eb = events(&mut p, b);
+    assert_eq!(
+        count(&eb, |e| matches!(e, DataChannelEvent::Incoming(_))),
+        1
+    );
+    let ea = events(&mut p, a);
+    assert!(ea.contains(&DataChannelEvent::Closed(by_label)));
+    assert!(ea.contains(&DataChannelEvent::Closed(by_protocol)));
+    ping_pong(&mut p, fine);
+}
+
+/// RFC 8832 §6: the DTLS client opens even stream ids, the server odd ones. An OPEN
+/// from the client on an odd id is refused with a reset and counted.
+#[test]
+fn opens_with_the_wrong_id_parity_are_refused() {
+    let mut p = pair(7, LinkConfig::new().latency(Duration::from_millis(5)));
+    let (a, b) = (p.a, p.b);
+    let dc = &mut p.sim.endpoint_mut(a).dc;
+    let odd = dc
+        .create(
+            "odd",
+            DataChannelInit {
+                id: Some(7),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let even = dc.create("even", DataChannelInit::default()).unwrap();
+    assert_eq!((odd, even % 2), (7, 0));
+    p.sim.run_for(Duration::from_secs(2));
+    let stats = p.sim.endpoint(b).dc.stats();
+    assert_eq!((stats.refused_wrong_parity, stats.opened_by_peer), (1, 1));
+    assert!(p.sim.endpoint(b).dc.channel(odd).is_none());
+    assert!(events(&mut p, a).contains(&DataChannelEvent::Closed(odd)));
+    ping_pong(&mut p, even);
+    // b's own channels (odd ids) are unaffected.
+    let mine = p
+        .sim
+        .endpoint_mut(b)
+        .dc
+        .create("mine", DataChannelInit::default())
+        .unwrap();
+    p.sim.run_for(Duration::from_secs(1));
+    assert_eq!(mine % 2, 1);
+    assert!(events(&mut p, b).contains(&DataChannelEvent::Open(mine)));
 }

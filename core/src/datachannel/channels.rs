@@ -74,6 +74,68 @@ impl Default for DataChannelInit {
     }
 }
 
+/// Limits on what a peer may make this layer hold, beyond the association's own.
+///
+/// Memory budget: one peer can make one association and its channels hold at most
+///
+/// ```text
+///   2.5 × W + A + C × (700 + 2 × (L + P))   bytes of heap, roughly, where
+///   W = the receive window (SctpConfig::receive_window, at least one maximal message
+///       + 64 KiB): data held for reassembly or ordering, each held item charged at
+///       least 64 bytes; the bookkeeping of tiny items brings the heap to about 2.5 W;
+///   A = a fixed allowance: per inbound stream ordering state (about 40 bytes × the
+///       inbound stream count), runs of received TSNs for gap reports (about 40
+///       bytes × W / 128), pending stream resets (a few bytes per stream id);
+///   C = max_incoming_channels, L = max_label_len, P = max_protocol_len: a channel's
+///       state and its label and protocol, kept once with the channel and once in
+///       the Incoming event until it is polled.
+/// ```
+///
+/// With the defaults (4 MiB window, 65535 streams, 1024 channels, 1024-byte labels and
+/// protocols) that is about 10 + 4 + 5 MiB. Measured (`tests/tests/hostile_heap.rs`):
+/// 200 000 one-byte messages behind a missing SSN leave 10 MiB, as many fragments behind
+/// a TSN gap 7 MiB, 1024 channels with short labels 0.7 MiB.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataChannelConfig {
+    /// Most channels the peer may have open at once through DATA_CHANNEL_OPEN
+    /// (negotiated channels and ours do not count). Further opens are refused by
+    /// resetting our side of the stream (RFC 8831 §6.7) and counted. Default 1024:
+    /// Chromium negotiates 1024 streams each way (its `kMaxSctpStreams`), so no
+    /// browser can open more; the bound keeps a peer from filling memory with
+    /// channel state.
+    pub max_incoming_channels: usize,
+    /// Longest label, in bytes, a DATA_CHANNEL_OPEN may carry (RFC 8832 §5.1 allows
+    /// 65535); longer ones are refused like an open beyond the cap. Default 1024:
+    /// labels name channels, and a few hundred bytes cover every use seen.
+    pub max_label_len: usize,
+    /// Longest subprotocol, in bytes, likewise (default 1024).
+    pub max_protocol_len: usize,
+}
+
+impl Default for DataChannelConfig {
+    fn default() -> Self {
+        DataChannelConfig {
+            max_incoming_channels: 1024,
+            max_label_len: 1024,
+            max_protocol_len: 1024,
+        }
+    }
+}
+
+/// Counters of the data channel layer: what the peer opened and what was refused, per
+/// reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DataChannelStats {
+    /// Channels the peer opened with DATA_CHANNEL_OPEN.
+    pub opened_by_peer: u64,
+    /// Opens refused: the peer had [`DataChannelConfig::max_incoming_channels`] open.
+    pub refused_too_many: u64,
+    /// Opens refused: label or protocol longer than the config allows.
+    pub refused_too_long: u64,
+    /// Opens refused: a stream id of our parity, not the peer's (RFC 8832 §6).
+    pub refused_wrong_parity: u64,
+}
+
 /// W3C `RTCDataChannelState`.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -150,6 +212,8 @@ struct Channel {
     in_reset: bool,
     /// Above the low threshold the last time we looked.
     above_threshold: bool,
+    /// Opened by the peer with DATA_CHANNEL_OPEN (counts against the cap).
+    incoming: bool,
 }
 
 /// Data channels over one association. It owns the [`Association`] and offers the same
@@ -158,6 +222,10 @@ struct Channel {
 pub struct DataChannels {
     assoc: Association,
     role: DtlsRole,
+    cfg: DataChannelConfig,
+    stats: DataChannelStats,
+    /// Channels in `channels` the peer opened.
+    incoming_open: usize,
     channels: BTreeMap<u16, Channel>,
     events: VecDeque<DataChannelEvent>,
     established: bool,
@@ -169,14 +237,27 @@ impl DataChannels {
     /// Channels over `assoc`; `role` is our DTLS role, which picks the stream-id parity
     /// (RFC 8832 §6: the DTLS client uses even ids, the server odd).
     pub fn new(assoc: Association, role: DtlsRole) -> Self {
+        Self::with_config(assoc, role, DataChannelConfig::default())
+    }
+
+    /// As [`DataChannels::new`], with limits on what the peer may open.
+    pub fn with_config(assoc: Association, role: DtlsRole, cfg: DataChannelConfig) -> Self {
         DataChannels {
             assoc,
             role,
+            cfg,
+            stats: DataChannelStats::default(),
+            incoming_open: 0,
             channels: BTreeMap::new(),
             events: VecDeque::new(),
             established: false,
             acks_pending: false,
         }
+    }
+
+    /// Counters: channels the peer opened, opens refused per reason.
+    pub fn stats(&self) -> DataChannelStats {
+        self.stats
     }
 
     /// The association underneath.
@@ -252,6 +333,7 @@ impl DataChannels {
                 out_reset: false,
                 in_reset: false,
                 above_threshold: false,
+                incoming: false,
             },
         );
         if init.negotiated && self.established {
@@ -265,9 +347,11 @@ impl DataChannels {
             DtlsRole::Client => 0,
             _ => 1,
         };
+        // A stream still being reset (a channel just closed, or a peer's open refused
+        // on it) cannot carry a new channel until the reset is done.
         (first..u16::MAX)
             .step_by(2)
-            .find(|id| !self.channels.contains_key(id))
+            .find(|id| !self.channels.contains_key(id) && !self.assoc.is_stream_closing(*id))
             .ok_or(DataChannelError::NoFreeId)
     }
 
@@ -519,6 +603,31 @@ impl DataChannels {
             tracing::debug!(id, "DATA_CHANNEL_OPEN for a stream in use");
             return;
         }
+        // RFC 8832 §6: the DTLS client opens even stream ids and the server odd ones,
+        // so the peer's are the other parity from ours.
+        let ours = match self.role {
+            DtlsRole::Client => 0,
+            _ => 1,
+        };
+        let refusal = if id % 2 == ours {
+            Some(&mut self.stats.refused_wrong_parity)
+        } else if open.label.len() > self.cfg.max_label_len
+            || open.protocol.len() > self.cfg.max_protocol_len
+        {
+            Some(&mut self.stats.refused_too_long)
+        } else if self.incoming_open >= self.cfg.max_incoming_channels {
+            Some(&mut self.stats.refused_too_many)
+        } else {
+            None
+        };
+        if let Some(counter) = refusal {
+            *counter += 1;
+            tracing::debug!(id, "DATA_CHANNEL_OPEN refused");
+            // DCEP has no negative answer: resetting our side of the stream closes the
+            // channel as a close would (RFC 8831 §6.7), and the peer resets its side.
+            let _ = self.assoc.reset_streams(&[id]);
+            return;
+        }
         let ordered = open.channel_type.is_ordered();
         let info = DataChannelInfo {
             id,
@@ -546,8 +655,11 @@ impl DataChannels {
                 out_reset: false,
                 in_reset: false,
                 above_threshold: false,
+                incoming: true,
             },
         );
+        self.incoming_open += 1;
+        self.stats.opened_by_peer += 1;
         self.events.push_back(DataChannelEvent::Incoming(info));
         self.events.push_back(DataChannelEvent::Open(id));
     }
@@ -576,7 +688,9 @@ impl DataChannels {
             c.info.state = DataChannelState::Closed;
             self.events.push_back(DataChannelEvent::Closed(id));
             // The id is free again once both sides are reset.
-            self.channels.remove(&id);
+            if self.channels.remove(&id).is_some_and(|c| c.incoming) {
+                self.incoming_open -= 1;
+            }
         }
     }
 }

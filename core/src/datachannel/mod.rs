@@ -29,8 +29,8 @@ mod tests;
 
 pub use crate::sctp::Ppid;
 pub use channels::{
-    DataChannelError, DataChannelEvent, DataChannelInfo, DataChannelInit, DataChannelOutput,
-    DataChannelState, DataChannels,
+    DataChannelConfig, DataChannelError, DataChannelEvent, DataChannelInfo, DataChannelInit,
+    DataChannelOutput, DataChannelState, DataChannelStats, DataChannels,
 };
 pub use dcep::{ChannelType, DataChannelOpen, DcepError, DcepMessage};
 

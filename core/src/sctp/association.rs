@@ -33,11 +33,17 @@ pub struct SctpConfig {
     pub mtu: usize,
     /// Receive buffer we advertise (a_rwnd) and enforce. It never counts as smaller
     /// than one maximal message plus 64 KiB: messages are only delivered whole, so a
-    /// window below the largest message could never open again.
+    /// window below the largest message could never open again. It bounds what a peer
+    /// can make us hold: every fragment and every message waiting for its turn is
+    /// charged at least 64 bytes of it (an unfinished I-DATA message 512 more), data
+    /// that does not fit is dropped unacknowledged, and so are TSNs more than
+    /// window / 64 past the cumulative TSN (RFC 9260 §6.2).
     pub receive_window: u32,
     /// Largest message we accept from the peer; larger ones abort the association.
     pub max_receive_message_size: usize,
-    /// Number of outbound and inbound streams we ask for.
+    /// Number of outbound and inbound streams we ask for. DATA on a stream at or above
+    /// min(this, the peer's outbound streams) is acknowledged, dropped and reported
+    /// with an ERROR (RFC 9260 §6.5).
     pub streams: u16,
     /// Initial RTO (RFC 9260 §16: 1 s; set it from a measured RTT when one is known).
     pub rto_initial: Duration,
@@ -174,8 +180,12 @@ pub struct SctpStats {
     pub t3_expiries: u64,
     /// Duplicate DATA chunks received.
     pub duplicates_received: u64,
-    /// DATA chunks dropped because the receive window was full.
+    /// DATA chunks dropped because the receive window was full, or their TSN lay
+    /// beyond it (not acknowledged; the peer sends them again).
     pub window_drops: u64,
+    /// DATA chunks on a stream at or above the inbound stream count: acknowledged,
+    /// discarded and reported with an ERROR (RFC 9260 §6.5).
+    pub invalid_stream_drops: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,6 +259,8 @@ struct Streaming {
     /// Absolute TSN of the fragment that would continue it.
     next: u64,
     buf: BytesMut,
+    /// What its fragments were charged against the receive window.
+    charged: usize,
 }
 
 /// A message arriving as I-DATA fragments, keyed by stream, kind and MID.
@@ -264,8 +276,27 @@ struct IReassembly {
     charged: usize,
 }
 
-/// Least window charge per held I-DATA fragment.
-const FRAGMENT_CHARGE: usize = 64;
+/// Least window charge of anything held for the peer: a fragment (DATA or I-DATA) or a
+/// whole message waiting for its turn. It stands for the bookkeeping each one costs
+/// beside its bytes, so tiny or empty-looking items cannot be held beyond the window.
+const CHUNK_CHARGE: usize = 64;
+
+/// What an item of `len` bytes held for the peer costs the receive window.
+const fn charge(len: usize) -> usize {
+    if len > CHUNK_CHARGE {
+        len
+    } else {
+        CHUNK_CHARGE
+    }
+}
+
+/// Window charge of an I-DATA message being put together, beside its fragments': its
+/// entry and fragment map cost about a B-tree node (some 500 bytes) however small the
+/// fragments, and a peer can start one per MID.
+const REASSEMBLY_CHARGE: usize = 512;
+
+/// Cap on the Invalid Stream Identifier causes one ERROR chunk carries.
+const MAX_ERROR_CAUSES: usize = 16;
 
 /// Largest buffer set aside for a streamed message before its size is known.
 const STREAMING_GUESS_MAX: usize = 256 * 1024;
@@ -279,8 +310,6 @@ struct StreamIn {
     /// Position of `next_ssn` on a counter that never wraps, so waiting messages keep
     /// their keys as delivery moves on.
     next_key: u64,
-    /// Complete ordered messages waiting for their turn, keyed by that counter.
-    waiting: BTreeMap<u64, (u32, Bytes)>,
 }
 
 const COMMON_HEADER: usize = 12;
@@ -350,7 +379,20 @@ pub struct Association {
     // Receive side.
     peer_cum: u64,
     peer_initial: Tsn,
+    /// DATA fragments held for reassembly, by absolute TSN (payloads only: which TSNs
+    /// arrived is `gaps`' business).
     received: BTreeMap<u64, Data>,
+    /// Runs of TSNs received above the cumulative TSN, first → last: the gap ack blocks.
+    gaps: BTreeMap<u64, u64>,
+    /// Inbound streams of the association: min(our MIS, the peer's OS) (RFC 9260 §5.1.1).
+    streams_in_limit: u16,
+    /// Invalid Stream Identifier causes for the ERROR that follows the next SACK.
+    pending_errors: Vec<ErrorCause>,
+    /// Whole ordered messages waiting for their turn, keyed by stream and the stream's
+    /// `next_key` counter. One map for all streams: a map per stream would cost a whole
+    /// B-tree node (over 500 bytes) for the first message of each, which a peer could
+    /// make wait on every stream at once.
+    waiting: BTreeMap<(u16, u64), (u32, Bytes)>,
     /// The message being copied together from in-order fragments, if any.
     streaming: Option<Streaming>,
     /// I-DATA messages being put together.
@@ -458,6 +500,10 @@ impl Association {
             peer_cum: 0,
             peer_initial: Tsn(0),
             received: BTreeMap::new(),
+            gaps: BTreeMap::new(),
+            streams_in_limit: 0,
+            pending_errors: Vec::new(),
+            waiting: BTreeMap::new(),
             streaming: None,
             ireasm: BTreeMap::new(),
             last_streamed_size: 0,
@@ -662,6 +708,12 @@ impl Association {
         Ok(())
     }
 
+    /// Whether our outgoing stream is being reset (asked for, not yet confirmed): it
+    /// cannot carry messages until [`SctpEvent::StreamsReset`] reports it done.
+    pub fn is_stream_closing(&self, stream_id: u16) -> bool {
+        self.closing_streams.contains(&stream_id)
+    }
+
     /// Graceful shutdown (RFC 9260 §9.2): queued data is delivered first, then the
     /// association closes with [`SctpEvent::Closed`].
     pub fn shutdown(&mut self) {
@@ -684,6 +736,19 @@ impl Association {
         });
         self.emit_packet(self.peer_tag, vec![abort]);
         self.fail(format!("aborted locally: {reason}"));
+    }
+
+    /// Abort for a protocol error of the peer: an ABORT carrying `cause`, then close.
+    fn abort_with(&mut self, cause: ErrorCause, reason: &str) {
+        if matches!(self.state, State::Closed | State::Failed) {
+            return;
+        }
+        let abort = Chunk::Abort(Abort {
+            tag_reflected: false,
+            causes: vec![cause],
+        });
+        self.emit_packet(self.peer_tag, vec![abort]);
+        self.fail(format!("aborted: {reason}"));
     }
 
     fn rng_next(&mut self) -> u64 {
@@ -711,8 +776,15 @@ impl Association {
         self.state = State::Failed;
         self.queue.clear();
         self.inflight.clear();
+        // Nothing held for the peer outlives the association; what the application
+        // holds (`deferred_release`) stays its own.
         self.streaming = None;
         self.ireasm.clear();
+        self.received.clear();
+        self.gaps.clear();
+        self.streams_in.clear();
+        self.waiting.clear();
+        self.received_bytes = self.unreleased;
         self.pr_outstanding = 0;
         self.marked_count = 0;
         self.queued_bytes = 0;
@@ -880,6 +952,8 @@ impl Association {
         self.peer_forward_tsn = c.forward_tsn && (!self.idata || c.iforward_tsn);
         self.zero_checksum = self.cfg.zero_checksum && c.zero_checksum;
         self.peer_streams_in = c.peer_mis.min(c.peer_os.max(c.peer_mis));
+        // RFC 9260 §5.1.1: the peer opens at most as many streams as we allow (our MIS).
+        self.streams_in_limit = self.cfg.streams.min(c.peer_os);
         // Absolute TSNs start at 2^32 so that "one before the first" never underflows.
         self.next_tsn = 1 << 32;
         self.cum_ack = (1 << 32) - 1;
@@ -938,6 +1012,7 @@ impl Association {
             return;
         }
         self.stats.packets_received += 1;
+        let cum_before = self.peer_cum;
         let mut had_data = false;
         let mut chunks = std::mem::take(&mut p.chunks);
         for chunk in chunks.drain(..) {
@@ -1022,6 +1097,9 @@ impl Association {
             }
         }
         self.chunk_scratch = chunks;
+        if self.peer_cum > cum_before && !self.idata {
+            self.collect_dead_fragments(cum_before);
+        }
         if had_data {
             self.packets_since_ack += 1;
             // Every second packet, and at once when something is out of order (RFC 9260 §6.2).
@@ -1039,7 +1117,11 @@ impl Association {
         // the SACK rides along with it instead.
         if self.ack_now && self.queue.is_empty() && self.marked_count == 0 {
             let sack = self.build_sack();
-            self.emit_packet(self.peer_tag, vec![sack]);
+            // RFC 9260 §6.5: an ERROR may share the packet as long as it follows the SACK.
+            let chunks = std::iter::once(sack)
+                .chain(self.take_error_chunk())
+                .collect();
+            self.emit_packet(self.peer_tag, chunks);
         }
         self.deliver();
         self.perform_deferred_reset();
@@ -1138,43 +1220,166 @@ impl Association {
     }
 
     fn has_gaps(&self) -> bool {
-        self.received
-            .last_key_value()
-            .is_some_and(|(&k, _)| k > self.peer_cum)
+        !self.gaps.is_empty()
+    }
+
+    /// Whether the TSN `abs` was received (or skipped by FORWARD-TSN) already.
+    fn is_received(&self, abs: u64) -> bool {
+        abs <= self.peer_cum
+            || self
+                .gaps
+                .range(..=abs)
+                .next_back()
+                .is_some_and(|(_, &end)| end >= abs)
+    }
+
+    /// Records the TSN `abs` (above the cumulative TSN, not yet received) as received:
+    /// it extends the cumulative TSN or joins the runs that gap ack blocks report. The
+    /// runs are kept as they change, so a SACK reads the first few instead of walking
+    /// every TSN held (RFC 9260 §3.3.4 only needs the blocks, not the chunks).
+    fn mark_received(&mut self, abs: u64) {
+        let after = self.gaps.remove(&(abs + 1));
+        if abs == self.peer_cum + 1 {
+            self.peer_cum = after.unwrap_or(abs);
+            return;
+        }
+        let end = after.unwrap_or(abs);
+        let start = match self.gaps.range(..abs).next_back() {
+            Some((&s, &e)) if e + 1 == abs => s,
+            _ => abs,
+        };
+        self.gaps.insert(start, end);
+    }
+
+    /// Moves the cumulative TSN to `new_cum` (FORWARD-TSN), and over any run of
+    /// received TSNs it now reaches.
+    fn advance_cum_to(&mut self, new_cum: u64) {
+        self.peer_cum = self.peer_cum.max(new_cum);
+        while let Some((&s, &e)) = self.gaps.first_key_value()
+            && s <= self.peer_cum + 1
+        {
+            self.gaps.pop_first();
+            self.peer_cum = self.peer_cum.max(e);
+        }
+    }
+
+    /// How far past the cumulative TSN a TSN may lie and still be taken. Every chunk
+    /// held costs at least [`CHUNK_CHARGE`] of the window, so a TSN further out could
+    /// only be held by breaking the window we advertised: such TSNs are "above the
+    /// window" and dropped unacknowledged (RFC 9260 §6.2). It also bounds the runs the
+    /// gap reports keep, whatever arrives acknowledged but not held.
+    fn tsn_horizon(&self) -> u64 {
+        (self.window() / CHUNK_CHARGE).min(1 << 20) as u64
+    }
+
+    /// A whole message at the cumulative TSN's next TSN that is handed over at once
+    /// (unordered, or the one its stream waits for) is taken even when the window is
+    /// full: holding it costs nothing, and it may be the message that lets waiting
+    /// ones go, so a peer that filled the window with messages behind a missing one
+    /// cannot wedge the association. Not with `deferred_release`, where delivered
+    /// bytes stay counted until the application hands them back.
+    fn delivers_at_once(&self, abs: u64, sid: u16, unordered: bool, seq: u32) -> bool {
+        if self.cfg.deferred_release || abs != self.peer_cum + 1 || self.streaming.is_some() {
+            return false;
+        }
+        unordered
+            || self.streams_in.get(&sid).map_or(seq == 0, |s| {
+                if self.idata {
+                    s.next_mid == seq
+                } else {
+                    u32::from(s.next_ssn.0) == seq
+                }
+            })
+    }
+
+    /// A DATA or I-DATA chunk was dropped for want of room: RFC 9260 §6.2 has the
+    /// receiver send at once a SACK showing only what it accepted, so the peer learns
+    /// the window is closed instead of waiting for the delayed SACK.
+    fn window_drop(&mut self) {
+        self.stats.window_drops += 1;
+        self.ack_now = true;
+    }
+
+    /// Common checks of a DATA or I-DATA chunk before it is taken: duplicates, empty
+    /// user data, TSNs beyond the window, streams that do not exist. Returns the
+    /// chunk's absolute TSN when it is to be taken.
+    fn admit(&mut self, tsn: Tsn, sid: u16, len: usize) -> Option<u64> {
+        if len == 0 {
+            // RFC 9260 §6.2: DATA without user data is answered with an ABORT whose cause
+            // is No User Data naming the TSN (RFC 8260 §2.1: the same for I-DATA).
+            self.abort_with(ErrorCause::NoUserData(tsn), "DATA chunk without user data");
+            return None;
+        }
+        let abs = self.abs_peer_tsn(tsn);
+        if self.is_received(abs) {
+            self.stats.duplicates_received += 1;
+            // RFC 9260 §3.3.4: duplicates are reported, as many as a SACK has room for.
+            if self.dups.len() < MAX_SACK_ITEMS {
+                self.dups.push(tsn);
+            }
+            return None;
+        }
+        if abs - self.peer_cum > self.tsn_horizon() {
+            // Above the window: dropped and not acknowledged (RFC 9260 §6.2).
+            self.window_drop();
+            return None;
+        }
+        if sid >= self.streams_in_limit {
+            // RFC 9260 §6.5: acknowledge it as usual, send an ERROR with Invalid Stream
+            // Identifier at once, and discard the data. A streamed message cannot go on
+            // past a TSN taken by something else.
+            if abs == self.peer_cum + 1 {
+                self.flush_streaming();
+            }
+            self.mark_received(abs);
+            self.stats.invalid_stream_drops += 1;
+            let cause = ErrorCause::InvalidStreamIdentifier(Sid(sid));
+            // One ERROR per SACK, its causes bounded, however many such chunks arrive.
+            if self.pending_errors.len() < MAX_ERROR_CAUSES && !self.pending_errors.contains(&cause)
+            {
+                self.pending_errors.push(cause);
+            }
+            self.ack_now = true;
+            return None;
+        }
+        Some(abs)
     }
 
     fn on_data(&mut self, d: Data) {
-        let abs = self.abs_peer_tsn(d.tsn);
-        if abs <= self.peer_cum || self.received.contains_key(&abs) {
-            self.stats.duplicates_received += 1;
-            if self.dups.len() < MAX_SACK_ITEMS {
-                self.dups.push(d.tsn);
-            }
-            return;
-        }
         let len = d.user_data.len();
-        if self.received_bytes + len > self.window() || abs - self.peer_cum > 1 << 20 {
+        let Some(abs) = self.admit(d.tsn, d.stream_id.0, len) else {
+            return;
+        };
+        let charge = charge(len);
+        if self.received_bytes + charge > self.window()
+            && !(d.beginning
+                && d.ending
+                && self.delivers_at_once(abs, d.stream_id.0, d.unordered, u32::from(d.ssn.0)))
+        {
             // No room: drop without acknowledging; the peer retransmits (RFC 9260 §6.2).
-            self.stats.window_drops += 1;
+            self.window_drop();
             return;
         }
-        self.received_bytes += len;
-        if abs == self.peer_cum + 1 && !self.has_gaps() && self.stream_in(&d) {
+        self.received_bytes += charge;
+        if abs == self.peer_cum + 1 && !self.has_gaps() && self.stream_in(&d, charge) {
             return;
         }
         self.flush_streaming();
         self.received.insert(abs, d);
-        while self.received.contains_key(&(self.peer_cum + 1)) {
-            self.peer_cum += 1;
-        }
+        self.mark_received(abs);
         self.assemble_around(abs);
+        if let Some(held) = self.received.get_mut(&abs) {
+            // Held for later: keep its own bytes, not the whole datagram it is a view of.
+            held.user_data = Bytes::copy_from_slice(&held.user_data);
+        }
     }
 
     /// In-order arrival, the usual case: copy a fragment into its message while it is
     /// still hot in cache and let the packet go, instead of holding every packet of a
     /// long message and gathering them at the end. Returns false for chunks this does
     /// not take (whole messages, or fragments that do not continue the message).
-    fn stream_in(&mut self, d: &Data) -> bool {
+    /// `charge` is what the fragment was charged against the window.
+    fn stream_in(&mut self, d: &Data, charge: usize) -> bool {
         let abs = self.peer_cum + 1;
         let continues = self.streaming.as_ref().is_some_and(|m| {
             m.next == abs
@@ -1190,14 +1395,14 @@ impl Association {
                 return true;
             }
             m.buf.extend_from_slice(&d.user_data);
+            m.charged += charge;
             m.next += 1;
             self.peer_cum = abs;
             if d.ending {
                 let m = self.streaming.take().expect("checked above");
                 self.last_streamed_size = m.buf.len();
-                let total = m.buf.len();
                 // A guess far too large would ride along with the message: trim it.
-                let data = if m.buf.capacity() > 2 * total {
+                let data = if m.buf.capacity() > 2 * m.buf.len() {
                     Bytes::copy_from_slice(&m.buf)
                 } else {
                     m.buf.freeze()
@@ -1208,7 +1413,8 @@ impl Association {
                     u32::from(m.ssn.0),
                     Ppid(m.ppid),
                     data,
-                    total,
+                    m.charged,
+                    false,
                 );
             }
             return true;
@@ -1229,6 +1435,7 @@ impl Association {
             ppid: d.ppid.0,
             next: abs + 1,
             buf,
+            charged: charge,
         });
         self.peer_cum = abs;
         true
@@ -1243,6 +1450,16 @@ impl Association {
         };
         let last = m.next - 1;
         let tsn = self.peer_initial.add(last as u32);
+        // The buffer was sized for a whole message: a short start must not keep a
+        // large guess alive, or each broken-off message would pin up to 256 KiB.
+        let user_data = if m.buf.capacity() > 2 * m.buf.len() {
+            Bytes::copy_from_slice(&m.buf)
+        } else {
+            m.buf.freeze()
+        };
+        // From here it is one record, charged as one.
+        self.received_bytes -= m.charged.min(self.received_bytes);
+        self.received_bytes += charge(user_data.len());
         self.received.insert(
             last,
             Data {
@@ -1254,9 +1471,73 @@ impl Association {
                 stream_id: Sid(m.sid),
                 ssn: m.ssn,
                 ppid: Ppid(m.ppid),
-                user_data: m.buf.freeze(),
+                user_data,
             },
         );
+    }
+
+    /// Frees DATA fragments that can never become a message now that the cumulative TSN
+    /// moved on from `old_cum`. A message's fragments carry consecutive TSNs (RFC 9260
+    /// §6.9), so once a fragment's next TSN arrived as something that does not continue
+    /// it, or its previous TSN as something that does not lead into it, its run is dead:
+    /// without this a peer could leave fragments behind a hole and keep the window they
+    /// take for the life of the association. Only fragments the cumulative TSN just
+    /// reached are looked at, so each is looked at about once.
+    fn collect_dead_fragments(&mut self, old_cum: u64) {
+        let cum = self.peer_cum;
+        let candidates: Vec<u64> = self
+            .received
+            .range(old_cum..=cum + 1)
+            .map(|(&t, _)| t)
+            .collect();
+        for t in candidates {
+            let Some(d) = self.received.get(&t) else {
+                continue;
+            };
+            let sid = d.stream_id;
+            let end_broken = !d.ending
+                && t < cum
+                && !self
+                    .received
+                    .get(&(t + 1))
+                    .is_some_and(|n| n.stream_id == sid && !n.beginning);
+            let start_broken = !d.beginning
+                && t - 1 <= cum
+                && !self
+                    .received
+                    .get(&(t - 1))
+                    .is_some_and(|p| p.stream_id == sid && !p.ending);
+            if end_broken || start_broken {
+                self.drop_run(t);
+            }
+        }
+    }
+
+    /// Removes the run of fragments of one message around the record at `t`.
+    fn drop_run(&mut self, t: u64) {
+        let Some(d) = self.received.get(&t) else {
+            return;
+        };
+        let sid = d.stream_id;
+        let mut start = t;
+        while !self.received[&start].beginning {
+            match self.received.get(&(start - 1)) {
+                Some(p) if p.stream_id == sid && !p.ending => start -= 1,
+                _ => break,
+            }
+        }
+        let mut end = t;
+        while !self.received[&end].ending {
+            match self.received.get(&(end + 1)) {
+                Some(n) if n.stream_id == sid && !n.beginning => end += 1,
+                _ => break,
+            }
+        }
+        for x in start..=end {
+            if let Some(d) = self.received.remove(&x) {
+                self.received_bytes -= charge(d.user_data.len()).min(self.received_bytes);
+            }
+        }
     }
 
     /// If the chunk at `abs` completes a message, take the message out.
@@ -1270,18 +1551,31 @@ impl Association {
             return;
         }
         let sid = d.stream_id;
-        let mut start = abs;
-        while !self.received[&start].beginning {
-            match self.received.get(&(start - 1)) {
-                Some(p) if p.stream_id == sid && !p.ending => start -= 1,
-                _ => return,
+        // Walk both ways a step at a time and give up at the first hole either way: a
+        // chunk filling a hole in a long run then costs about the distance to the
+        // run's nearer end, not its whole length (a peer filling holes one by one next
+        // to a run's start would otherwise make each chunk walk the run).
+        let (mut start, mut end) = (abs, abs);
+        let mut at_start = d.beginning;
+        let mut at_end = d.ending;
+        while !(at_start && at_end) {
+            if !at_start {
+                match self.received.get(&(start - 1)) {
+                    Some(p) if p.stream_id == sid && !p.ending => {
+                        start -= 1;
+                        at_start = p.beginning;
+                    }
+                    _ => return,
+                }
             }
-        }
-        let mut end = abs;
-        while !self.received[&end].ending {
-            match self.received.get(&(end + 1)) {
-                Some(n) if n.stream_id == sid && !n.beginning => end += 1,
-                _ => return,
+            if !at_end {
+                match self.received.get(&(end + 1)) {
+                    Some(n) if n.stream_id == sid && !n.beginning => {
+                        end += 1;
+                        at_end = n.ending;
+                    }
+                    _ => return,
+                }
             }
         }
         let first = &self.received[&start];
@@ -1293,49 +1587,59 @@ impl Association {
             self.abort("message exceeds max-message-size");
             return;
         }
-        let data = if start == end {
-            self.received[&start].user_data.clone()
+        let mut charged = 0;
+        let mut parts = Vec::with_capacity((end - start + 1) as usize);
+        for t in start..=end {
+            // The gap runs remember the TSNs: the records themselves can go.
+            let d = self.received.remove(&t).expect("walked above");
+            charged += charge(d.user_data.len());
+            parts.push(d.user_data);
+        }
+        let (data, sliced) = if parts.len() == 1 {
+            (parts.pop().expect("one part"), true)
         } else {
             let mut buf = BytesMut::with_capacity(total);
-            for t in start..=end {
-                buf.extend_from_slice(&self.received[&t].user_data);
+            for p in &parts {
+                buf.extend_from_slice(p);
             }
-            buf.freeze()
+            (buf.freeze(), false)
         };
-        for t in start..=end {
-            // Chunks at or below the cumulative TSN are no longer needed for gap reports.
-            if t <= self.peer_cum {
-                self.received.remove(&t);
-            } else if let Some(c) = self.received.get_mut(&t) {
-                // Keep the TSN for gap reporting, drop the payload.
-                c.user_data = Bytes::new();
-            }
-        }
-        self.complete_message(sid, unordered, u32::from(ssn.0), ppid, data, total);
+        self.complete_message(
+            sid,
+            unordered,
+            u32::from(ssn.0),
+            ppid,
+            data,
+            charged,
+            sliced,
+        );
     }
 
     /// An I-DATA fragment (RFC 8260): TSNs only drive acknowledgement; messages are put
     /// together per stream, kind and MID, in FSN order.
     fn on_idata(&mut self, d: super::IData) {
-        let abs = self.abs_peer_tsn(d.tsn);
-        if abs <= self.peer_cum || self.received.contains_key(&abs) {
-            self.stats.duplicates_received += 1;
-            if self.dups.len() < MAX_SACK_ITEMS {
-                self.dups.push(d.tsn);
-            }
-            return;
-        }
         let len = d.user_data.len();
-        // Each held fragment is charged at least a small fixed cost, so a peer cannot
-        // pin unbounded bookkeeping with tiny fragments.
-        let charge = len.max(FRAGMENT_CHARGE);
-        if self.received_bytes + charge > self.window() || abs - self.peer_cum > 1 << 20 {
-            self.stats.window_drops += 1;
+        let Some(abs) = self.admit(d.tsn, d.stream_id.0, len) else {
             return;
-        }
+        };
         let key = (d.stream_id.0, d.unordered, d.mid.0);
         let fsn = d.fsn().0;
+        let new = !self.ireasm.contains_key(&key);
+        let whole = new && d.beginning() && d.ending;
+        // Each held fragment is charged at least a small fixed cost, and each message
+        // being put together its bookkeeping, so a peer cannot pin unbounded memory
+        // with tiny fragments or with one fragment each of many messages.
+        let charge = charge(len);
+        let entry_charge = if new { REASSEMBLY_CHARGE } else { 0 };
+        if self.received_bytes + charge + entry_charge > self.window()
+            && !(whole && self.delivers_at_once(abs, key.0, key.1, key.2))
+        {
+            self.window_drop();
+            return;
+        }
         let entry = self.ireasm.entry(key).or_default();
+        entry.charged += entry_charge;
+        self.received_bytes += entry_charge;
         if entry.fragments.contains_key(&fsn) {
             // The same fragment under another TSN: acknowledge the TSN, keep one copy.
             self.stats.duplicates_received += 1;
@@ -1349,26 +1653,15 @@ impl Association {
             entry.bytes += len;
             entry.charged += charge;
             self.received_bytes += charge;
-            entry.fragments.insert(fsn, d.user_data.clone());
+            // A fragment that waits for others keeps its own bytes, not the datagram.
+            let bytes = if whole {
+                d.user_data
+            } else {
+                Bytes::copy_from_slice(&d.user_data)
+            };
+            entry.fragments.insert(fsn, bytes);
         }
-        // A TSN record without payload: it only feeds gap reports.
-        self.received.insert(
-            abs,
-            Data {
-                unordered: d.unordered,
-                beginning: false,
-                ending: false,
-                immediate: false,
-                tsn: d.tsn,
-                stream_id: d.stream_id,
-                ssn: Ssn(0),
-                ppid: Ppid(0),
-                user_data: Bytes::new(),
-            },
-        );
-        while self.received.contains_key(&(self.peer_cum + 1)) {
-            self.peer_cum += 1;
-        }
+        self.mark_received(abs);
         let entry = &self.ireasm[&key];
         if entry.bytes > self.cfg.max_receive_message_size {
             self.abort("message exceeds max-message-size");
@@ -1388,7 +1681,8 @@ impl Association {
             return;
         }
         let m = self.ireasm.remove(&key).expect("looked up above");
-        let data = if m.fragments.len() == 1 {
+        let single = m.fragments.len() == 1;
+        let data = if single {
             m.fragments.into_values().next().expect("one fragment")
         } else {
             let mut buf = BytesMut::with_capacity(m.bytes);
@@ -1399,10 +1693,7 @@ impl Association {
         };
         let (sid, unordered, mid) = key;
         let ppid = Ppid(m.ppid.expect("complete"));
-        // The window was charged per fragment; from here it holds the message itself.
-        self.received_bytes -= m.charged.min(self.received_bytes);
-        self.received_bytes += m.bytes;
-        self.complete_message(Sid(sid), unordered, mid, ppid, data, m.bytes);
+        self.complete_message(Sid(sid), unordered, mid, ppid, data, m.charged, whole);
     }
 
     /// I-FORWARD-TSN (RFC 8260 §2.3.1): the peer gave up on these messages.
@@ -1415,11 +1706,7 @@ impl Association {
         if new_cum - self.peer_cum > 1 << 20 {
             return;
         }
-        self.peer_cum = new_cum;
-        while self.received.contains_key(&(self.peer_cum + 1)) {
-            self.peer_cum += 1;
-        }
-        self.prune_received();
+        self.advance_cum_to(new_cum);
         for e in &f.streams {
             let sid = e.stream_id.0;
             let mid = e.mid.0;
@@ -1439,7 +1726,7 @@ impl Association {
                     self.received_bytes -= p.charged.min(self.received_bytes);
                 }
             }
-            if e.unordered {
+            if e.unordered || sid >= self.streams_in_limit {
                 continue;
             }
             let st = self.streams_in.entry(sid).or_default();
@@ -1448,32 +1735,45 @@ impl Association {
             if advance == 0 || advance >= 1 << 31 {
                 continue;
             }
-            let later = st.waiting.split_off(&(st.next_key + u64::from(advance)));
-            let mut delivered = 0usize;
-            for (ppid, data) in std::mem::replace(&mut st.waiting, later).into_values() {
-                delivered += data.len();
-                self.events.push_back(SctpEvent::Message {
-                    stream_id: sid,
-                    ppid,
-                    data,
-                    unordered: false,
-                });
-            }
+            let skipped = (sid, st.next_key)..(sid, st.next_key + u64::from(advance));
             st.next_mid = skip_to;
             st.next_key += u64::from(advance);
             self.ready_streams.push(sid);
-            self.on_delivered(delivered);
+            self.hand_over_range(sid, skipped);
         }
         self.ack_now = true;
     }
 
-    /// `n` bytes went to the application: their room in the window frees now, or when
-    /// it releases them.
+    /// A message that waited for its turn goes to the application: its charge leaves
+    /// the window (or, with `deferred_release`, its bytes stay until released).
+    fn hand_over_waiting(&mut self, stream_id: u16, ppid: u32, data: Bytes) {
+        self.received_bytes -= charge(data.len()).min(self.received_bytes);
+        self.on_delivered(data.len());
+        self.events.push_back(SctpEvent::Message {
+            stream_id,
+            ppid,
+            data,
+            unordered: false,
+        });
+    }
+
+    /// Messages of a stream the peer gave up waiting for (FORWARD-TSN): those waiting
+    /// in `keys` go to the application in order.
+    fn hand_over_range(&mut self, stream_id: u16, keys: std::ops::Range<(u16, u64)>) {
+        let skipped: Vec<(u16, u64)> = self.waiting.range(keys).map(|(&k, _)| k).collect();
+        for k in skipped {
+            if let Some((ppid, data)) = self.waiting.remove(&k) {
+                self.hand_over_waiting(stream_id, ppid, data);
+            }
+        }
+    }
+
+    /// `n` bytes went to the application, their charge already taken off the window:
+    /// with `deferred_release` they count again until the application releases them.
     fn on_delivered(&mut self, n: usize) {
         if self.cfg.deferred_release {
             self.unreleased += n;
-        } else {
-            self.received_bytes -= n.min(self.received_bytes);
+            self.received_bytes += n;
         }
     }
 
@@ -1496,13 +1796,38 @@ impl Association {
         }
     }
 
+    /// Bytes the receive side charges against the window it advertises (a_rwnd):
+    /// fragments held for reassembly, whole ordered messages waiting for their turn
+    /// (each charged at least 64 bytes, see [`SctpConfig::receive_window`]), and (with
+    /// `deferred_release`) delivered bytes not yet released. Between packets it is
+    /// never above the window: a message taken past a full window is one handed over
+    /// at once.
+    pub fn receive_buffered(&self) -> usize {
+        self.received_bytes
+    }
+
+    /// Items the receive side holds for the peer: DATA fragments and I-DATA fragments
+    /// kept for reassembly, plus whole messages waiting for their turn. Each costs the
+    /// window at least 64 bytes, so there are at most window / 64 of them.
+    pub fn receive_held_chunks(&self) -> usize {
+        self.received.len()
+            + self
+                .ireasm
+                .values()
+                .map(|m| m.fragments.len())
+                .sum::<usize>()
+            + self.waiting.len()
+    }
+
     /// Bytes delivered but not yet released (`deferred_release`).
     pub fn unreleased(&self) -> usize {
         self.unreleased
     }
 
-    /// A whole message: deliver it if unordered, else queue it for its turn. `total`
-    /// bytes of it were counted in the receive window as fragments.
+    /// A whole message: deliver it if unordered, else queue it for its turn. It was
+    /// charged `charged` against the window as fragments; `sliced` says its bytes may
+    /// be a view of a larger received datagram.
+    #[allow(clippy::too_many_arguments)]
     fn complete_message(
         &mut self,
         sid: Sid,
@@ -1510,11 +1835,13 @@ impl Association {
         seq: u32,
         ppid: Ppid,
         data: Bytes,
-        total: usize,
+        charged: usize,
+        sliced: bool,
     ) {
         let stream_id = sid.0;
+        self.received_bytes -= charged.min(self.received_bytes);
         if unordered {
-            self.on_delivered(total);
+            self.on_delivered(data.len());
             self.events.push_back(SctpEvent::Message {
                 stream_id,
                 ppid: ppid.0,
@@ -1523,88 +1850,68 @@ impl Association {
             });
             return;
         }
+        let idata = self.idata;
         let s = self.streams_in.entry(stream_id).or_default();
         // SSN (16-bit) or MID (32-bit) distance from the next one due; half the space
         // behind counts as already delivered.
-        let ahead = if self.idata {
+        let ahead = if idata {
             u64::from(seq.wrapping_sub(s.next_mid)).min(u64::from(u32::MAX >> 1) + 1)
         } else {
             u64::from(Ssn(seq as u16).distance(s.next_ssn))
         };
-        if ahead >= if self.idata { 1 << 31 } else { 1 << 15 } {
+        if ahead >= if idata { 1 << 31 } else { 1 << 15 } {
             // Already delivered: a retransmission we somehow reassembled twice.
-            self.received_bytes -= total.min(self.received_bytes);
             return;
         }
-        // The window holds what the application has not taken: it stays counted.
-        s.waiting.insert(s.next_key + ahead, (ppid.0, data));
+        // A message that waits keeps its own bytes, not the datagram it came in.
+        let data = if ahead > 0 && sliced {
+            Bytes::copy_from_slice(&data)
+        } else {
+            data
+        };
+        // What the application has not taken stays counted, each message at least the
+        // per-chunk charge, so a flood of tiny messages behind a missing one is bounded
+        // by the window like any other held data.
+        let key = s.next_key + ahead;
+        let cost = charge(data.len());
+        if let Some((_, old)) = self.waiting.insert((stream_id, key), (ppid.0, data)) {
+            // A peer that reuses an SSN: the later message stands in for the earlier.
+            self.received_bytes -= charge(old.len()).min(self.received_bytes);
+        }
+        self.received_bytes += cost;
         if ahead == 0 {
             self.ready_streams.push(stream_id);
         }
     }
 
-    /// Deliver ordered messages whose turn has come; prune acknowledged TSN records.
+    /// Deliver ordered messages whose turn has come.
     fn deliver(&mut self) {
-        let mut delivered = 0usize;
         // Only streams whose next message just became complete can deliver.
         for stream_id in std::mem::take(&mut self.ready_streams) {
-            let Some(s) = self.streams_in.get_mut(&stream_id) else {
-                continue;
-            };
-            while let Some((ppid, data)) = s.waiting.remove(&s.next_key) {
-                delivered += data.len();
-                self.events.push_back(SctpEvent::Message {
-                    stream_id,
-                    ppid,
-                    data,
-                    unordered: false,
-                });
+            while let Some(s) = self.streams_in.get_mut(&stream_id) {
+                let Some((ppid, data)) = self.waiting.remove(&(stream_id, s.next_key)) else {
+                    break;
+                };
                 s.next_ssn = s.next_ssn.next();
                 s.next_mid = s.next_mid.wrapping_add(1);
                 s.next_key += 1;
+                self.hand_over_waiting(stream_id, ppid, data);
             }
-        }
-        self.on_delivered(delivered);
-        self.prune_received();
-    }
-
-    /// Drop TSN records at or below the cumulative TSN whose payload has been taken;
-    /// only fragments of unfinished messages stay there, so this touches few entries.
-    fn prune_received(&mut self) {
-        let spent: Vec<u64> = self
-            .received
-            .range(..=self.peer_cum)
-            .filter(|(_, d)| d.user_data.is_empty())
-            .map(|(&t, _)| t)
-            .collect();
-        for t in spent {
-            self.received.remove(&t);
         }
     }
 
     fn build_sack(&mut self) -> Chunk {
-        let mut blocks = Vec::new();
-        let mut run: Option<(u64, u64)> = None;
-        for &t in self.received.range(self.peer_cum + 1..).map(|(t, _)| t) {
-            match run {
-                Some((s, e)) if t == e + 1 => run = Some((s, t)),
-                Some((s, e)) => {
-                    blocks.push((s, e));
-                    run = Some((t, t));
-                }
-                None => run = Some((t, t)),
-            }
-        }
-        if let Some(r) = run {
-            blocks.push(r);
-        }
-        let gap_ack_blocks = blocks
-            .into_iter()
-            .filter(|(_, e)| e - self.peer_cum <= u64::from(u16::MAX))
+        // The lowest runs first (the sender repairs from the front), as many as a SACK
+        // carries and only as far as a 16-bit offset reaches (RFC 9260 §3.3.4).
+        let cum = self.peer_cum;
+        let gap_ack_blocks = self
+            .gaps
+            .iter()
+            .take_while(|&(&s, _)| s - cum <= u64::from(u16::MAX))
             .take(MAX_SACK_ITEMS)
-            .map(|(s, e)| GapAckBlock {
-                start: (s - self.peer_cum) as u16,
-                end: (e - self.peer_cum) as u16,
+            .map(|(&s, &e)| GapAckBlock {
+                start: (s - cum) as u16,
+                end: (e - cum).min(u64::from(u16::MAX)) as u16,
             })
             .collect();
         let a_rwnd = self.window().saturating_sub(self.received_bytes) as u32;
@@ -1617,6 +1924,16 @@ impl Association {
             a_rwnd,
             gap_ack_blocks,
             duplicate_tsns: std::mem::take(&mut self.dups),
+        })
+    }
+
+    /// The ERROR chunk owed for chunks on streams that do not exist (RFC 9260 §6.5),
+    /// to follow the SACK that acknowledges them.
+    fn take_error_chunk(&mut self) -> Option<Chunk> {
+        (!self.pending_errors.is_empty()).then(|| {
+            Chunk::Error(super::ErrorChunk {
+                causes: std::mem::take(&mut self.pending_errors),
+            })
         })
     }
 
@@ -1960,11 +2277,15 @@ impl Association {
         }
         if self.outstanding_reset.is_none() && !self.pending_reset.is_empty() {
             // Streams with queued messages wait until those are cut into chunks.
+            // As many streams as one request carries within a packet (2 bytes each
+            // after the chunk, parameter and packet headers); the rest wait their turn.
+            let fit = mtu.saturating_sub(COMMON_HEADER + 4 + 16) / 2;
             let ready: Vec<u16> = self
                 .pending_reset
                 .iter()
                 .copied()
                 .filter(|s| !self.queue.has_stream(*s))
+                .take(fit.max(1))
                 .collect();
             if !ready.is_empty() {
                 self.pending_reset.retain(|s| !ready.contains(s));
@@ -1994,6 +2315,11 @@ impl Association {
                 let sack = self.build_sack();
                 if let Err(e) = w.push(&sack) {
                     tracing::warn!(error = %e, "SACK did not encode");
+                }
+                if let Some(error) = self.take_error_chunk()
+                    && let Err(e) = w.push(&error)
+                {
+                    tracing::warn!(error = %e, "ERROR did not encode");
                 }
             }
             let header = self.data_header();
@@ -2150,6 +2476,20 @@ impl Association {
             debug_assert_eq!(pr, self.pr_outstanding, "PR-SCTP count out of step");
             let marked = self.inflight.values().filter(|f| f.marked).count();
             debug_assert_eq!(marked, self.marked_count, "marked count out of step");
+            // The receive window's charge is the sum of what is held; checked while what
+            // is held is small enough to walk on every poll.
+            if self.received.len() + self.ireasm.len() + self.waiting.len() <= 512 {
+                let held = self
+                    .received
+                    .values()
+                    .map(|d| charge(d.user_data.len()))
+                    .chain(self.ireasm.values().map(|m| m.charged))
+                    .chain(self.streaming.iter().map(|m| m.charged))
+                    .chain(self.waiting.values().map(|(_, d)| charge(d.len())))
+                    .sum::<usize>()
+                    + self.unreleased;
+                debug_assert_eq!(held, self.received_bytes, "receive charge out of step");
+            }
             let unacked = self.inflight.values().any(|f| !f.acked && !f.abandoned);
             debug_assert!(
                 !unacked || self.t3.is_some() || !self.state.carries_data(),
@@ -2199,15 +2539,15 @@ impl Association {
             if t < keep_from
                 && let Some(d) = self.received.remove(&t)
             {
-                self.received_bytes -= d.user_data.len().min(self.received_bytes);
+                self.received_bytes -= charge(d.user_data.len()).min(self.received_bytes);
             }
         }
-        self.peer_cum = new_cum;
-        while self.received.contains_key(&(self.peer_cum + 1)) {
-            self.peer_cum += 1;
-        }
-        self.prune_received();
+        self.advance_cum_to(new_cum);
         for s in &f.streams {
+            if s.stream_id.0 >= self.streams_in_limit {
+                // No such stream: nothing waits on it, and no state is made for it.
+                continue;
+            }
             let st = self.streams_in.entry(s.stream_id.0).or_default();
             // Messages up to this SSN will never come: deliver what is waiting before it
             // and move on.
@@ -2216,22 +2556,13 @@ impl Association {
             if advance == 0 || advance >= 1 << 15 {
                 continue;
             }
-            let later = st.waiting.split_off(&(st.next_key + u64::from(advance)));
-            let mut delivered = 0usize;
-            for (ppid, data) in std::mem::replace(&mut st.waiting, later).into_values() {
-                delivered += data.len();
-                self.events.push_back(SctpEvent::Message {
-                    stream_id: s.stream_id.0,
-                    ppid,
-                    data,
-                    unordered: false,
-                });
-            }
+            let sid = s.stream_id.0;
+            let skipped = (sid, st.next_key)..(sid, st.next_key + u64::from(advance));
             st.next_ssn = skip_to;
             st.next_key += u64::from(advance);
             // The message now due may already be waiting.
-            self.ready_streams.push(s.stream_id.0);
-            self.on_delivered(delivered);
+            self.ready_streams.push(sid);
+            self.hand_over_range(sid, skipped);
         }
         self.ack_now = true;
     }
@@ -2339,9 +2670,17 @@ impl Association {
             streams.to_vec()
         };
         for s in &all {
-            if let Some(st) = self.streams_in.remove(s) {
-                let held: usize = st.waiting.values().map(|(_, d)| d.len()).sum();
-                self.received_bytes -= held.min(self.received_bytes);
+            if self.streams_in.remove(s).is_some() {
+                let keys: Vec<(u16, u64)> = self
+                    .waiting
+                    .range((*s, 0)..=(*s, u64::MAX))
+                    .map(|(&k, _)| k)
+                    .collect();
+                for k in keys {
+                    if let Some((_, d)) = self.waiting.remove(&k) {
+                        self.received_bytes -= charge(d.len()).min(self.received_bytes);
+                    }
+                }
             }
         }
         self.events.push_back(SctpEvent::StreamsReset {

@@ -59,6 +59,8 @@ mod serial;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_hostile;
 
 use bytes::{BufMut, Bytes};
 
