@@ -2590,7 +2590,16 @@ impl SctpRun {
 
 /// The `sctp_association` fuzz target; see the module docs for the input format.
 pub fn sctp_association(data: &[u8]) {
-    let _ = run_sctp(data);
+    let Some(&config) = data.first() else {
+        return;
+    };
+    // Each side's promise to its peer, plus what the application queued (held in the
+    // send queue, in flight, on the simulated wire and in the checks) and the records.
+    let budget = sctp_config_for(config, 0).memory_budget()
+        + sctp_config_for(config, 1).memory_budget()
+        + 8 * SCTP_MAX_SEND_TOTAL
+        + 64 * data.len();
+    heap::within("sctp_association", budget, || run_sctp(data));
 }
 
 /// Runs an `sctp_association` input, reporting where the pair ended (`None` for an empty
@@ -2761,7 +2770,14 @@ impl SctpScript {
 /// Checks: no panic, every `poll_output` drain ends (a machine that keeps emitting would
 /// spin for ever), and without meddling the pair connects.
 pub fn ortc_chain(data: &[u8]) {
-    run_ortc_chain(data);
+    // Two chains, each held to what its layers promise a peer, plus what the input's API
+    // calls queue (at most 200 sends of 10 KB, kept on both sides and on the wire).
+    let chain = sansrtc::datachannel::DataChannelConfig::default()
+        .memory_budget(&SctpConfig::default())
+        + DTLS_BUDGET
+        + ICE_BUDGET;
+    let budget = 2 * chain + 4 * 200 * 255 * 40 + 64 * data.len();
+    heap::within("ortc_chain", budget, || run_ortc_chain(data));
 }
 
 /// What a datagram from a stranger must not change: every layer's state, the path, the

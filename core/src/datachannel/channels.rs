@@ -122,6 +122,16 @@ impl Default for DataChannelConfig {
     }
 }
 
+impl DataChannelConfig {
+    /// The memory budget above, in bytes, for channels over an association configured
+    /// by `sctp`: [`SctpConfig::memory_budget`] plus each channel the peer may open with
+    /// its label and protocol.
+    pub fn memory_budget(&self, sctp: &crate::sctp::SctpConfig) -> usize {
+        sctp.memory_budget()
+            + self.max_incoming_channels * (700 + 2 * (self.max_label_len + self.max_protocol_len))
+    }
+}
+
 /// Counters of the data channel layer: what the peer opened and what was refused, per
 /// reason.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -8,7 +8,9 @@ use bytes::Bytes;
 use super::dtls::DtlsTransportState;
 use super::ice::earliest;
 use super::{DataChannelParameters, DtlsTransport, OrtcError, OrtcEvent, SctpCapabilities};
-use crate::datachannel::{DataChannelEvent, DataChannelInfo, DataChannelOutput, DataChannels};
+use crate::datachannel::{
+    DataChannelConfig, DataChannelEvent, DataChannelInfo, DataChannelOutput, DataChannels,
+};
 use crate::io::{Endpoint, Input, Output};
 use crate::sctp::{Association, SctpConfig};
 
@@ -32,6 +34,7 @@ pub enum SctpTransportState {
 pub struct SctpTransport {
     dtls: DtlsTransport,
     cfg: SctpConfig,
+    channel_cfg: DataChannelConfig,
     channels: Option<DataChannels>,
     state: SctpTransportState,
     connect_sent: bool,
@@ -50,6 +53,7 @@ impl SctpTransport {
                 seed,
                 ..SctpConfig::default()
             },
+            channel_cfg: DataChannelConfig::default(),
             channels: None,
             state: SctpTransportState::New,
             connect_sent: false,
@@ -61,6 +65,13 @@ impl SctpTransport {
     /// Adjust the association's configuration (window, message size, seed) before `start`.
     pub fn config_mut(&mut self) -> &mut SctpConfig {
         &mut self.cfg
+    }
+
+    /// Adjust the limits on what the peer may open (channel count, label and protocol
+    /// lengths) before `start`; its rustdoc states the memory one peer can make the
+    /// association and its channels hold.
+    pub fn channel_config_mut(&mut self) -> &mut DataChannelConfig {
+        &mut self.channel_cfg
     }
 
     /// `getCapabilities()`.
@@ -91,7 +102,11 @@ impl SctpTransport {
         assoc.set_peer_max_message_size(
             (remote.max_message_size != 0).then_some(remote.max_message_size as usize),
         );
-        self.channels = Some(DataChannels::new(assoc, role));
+        self.channels = Some(DataChannels::with_config(
+            assoc,
+            role,
+            self.channel_cfg.clone(),
+        ));
         self.set_state(SctpTransportState::Connecting);
         self.maybe_connect();
         Ok(())

@@ -76,6 +76,29 @@ pub struct SctpConfig {
     pub deferred_release: bool,
 }
 
+impl SctpConfig {
+    /// The receive window an association with this config advertises: never less than
+    /// one maximal message + 64 KiB, since messages are delivered whole.
+    pub fn effective_receive_window(&self) -> usize {
+        (self.receive_window as usize)
+            .max(self.max_receive_message_size + 65536)
+            .min(u32::MAX as usize)
+    }
+
+    /// The most heap, in bytes, one peer can make an association with this config hold
+    /// on its receive side: about 2.5 × the window (everything held is charged at
+    /// least 64 bytes of it, and the bookkeeping of tiny items costs up to about 2.5
+    /// times that), plus a fixed allowance for per-stream ordering state, the runs of
+    /// received TSNs that gap reports are read from, and pending stream resets. What
+    /// the application queues to send is its own and not counted.
+    /// `tests/tests/hostile_heap.rs` measures the floods against it.
+    pub fn memory_budget(&self) -> usize {
+        let w = self.effective_receive_window();
+        let streams = usize::from(self.streams);
+        w * 5 / 2 + 44 * streams + 40 * (w / 128)
+    }
+}
+
 impl Default for SctpConfig {
     fn default() -> Self {
         SctpConfig {
@@ -756,9 +779,7 @@ impl Association {
     }
 
     fn window(&self) -> usize {
-        (self.cfg.receive_window as usize)
-            .max(self.cfg.max_receive_message_size + 65536)
-            .min(u32::MAX as usize)
+        self.cfg.effective_receive_window()
     }
 
     fn tick(&mut self, now: Instant) {
