@@ -2759,7 +2759,7 @@ impl SctpScript {
 /// | tag | follows | effect |
 /// |---|---|---|
 /// | 0 | `len: u16` BE, bytes | the bytes arrive at A from B's address |
-/// | 1 | `len: u16` BE, bytes | the bytes arrive at A from a stranger |
+/// | 1 | `len: u16` BE, bytes | the bytes arrive from a stranger, at A (or at B when `tag & 8`) |
 /// | 2 | `at: u8`, `x: u8` | the next datagram B → A has byte `at` xored with `x` |
 /// | 3 | — | the next datagram B → A is lost |
 /// | 4 | — | the next datagram B → A arrives twice |
@@ -2768,7 +2768,9 @@ impl SctpScript {
 /// | 7 | — | both sides exchange everything pending |
 ///
 /// Checks: no panic, every `poll_output` drain ends (a machine that keeps emitting would
-/// spin for ever), and without meddling the pair connects.
+/// spin for ever), a stranger's datagram changes no layer's state and makes nobody send,
+/// both chains stay within their heap budget, and without meddling (the stranger does
+/// not count) the pair connects.
 pub fn ortc_chain(data: &[u8]) {
     // Two chains, each held to what its layers promise a peer, plus what the input's API
     // calls queue (at most 200 sends of 10 KB, kept on both sides and on the wire).
@@ -2946,21 +2948,23 @@ pub fn run_ortc_chain(data: &[u8]) -> bool {
                     continue;
                 }
                 // A stranger (an address that never passed an ICE check) changes nothing
-                // and makes us send nothing, so it does not count as meddling: a clean
-                // path must still connect.
-                for t in drain(&mut a) {
+                // and makes either side send nothing, so it does not count as meddling:
+                // a clean path must still connect. Bit 3 of the tag picks B.
+                let (x, y, x_addr, y_addr) = if tag & 8 == 0 {
+                    (&mut a, &mut b, a_addr, b_addr)
+                } else {
+                    (&mut b, &mut a, b_addr, a_addr)
+                };
+                for t in drain(x) {
                     for d in t.datagrams() {
-                        b.handle_input(recv(a_addr, b_addr, d, now));
+                        y.handle_input(recv(x_addr, y_addr, d, now));
                     }
                 }
-                let before = ortc_snapshot(&a);
-                a.handle_input(recv(stranger, a_addr, bytes, now));
-                assert!(
-                    drain(&mut a).is_empty(),
-                    "a stranger's datagram made us send"
-                );
+                let before = ortc_snapshot(x);
+                x.handle_input(recv(stranger, x_addr, bytes, now));
+                assert!(drain(x).is_empty(), "a stranger's datagram made us send");
                 assert_eq!(
-                    ortc_snapshot(&a),
+                    ortc_snapshot(x),
                     before,
                     "a stranger's datagram changed our state"
                 );
