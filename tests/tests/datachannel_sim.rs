@@ -71,6 +71,19 @@ fn pair_limited(seed: u64, link: LinkConfig, b_limits: DataChannelConfig) -> Pai
     p
 }
 
+/// `n` default channels labelled `c0`, `c1`, … created on `who`.
+fn create_channels(p: &mut Pair, who: EndpointId, n: usize) -> Vec<u16> {
+    (0..n)
+        .map(|i| {
+            p.sim
+                .endpoint_mut(who)
+                .dc
+                .create(&format!("c{i}"), DataChannelInit::default())
+                .unwrap()
+        })
+        .collect()
+}
+
 fn events(p: &mut Pair, id: EndpointId) -> Vec<DataChannelEvent> {
     p.sim.take_events(id).into_iter().map(|(_, e)| e).collect()
 }
@@ -219,15 +232,7 @@ fn closing_from_either_side_closes_both() {
 fn a_thousand_channels_open_and_close_on_one_association() {
     let mut p = pair(4, LinkConfig::new().latency(Duration::from_millis(5)));
     let (a, b) = (p.a, p.b);
-    let ids: Vec<u16> = (0..1000)
-        .map(|i| {
-            p.sim
-                .endpoint_mut(a)
-                .dc
-                .create(&format!("c{i}"), DataChannelInit::default())
-                .unwrap()
-        })
-        .collect();
+    let ids = create_channels(&mut p, a, 1000);
     p.sim.run_for(Duration::from_secs(5));
     let opened = events(&mut p, a)
         .iter()
@@ -383,15 +388,7 @@ fn opens_beyond_the_channel_cap_are_refused_with_a_reset() {
         limits,
     );
     let (a, b) = (p.a, p.b);
-    let ids: Vec<u16> = (0..40)
-        .map(|i| {
-            p.sim
-                .endpoint_mut(a)
-                .dc
-                .create(&format!("c{i}"), DataChannelInit::default())
-                .unwrap()
-        })
-        .collect();
+    let ids = create_channels(&mut p, a, 40);
     p.sim.run_for(Duration::from_secs(5));
     let eb = events(&mut p, b);
     assert_eq!(
