@@ -220,9 +220,15 @@ pub mod heap {
     }
 }
 
-/// Heap a parser harness may hold beyond a small multiple of its input: the parsers
+/// Heap a parser harness may hold beyond what its input's size allows: the parsers
 /// borrow, the harness re-encodes what parses.
 pub const PARSER_BUDGET: usize = 16 * 1024;
+
+/// Heap a parser harness may hold per byte of input: a 4-byte chunk, parameter or
+/// attribute decodes to one value of up to ~100 bytes, and the harness keeps a few
+/// decodings of the input at once. What matters is that the heap follows the bytes that
+/// arrived, never a length a peer claims.
+pub const PARSED_PER_BYTE: usize = 128;
 
 /// Heap one ICE agent may hold: candidates and pairs are capped by its config (`max_remote_candidates`), checks and
 /// consent transactions by the pairs.
@@ -251,7 +257,7 @@ const EXTRA_TYPES: &[u16] = &[
 /// The `stun` fuzz target: parse arbitrary bytes; on success use every accessor. Panics
 /// only if the codec breaks one of its promises.
 pub fn stun(data: &[u8]) {
-    heap::within("stun", PARSER_BUDGET + 8 * data.len(), || {
+    heap::within("stun", PARSER_BUDGET + PARSED_PER_BYTE * data.len(), || {
         stun_unbounded(data)
     })
 }
@@ -949,7 +955,7 @@ fn refragment(msg_type: u8, seq: u16, body: &[u8], split: u8) {
 pub fn dtls_parse(data: &[u8]) {
     heap::within(
         "dtls_parse",
-        hs::MAX_BUFFERED + PARSER_BUDGET + 8 * data.len(),
+        hs::MAX_BUFFERED + PARSER_BUDGET + PARSED_PER_BYTE * data.len(),
         || dtls_parse_unbounded(data),
     )
 }
@@ -1707,9 +1713,11 @@ fn srtp_contexts(mode: u8) -> (sansrtc::srtp::SrtpContext, sansrtc::srtp::SrtpCo
 /// packet is also protected by a sending context with the same keys and, when the receiver
 /// accepts it, must come back unchanged.
 pub fn srtp_unprotect(data: &[u8]) {
-    heap::within("srtp_unprotect", PARSER_BUDGET + 8 * data.len(), || {
-        srtp_unprotect_unbounded(data)
-    })
+    heap::within(
+        "srtp_unprotect",
+        PARSER_BUDGET + PARSED_PER_BYTE * data.len(),
+        || srtp_unprotect_unbounded(data),
+    )
 }
 
 fn srtp_unprotect_unbounded(data: &[u8]) {
@@ -1843,9 +1851,11 @@ fn sctp_chunks_round_trip(b: Bytes) {
 /// the chunk parsers), and `Chunk::parse_all` on the input with and without its common
 /// header. Whatever parses must round-trip. Panics only if the codec breaks a promise.
 pub fn sctp_parse(data: &[u8]) {
-    heap::within("sctp_parse", PARSER_BUDGET + 8 * data.len(), || {
-        sctp_parse_unbounded(data)
-    })
+    heap::within(
+        "sctp_parse",
+        PARSER_BUDGET + PARSED_PER_BYTE * data.len(),
+        || sctp_parse_unbounded(data),
+    )
 }
 
 fn sctp_parse_unbounded(data: &[u8]) {
@@ -1894,7 +1904,7 @@ fn sctp_parse_unbounded(data: &[u8]) {
 /// The `dcep` fuzz target: `DcepMessage::parse` on arbitrary bytes. The format has one
 /// encoding per message, so what parses must re-encode to exactly the input.
 pub fn dcep(data: &[u8]) {
-    heap::within("dcep", PARSER_BUDGET + 8 * data.len(), || {
+    heap::within("dcep", PARSER_BUDGET + PARSED_PER_BYTE * data.len(), || {
         dcep_unbounded(data)
     })
 }
