@@ -16,6 +16,7 @@ use sansrtc::ortc::{
     DataChannelParameters, DtlsTransport, DtlsTransportState, IceGatherer, IceGathererConfig,
     IceRole, IceTransport, OrtcEvent, SctpTransport, SctpTransportState,
 };
+use sansrtc_tests::dtls_plaintext;
 
 /// One chain on its own loopback socket, driven by a non-blocking loop.
 struct Node {
@@ -126,15 +127,6 @@ fn drive(nodes: &mut [Node; 2], limit: Duration, done: impl Fn(&[Node; 2]) -> bo
             std::thread::sleep(Duration::from_micros(200));
         }
     }
-}
-
-/// A plaintext DTLS 1.2 record (epoch 0).
-fn dtls_plaintext(content_type: u8, seq: u64, payload: &[u8]) -> Vec<u8> {
-    let mut d = vec![content_type, 0xfe, 0xfd, 0, 0];
-    d.extend_from_slice(&seq.to_be_bytes()[2..]);
-    d.extend_from_slice(&u16::try_from(payload.len()).unwrap().to_be_bytes());
-    d.extend_from_slice(payload);
-    d
 }
 
 #[test]

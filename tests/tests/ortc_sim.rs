@@ -14,6 +14,7 @@ use sansrtc::ortc::{
     SctpCapabilities, SctpTransport, SctpTransportState,
 };
 use sansrtc::sim::{EndpointId, HostConfig, LinkConfig, Sim};
+use sansrtc_tests::dtls_plaintext;
 
 struct Pair {
     sim: Sim<SctpTransport>,
@@ -89,6 +90,26 @@ fn pair(seed: u64, link: LinkConfig) -> Pair {
     Pair { sim, a, b }
 }
 
+/// A channel `label` created on `a`, once it is open on both sides (within 10 s).
+fn open_channel(p: &mut Pair, label: &str) -> u16 {
+    let (a, b) = (p.a, p.b);
+    let id = p
+        .sim
+        .endpoint_mut(a)
+        .create_data_channel(&DataChannelParameters::new(label))
+        .unwrap();
+    let open = |s: &Sim<SctpTransport>, who| {
+        s.endpoint(who)
+            .channel(id)
+            .is_some_and(|c| c.state == sansrtc::datachannel::DataChannelState::Open)
+    };
+    assert!(
+        p.sim
+            .run_until(Duration::from_secs(10), |s| open(s, a) && open(s, b))
+    );
+    id
+}
+
 fn channel_open(events: &[(Duration, EndpointId, OrtcEvent)], who: EndpointId) -> Option<Duration> {
     events.iter().find_map(|(t, id, e)| {
         (*id == who && matches!(e, OrtcEvent::DataChannel(DataChannelEvent::Open(_)))).then_some(*t)
@@ -151,16 +172,7 @@ fn chain_connects_and_carries_messages_both_ways() {
     let link = LinkConfig::new().latency(Duration::from_millis(10));
     let mut p = pair(7, link);
     let (a, b) = (p.a, p.b);
-    let id = p
-        .sim
-        .endpoint_mut(a)
-        .create_data_channel(&DataChannelParameters::new("chat"))
-        .unwrap();
-    assert!(p.sim.run_until(Duration::from_secs(10), |s| {
-        s.endpoint(a)
-            .channel(id)
-            .is_some_and(|c| c.state == sansrtc::datachannel::DataChannelState::Open)
-    }));
+    let id = open_channel(&mut p, "chat");
     let events = p.sim.events().to_vec();
     let open = channel_open(&events, a).unwrap();
     // ICE (a check each way + nomination), DTLS (two flights each way), SCTP (INIT,
@@ -451,15 +463,6 @@ fn a_chosen_local_dtls_role_is_announced_and_kept() {
     assert_eq!(a.transport().role(), Some(DtlsRole::Client));
 }
 
-/// A plaintext DTLS record (epoch 0) of `content_type`, numbered `seq`.
-fn dtls_plaintext(content_type: u8, seq: u64, payload: &[u8]) -> Bytes {
-    let mut d = vec![content_type, 0xfe, 0xfd, 0, 0];
-    d.extend_from_slice(&seq.to_be_bytes()[2..]);
-    d.extend_from_slice(&u16::try_from(payload.len()).unwrap().to_be_bytes());
-    d.extend_from_slice(payload);
-    Bytes::from(d)
-}
-
 /// The address of `t`'s (one) host candidate.
 fn host_address(t: &SctpTransport) -> SocketAddr {
     let c = &t.transport().transport().gatherer_candidates()[0];
@@ -468,7 +471,7 @@ fn host_address(t: &SctpTransport) -> SocketAddr {
 
 /// Hand `who` a datagram from `source`, as if it came off its socket now, and check that
 /// it makes `who` send nothing (no reflection, no amplification).
-fn inject(sim: &mut Sim<SctpTransport>, who: EndpointId, source: SocketAddr, contents: Bytes) {
+fn inject(sim: &mut Sim<SctpTransport>, who: EndpointId, source: SocketAddr, contents: Vec<u8>) {
     use sansrtc::io::{Endpoint, Input, Output, Protocol, Receive};
     let now = sim.now();
     let destination = host_address(sim.endpoint(who));
@@ -478,7 +481,7 @@ fn inject(sim: &mut Sim<SctpTransport>, who: EndpointId, source: SocketAddr, con
         protocol: Protocol::Udp,
         source,
         destination,
-        contents,
+        contents: contents.into(),
     }));
     let out = t.poll_output();
     assert!(
@@ -512,20 +515,12 @@ fn forged_dtls_records_neither_block_nor_close_the_connection() {
             );
         }
     }
-    let id = p
-        .sim
-        .endpoint_mut(a)
-        .create_data_channel(&DataChannelParameters::new("chat"))
-        .unwrap();
+    let id = open_channel(&mut p, "chat");
     let open = |s: &Sim<SctpTransport>, who| {
         s.endpoint(who)
             .channel(id)
             .is_some_and(|c| c.state == DataChannelState::Open)
     };
-    assert!(
-        p.sim
-            .run_until(Duration::from_secs(10), |s| open(s, a) && open(s, b))
-    );
     assert!(
         p.sim.elapsed() < Duration::from_millis(500),
         "{:?}",
@@ -574,16 +569,7 @@ fn channels_close_and_refuse_sends_when_dtls_closes() {
     let link = LinkConfig::new().latency(Duration::from_millis(10));
     let mut p = pair(12, link);
     let (a, b) = (p.a, p.b);
-    let id = p
-        .sim
-        .endpoint_mut(a)
-        .create_data_channel(&DataChannelParameters::new("chat"))
-        .unwrap();
-    assert!(p.sim.run_until(Duration::from_secs(10), |s| {
-        s.endpoint(b)
-            .channel(id)
-            .is_some_and(|c| c.state == DataChannelState::Open)
-    }));
+    let id = open_channel(&mut p, "chat");
     // Only DTLS closes on a: close_notify goes out, SCTP on b learns it from DTLS.
     p.sim.endpoint_mut(a).transport_mut().stop();
     p.sim.run_for(Duration::from_secs(1));
