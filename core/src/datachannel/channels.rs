@@ -352,11 +352,17 @@ impl DataChannels {
         Ok(id)
     }
 
-    fn free_id(&self) -> Result<u16, DataChannelError> {
-        let first = match self.role {
+    /// Parity of the stream ids we open (RFC 8832 §6: the DTLS client's are even, the
+    /// server's odd); the peer's are the other.
+    fn our_parity(&self) -> u16 {
+        match self.role {
             DtlsRole::Client => 0,
             _ => 1,
-        };
+        }
+    }
+
+    fn free_id(&self) -> Result<u16, DataChannelError> {
+        let first = self.our_parity();
         // A stream still being reset (a channel just closed, or a peer's open refused
         // on it) cannot carry a new channel until the reset is done.
         (first..u16::MAX)
@@ -613,13 +619,7 @@ impl DataChannels {
             tracing::debug!(id, "DATA_CHANNEL_OPEN for a stream in use");
             return;
         }
-        // RFC 8832 §6: the DTLS client opens even stream ids and the server odd ones,
-        // so the peer's are the other parity from ours.
-        let ours = match self.role {
-            DtlsRole::Client => 0,
-            _ => 1,
-        };
-        let refusal = if id % 2 == ours {
+        let refusal = if id % 2 == self.our_parity() {
             Some(&mut self.stats.refused_wrong_parity)
         } else if open.label.len() > self.cfg.max_label_len
             || open.protocol.len() > self.cfg.max_protocol_len
