@@ -16,9 +16,8 @@ use std::time::Instant;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sansrtc::crypto::{AeadAlgorithm, HashAlgorithm, NamedGroup, default_provider};
 use sansrtc::dtls::record::{self, NonceKind, RecordCipher};
-use sansrtc::dtls::{
-    CipherSuite, Dtls, DtlsCertificate, DtlsConfig, DtlsEvent, DtlsOutput, DtlsRole,
-};
+use sansrtc::dtls::{CipherSuite, Dtls, DtlsCertificate, DtlsConfig, DtlsEvent, DtlsRole};
+use sansrtc::io::Output;
 
 /// Client and server configurations for one suite and group, certificates made here.
 fn configs(group: NamedGroup) -> (DtlsConfig, DtlsConfig) {
@@ -40,20 +39,18 @@ fn pump(from: &mut Dtls, to: &mut Dtls, now: Instant) -> bool {
     let mut connected = false;
     loop {
         match from.poll_output() {
-            DtlsOutput::Packet(p) => to.handle_datagram(now, &p),
-            DtlsOutput::Event(DtlsEvent::Connected { .. }) => connected = true,
-            DtlsOutput::Event(e) => panic!("unexpected event {e:?}"),
-            _ => return connected,
+            Output::Transmit(p) => to.handle_datagram(now, &p),
+            Output::Event(DtlsEvent::Connected { .. }) => connected = true,
+            Output::Event(e) => panic!("unexpected event {e:?}"),
+            Output::Timeout(_) => return connected,
         }
     }
 }
 
 /// One full handshake; returns the client's SRTP keying material length.
 fn handshake(client_cfg: &DtlsConfig, server_cfg: &DtlsConfig, now: Instant) -> usize {
-    let mut client = Dtls::new(DtlsRole::Client, client_cfg.clone());
-    let mut server = Dtls::new(DtlsRole::Server, server_cfg.clone());
-    client.handle_timeout(now);
-    server.handle_timeout(now);
+    let mut client = Dtls::new(DtlsRole::Client, client_cfg.clone(), now);
+    let mut server = Dtls::new(DtlsRole::Server, server_cfg.clone(), now);
     let (mut c_up, mut s_up) = (false, false);
     for _ in 0..4 {
         c_up |= pump(&mut client, &mut server, now);

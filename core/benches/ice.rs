@@ -22,12 +22,15 @@ use sansrtc::stun::{Class, MessageBuilder, Method, TransactionId};
 
 const PAIRS: u8 = 50;
 
-fn agent(seed: u64, controlling: bool, addr: SocketAddr) -> IceAgent {
-    let mut a = IceAgent::new(IceConfig {
-        seed,
-        controlling,
-        ..IceConfig::default()
-    });
+fn agent(seed: u64, controlling: bool, addr: SocketAddr, start: Instant) -> IceAgent {
+    let mut a = IceAgent::new(
+        IceConfig {
+            seed,
+            controlling,
+            ..IceConfig::default()
+        },
+        start,
+    );
     a.add_local_candidate(Candidate::host(addr, Protocol::Udp))
         .expect("host candidate");
     a.end_of_local_candidates();
@@ -59,7 +62,10 @@ fn build_pairs(start: Instant) -> (Sim<IceAgent>, Vec<EndpointId>) {
         let ip_b = IpAddr::V4(Ipv4Addr::new(10, 0, i, 2));
         let (addr_a, addr_b) = (SocketAddr::new(ip_a, 5000), SocketAddr::new(ip_b, 5000));
         let seed = u64::from(i) * 2;
-        let (mut a, mut b) = (agent(seed, true, addr_a), agent(seed + 1, false, addr_b));
+        let (mut a, mut b) = (
+            agent(seed, true, addr_a, start),
+            agent(seed + 1, false, addr_b, start),
+        );
         signal(&mut a, &mut b);
         let (ha, hb) = (
             sim.add_host(HostConfig::new(ip_a).link(link.clone())),
@@ -112,7 +118,7 @@ fn drain(agent: &mut IceAgent) -> usize {
         match agent.poll_output() {
             Output::Transmit(_) => sent += 1,
             Output::Event(_) => {}
-            _ => return sent,
+            Output::Timeout(_) => return sent,
         }
     }
 }
@@ -123,7 +129,7 @@ fn bench_answer(c: &mut Criterion) {
         "192.0.2.1:5000".parse().unwrap(),
         "192.0.2.2:6000".parse().unwrap(),
     );
-    let mut a = agent(1, false, local);
+    let mut a = agent(1, false, local, start);
     let peer = IceCredentials {
         ufrag: "ESwN".into(),
         pwd: "q8Zg8C+d//82ky8w/U19HZ5R".into(),

@@ -34,44 +34,46 @@
 //! use std::time::{Duration, Instant};
 //! use bytes::Bytes;
 //! use sansrtc::driver::{Drive, Step};
-//! use sansrtc::io::{Endpoint, Input, Output, Protocol, Transmit};
+//! use sansrtc::io::{Endpoint, IDLE_TIMEOUT, Input, Output, Protocol, Transmit};
 //!
-//! /// With a peer: sends 10 bytes as datagrams of 4 when it first learns the time, reports
-//! /// each echo, and reports `b"late"` if 1 s passes. Without: echoes what it receives.
-//! struct Peer { local: SocketAddr, peer: Option<SocketAddr>, out: VecDeque<Output<Bytes>>, deadline: Option<Instant> }
+//! /// With a peer: sends 10 bytes as datagrams of 4 as soon as it starts, reports each
+//! /// echo, and reports `b"late"` if 1 s passes. Without: echoes what it receives.
+//! struct Peer { peer: bool, out: VecDeque<Output<Bytes>>, deadline: Instant }
+//!
+//! impl Peer {
+//!     fn new(local: SocketAddr, peer: Option<SocketAddr>, now: Instant) -> Self {
+//!         let mut out = VecDeque::new();
+//!         if let Some(peer) = peer {
+//!             let mut t = Transmit::single(Protocol::Udp, local, peer, Bytes::from_static(b"0123456789"));
+//!             t.segment_size = Some(4);
+//!             out.push_back(Output::Transmit(t));
+//!         }
+//!         Peer { peer: peer.is_some(), out, deadline: now + Duration::from_secs(1) }
+//!     }
+//! }
 //!
 //! impl Endpoint for Peer {
 //!     type Event = Bytes;
 //!     fn handle_input(&mut self, input: Input) {
-//!         match (input, self.peer) {
-//!             (Input::Timeout(now), Some(peer)) if self.deadline.is_none() => {
-//!                 let mut t = Transmit::single(Protocol::Udp, self.local, peer, Bytes::from_static(b"0123456789"));
-//!                 t.segment_size = Some(4);
-//!                 self.out.push_back(Output::Transmit(t));
-//!                 self.deadline = Some(now + Duration::from_secs(1));
-//!             }
-//!             (Input::Timeout(now), _) if self.deadline.is_some_and(|d| d <= now) => {
+//!         match input {
+//!             Input::Timeout(now) if self.peer && self.deadline <= now => {
 //!                 self.out.push_back(Output::Event(Bytes::from_static(b"late")));
+//!                 self.deadline = now + IDLE_TIMEOUT;
 //!             }
-//!             (Input::Receive(r), Some(_)) => self.out.push_back(Output::Event(r.contents)),
-//!             (Input::Receive(r), None) => self.out.push_back(Output::Transmit(Transmit::single(
+//!             Input::Timeout(_) => {}
+//!             Input::Receive(r) if self.peer => self.out.push_back(Output::Event(r.contents)),
+//!             Input::Receive(r) => self.out.push_back(Output::Transmit(Transmit::single(
 //!                 Protocol::Udp, r.destination, r.source, r.contents))),
-//!             _ => {}
 //!         }
 //!     }
 //!     fn poll_output(&mut self) -> Output<Bytes> {
-//!         match (self.out.pop_front(), self.deadline) {
-//!             (Some(o), _) => o,
-//!             (None, Some(d)) => Output::Timeout(d),
-//!             (None, None) => Output::Idle,
-//!         }
+//!         self.out.pop_front().unwrap_or(Output::Timeout(self.deadline))
 //!     }
 //! }
 //!
 //! let (a, b): (SocketAddr, SocketAddr) = ("127.0.0.1:1000".parse().unwrap(), "127.0.0.1:2000".parse().unwrap());
-//! let peer = |local, peer| Peer { local, peer, out: VecDeque::new(), deadline: None };
-//! let mut drives = [Drive::new(peer(a, Some(b)), vec![a]), Drive::new(peer(b, None), vec![b])];
 //! let start = Instant::now();
+//! let mut drives = [Drive::new(Peer::new(a, Some(b), start), vec![a]), Drive::new(Peer::new(b, None, start), vec![b])];
 //! let mut now = start;
 //! let mut wire: VecDeque<(SocketAddr, SocketAddr, Bytes, usize)> = VecDeque::new();
 //! let mut events = Vec::new();
@@ -80,7 +82,6 @@
 //!     for (i, drive) in drives.iter_mut().enumerate() {
 //!         loop {
 //!             match drive.poll_step() {
-//!                 Step::ReadClock => drive.handle_wake(now),
 //!                 Step::Send { socket } => {
 //!                     let from = drive.local_addrs()[socket];
 //!                     // A socket that offers GSO for up to 64 datagrams per call.
@@ -91,8 +92,7 @@
 //!                     }
 //!                 }
 //!                 Step::Event(e) => events.push((i, e)),
-//!                 Step::Wait { deadline } => { deadlines.extend(deadline); break }
-//!                 _ => unreachable!(),
+//!                 Step::Wait { deadline } => { deadlines.push(deadline); break }
 //!             }
 //!         }
 //!     }
@@ -132,13 +132,10 @@ use crate::io::{Endpoint, Input, Output, Protocol, Receive, Transmit};
 pub const MAX_UDP_PAYLOAD: usize = 65_507;
 
 /// What a runtime should do next; see the [module docs](self) for the loop.
-#[non_exhaustive]
+///
+/// Exhaustive, like the [`Output`] it comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step<E> {
-    /// The endpoint has not been told the time yet: read the runtime's clock and pass it to
-    /// [`Drive::handle_wake`]. Returned once, before anything else, so that whatever the
-    /// caller configured through [`Drive::endpoint_mut`] after binding is in place first.
-    ReadClock,
     /// Send the pending transmit on this socket, batch by batch, with
     /// [`Drive::next_batch`].
     Send {
@@ -147,11 +144,11 @@ pub enum Step<E> {
     },
     /// Hand this event to the application.
     Event(E),
-    /// Wait until a socket is readable or, if set, the deadline passes; then feed what
-    /// arrived with [`Drive::handle_datagrams`] and call [`Drive::handle_wake`].
+    /// Wait until a socket is readable or the deadline passes; then feed what arrived
+    /// with [`Drive::handle_datagrams`] and call [`Drive::handle_wake`].
     Wait {
-        /// When the endpoint wants [`Input::Timeout`]; `None` waits for sockets only.
-        deadline: Option<Instant>,
+        /// When the endpoint wants [`Input::Timeout`].
+        deadline: Instant,
     },
 }
 
@@ -321,7 +318,6 @@ pub fn route(locals: &[SocketAddr], transmit: &Transmit) -> Option<usize> {
 pub struct Drive<T> {
     endpoint: T,
     locals: Vec<SocketAddr>,
-    started: bool,
     deadline: Option<Instant>,
     outgoing: Option<Outgoing>,
     max_segments: usize,
@@ -334,7 +330,6 @@ impl<T: Endpoint> Drive<T> {
         Drive {
             endpoint,
             locals,
-            started: false,
             deadline: None,
             outgoing: None,
             max_segments: usize::MAX,
@@ -377,9 +372,6 @@ impl<T: Endpoint> Drive<T> {
     /// transmits that no socket can send are dropped and counted in
     /// [`DriveStats::unroutable`].
     pub fn poll_step(&mut self) -> Step<T::Event> {
-        if !self.started {
-            return Step::ReadClock;
-        }
         if let Some(o) = &self.outgoing {
             return Step::Send { socket: o.socket };
         }
@@ -411,11 +403,7 @@ impl<T: Endpoint> Drive<T> {
                 Output::Event(e) => return Step::Event(e),
                 Output::Timeout(at) => {
                     self.deadline = Some(at);
-                    return Step::Wait { deadline: Some(at) };
-                }
-                _ => {
-                    self.deadline = None;
-                    return Step::Wait { deadline: None };
+                    return Step::Wait { deadline: at };
                 }
             }
         }
@@ -504,17 +492,11 @@ impl<T: Endpoint> Drive<T> {
         self.stats.receive_errors += 1;
     }
 
-    /// The runtime read its clock (after [`Step::ReadClock`]) or woke up at `now`: tells
-    /// the endpoint the time if it has never heard it or its deadline has passed. Call it
-    /// after feeding what arrived, so a busy socket cannot starve the timer.
+    /// The runtime woke up at `now`: feeds the endpoint a timeout if its deadline has
+    /// passed. Call it after feeding what arrived, so a busy socket cannot starve the
+    /// timer.
     pub fn handle_wake(&mut self, now: Instant) {
-        let due = match self.deadline {
-            _ if !self.started => true,
-            Some(at) => at <= now,
-            None => false,
-        };
-        if due {
-            self.started = true;
+        if self.deadline.is_some_and(|at| at <= now) {
             self.deadline = None;
             self.endpoint.handle_input(Input::Timeout(now));
         }
@@ -736,30 +718,6 @@ mod tests {
             }
         }
         calls
-    }
-
-    /// Emits the transmits it was given, then idles.
-    struct Sender(Vec<Transmit>);
-
-    impl Endpoint for Sender {
-        type Event = ();
-        fn handle_input(&mut self, _: Input) {}
-        fn poll_output(&mut self) -> Output<()> {
-            if self.0.is_empty() {
-                Output::Idle
-            } else {
-                Output::Transmit(self.0.remove(0))
-            }
-        }
-    }
-
-    #[test]
-    fn nothing_is_sent_before_the_endpoint_learns_the_time() {
-        let mut d = Drive::new(Sender(vec![transmit(3, None)]), vec![addr("10.0.0.1:5000")]);
-        assert!(matches!(d.poll_step(), Step::ReadClock));
-        assert!(matches!(d.poll_step(), Step::ReadClock));
-        assert_eq!(d.next_batch(64), None);
-        assert_eq!(d.endpoint().0.len(), 1);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! types, so a runtime, the simulator or a user's own event loop can drive any of them.
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
@@ -44,7 +44,9 @@ pub struct Receive {
 }
 
 /// Something that happened outside the state machine.
-#[non_exhaustive]
+///
+/// Exhaustive on purpose: a loop that matches every variant needs no catch-all arm, so
+/// adding one is a breaking change the compiler points out rather than a silent gap.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     /// A datagram arrived.
@@ -121,26 +123,35 @@ impl Transmit {
     }
 }
 
+/// How far ahead a machine with no timer armed asks to be woken: it has nothing to do
+/// until input arrives, so the wake-up only has to be rare, not absent.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// What a state machine hands out when polled.
-#[non_exhaustive]
+///
+/// `T` is what it sends: a [`Transmit`] with addresses for machines that own a socket
+/// (ICE and everything above it), or a bare packet (`Bytes`) for a layer that hands its
+/// packets to the layer below (DTLS, SCTP, data channels).
+///
+/// Exhaustive on purpose, like [`Input`]: a drain loop matches all three and needs no
+/// catch-all arm that would stop draining unnoticed if a variant were added.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Output<E> {
-    /// Send these datagrams.
-    Transmit(Transmit),
+pub enum Output<E, T = Transmit> {
+    /// Send this.
+    Transmit(T),
     /// Something the application should know about.
     Event(E),
-    /// Nothing more until this instant or new input, whichever comes first.
-    /// Feed `Input::Timeout(at)` once it passes.
+    /// Nothing more until this instant or new input, whichever comes first: feed
+    /// `Input::Timeout(at)` once it passes. A machine with nothing armed answers
+    /// [`IDLE_TIMEOUT`] after the latest time it was given.
     Timeout(Instant),
-    /// No timer armed: nothing to do until new input arrives (no time has been fed in yet,
-    /// or the machine is closed).
-    Idle,
 }
 
-/// A sans-IO state machine with the shared verbs: feed it [`Input`], drain [`Output`]
-/// until it answers [`Output::Timeout`] or [`Output::Idle`].
+/// A sans-IO state machine that owns its addresses, with the shared verbs: built with a
+/// start `Instant`, fed [`Input`], drained of [`Output`] until it answers
+/// [`Output::Timeout`].
 ///
-/// The simulator and both runtime crates drive anything that implements this trait.
+/// The simulator and the runtimes drive anything that implements this trait.
 pub trait Endpoint {
     /// Events this machine reports.
     type Event;
@@ -149,7 +160,7 @@ pub trait Endpoint {
     /// an error, so the caller has nothing to handle.
     fn handle_input(&mut self, input: Input);
 
-    /// Take the next output. Call repeatedly until it returns `Timeout` or `Idle`.
+    /// Take the next output. Call repeatedly until it returns `Timeout`.
     fn poll_output(&mut self) -> Output<Self::Event>;
 }
 
@@ -160,5 +171,72 @@ impl<T: Endpoint + ?Sized> Endpoint for Box<T> {
     }
     fn poll_output(&mut self) -> Output<Self::Event> {
         (**self).poll_output()
+    }
+}
+
+/// A protocol layer that rides on another (DTLS on ICE, SCTP on DTLS): the same verbs
+/// as [`Endpoint`], but its packets carry no addresses; the layer below picks the path.
+///
+/// [`Pinned`] puts a layer on fixed addresses so the simulator or a runtime can drive it
+/// alone, which is how each layer is tested without the ones around it.
+pub trait Layer {
+    /// Events this layer reports.
+    type Event;
+
+    /// Feed one packet from the layer below. Malformed packets are dropped and counted.
+    fn handle_packet(&mut self, now: Instant, packet: Bytes);
+
+    /// Time has advanced to `now`.
+    fn handle_timeout(&mut self, now: Instant);
+
+    /// Take the next output. Call repeatedly until it returns `Timeout`.
+    fn poll_output(&mut self) -> Output<Self::Event, Bytes>;
+}
+
+/// A [`Layer`] bound to one local and one remote address, carried over plain datagrams:
+/// an [`Endpoint`] the simulator can host directly. Datagrams from any other address are
+/// ignored.
+#[derive(Debug)]
+pub struct Pinned<L> {
+    /// The layer.
+    pub layer: L,
+    /// Our address.
+    pub local: SocketAddr,
+    /// The peer's address.
+    pub remote: SocketAddr,
+}
+
+impl<L: Layer> Pinned<L> {
+    /// `layer` sending from `local` to `remote`.
+    pub fn new(layer: L, local: SocketAddr, remote: SocketAddr) -> Self {
+        Pinned {
+            layer,
+            local,
+            remote,
+        }
+    }
+}
+
+impl<L: Layer> Endpoint for Pinned<L> {
+    type Event = L::Event;
+
+    fn handle_input(&mut self, input: Input) {
+        match input {
+            Input::Receive(r) if r.source == self.remote => {
+                self.layer.handle_packet(r.now, r.contents)
+            }
+            Input::Receive(_) => {}
+            Input::Timeout(now) => self.layer.handle_timeout(now),
+        }
+    }
+
+    fn poll_output(&mut self) -> Output<Self::Event> {
+        match self.layer.poll_output() {
+            Output::Transmit(p) => {
+                Output::Transmit(Transmit::single(Protocol::Udp, self.local, self.remote, p))
+            }
+            Output::Event(e) => Output::Event(e),
+            Output::Timeout(at) => Output::Timeout(at),
+        }
     }
 }

@@ -8,8 +8,10 @@
 //!
 //! ## The loop
 //!
-//! Every machine implements [`io::Endpoint`]: feed it [`io::Input`], then drain
-//! [`io::Output`] until it tells you when to call again.
+//! Every machine is built with a start `Instant` and speaks the same verbs ([`io::Endpoint`],
+//! or [`io::Layer`] for a layer riding on another): feed it [`io::Input`], then drain
+//! [`io::Output`] until it tells you when to call again. `Input` and `Output` are
+//! exhaustive, so a loop that matches all of their variants needs no catch-all arm.
 //!
 //! ```
 //! use std::time::{Duration, Instant};
@@ -17,8 +19,8 @@
 //! use sansrtc::ice::{Candidate, IceAgent, IceConfig, IceEvent};
 //!
 //! let start = Instant::now(); // time comes from the caller, never from the library
-//! let mut a = IceAgent::new(IceConfig { seed: 1, controlling: true, ..Default::default() });
-//! let mut b = IceAgent::new(IceConfig { seed: 2, controlling: false, ..Default::default() });
+//! let mut a = IceAgent::new(IceConfig { seed: 1, controlling: true, ..Default::default() }, start);
+//! let mut b = IceAgent::new(IceConfig { seed: 2, controlling: false, ..Default::default() }, start);
 //! let (addr_a, addr_b) = ("127.0.0.1:5000".parse().unwrap(), "127.0.0.1:6000".parse().unwrap());
 //! a.add_local_candidate(Candidate::host(addr_a, Protocol::Udp)).unwrap();
 //! b.add_local_candidate(Candidate::host(addr_b, Protocol::Udp)).unwrap();
@@ -32,7 +34,6 @@
 //! let mut agents = [a, b];
 //! let mut now = start;
 //! let mut connected = false;
-//! for agent in &mut agents { agent.handle_input(Input::Timeout(now)); }
 //! while !connected && now < start + Duration::from_secs(5) {
 //!     let mut next = now + Duration::from_secs(1);
 //!     for i in 0..2 {
@@ -45,7 +46,6 @@
 //!                 Output::Event(IceEvent::SelectedPairChange { .. }) => connected = true,
 //!                 Output::Event(_) => {}
 //!                 Output::Timeout(at) => { next = next.min(at); break; }
-//!                 _ => break,
 //!             }
 //!         }
 //!     }

@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bytes::Bytes;
-use sansrtc::dtls::{Dtls, DtlsError, DtlsOutput, DtlsRole};
+use sansrtc::dtls::{Dtls, DtlsError, DtlsRole};
 use sansrtc::ice::IceConnectionState;
+use sansrtc::io::Output;
 use sansrtc::sctp::{ChecksumPolicy, Chunk, Packet};
 use sansrtc::stun::{Attribute, Class, MessageBuilder, Method, TransactionId, attr};
 
@@ -714,8 +715,7 @@ fn record_transcript(mode: u8, t: Transcript) -> (Vec<u8>, Vec<Vec<u8>>) {
     } else {
         DtlsRole::Client
     };
-    let mut peer = Dtls::new(peer_role, harness::dtls_config(mode, peer_role));
-    peer.handle_timeout(run.now());
+    let mut peer = Dtls::new(peer_role, harness::dtls_config(mode, peer_role), run.now());
     let mut all = Vec::new();
     let mut forwarded = 0;
     // Which non-empty batch of the harness side to lose the first datagram of: the
@@ -788,11 +788,11 @@ fn drain_peer(peer: &mut Dtls, connected: &mut bool) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     loop {
         match peer.poll_output() {
-            DtlsOutput::Packet(p) => out.push(p.to_vec()),
-            DtlsOutput::Event(e) => {
+            Output::Transmit(p) => out.push(p.to_vec()),
+            Output::Event(e) => {
                 *connected |= matches!(e, sansrtc::dtls::DtlsEvent::Connected { .. });
             }
-            _ => return out,
+            Output::Timeout(_) => return out,
         }
     }
 }

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sansrtc::io::Endpoint;
 pub use sansrtc_ortc_async::*;
@@ -30,6 +30,10 @@ impl Runtime for AsyncStdRuntime {
 
     fn sleep(duration: Duration) -> impl Future<Output = ()> + Send + 'static {
         crate::runtime::sleep(duration)
+    }
+
+    fn now() -> Instant {
+        crate::runtime::now()
     }
 }
 

@@ -4,7 +4,9 @@
 use std::collections::{HashMap, VecDeque};
 
 use sansrtc::dtls::DtlsCertificate;
-use sansrtc::io::{Endpoint, Input, Output};
+use std::time::Instant;
+
+use sansrtc::io::{Endpoint, IDLE_TIMEOUT, Input, Output};
 use sansrtc::ortc::{
     DtlsTransport, IceGatherer, IceTransport, OrtcError, OrtcEvent, SctpTransport,
 };
@@ -46,15 +48,28 @@ pub(crate) enum ChainEvent {
 /// at the high-water mark need to hear of every decrease. So after each batch of input
 /// the chain compares the buffered amount of every channel that has data in flight with
 /// what it last reported, and reports the change.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Chain {
     pub(crate) stage: Stage,
+    /// The latest time of any input: what an empty chain counts its idle wake-up from.
+    now: Instant,
     watched: HashMap<u16, usize>,
     dirty: bool,
     changes: VecDeque<(u16, usize)>,
 }
 
 impl Chain {
+    /// An empty chain whose clock starts at `now`.
+    pub(crate) fn new(now: Instant) -> Self {
+        Chain {
+            stage: Stage::Empty,
+            now,
+            watched: HashMap::new(),
+            dirty: false,
+            changes: VecDeque::new(),
+        }
+    }
+
     pub(crate) fn ice_mut(&mut self) -> Option<&mut IceTransport> {
         match &mut self.stage {
             Stage::Ice(i) => Some(i),
@@ -200,6 +215,7 @@ impl Endpoint for Chain {
 
     fn handle_input(&mut self, input: Input) {
         self.dirty = true;
+        self.now = self.now.max(input.now());
         match &mut self.stage {
             Stage::Empty => {}
             Stage::Gatherer(g) => g.handle_input(input),
@@ -214,7 +230,7 @@ impl Endpoint for Chain {
             return Output::Event(ChainEvent::Buffered { id, amount });
         }
         let out = match &mut self.stage {
-            Stage::Empty => Output::Idle,
+            Stage::Empty => Output::Timeout(self.now + IDLE_TIMEOUT),
             Stage::Gatherer(g) => g.poll_output(),
             Stage::Ice(i) => i.poll_output(),
             Stage::Dtls(d) => d.poll_output(),
@@ -223,7 +239,7 @@ impl Endpoint for Chain {
         match out {
             Output::Transmit(t) => Output::Transmit(t),
             Output::Event(e) => Output::Event(ChainEvent::Ortc(e)),
-            wait => {
+            Output::Timeout(at) => {
                 // Everything the last input caused has been handed out: acknowledgements
                 // have been processed, so buffered amounts are current.
                 if std::mem::take(&mut self.dirty) {
@@ -232,10 +248,7 @@ impl Endpoint for Chain {
                         return Output::Event(ChainEvent::Buffered { id, amount });
                     }
                 }
-                match wait {
-                    Output::Timeout(at) => Output::Timeout(at),
-                    _ => Output::Idle,
-                }
+                Output::Timeout(at)
             }
         }
     }

@@ -389,12 +389,12 @@ fn launch<R: Runtime>(link: &Link) -> Result<(), Error> {
     };
     let bound = if options.addresses.is_empty() {
         R::Driver::<Chain>::bind_interfaces(
-            Chain::default(),
+            Chain::new(R::now()),
             options.port,
             options.interface_filter,
         )
     } else {
-        R::Driver::<Chain>::bind(Chain::default(), &options.addresses)
+        R::Driver::<Chain>::bind(Chain::new(R::now()), &options.addresses)
     };
     let gathered = bound.map_err(Error::from).and_then(|driver| {
         gatherer.gather(driver.local_addrs())?;
@@ -464,11 +464,14 @@ impl<R: Runtime> IceGatherer<R> {
     /// [`gather`](IceGatherer::gather).
     pub fn new(options: IceGathererOptions) -> Self {
         let seed = options.seed.unwrap_or_else(random_seed);
-        let core = sansrtc::ortc::IceGatherer::new(sansrtc::ortc::IceGathererConfig {
-            seed: Some(seed),
-            stun_servers: options.stun_servers.clone(),
-            lite: options.lite,
-        });
+        let core = sansrtc::ortc::IceGatherer::new(
+            sansrtc::ortc::IceGathererConfig {
+                seed: Some(seed),
+                stun_servers: options.stun_servers.clone(),
+                lite: options.lite,
+            },
+            R::now(),
+        );
         let (shared, commands) = Shared::new(core, options);
         IceGatherer {
             link: Link { shared, commands },

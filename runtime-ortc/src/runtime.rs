@@ -5,7 +5,7 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sansrtc::driver::InterfaceFilter;
 use sansrtc::io::Endpoint;
@@ -28,6 +28,9 @@ pub trait Runtime: Copy + Debug + Send + Sync + 'static {
 
     /// Resolves after `duration`.
     fn sleep(duration: Duration) -> impl Future<Output = ()> + Send + 'static;
+
+    /// The runtime's clock, the one its timers run on: it starts the machines' clocks.
+    fn now() -> Instant;
 }
 
 /// A UDP driver: sockets and a timer around an [`Endpoint`], as the runtime crates'

@@ -10,34 +10,38 @@
 //! ```
 //! use std::collections::VecDeque;
 //! use std::net::SocketAddr;
-//! use std::time::Duration;
+//! use std::time::{Duration, Instant};
 //! use bytes::Bytes;
-//! use sansrtc::io::{Endpoint, Input, Output, Protocol, Transmit};
+//! use sansrtc::io::{Endpoint, IDLE_TIMEOUT, Input, Output, Protocol, Transmit};
 //! use sansrtc_tokio::UdpDriver;
 //!
-//! /// Sends "hello" from `from` to `to` once it knows the time; reports what it receives.
-//! struct Hello { from: Option<SocketAddr>, to: Option<SocketAddr>, out: VecDeque<Output<Bytes>> }
+//! /// Sends "hello" from `from` to `to` once both are set; reports what it receives.
+//! struct Hello { from: Option<SocketAddr>, to: Option<SocketAddr>, now: Instant, out: VecDeque<Bytes> }
 //!
 //! impl Endpoint for Hello {
 //!     type Event = Bytes;
 //!     fn handle_input(&mut self, input: Input) {
+//!         self.now = self.now.max(input.now());
 //!         match input {
-//!             Input::Timeout(_) => if let (Some(from), Some(to)) = (self.from.take(), self.to.take()) {
-//!                 let hello = Bytes::from_static(b"hello");
-//!                 self.out.push_back(Output::Transmit(Transmit::single(Protocol::Udp, from, to, hello)));
-//!             },
-//!             Input::Receive(r) => self.out.push_back(Output::Event(r.contents)),
-//!             _ => {}
+//!             Input::Receive(r) => self.out.push_back(r.contents),
+//!             Input::Timeout(_) => {} // no timers of its own
 //!         }
 //!     }
 //!     fn poll_output(&mut self) -> Output<Bytes> {
-//!         self.out.pop_front().unwrap_or(Output::Idle)
+//!         if let (Some(from), Some(to)) = (self.from, self.to.take()) {
+//!             let hello = Bytes::from_static(b"hello");
+//!             return Output::Transmit(Transmit::single(Protocol::Udp, from, to, hello));
+//!         }
+//!         match self.out.pop_front() {
+//!             Some(got) => Output::Event(got),
+//!             None => Output::Timeout(self.now + IDLE_TIMEOUT),
+//!         }
 //!     }
 //! }
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> std::io::Result<()> {
-//! let hello = Hello { from: None, to: None, out: VecDeque::new() };
+//! let hello = Hello { from: None, to: None, now: Instant::now(), out: VecDeque::new() };
 //! let mut driver = UdpDriver::bind(hello, &["127.0.0.1:0".parse().unwrap()])?;
 //! // The port is known once bound; between awaits the endpoint is yours to configure.
 //! let me = driver.local_addrs()[0];
@@ -268,11 +272,9 @@ impl<T: Endpoint> UdpDriver<T> {
     pub async fn next_event(&mut self) -> io::Result<T::Event> {
         loop {
             match self.drive.poll_step() {
-                Step::ReadClock => self.drive.handle_wake(now()),
                 Step::Send { socket } => self.send(socket).await,
                 Step::Event(e) => return Ok(e),
-                Step::Wait { deadline } => self.wait(deadline).await?,
-                _ => return Err(io::Error::other("driver step this runtime does not know")),
+                Step::Wait { deadline } => self.wait(Some(deadline)).await?,
             }
         }
     }

@@ -165,10 +165,13 @@ impl Ours {
         let socket = UdpSocket::bind("127.0.0.1:0").expect("bind UDP");
         let local = socket.local_addr().unwrap();
         let cert = DtlsCertificate::generate(&*default_provider()).unwrap();
-        let mut g = IceGatherer::new(IceGathererConfig {
-            seed: Some(seed),
-            ..Default::default()
-        });
+        let mut g = IceGatherer::new(
+            IceGathererConfig {
+                seed: Some(seed),
+                ..Default::default()
+            },
+            Instant::now(),
+        );
         g.gather(&[local]).unwrap();
         let dtls = DtlsTransport::new(IceTransport::new(g), vec![cert]).unwrap();
         let mut chain = SctpTransport::new(dtls, 5000);
@@ -231,7 +234,6 @@ impl Ours {
                 }
                 Output::Event(e) => self.events.push((Instant::now(), e)),
                 Output::Timeout(at) => return Some(at),
-                _ => return None,
             }
         }
     }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use sansrtc::io::{Endpoint, Input, Output, Protocol, Transmit};
+use sansrtc::io::{Endpoint, IDLE_TIMEOUT, Input, Output, Protocol, Transmit};
 
 /// Sequence number of the first datagram of the segmented burst.
 pub const BURST_SEQ: u32 = 1000;
@@ -35,8 +35,8 @@ pub enum PingEvent {
     },
 }
 
-/// Sends the burst as soon as it learns the time, then `count` numbered 20-byte datagrams
-/// one per `interval` on its timer, and reports `Done` once each has come back, intact,
+/// Sends the burst when first polled (after the runtime has bound its addresses), then
+/// `count` numbered 20-byte datagrams one per `interval` on its timer, and reports `Done` once each has come back, intact,
 /// from `peer` to `local`.
 #[derive(Debug)]
 pub struct Pinger {
@@ -46,6 +46,7 @@ pub struct Pinger {
     interval: Duration,
     next: u32,
     next_at: Option<Instant>,
+    now: Instant,
     expected: BTreeMap<u32, usize>,
     echoed: BTreeSet<u32>,
     /// Echoes that were not what was sent, or came from or to the wrong address.
@@ -54,7 +55,7 @@ pub struct Pinger {
 }
 
 impl Pinger {
-    pub fn new(count: u32, interval: Duration) -> Self {
+    pub fn new(count: u32, interval: Duration, now: Instant) -> Self {
         let unset = SocketAddr::from(([0, 0, 0, 0], 0));
         Pinger {
             local: unset,
@@ -63,6 +64,7 @@ impl Pinger {
             interval,
             next: 0,
             next_at: None,
+            now,
             expected: BTreeMap::new(),
             echoed: BTreeSet::new(),
             bad: 0,
@@ -81,18 +83,9 @@ impl Endpoint for Pinger {
     type Event = PingEvent;
 
     fn handle_input(&mut self, input: Input) {
+        self.now = self.now.max(input.now());
         match input {
             Input::Timeout(now) => {
-                if self.next_at.is_none() {
-                    let mut burst = Vec::new();
-                    for (i, &len) in BURST.iter().enumerate() {
-                        let seq = BURST_SEQ + i as u32;
-                        burst.extend(datagram(seq, len));
-                        self.expected.insert(seq, len);
-                    }
-                    self.send(burst, Some(BURST[0]));
-                    self.next_at = Some(now);
-                }
                 while let Some(at) = self
                     .next_at
                     .filter(|&at| at <= now && self.next < self.count)
@@ -123,17 +116,26 @@ impl Endpoint for Pinger {
                     }));
                 }
             }
-            _ => {}
         }
     }
 
     fn poll_output(&mut self) -> Output<PingEvent> {
+        if self.next_at.is_none() {
+            let mut burst = Vec::new();
+            for (i, &len) in BURST.iter().enumerate() {
+                let seq = BURST_SEQ + i as u32;
+                burst.extend(datagram(seq, len));
+                self.expected.insert(seq, len);
+            }
+            self.send(burst, Some(BURST[0]));
+            self.next_at = Some(self.now);
+        }
         if let Some(o) = self.out.pop_front() {
             return o;
         }
         match self.next_at {
             Some(at) if self.next < self.count => Output::Timeout(at),
-            _ => Output::Idle,
+            _ => Output::Timeout(self.now + IDLE_TIMEOUT),
         }
     }
 }
@@ -148,15 +150,27 @@ pub struct Echoed {
 }
 
 /// Sends every datagram back where it came from, from where it arrived, and reports it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Echo {
+    now: Instant,
     out: VecDeque<Output<Echoed>>,
+}
+
+impl Echo {
+    /// An echo whose clock starts at `now`.
+    pub fn new(now: Instant) -> Self {
+        Echo {
+            now,
+            out: VecDeque::new(),
+        }
+    }
 }
 
 impl Endpoint for Echo {
     type Event = Echoed;
 
     fn handle_input(&mut self, input: Input) {
+        self.now = self.now.max(input.now());
         if let Input::Receive(r) = input {
             let echoed = Echoed {
                 seq: seq_of(&r.contents).unwrap_or(u32::MAX),
@@ -175,26 +189,30 @@ impl Endpoint for Echo {
     }
 
     fn poll_output(&mut self) -> Output<Echoed> {
-        self.out.pop_front().unwrap_or(Output::Idle)
+        self.out
+            .pop_front()
+            .unwrap_or(Output::Timeout(self.now + IDLE_TIMEOUT))
     }
 }
 
-/// Arms one timer `after` the first time it hears, and reports how much time it was told
-/// had passed when the timer fired. Counts datagrams, which should never come.
+/// Arms one timer `after` its start, and reports how much time it was told had passed
+/// when the timer fired. Counts datagrams, which should never come.
 #[derive(Debug)]
 pub struct Alarm {
     after: Duration,
-    start: Option<Instant>,
+    start: Instant,
+    now: Instant,
     fired: bool,
     pub received: usize,
     out: VecDeque<Output<Duration>>,
 }
 
 impl Alarm {
-    pub fn new(after: Duration) -> Self {
+    pub fn new(after: Duration, now: Instant) -> Self {
         Alarm {
             after,
-            start: None,
+            start: now,
+            now,
             fired: false,
             received: 0,
             out: VecDeque::new(),
@@ -206,17 +224,14 @@ impl Endpoint for Alarm {
     type Event = Duration;
 
     fn handle_input(&mut self, input: Input) {
+        self.now = self.now.max(input.now());
         match input {
-            Input::Timeout(now) => match self.start {
-                None => self.start = Some(now),
-                Some(start) if !self.fired && now >= start + self.after => {
-                    self.fired = true;
-                    self.out.push_back(Output::Event(now - start));
-                }
-                Some(_) => {}
-            },
+            Input::Timeout(now) if !self.fired && now >= self.start + self.after => {
+                self.fired = true;
+                self.out.push_back(Output::Event(now - self.start));
+            }
+            Input::Timeout(_) => {}
             Input::Receive(_) => self.received += 1,
-            _ => {}
         }
     }
 
@@ -224,9 +239,10 @@ impl Endpoint for Alarm {
         if let Some(o) = self.out.pop_front() {
             return o;
         }
-        match self.start {
-            Some(start) if !self.fired => Output::Timeout(start + self.after),
-            _ => Output::Idle,
+        if self.fired {
+            Output::Timeout(self.now + IDLE_TIMEOUT)
+        } else {
+            Output::Timeout(self.start + self.after)
         }
     }
 }

@@ -52,8 +52,8 @@ impl Endpoint for Node {
             Node::Agent(a) => a.poll_output(),
             Node::Stun(s) => match s.poll_output() {
                 Output::Transmit(t) => Output::Transmit(t),
+                Output::Event(()) => unreachable!("a STUN server reports no events"),
                 Output::Timeout(at) => Output::Timeout(at),
-                _ => Output::Idle,
             },
         }
     }
@@ -83,140 +83,6 @@ pub fn exchange_all(a: &mut IceAgent, b: &mut IceAgent) {
 /// The data path an agent selected, as (local base, remote address).
 pub fn path(agent: &IceAgent) -> Option<(SocketAddr, SocketAddr)> {
     agent.selected_pair().map(|(l, r)| (l.base(), r.address()))
-}
-
-/// A DTLS session pinned to one local and one remote address, so the simulator or a
-/// runtime can drive it like any other endpoint (the ICE chain will pick the addresses
-/// in the ORTC layer; tests fix them).
-#[derive(Debug)]
-pub struct DtlsNode {
-    /// The session.
-    pub dtls: sansrtc::dtls::Dtls,
-    /// Our address.
-    pub local: SocketAddr,
-    /// The peer's address.
-    pub remote: SocketAddr,
-}
-
-impl Endpoint for DtlsNode {
-    type Event = sansrtc::dtls::DtlsEvent;
-
-    fn handle_input(&mut self, input: Input) {
-        match input {
-            Input::Receive(r) if r.source == self.remote => {
-                self.dtls.handle_datagram(r.now, &r.contents)
-            }
-            Input::Receive(_) => {}
-            Input::Timeout(now) => self.dtls.handle_timeout(now),
-            _ => {}
-        }
-    }
-
-    fn poll_output(&mut self) -> Output<Self::Event> {
-        use sansrtc::dtls::DtlsOutput;
-        match self.dtls.poll_output() {
-            DtlsOutput::Packet(p) => Output::Transmit(sansrtc::io::Transmit::single(
-                sansrtc::io::Protocol::Udp,
-                self.local,
-                self.remote,
-                p,
-            )),
-            DtlsOutput::Event(e) => Output::Event(e),
-            DtlsOutput::Timeout(at) => Output::Timeout(at),
-            _ => Output::Idle,
-        }
-    }
-}
-
-/// An SCTP association pinned to fixed addresses, its packets carried in the clear (the
-/// ORTC chain puts DTLS underneath; these tests exercise SCTP alone).
-#[derive(Debug)]
-pub struct SctpNode {
-    /// The association.
-    pub assoc: sansrtc::sctp::Association,
-    /// Our address.
-    pub local: SocketAddr,
-    /// The peer's address.
-    pub remote: SocketAddr,
-    /// Whether `connect` still has to be called on the first input.
-    pub connect_on_start: bool,
-}
-
-impl Endpoint for SctpNode {
-    type Event = sansrtc::sctp::SctpEvent;
-
-    fn handle_input(&mut self, input: Input) {
-        let now = input.now();
-        if std::mem::take(&mut self.connect_on_start) {
-            self.assoc.connect(now);
-        }
-        match input {
-            Input::Receive(r) if r.source == self.remote => {
-                self.assoc.handle_packet(now, r.contents)
-            }
-            Input::Receive(_) => {}
-            _ => self.assoc.handle_timeout(now),
-        }
-    }
-
-    fn poll_output(&mut self) -> Output<Self::Event> {
-        use sansrtc::sctp::SctpOutput;
-        match self.assoc.poll_output() {
-            SctpOutput::Packet(p) => Output::Transmit(sansrtc::io::Transmit::single(
-                sansrtc::io::Protocol::Udp,
-                self.local,
-                self.remote,
-                p,
-            )),
-            SctpOutput::Event(e) => Output::Event(e),
-            SctpOutput::Timeout(at) => Output::Timeout(at),
-            _ => Output::Idle,
-        }
-    }
-}
-
-/// Data channels over an SCTP association at fixed addresses, SCTP in the clear.
-#[derive(Debug)]
-pub struct DataChannelNode {
-    /// The channels (and association).
-    pub dc: sansrtc::datachannel::DataChannels,
-    /// Our address.
-    pub local: SocketAddr,
-    /// The peer's address.
-    pub remote: SocketAddr,
-    /// Whether `connect` still has to be called on the first input.
-    pub connect_on_start: bool,
-}
-
-impl Endpoint for DataChannelNode {
-    type Event = sansrtc::datachannel::DataChannelEvent;
-
-    fn handle_input(&mut self, input: Input) {
-        let now = input.now();
-        if std::mem::take(&mut self.connect_on_start) {
-            self.dc.association_mut().connect(now);
-        }
-        match input {
-            Input::Receive(r) if r.source == self.remote => self.dc.handle_packet(now, r.contents),
-            Input::Receive(_) => {}
-            _ => self.dc.handle_timeout(now),
-        }
-    }
-
-    fn poll_output(&mut self) -> Output<Self::Event> {
-        use sansrtc::datachannel::DataChannelOutput;
-        match self.dc.poll_output() {
-            DataChannelOutput::Packet(p) => Output::Transmit(sansrtc::io::Transmit::single(
-                sansrtc::io::Protocol::Udp,
-                self.local,
-                self.remote,
-                p,
-            )),
-            DataChannelOutput::Event(e) => Output::Event(e),
-            DataChannelOutput::Timeout(at) => Output::Timeout(at),
-            _ => Output::Idle,
-        }
-    }
 }
 
 /// A plaintext (epoch 0) DTLS 1.2 record of `content_type` numbered `seq`: what anyone

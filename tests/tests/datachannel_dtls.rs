@@ -6,10 +6,9 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use sansrtc::crypto::{HashAlgorithm, default_provider};
-use sansrtc::datachannel::{
-    DataChannelEvent, DataChannelInit, DataChannelOutput, DataChannelState, DataChannels,
-};
-use sansrtc::dtls::{Dtls, DtlsCertificate, DtlsConfig, DtlsOutput, DtlsRole};
+use sansrtc::datachannel::{DataChannelEvent, DataChannelInit, DataChannelState, DataChannels};
+use sansrtc::dtls::{Dtls, DtlsCertificate, DtlsConfig, DtlsRole};
+use sansrtc::io::Output;
 use sansrtc::sctp::{Association, SctpConfig};
 
 struct Side {
@@ -18,16 +17,25 @@ struct Side {
     got: Vec<(u16, Bytes)>,
 }
 
-fn side(role: DtlsRole, cert: DtlsCertificate, peer: &DtlsCertificate, seed: u64) -> Side {
+fn side(
+    role: DtlsRole,
+    cert: DtlsCertificate,
+    peer: &DtlsCertificate,
+    seed: u64,
+    now: Instant,
+) -> Side {
     let p = default_provider();
     let fp = peer.fingerprint(&*p, HashAlgorithm::Sha256);
-    let mut assoc = Association::new(SctpConfig {
-        seed,
-        ..Default::default()
-    });
+    let mut assoc = Association::new(
+        SctpConfig {
+            seed,
+            ..Default::default()
+        },
+        now,
+    );
     assoc.set_peer_max_message_size(Some(256 * 1024));
     Side {
-        dtls: Dtls::new(role, DtlsConfig::new(cert, vec![fp])),
+        dtls: Dtls::new(role, DtlsConfig::new(cert, vec![fp]), now),
         dc: DataChannels::new(assoc, role),
         got: Vec::new(),
     }
@@ -46,27 +54,27 @@ fn step(from: &mut Side, to: &mut Side, now: Instant, classic: bool) {
         }
         loop {
             match from.dc.poll_output() {
-                DataChannelOutput::Packet(p) => from.dtls.send(&p).unwrap(),
-                DataChannelOutput::Event(DataChannelEvent::Message { id, data, .. }) => {
+                Output::Transmit(p) => from.dtls.send(&p).unwrap(),
+                Output::Event(DataChannelEvent::Message { id, data, .. }) => {
                     from.got.push((id, data))
                 }
-                DataChannelOutput::Event(_) => {}
-                _ => break,
+                Output::Event(_) => {}
+                Output::Timeout(_) => break,
             }
         }
     }
-    while let DtlsOutput::Packet(d) = from.dtls.poll_output() {
+    while let Output::Transmit(d) = from.dtls.poll_output() {
         let owned = d.try_into_mut().unwrap_or_else(|d| BytesMut::from(&d[..]));
         to.dtls.handle_datagram_owned(now, owned);
     }
     loop {
         match to.dtls.poll_output() {
-            DtlsOutput::Event(sansrtc::dtls::DtlsEvent::ApplicationData(p)) => {
+            Output::Event(sansrtc::dtls::DtlsEvent::ApplicationData(p)) => {
                 to.dc.handle_packet(now, p)
             }
-            DtlsOutput::Event(_) => {}
-            DtlsOutput::Packet(d) => from.dtls.handle_datagram(now, &d),
-            _ => break,
+            Output::Event(_) => {}
+            Output::Transmit(d) => from.dtls.handle_datagram(now, &d),
+            Output::Timeout(_) => break,
         }
     }
 }
@@ -78,11 +86,9 @@ fn messages_of_every_size_cross_dtls_through_the_zero_copy_path() {
         DtlsCertificate::generate(&*p).unwrap(),
         DtlsCertificate::generate(&*p).unwrap(),
     );
-    let mut a = side(DtlsRole::Client, ca.clone(), &cb, 1);
-    let mut b = side(DtlsRole::Server, cb, &ca, 2);
     let mut now = Instant::now();
-    a.dtls.handle_timeout(now);
-    b.dtls.handle_timeout(now);
+    let mut a = side(DtlsRole::Client, ca.clone(), &cb, 1, now);
+    let mut b = side(DtlsRole::Server, cb, &ca, 2, now);
     for _ in 0..10 {
         step(&mut a, &mut b, now, false);
         step(&mut b, &mut a, now, false);

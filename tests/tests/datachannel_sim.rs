@@ -8,12 +8,12 @@ use sansrtc::datachannel::{
     DataChannelConfig, DataChannelEvent, DataChannelInit, DataChannelState, DataChannels,
 };
 use sansrtc::dtls::DtlsRole;
+use sansrtc::io::Pinned;
 use sansrtc::sctp::{Association, SctpConfig};
 use sansrtc::sim::{EndpointId, HostConfig, LinkConfig, Sim};
-use sansrtc_tests::DataChannelNode;
 
 struct Pair {
-    sim: Sim<DataChannelNode>,
+    sim: Sim<Pinned<DataChannels>>,
     a: EndpointId,
     b: EndpointId,
 }
@@ -31,24 +31,28 @@ fn pair_limited(seed: u64, link: LinkConfig, b_limits: DataChannelConfig) -> Pai
     let mut sim = Sim::new(seed, Instant::now());
     let ha = sim.add_host(HostConfig::new(aa.ip()).link(link.clone()));
     let hb = sim.add_host(HostConfig::new(ba.ip()).link(link));
-    let node = |seed: u64, role, local, remote| DataChannelNode {
-        dc: DataChannels::with_config(
-            Association::new(SctpConfig {
+    let start = sim.now();
+    let node = |seed: u64, role, local, remote| {
+        let mut assoc = Association::new(
+            SctpConfig {
                 seed,
                 rto_initial: Duration::from_millis(300),
                 max_receive_message_size: 2 << 20,
                 ..Default::default()
-            }),
+            },
+            start,
+        );
+        assoc.connect(start);
+        let channels = DataChannels::with_config(
+            assoc,
             role,
             if role == DtlsRole::Server {
                 b_limits.clone()
             } else {
                 DataChannelConfig::default()
             },
-        ),
-        local,
-        remote,
-        connect_on_start: true,
+        );
+        Pinned::new(channels, local, remote)
     };
     let a = sim.add_endpoint(ha, node(seed * 2 + 1, DtlsRole::Client, aa, ba));
     let b = sim.add_endpoint(hb, node(seed * 2 + 2, DtlsRole::Server, ba, aa));
@@ -60,13 +64,13 @@ fn pair_limited(seed: u64, link: LinkConfig, b_limits: DataChannelConfig) -> Pai
         // What each side's SDP would say: a=max-message-size:2097152.
         p.sim
             .endpoint_mut(id)
-            .dc
+            .layer
             .association_mut()
             .set_peer_max_message_size(Some(2 << 20));
     }
     assert!(p.sim.run_until(Duration::from_secs(30), |s| {
-        s.endpoint(a).dc.association().is_established()
-            && s.endpoint(b).dc.association().is_established()
+        s.endpoint(a).layer.association().is_established()
+            && s.endpoint(b).layer.association().is_established()
     }));
     p
 }
@@ -77,7 +81,7 @@ fn create_channels(p: &mut Pair, who: EndpointId, n: usize) -> Vec<u16> {
         .map(|i| {
             p.sim
                 .endpoint_mut(who)
-                .dc
+                .layer
                 .create(&format!("c{i}"), DataChannelInit::default())
                 .unwrap()
         })
@@ -95,13 +99,13 @@ fn channels_open_from_each_side_and_carry_every_message_kind() {
     let ca = p
         .sim
         .endpoint_mut(a)
-        .dc
+        .layer
         .create("chat", DataChannelInit::default())
         .unwrap();
     let cb = p
         .sim
         .endpoint_mut(b)
-        .dc
+        .layer
         .create(
             "unrel",
             DataChannelInit {
@@ -137,7 +141,7 @@ fn channels_open_from_each_side_and_carry_every_message_kind() {
         .unwrap();
     assert_eq!((unrel.ordered, unrel.max_retransmits), (false, Some(0)));
 
-    let dc = &mut p.sim.endpoint_mut(a).dc;
+    let dc = &mut p.sim.endpoint_mut(a).layer;
     dc.send_text(ca, "ping 1").unwrap();
     dc.send_text(ca, "").unwrap();
     dc.send_binary(ca, Bytes::new()).unwrap();
@@ -170,13 +174,17 @@ fn negotiated_channel_with_a_pre_agreed_id() {
         ..Default::default()
     };
     assert_eq!(
-        p.sim.endpoint_mut(a).dc.create("n", init.clone()).unwrap(),
+        p.sim
+            .endpoint_mut(a)
+            .layer
+            .create("n", init.clone())
+            .unwrap(),
         42
     );
-    assert_eq!(p.sim.endpoint_mut(b).dc.create("n", init).unwrap(), 42);
+    assert_eq!(p.sim.endpoint_mut(b).layer.create("n", init).unwrap(), 42);
     p.sim.run_for(Duration::from_millis(10));
     assert!(events(&mut p, a).contains(&DataChannelEvent::Open(42)));
-    p.sim.endpoint_mut(b).dc.send_text(42, "hi").unwrap();
+    p.sim.endpoint_mut(b).layer.send_text(42, "hi").unwrap();
     p.sim.run_for(Duration::from_millis(100));
     assert!(
         events(&mut p, a)
@@ -197,32 +205,32 @@ fn closing_from_either_side_closes_both() {
     let c1 = p
         .sim
         .endpoint_mut(a)
-        .dc
+        .layer
         .create("one", DataChannelInit::default())
         .unwrap();
     let c2 = p
         .sim
         .endpoint_mut(a)
-        .dc
+        .layer
         .create("two", DataChannelInit::default())
         .unwrap();
     p.sim.run_for(Duration::from_secs(2));
     events(&mut p, a);
     events(&mut p, b);
-    p.sim.endpoint_mut(a).dc.close(c1).unwrap();
-    p.sim.endpoint_mut(b).dc.close(c2).unwrap();
+    p.sim.endpoint_mut(a).layer.close(c1).unwrap();
+    p.sim.endpoint_mut(b).layer.close(c2).unwrap();
     p.sim.run_for(Duration::from_secs(10));
     let (ea, eb) = (events(&mut p, a), events(&mut p, b));
     for e in [&ea, &eb] {
         assert!(e.contains(&DataChannelEvent::Closed(c1)), "{e:?}");
         assert!(e.contains(&DataChannelEvent::Closed(c2)), "{e:?}");
     }
-    assert!(p.sim.endpoint_mut(a).dc.send_text(c1, "x").is_err());
+    assert!(p.sim.endpoint_mut(a).layer.send_text(c1, "x").is_err());
     // The ids are free again.
     let again = p
         .sim
         .endpoint_mut(a)
-        .dc
+        .layer
         .create("again", DataChannelInit::default())
         .unwrap();
     assert_eq!(again, c1);
@@ -247,8 +255,8 @@ fn a_thousand_channels_open_and_close_on_one_association() {
         1000
     );
     for &id in &ids {
-        p.sim.endpoint_mut(a).dc.send_text(id, "bye").unwrap();
-        p.sim.endpoint_mut(a).dc.close(id).unwrap();
+        p.sim.endpoint_mut(a).layer.send_text(id, "bye").unwrap();
+        p.sim.endpoint_mut(a).layer.close(id).unwrap();
     }
     p.sim.run_for(Duration::from_secs(60));
     let eb = events(&mut p, b);
@@ -271,7 +279,7 @@ fn a_thousand_channels_open_and_close_on_one_association() {
             .count(),
         1000
     );
-    assert_eq!(p.sim.endpoint(a).dc.channel_ids().count(), 0);
+    assert_eq!(p.sim.endpoint(a).layer.channel_ids().count(), 0);
 }
 
 #[test]
@@ -286,26 +294,26 @@ fn buffered_amount_and_its_low_event() {
     let id = p
         .sim
         .endpoint_mut(a)
-        .dc
+        .layer
         .create("bulk", DataChannelInit::default())
         .unwrap();
     p.sim.run_for(Duration::from_millis(200));
     events(&mut p, a);
     p.sim
         .endpoint_mut(a)
-        .dc
+        .layer
         .set_buffered_amount_low_threshold(id, 64 * 1024);
     for _ in 0..16 {
         p.sim
             .endpoint_mut(a)
-            .dc
+            .layer
             .send_binary(id, Bytes::from(vec![1u8; 64 * 1024]))
             .unwrap();
     }
-    assert_eq!(p.sim.endpoint(a).dc.buffered_amount(id), 16 * 64 * 1024);
+    assert_eq!(p.sim.endpoint(a).layer.buffered_amount(id), 16 * 64 * 1024);
     let mut low_at = None;
     let found = p.sim.run_until(Duration::from_secs(30), |s| {
-        let buffered = s.endpoint(a).dc.buffered_amount(id);
+        let buffered = s.endpoint(a).layer.buffered_amount(id);
         if s.events()
             .iter()
             .any(|(_, who, e)| *who == a && *e == DataChannelEvent::BufferedAmountLow(id))
@@ -319,7 +327,7 @@ fn buffered_amount_and_its_low_event() {
     assert!(found, "no bufferedamountlow");
     assert!(low_at.unwrap() <= 64 * 1024);
     p.sim.run_for(Duration::from_secs(10));
-    assert_eq!(p.sim.endpoint(a).dc.buffered_amount(id), 0);
+    assert_eq!(p.sim.endpoint(a).layer.buffered_amount(id), 0);
 }
 
 /// A message over the peer's max-message-size is an error to the caller, not a drop.
@@ -330,18 +338,18 @@ fn oversized_message_is_refused() {
     let id = p
         .sim
         .endpoint_mut(a)
-        .dc
+        .layer
         .create("x", DataChannelInit::default())
         .unwrap();
     p.sim.run_for(Duration::from_millis(100));
     let err = p
         .sim
         .endpoint_mut(a)
-        .dc
+        .layer
         .send_binary(id, Bytes::from(vec![0u8; (2 << 20) + 1]))
         .unwrap_err();
     assert!(err.to_string().contains("exceeds"), "{err}");
-    assert_eq!(p.sim.endpoint(a).dc.buffered_amount(id), 0);
+    assert_eq!(p.sim.endpoint(a).layer.buffered_amount(id), 0);
 }
 
 fn count(events: &[DataChannelEvent], f: impl Fn(&DataChannelEvent) -> bool) -> usize {
@@ -351,7 +359,7 @@ fn count(events: &[DataChannelEvent], f: impl Fn(&DataChannelEvent) -> bool) -> 
 /// Sends "ping" from `a` on channel `id` and "pong" back from `b`; both must arrive.
 fn ping_pong(p: &mut Pair, id: u16) {
     let (a, b) = (p.a, p.b);
-    p.sim.endpoint_mut(a).dc.send_text(id, "ping").unwrap();
+    p.sim.endpoint_mut(a).layer.send_text(id, "ping").unwrap();
     p.sim.run_for(Duration::from_millis(200));
     assert!(
         events(p, b).contains(&DataChannelEvent::Message {
@@ -361,7 +369,7 @@ fn ping_pong(p: &mut Pair, id: u16) {
         }),
         "ping on {id}"
     );
-    p.sim.endpoint_mut(b).dc.send_text(id, "pong").unwrap();
+    p.sim.endpoint_mut(b).layer.send_text(id, "pong").unwrap();
     p.sim.run_for(Duration::from_millis(200));
     assert!(
         events(p, a).contains(&DataChannelEvent::Message {
@@ -395,38 +403,38 @@ fn opens_beyond_the_channel_cap_are_refused_with_a_reset() {
         count(&eb, |e| matches!(e, DataChannelEvent::Incoming(_))),
         16
     );
-    let stats = p.sim.endpoint(b).dc.stats();
+    let stats = p.sim.endpoint(b).layer.stats();
     assert_eq!((stats.opened_by_peer, stats.refused_too_many), (16, 24));
-    assert_eq!(p.sim.endpoint(b).dc.channel_ids().count(), 16);
+    assert_eq!(p.sim.endpoint(b).layer.channel_ids().count(), 16);
     // The refused ones closed on the opener's side: b reset its side of their streams.
     let ea = events(&mut p, a);
     assert_eq!(count(&ea, |e| matches!(e, DataChannelEvent::Closed(_))), 24);
     assert_eq!(count(&ea, |e| matches!(e, DataChannelEvent::Open(_))), 16);
     for &id in &ids[16..] {
         assert!(
-            p.sim.endpoint(a).dc.channel(id).is_none(),
+            p.sim.endpoint(a).layer.channel(id).is_none(),
             "{id} still there"
         );
     }
     ping_pong(&mut p, ids[0]);
     ping_pong(&mut p, ids[15]);
     // Closing one makes room for one more.
-    p.sim.endpoint_mut(a).dc.close(ids[0]).unwrap();
+    p.sim.endpoint_mut(a).layer.close(ids[0]).unwrap();
     p.sim.run_for(Duration::from_secs(1));
     let more = p
         .sim
         .endpoint_mut(a)
-        .dc
+        .layer
         .create("more", DataChannelInit::default())
         .unwrap();
     p.sim.run_for(Duration::from_secs(1));
     assert_eq!(
-        p.sim.endpoint(a).dc.channel(more).map(|c| c.state),
+        p.sim.endpoint(a).layer.channel(more).map(|c| c.state),
         Some(DataChannelState::Open)
     );
     ping_pong(&mut p, more);
-    assert_eq!(p.sim.endpoint(b).dc.stats().opened_by_peer, 17);
-    assert!(p.sim.endpoint(b).dc.association().is_established());
+    assert_eq!(p.sim.endpoint(b).layer.stats().opened_by_peer, 17);
+    assert!(p.sim.endpoint(b).layer.association().is_established());
 }
 
 /// Labels and protocols longer than the config allows are refused with a reset and
@@ -436,7 +444,7 @@ fn opens_with_an_overlong_label_or_protocol_are_refused() {
     let mut p = pair(6, LinkConfig::new().latency(Duration::from_millis(5)));
     let (a, b) = (p.a, p.b);
     let long = "l".repeat(2000);
-    let dc = &mut p.sim.endpoint_mut(a).dc;
+    let dc = &mut p.sim.endpoint_mut(a).layer;
     let by_label = dc.create(&long, DataChannelInit::default()).unwrap();
     let by_protocol = dc
         .create(
@@ -451,7 +459,7 @@ fn opens_with_an_overlong_label_or_protocol_are_refused() {
         .create(&"f".repeat(1024), DataChannelInit::default())
         .unwrap();
     p.sim.run_for(Duration::from_secs(2));
-    let stats = p.sim.endpoint(b).dc.stats();
+    let stats = p.sim.endpoint(b).layer.stats();
     assert_eq!((stats.refused_too_long, stats.opened_by_peer), (2, 1));
     let eb = events(&mut p, b);
     assert_eq!(
@@ -470,7 +478,7 @@ fn opens_with_an_overlong_label_or_protocol_are_refused() {
 fn opens_with_the_wrong_id_parity_are_refused() {
     let mut p = pair(7, LinkConfig::new().latency(Duration::from_millis(5)));
     let (a, b) = (p.a, p.b);
-    let dc = &mut p.sim.endpoint_mut(a).dc;
+    let dc = &mut p.sim.endpoint_mut(a).layer;
     let odd = dc
         .create(
             "odd",
@@ -483,16 +491,16 @@ fn opens_with_the_wrong_id_parity_are_refused() {
     let even = dc.create("even", DataChannelInit::default()).unwrap();
     assert_eq!((odd, even % 2), (7, 0));
     p.sim.run_for(Duration::from_secs(2));
-    let stats = p.sim.endpoint(b).dc.stats();
+    let stats = p.sim.endpoint(b).layer.stats();
     assert_eq!((stats.refused_wrong_parity, stats.opened_by_peer), (1, 1));
-    assert!(p.sim.endpoint(b).dc.channel(odd).is_none());
+    assert!(p.sim.endpoint(b).layer.channel(odd).is_none());
     assert!(events(&mut p, a).contains(&DataChannelEvent::Closed(odd)));
     ping_pong(&mut p, even);
     // b's own channels (odd ids) are unaffected.
     let mine = p
         .sim
         .endpoint_mut(b)
-        .dc
+        .layer
         .create("mine", DataChannelInit::default())
         .unwrap();
     p.sim.run_for(Duration::from_secs(1));

@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use sansrtc::crypto::{HashAlgorithm, default_provider};
 use sansrtc::dtls::{
-    CipherSuite, Dtls, DtlsCertificate, DtlsConfig, DtlsEvent, DtlsOutput, DtlsRole, Fingerprint,
+    CipherSuite, Dtls, DtlsCertificate, DtlsConfig, DtlsEvent, DtlsRole, Fingerprint,
 };
+use sansrtc::io::Output;
 use sansrtc::srtp::SrtpProfile;
 
 fn openssl() -> &'static str {
@@ -157,17 +158,16 @@ fn drive(
         let mut wake = Instant::now() + Duration::from_millis(50);
         loop {
             match dtls.poll_output() {
-                DtlsOutput::Packet(p) => {
+                Output::Transmit(p) => {
                     if let Some(to) = peer {
                         sock.send_to(&p, to).unwrap();
                     }
                 }
-                DtlsOutput::Event(e) => events.push(e),
-                DtlsOutput::Timeout(at) => {
+                Output::Event(e) => events.push(e),
+                Output::Timeout(at) => {
                     wake = wake.min(at);
                     break;
                 }
-                _ => break,
             }
         }
         if done(&events) || start.elapsed() > timeout {
@@ -269,7 +269,7 @@ fn our_client_against_openssl_s_server() {
             vec![theirs.fingerprint(&*provider, HashAlgorithm::Sha256)],
         );
         cfg.initial_retransmit = Duration::from_millis(200);
-        let mut dtls = Dtls::new(DtlsRole::Client, cfg);
+        let mut dtls = Dtls::new(DtlsRole::Client, cfg, Instant::now());
         let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
         let to: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let t0 = Instant::now();
@@ -325,7 +325,7 @@ fn our_server_against_openssl_s_client() {
         let port = sock.local_addr().unwrap().port();
         let mut cfg = DtlsConfig::new(ours.clone(), vec![fingerprint_of_pem(&cert)]);
         cfg.cipher_suites = vec![case.suite];
-        let mut dtls = Dtls::new(DtlsRole::Server, cfg);
+        let mut dtls = Dtls::new(DtlsRole::Server, cfg, Instant::now());
         let mut client = Peer::spawn(&[
             "s_client".into(),
             "-dtls1_2".into(),
@@ -437,7 +437,7 @@ fn our_client_against_openssl_with_an_rsa_certificate() {
         server.wait_for("ACCEPT", Duration::from_secs(10));
         let mut cfg = DtlsConfig::new(ours.clone(), vec![fingerprint_of_pem(&cert)]);
         cfg.initial_retransmit = Duration::from_millis(200);
-        let mut dtls = Dtls::new(DtlsRole::Client, cfg);
+        let mut dtls = Dtls::new(DtlsRole::Client, cfg, Instant::now());
         let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
         let to: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let (events, _) = drive(&mut dtls, &sock, Some(to), Duration::from_secs(10), |e| {

@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 
 use sansrtc::crypto::{HashAlgorithm, default_provider};
 use sansrtc::dtls::{Dtls, DtlsCertificate, DtlsConfig, DtlsError, DtlsEvent, DtlsRole};
+use sansrtc::io::Pinned;
 use sansrtc::sim::{EndpointId, HostConfig, LinkConfig, Sim};
-use sansrtc_tests::DtlsNode;
 
 struct Pair {
-    sim: Sim<DtlsNode>,
+    sim: Sim<Pinned<Dtls>>,
     client: EndpointId,
     server: EndpointId,
 }
@@ -38,21 +38,14 @@ fn pair(seed: u64, link: LinkConfig, wrong_fingerprint: bool) -> Pair {
     let mut scfg = DtlsConfig::new(sc, vec![cc.fingerprint(&*p, HashAlgorithm::Sha256)]);
     scfg.seed = seed + 1;
     scfg.initial_retransmit = Duration::from_millis(150);
+    let now = sim.now();
     let client = sim.add_endpoint(
         hc,
-        DtlsNode {
-            dtls: Dtls::new(DtlsRole::Client, ccfg),
-            local: ca,
-            remote: sa,
-        },
+        Pinned::new(Dtls::new(DtlsRole::Client, ccfg, now), ca, sa),
     );
     let server = sim.add_endpoint(
         hs,
-        DtlsNode {
-            dtls: Dtls::new(DtlsRole::Server, scfg),
-            local: sa,
-            remote: ca,
-        },
+        Pinned::new(Dtls::new(DtlsRole::Server, scfg, now), sa, ca),
     );
     sim.bind(client, ca);
     sim.bind(server, sa);
@@ -65,8 +58,8 @@ fn pair(seed: u64, link: LinkConfig, wrong_fingerprint: bool) -> Pair {
 
 impl Pair {
     fn both_connected(&self) -> bool {
-        self.sim.endpoint(self.client).dtls.is_connected()
-            && self.sim.endpoint(self.server).dtls.is_connected()
+        self.sim.endpoint(self.client).layer.is_connected()
+            && self.sim.endpoint(self.server).layer.is_connected()
     }
 }
 
@@ -84,7 +77,8 @@ fn handshake_completes_under_twenty_percent_loss_and_reordering() {
         let mut p = pair(seed, link.clone(), false);
         assert!(
             p.sim.run_until(Duration::from_secs(30), |s| {
-                s.endpoint(p.client).dtls.is_connected() && s.endpoint(p.server).dtls.is_connected()
+                s.endpoint(p.client).layer.is_connected()
+                    && s.endpoint(p.server).layer.is_connected()
             }),
             "seed {seed}"
         );
@@ -92,13 +86,13 @@ fn handshake_completes_under_twenty_percent_loss_and_reordering() {
         let kc = p
             .sim
             .endpoint(p.client)
-            .dtls
+            .layer
             .srtp_keying_material()
             .unwrap();
         let ks = p
             .sim
             .endpoint(p.server)
-            .dtls
+            .layer
             .srtp_keying_material()
             .unwrap();
         assert_eq!(kc, ks);
@@ -120,10 +114,10 @@ fn duplicated_records_are_dropped_as_replays() {
     let mut p = pair(7, link, false);
     let (c, s) = (p.client, p.server);
     assert!(p.sim.run_until(Duration::from_secs(5), |sim| {
-        sim.endpoint(c).dtls.is_connected() && sim.endpoint(s).dtls.is_connected()
+        sim.endpoint(c).layer.is_connected() && sim.endpoint(s).layer.is_connected()
     }));
     for i in 0..50u8 {
-        p.sim.endpoint_mut(c).dtls.send(&[i; 100]).unwrap();
+        p.sim.endpoint_mut(c).layer.send(&[i; 100]).unwrap();
     }
     p.sim.run_for(Duration::from_secs(1));
     let got: Vec<_> = p
@@ -140,8 +134,8 @@ fn duplicated_records_are_dropped_as_replays() {
         (0..50).collect::<Vec<u8>>(),
         "each record exactly once"
     );
-    assert!(p.sim.endpoint(s).dtls.stats().replays > 0);
-    assert!(p.sim.endpoint(s).dtls.is_connected());
+    assert!(p.sim.endpoint(s).layer.stats().replays > 0);
+    assert!(p.sim.endpoint(s).layer.is_connected());
 }
 
 /// A certificate that does not match the signaled fingerprint fails the handshake.

@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use sansrtc::datachannel::{DataChannelInit, DataChannelOutput, DataChannels};
+use sansrtc::datachannel::{DataChannelInit, DataChannels};
 use sansrtc::dtls::DtlsRole;
+use sansrtc::io::Output;
 use sansrtc::sctp::*;
 
 /// The system allocator, counting the bytes live.
@@ -51,11 +52,14 @@ impl Peer {
     fn open(idata: bool) -> Peer {
         let now = Instant::now();
         let mut p = Peer {
-            us: Association::new(SctpConfig {
-                seed: 7,
-                interleaving: idata,
-                ..Default::default()
-            }),
+            us: Association::new(
+                SctpConfig {
+                    seed: 7,
+                    interleaving: idata,
+                    ..Default::default()
+                },
+                now,
+            ),
             now,
             tag: 0,
             tsn: Tsn(100),
@@ -80,7 +84,7 @@ impl Peer {
             })],
         );
         let mut cookie = None;
-        while let SctpOutput::Packet(pk) = p.us.poll_output() {
+        while let Output::Transmit(pk) = p.us.poll_output() {
             for c in Packet::parse(pk, ChecksumPolicy::AcceptZero)
                 .unwrap()
                 .chunks
@@ -114,7 +118,7 @@ impl Peer {
         self.send_tagged(t, c)
     }
     fn drain(&mut self) {
-        while let SctpOutput::Packet(_) | SctpOutput::Event(_) = self.us.poll_output() {}
+        while let Output::Transmit(_) | Output::Event(_) = self.us.poll_output() {}
     }
     fn next(&mut self) -> Tsn {
         let t = self.tsn;
@@ -255,11 +259,14 @@ fn what_a_hostile_peer_makes_us_hold_is_bounded() {
         let now = Instant::now();
         let mk = |seed, role| {
             DataChannels::new(
-                Association::new(SctpConfig {
-                    seed,
-                    max_receive_message_size: 1 << 20,
-                    ..Default::default()
-                }),
+                Association::new(
+                    SctpConfig {
+                        seed,
+                        max_receive_message_size: 1 << 20,
+                        ..Default::default()
+                    },
+                    now,
+                ),
                 role,
             )
         };
@@ -271,12 +278,12 @@ fn what_a_hostile_peer_makes_us_hold_is_bounded() {
             let mut moved = false;
             loop {
                 match x.poll_output() {
-                    DataChannelOutput::Packet(pk) => {
+                    Output::Transmit(pk) => {
                         y.handle_packet(now, pk);
                         moved = true;
                     }
-                    DataChannelOutput::Event(_) => {}
-                    _ => break,
+                    Output::Event(_) => {}
+                    Output::Timeout(_) => break,
                 }
             }
             moved

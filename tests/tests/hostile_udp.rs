@@ -32,7 +32,7 @@ impl Node {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         socket.set_nonblocking(true).unwrap();
         let addr = socket.local_addr().unwrap();
-        let mut gatherer = IceGatherer::new(IceGathererConfig::default());
+        let mut gatherer = IceGatherer::new(IceGathererConfig::default(), Instant::now());
         gatherer.gather(&[addr]).unwrap();
         let cert = DtlsCertificate::generate(&*default_provider()).unwrap();
         let dtls = DtlsTransport::new(IceTransport::new(gatherer), vec![cert]).unwrap();
@@ -73,10 +73,6 @@ impl Node {
                 Output::Event(e) => self.events.push(e),
                 Output::Timeout(at) => {
                     self.deadline = Some(at);
-                    return;
-                }
-                _ => {
-                    self.deadline = None;
                     return;
                 }
             }

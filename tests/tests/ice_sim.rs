@@ -34,7 +34,7 @@ fn scenario(seed: u64, net_a: Net, net_b: Net, link: LinkConfig, controlling_b: 
     let mut sim = Sim::new(seed, Instant::now());
     let server: SocketAddr = STUN_SERVER.parse().unwrap();
     let sh = sim.add_host(HostConfig::new(server.ip()).link(link.clone()));
-    let se = sim.add_endpoint(sh, Node::Stun(StunServer::new()));
+    let se = sim.add_endpoint(sh, Node::Stun(StunServer::new(sim.now())));
     sim.bind(se, server);
 
     let place = |sim: &mut Sim<Node>, net: Net, public: &str, private: &str, nat_ip: &str| match net
@@ -66,13 +66,17 @@ fn scenario(seed: u64, net_a: Net, net_b: Net, link: LinkConfig, controlling_b: 
     let addr_a = SocketAddr::new(host_ip(net_a, "198.51.100.10", "192.168.1.10"), 5000);
     let addr_b = SocketAddr::new(host_ip(net_b, "198.51.100.20", "192.168.2.20"), 6000);
 
+    let start = sim.now();
     let agent = |seed: u64, controlling: bool, addr: SocketAddr| {
-        let mut a = IceAgent::new(IceConfig {
-            seed,
-            controlling,
-            stun_servers: vec![server],
-            ..Default::default()
-        });
+        let mut a = IceAgent::new(
+            IceConfig {
+                seed,
+                controlling,
+                stun_servers: vec![server],
+                ..Default::default()
+            },
+            start,
+        );
         a.add_local_candidate(Candidate::host(addr, Protocol::Udp))
             .unwrap();
         a.end_of_local_candidates();
@@ -375,11 +379,14 @@ fn dual_stack_agents_prefer_ipv6() {
     .enumerate()
     {
         let host = sim.add_host(HostConfig::new(ip(v4)).ip(ip(v6)).link(link.clone()));
-        let mut agent = IceAgent::new(IceConfig {
-            seed: 90 + i as u64,
-            controlling: i == 0,
-            ..Default::default()
-        });
+        let mut agent = IceAgent::new(
+            IceConfig {
+                seed: 90 + i as u64,
+                controlling: i == 0,
+                ..Default::default()
+            },
+            sim.now(),
+        );
         let addrs = [SocketAddr::new(ip(v4), 7000), SocketAddr::new(ip(v6), 7000)];
         for addr in addrs {
             agent
@@ -394,11 +401,12 @@ fn dual_stack_agents_prefer_ipv6() {
         ids.push(id);
     }
     let (a, b) = (ids[0], ids[1]);
+    let now = sim.now();
     let mut agents: Vec<IceAgent> = Vec::new();
     for id in [a, b] {
         agents.push(std::mem::replace(
             sim.endpoint_mut(id).agent_mut(),
-            IceAgent::new(IceConfig::default()),
+            IceAgent::new(IceConfig::default(), now),
         ));
     }
     let (mut x, mut y) = (agents.remove(0), agents.remove(0));

@@ -8,11 +8,14 @@ use sansrtc::io::Protocol;
 use sansrtc_tests::{exchange_all, path};
 
 fn agent(seed: u64, controlling: bool) -> IceAgent {
-    IceAgent::new(IceConfig {
-        seed,
-        controlling,
-        ..Default::default()
-    })
+    IceAgent::new(
+        IceConfig {
+            seed,
+            controlling,
+            ..Default::default()
+        },
+        Instant::now(),
+    )
 }
 
 fn add_hosts(agent: &mut IceAgent, addrs: &[SocketAddr]) {

@@ -22,12 +22,15 @@ struct Pair {
     b: EndpointId,
 }
 
-fn chain(seed: u64, addr: SocketAddr) -> SctpTransport {
+fn chain(seed: u64, addr: SocketAddr, now: Instant) -> SctpTransport {
     let cert = DtlsCertificate::generate(&*default_provider()).unwrap();
-    let mut g = IceGatherer::new(IceGathererConfig {
-        seed: Some(seed),
-        ..Default::default()
-    });
+    let mut g = IceGatherer::new(
+        IceGathererConfig {
+            seed: Some(seed),
+            ..Default::default()
+        },
+        now,
+    );
     g.gather(&[addr]).unwrap();
     let mut dtls = DtlsTransport::new(IceTransport::new(g), vec![cert]).unwrap();
     dtls.config_mut().seed = seed;
@@ -78,8 +81,8 @@ fn pair(seed: u64, link: LinkConfig) -> Pair {
     let mut sim = Sim::new(seed, Instant::now());
     let ha = sim.add_host(HostConfig::new(aa.ip()).link(link.clone()));
     let hb = sim.add_host(HostConfig::new(ba.ip()).link(link));
-    let mut ta = chain(seed * 2 + 1, aa);
-    let mut tb = chain(seed * 2 + 2, ba);
+    let mut ta = chain(seed * 2 + 1, aa, sim.now());
+    let mut tb = chain(seed * 2 + 2, ba, sim.now());
     let (sa, sb) = (signal(&ta), signal(&tb));
     start(&mut ta, &sb, IceRole::Controlling);
     start(&mut tb, &sa, IceRole::Controlled);
@@ -118,7 +121,7 @@ fn channel_open(events: &[(Duration, EndpointId, OrtcEvent)], who: EndpointId) -
 
 #[test]
 fn json_shapes_match_aiortc_field_names() {
-    let t = chain(1, "198.51.100.1:5000".parse().unwrap());
+    let t = chain(1, "198.51.100.1:5000".parse().unwrap(), Instant::now());
     let ice = serde_json::to_value(t.transport().transport().local_parameters()).unwrap();
     assert!(ice["usernameFragment"].is_string() && ice["password"].is_string());
     assert_eq!(ice["iceLite"], false);
@@ -265,13 +268,13 @@ fn setup_under_loss_stays_within_a_few_times_the_clean_time() {
 fn misuse_gets_errors_that_name_the_problem() {
     use sansrtc::ortc::{DtlsFingerprint, DtlsRoleParam, OrtcError};
     let cert = DtlsCertificate::generate(&*default_provider()).unwrap();
-    let g = IceGatherer::new(IceGathererConfig::default());
+    let g = IceGatherer::new(IceGathererConfig::default(), Instant::now());
     assert!(matches!(
         DtlsTransport::new(IceTransport::new(g), vec![]),
         Err(OrtcError::InvalidParameters(_))
     ));
-    let mut a = chain(1, "198.51.100.1:5000".parse().unwrap());
-    let b = chain(2, "198.51.100.2:5000".parse().unwrap());
+    let mut a = chain(1, "198.51.100.1:5000".parse().unwrap(), Instant::now());
+    let b = chain(2, "198.51.100.2:5000".parse().unwrap(), Instant::now());
     let sb = signal(&b);
     // SCTP before DTLS: the DTLS role is not known yet.
     let e = a.start(&sb.sctp, 5000).unwrap_err();
@@ -323,8 +326,8 @@ fn misuse_gets_errors_that_name_the_problem() {
 #[test]
 fn explicit_dtls_roles_win_over_the_ice_role() {
     use sansrtc::ortc::DtlsRoleParam;
-    let mut a = chain(1, "198.51.100.1:5000".parse().unwrap());
-    let b = chain(2, "198.51.100.2:5000".parse().unwrap());
+    let mut a = chain(1, "198.51.100.1:5000".parse().unwrap(), Instant::now());
+    let b = chain(2, "198.51.100.2:5000".parse().unwrap(), Instant::now());
     let mut sb = signal(&b);
     a.transport_mut()
         .transport_mut()
@@ -346,11 +349,11 @@ fn a_wrong_fingerprint_fails_dtls_and_closes_sctp() {
     let link = LinkConfig::new().latency(Duration::from_millis(5));
     let ha = sim.add_host(HostConfig::new(aa.ip()).link(link.clone()));
     let hb = sim.add_host(HostConfig::new(ba.ip()).link(link));
-    let mut ta = chain(1, aa);
-    let mut tb = chain(2, ba);
+    let mut ta = chain(1, aa, sim.now());
+    let mut tb = chain(2, ba, sim.now());
     let (sa, mut sb) = (signal(&ta), signal(&tb));
     // A signalling path that swapped in someone else's certificate.
-    let other = chain(3, "198.51.100.3:5000".parse().unwrap());
+    let other = chain(3, "198.51.100.3:5000".parse().unwrap(), sim.now());
     sb.dtls = other.transport().local_parameters();
     start(&mut ta, &sb, IceRole::Controlling);
     start(&mut tb, &sa, IceRole::Controlled);
@@ -383,8 +386,8 @@ fn a_peer_that_starts_first_is_answered_once_we_start() {
     let link = LinkConfig::new().latency(Duration::from_millis(10));
     let ha = sim.add_host(HostConfig::new(aa.ip()).link(link.clone()));
     let hb = sim.add_host(HostConfig::new(ba.ip()).link(link));
-    let mut ta = chain(1, aa);
-    let tb = chain(2, ba);
+    let mut ta = chain(1, aa, sim.now());
+    let tb = chain(2, ba, sim.now());
     let (sa, sb) = (signal(&ta), signal(&tb));
     // b will be controlling, but only once started: until then its agent is controlled
     // by default, like a's.
@@ -418,10 +421,13 @@ fn a_peer_that_starts_first_is_answered_once_we_start() {
 #[test]
 fn seeds_are_drawn_unless_given() {
     let params = |seed: Option<u64>| {
-        let g = IceGatherer::new(IceGathererConfig {
-            seed,
-            ..Default::default()
-        });
+        let g = IceGatherer::new(
+            IceGathererConfig {
+                seed,
+                ..Default::default()
+            },
+            Instant::now(),
+        );
         let ice = IceTransport::new(g);
         let p = ice.local_parameters();
         let cert = DtlsCertificate::generate(&*default_provider()).unwrap();
@@ -439,8 +445,8 @@ fn seeds_are_drawn_unless_given() {
 #[test]
 fn a_chosen_local_dtls_role_is_announced_and_kept() {
     use sansrtc::ortc::{DtlsRoleParam, OrtcError};
-    let mut a = chain(1, "198.51.100.1:5000".parse().unwrap());
-    let b = chain(2, "198.51.100.2:5000".parse().unwrap());
+    let mut a = chain(1, "198.51.100.1:5000".parse().unwrap(), Instant::now());
+    let b = chain(2, "198.51.100.2:5000".parse().unwrap(), Instant::now());
     let mut sb = signal(&b);
     a.transport_mut()
         .set_local_role(DtlsRoleParam::Client)

@@ -62,7 +62,7 @@ async fn ping_pong(
     echo_at: impl Fn(SocketAddr) -> SocketAddr,
     max_gso: Option<usize>,
 ) -> Option<(UdpDriver<Pinger>, Vec<Echoed>, DriveStats)> {
-    let echo = match UdpDriver::bind(Echo::default(), &[addr(echo_bind)]) {
+    let echo = match UdpDriver::bind(Echo::new(Instant::now()), &[addr(echo_bind)]) {
         Err(e) if unavailable(&e) => return None,
         other => other.unwrap(),
     };
@@ -70,7 +70,7 @@ async fn ping_pong(
     let echo = EchoTask::spawn(echo, echo_addr);
 
     let mut pinger = UdpDriver::bind(
-        Pinger::new(PINGS, Duration::from_millis(5)),
+        Pinger::new(PINGS, Duration::from_millis(5), Instant::now()),
         &[addr(ping_bind)],
     )
     .unwrap();
@@ -183,7 +183,7 @@ fn echo_on_the_unspecified_address_answers_from_where_it_was_reached() {
 #[test]
 fn all_interfaces_are_bound_and_loopback_answers() {
     task::block_on(async {
-        let echo = UdpDriver::bind_all_interfaces(Echo::default(), 0).unwrap();
+        let echo = UdpDriver::bind_all_interfaces(Echo::new(Instant::now()), 0).unwrap();
         let locals = echo.local_addrs().to_vec();
         assert!(locals.iter().all(|a| a.port() != 0), "{locals:?}");
         assert!(
@@ -199,7 +199,7 @@ fn all_interfaces_are_bound_and_loopback_answers() {
         let echo = EchoTask::spawn(echo, lo);
 
         let mut pinger = UdpDriver::bind(
-            Pinger::new(3, Duration::from_millis(1)),
+            Pinger::new(3, Duration::from_millis(1), Instant::now()),
             &[addr("127.0.0.1:0")],
         )
         .unwrap();
@@ -224,7 +224,8 @@ fn all_interfaces_are_bound_and_loopback_answers() {
 fn timer_only_wait_fires_at_the_deadline() {
     task::block_on(async {
         let after = Duration::from_millis(60);
-        let mut alarm = UdpDriver::bind(Alarm::new(after), &[addr("127.0.0.1:0")]).unwrap();
+        let mut alarm =
+            UdpDriver::bind(Alarm::new(after, Instant::now()), &[addr("127.0.0.1:0")]).unwrap();
         let start = Instant::now();
         let told = alarm.next_event().await.unwrap();
         let waited = start.elapsed();
@@ -239,7 +240,7 @@ fn timer_only_wait_fires_at_the_deadline() {
 #[test]
 fn run_until_gives_up_at_its_timeout_when_no_event_comes() {
     task::block_on(async {
-        let mut idle = UdpDriver::bind(Echo::default(), &[addr("127.0.0.1:0")]).unwrap();
+        let mut idle = UdpDriver::bind(Echo::new(Instant::now()), &[addr("127.0.0.1:0")]).unwrap();
         let start = Instant::now();
         let got = idle
             .run_until(|_| true, Duration::from_millis(50))
@@ -253,7 +254,7 @@ fn run_until_gives_up_at_its_timeout_when_no_event_comes() {
 #[test]
 fn binding_nothing_is_an_error() {
     task::block_on(async {
-        let err = UdpDriver::bind(Echo::default(), &[]).unwrap_err();
+        let err = UdpDriver::bind(Echo::new(Instant::now()), &[]).unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
     })
 }

@@ -56,7 +56,7 @@ async fn ping_pong(
     echo_at: impl Fn(SocketAddr) -> SocketAddr,
     max_gso: Option<usize>,
 ) -> Option<(UdpDriver<Pinger>, Vec<Echoed>, DriveStats)> {
-    let echo = match UdpDriver::bind(Echo::default(), &[addr(echo_bind)]) {
+    let echo = match UdpDriver::bind(Echo::new(Instant::now()), &[addr(echo_bind)]) {
         Err(e) if unavailable(&e) => return None,
         other => other.unwrap(),
     };
@@ -64,7 +64,7 @@ async fn ping_pong(
     let echo = EchoTask::spawn(echo, echo_addr);
 
     let mut pinger = UdpDriver::bind(
-        Pinger::new(PINGS, Duration::from_millis(5)),
+        Pinger::new(PINGS, Duration::from_millis(5), Instant::now()),
         &[addr(ping_bind)],
     )
     .unwrap();
@@ -168,7 +168,7 @@ async fn echo_on_the_unspecified_address_answers_from_where_it_was_reached() {
 
 #[tokio::test]
 async fn all_interfaces_are_bound_and_loopback_answers() {
-    let echo = UdpDriver::bind_all_interfaces(Echo::default(), 0).unwrap();
+    let echo = UdpDriver::bind_all_interfaces(Echo::new(Instant::now()), 0).unwrap();
     let locals = echo.local_addrs().to_vec();
     assert!(locals.iter().all(|a| a.port() != 0), "{locals:?}");
     assert!(
@@ -184,7 +184,7 @@ async fn all_interfaces_are_bound_and_loopback_answers() {
     let echo = EchoTask::spawn(echo, lo);
 
     let mut pinger = UdpDriver::bind(
-        Pinger::new(3, Duration::from_millis(1)),
+        Pinger::new(3, Duration::from_millis(1), Instant::now()),
         &[addr("127.0.0.1:0")],
     )
     .unwrap();
@@ -207,7 +207,8 @@ async fn all_interfaces_are_bound_and_loopback_answers() {
 #[tokio::test]
 async fn timer_only_wait_fires_at_the_deadline() {
     let after = Duration::from_millis(60);
-    let mut alarm = UdpDriver::bind(Alarm::new(after), &[addr("127.0.0.1:0")]).unwrap();
+    let mut alarm =
+        UdpDriver::bind(Alarm::new(after, Instant::now()), &[addr("127.0.0.1:0")]).unwrap();
     let start = Instant::now();
     let told = alarm.next_event().await.unwrap();
     let waited = start.elapsed();
@@ -220,7 +221,7 @@ async fn timer_only_wait_fires_at_the_deadline() {
 
 #[tokio::test]
 async fn run_until_gives_up_at_its_timeout_when_no_event_comes() {
-    let mut idle = UdpDriver::bind(Echo::default(), &[addr("127.0.0.1:0")]).unwrap();
+    let mut idle = UdpDriver::bind(Echo::new(Instant::now()), &[addr("127.0.0.1:0")]).unwrap();
     let start = Instant::now();
     let got = idle
         .run_until(|_| true, Duration::from_millis(50))
@@ -232,6 +233,6 @@ async fn run_until_gives_up_at_its_timeout_when_no_event_comes() {
 
 #[tokio::test]
 async fn binding_nothing_is_an_error() {
-    let err = UdpDriver::bind(Echo::default(), &[]).unwrap_err();
+    let err = UdpDriver::bind(Echo::new(Instant::now()), &[]).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
 }

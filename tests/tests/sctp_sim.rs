@@ -5,13 +5,13 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use sansrtc::io::Pinned;
 use sansrtc::rng::Rng;
 use sansrtc::sctp::{Association, SctpConfig, SctpEvent};
 use sansrtc::sim::{EndpointId, HostConfig, LinkConfig, Sim};
-use sansrtc_tests::SctpNode;
 
 struct Pair {
-    sim: Sim<SctpNode>,
+    sim: Sim<Pinned<Association>>,
     a: EndpointId,
     b: EndpointId,
 }
@@ -40,23 +40,26 @@ fn pair_configured(seed: u64, link: LinkConfig, tweak: impl Fn(usize, &mut SctpC
     let mut sim = Sim::new(seed, Instant::now());
     let ha = sim.add_host(HostConfig::new(aa.ip()).link(link.clone()));
     let hb = sim.add_host(HostConfig::new(ba.ip()).link(link));
-    let node = |seed: u64, local, remote, side: usize| SctpNode {
-        assoc: Association::new({
-            let mut cfg = SctpConfig {
-                seed,
-                rto_initial: Duration::from_millis(300),
-                // At 30 % loss each way the RFC's 8 attempts fail now and then (the whole
-                // sweep would hit it); the data-path guarantees are what this suite checks.
-                max_init_retransmits: 16,
-                max_receive_message_size: 32 * 1024 * 1024,
-                ..Default::default()
-            };
-            tweak(side, &mut cfg);
-            cfg
-        }),
-        local,
-        remote,
-        connect_on_start: true,
+    let start = sim.now();
+    let node = |seed: u64, local, remote, side: usize| {
+        let mut assoc = Association::new(
+            {
+                let mut cfg = SctpConfig {
+                    seed,
+                    rto_initial: Duration::from_millis(300),
+                    // At 30 % loss each way the RFC's 8 attempts fail now and then (the whole
+                    // sweep would hit it); the data-path guarantees are what this suite checks.
+                    max_init_retransmits: 16,
+                    max_receive_message_size: 32 * 1024 * 1024,
+                    ..Default::default()
+                };
+                tweak(side, &mut cfg);
+                cfg
+            },
+            start,
+        );
+        assoc.connect(start);
+        Pinned::new(assoc, local, remote)
     };
     let a = sim.add_endpoint(ha, node(seed * 2 + 1, aa, ba, 0));
     let b = sim.add_endpoint(hb, node(seed * 2 + 2, ba, aa, 1));
@@ -71,15 +74,15 @@ impl Pair {
         assert!(
             self.sim.run_until(Duration::from_secs(900), |s| s
                 .endpoint(a)
-                .assoc
+                .layer
                 .is_established()
-                && s.endpoint(b).assoc.is_established()),
+                && s.endpoint(b).layer.is_established()),
             "association did not establish ({} / {}) at {:?}: {:?} / {:?}; sim {:?}; closed: {:?}",
-            self.sim.endpoint(a).assoc.is_established(),
-            self.sim.endpoint(b).assoc.is_established(),
+            self.sim.endpoint(a).layer.is_established(),
+            self.sim.endpoint(b).layer.is_established(),
             self.sim.elapsed(),
-            self.sim.endpoint(a).assoc.stats(),
-            self.sim.endpoint(b).assoc.stats(),
+            self.sim.endpoint(a).layer.stats(),
+            self.sim.endpoint(b).layer.stats(),
             self.sim.stats(),
             self.sim
                 .events()
@@ -119,12 +122,12 @@ fn simultaneous_open_and_messages_both_ways() {
     let (a, b) = (p.a, p.b);
     p.sim
         .endpoint_mut(a)
-        .assoc
+        .layer
         .send(1, 51, Bytes::from_static(b"hello"), false)
         .unwrap();
     p.sim
         .endpoint_mut(b)
-        .assoc
+        .layer
         .send(2, 53, Bytes::from_static(b"world"), true)
         .unwrap();
     p.sim.run_for(Duration::from_secs(1));
@@ -133,7 +136,7 @@ fn simultaneous_open_and_messages_both_ways() {
         [(1, 51, Bytes::from_static(b"hello"), false)]
     );
     assert_eq!(p.messages(a), [(2, 53, Bytes::from_static(b"world"), true)]);
-    assert_eq!(p.sim.endpoint(a).assoc.buffered_amount(), 0);
+    assert_eq!(p.sim.endpoint(a).layer.buffered_amount(), 0);
 }
 
 #[test]
@@ -145,24 +148,24 @@ fn large_messages_are_fragmented_and_reassembled() {
     let sixteen: Vec<u8> = (0..16 << 20).map(|i: u32| (i % 253) as u8).collect();
     p.sim
         .endpoint_mut(a)
-        .assoc
+        .layer
         .send(0, 53, Bytes::from(one_mib.clone()), false)
         .unwrap();
     p.sim
         .endpoint_mut(a)
-        .assoc
+        .layer
         .send(0, 53, Bytes::from(sixteen.clone()), false)
         .unwrap();
     let done = p.sim.run_until(Duration::from_secs(120), |s| {
-        s.endpoint(a).assoc.buffered_amount() == 0
+        s.endpoint(a).layer.buffered_amount() == 0
     });
     assert!(
         done,
         "a: {:?} buffered {} cwnd {}\nb: {:?}",
-        p.sim.endpoint(a).assoc.stats(),
-        p.sim.endpoint(a).assoc.buffered_amount(),
-        p.sim.endpoint(a).assoc.cwnd(),
-        p.sim.endpoint(b).assoc.stats()
+        p.sim.endpoint(a).layer.stats(),
+        p.sim.endpoint(a).layer.buffered_amount(),
+        p.sim.endpoint(a).layer.cwnd(),
+        p.sim.endpoint(b).layer.stats()
     );
     p.sim.run_for(Duration::from_millis(500));
     let got = p.messages(b);
@@ -203,7 +206,7 @@ fn lossy_links_deliver_exactly_once_in_order() {
         let mut p = pair_with(1000 + seed, link, interleave, interleave);
         p.connect();
         let (a, b) = (p.a, p.b);
-        assert_eq!(p.sim.endpoint(a).assoc.uses_interleaving(), interleave);
+        assert_eq!(p.sim.endpoint(a).layer.uses_interleaving(), interleave);
         let n = 40 + r.below(40) as u32;
         let mut sent_ordered = Vec::new();
         let mut sent_unordered = Vec::new();
@@ -224,7 +227,7 @@ fn lossy_links_deliver_exactly_once_in_order() {
                 let data = payload(10_000 + i, len);
                 p.sim
                     .endpoint_mut(a)
-                    .assoc
+                    .layer
                     .send_with(9, 53, data.clone(), opts)
                     .unwrap();
                 sent_partial.push((data, opts.unordered));
@@ -234,7 +237,7 @@ fn lossy_links_deliver_exactly_once_in_order() {
             let data = payload(i, len);
             p.sim
                 .endpoint_mut(a)
-                .assoc
+                .layer
                 .send(7, 53, data.clone(), unordered)
                 .unwrap();
             if unordered {
@@ -246,16 +249,16 @@ fn lossy_links_deliver_exactly_once_in_order() {
         assert!(
             p.sim.run_until(Duration::from_secs(300), |s| s
                 .endpoint(a)
-                .assoc
+                .layer
                 .buffered_amount()
                 == 0),
             "seed {seed} (loss {loss}): data still unacknowledged; a {:?} rto {:?} at {:?} buffered {} established {}, b {:?}, events {:?}",
-            p.sim.endpoint(a).assoc.stats(),
-            p.sim.endpoint(a).assoc.rto(),
+            p.sim.endpoint(a).layer.stats(),
+            p.sim.endpoint(a).layer.rto(),
             p.sim.elapsed(),
-            p.sim.endpoint(a).assoc.buffered_amount(),
-            p.sim.endpoint(a).assoc.is_established(),
-            p.sim.endpoint(b).assoc.stats(),
+            p.sim.endpoint(a).layer.buffered_amount(),
+            p.sim.endpoint(a).layer.is_established(),
+            p.sim.endpoint(b).layer.stats(),
             p.sim
                 .events()
                 .iter()
@@ -281,8 +284,8 @@ fn lossy_links_deliver_exactly_once_in_order() {
             ordered.iter().map(id).collect::<Vec<_>>(),
             sent_ordered.iter().map(id).collect::<Vec<_>>(),
             "seed {seed} (loss {loss}): ordered stream; a {:?}, b {:?}",
-            p.sim.endpoint(a).assoc.stats(),
-            p.sim.endpoint(b).assoc.stats()
+            p.sim.endpoint(a).layer.stats(),
+            p.sim.endpoint(b).layer.stats()
         );
         assert!(
             ordered == sent_ordered,
@@ -350,7 +353,7 @@ fn partial_reliability_only_drops_what_the_policy_allows() {
         let mut p = pair(5000 + seed, link);
         p.connect();
         let (a, b) = (p.a, p.b);
-        assert!(p.sim.endpoint(a).assoc.peer_supports_forward_tsn());
+        assert!(p.sim.endpoint(a).layer.peer_supports_forward_tsn());
         let mut reliable = Vec::new();
         for i in 0..100u32 {
             let opts = SendOptions {
@@ -360,13 +363,13 @@ fn partial_reliability_only_drops_what_the_policy_allows() {
             };
             p.sim
                 .endpoint_mut(a)
-                .assoc
+                .layer
                 .send_with(3, 53, payload(i, 200), opts)
                 .unwrap();
             let r = payload(1000 + i, 100);
             p.sim
                 .endpoint_mut(a)
-                .assoc
+                .layer
                 .send(5, 53, r.clone(), false)
                 .unwrap();
             reliable.push(r);
@@ -374,7 +377,7 @@ fn partial_reliability_only_drops_what_the_policy_allows() {
         assert!(
             p.sim.run_until(Duration::from_secs(600), |s| s
                 .endpoint(a)
-                .assoc
+                .layer
                 .buffered_amount()
                 == 0),
             "seed {seed}: not drained"
@@ -391,9 +394,9 @@ fn partial_reliability_only_drops_what_the_policy_allows() {
             on5.iter().map(idn).collect::<Vec<_>>(),
             reliable.iter().map(idn).collect::<Vec<_>>(),
             "seed {seed}: reliable stream incomplete; a {:?}, b {:?}, buffered {}",
-            p.sim.endpoint(a).assoc.stats(),
-            p.sim.endpoint(b).assoc.stats(),
-            p.sim.endpoint(a).assoc.buffered_amount()
+            p.sim.endpoint(a).layer.stats(),
+            p.sim.endpoint(b).layer.stats(),
+            p.sim.endpoint(a).layer.buffered_amount()
         );
         let mut partial: Vec<u32> = got
             .iter()
@@ -448,13 +451,13 @@ fn lifetime_expired_messages_are_abandoned() {
         };
         p.sim
             .endpoint_mut(a)
-            .assoc
+            .layer
             .send_with(9, 51, payload(i, 500), opts)
             .unwrap();
     }
     assert!(p.sim.run_until(
         Duration::from_secs(120),
-        |s| s.endpoint(a).assoc.buffered_amount() == 0
+        |s| s.endpoint(a).layer.buffered_amount() == 0
     ));
     p.sim.run_for(Duration::from_secs(5));
     let got = p.messages(b);
@@ -482,15 +485,15 @@ fn stream_reset_in_both_directions() {
     for i in 0..20u32 {
         p.sim
             .endpoint_mut(a)
-            .assoc
+            .layer
             .send(4, 51, payload(i, 300), false)
             .unwrap();
     }
-    p.sim.endpoint_mut(a).assoc.reset_streams(&[4]).unwrap();
+    p.sim.endpoint_mut(a).layer.reset_streams(&[4]).unwrap();
     assert!(
         p.sim
             .endpoint_mut(a)
-            .assoc
+            .layer
             .send(4, 51, payload(99, 10), false)
             .is_err()
     );
@@ -515,7 +518,7 @@ fn stream_reset_in_both_directions() {
     );
     assert!(p.sim.take_events(a).iter().any(|(_, e)| matches!(e, SctpEvent::StreamsReset { incoming: false, streams } if streams == &vec![4])));
     // The peer closes its side too; then the stream is usable again from SSN 0.
-    p.sim.endpoint_mut(b).assoc.reset_streams(&[4]).unwrap();
+    p.sim.endpoint_mut(b).layer.reset_streams(&[4]).unwrap();
     p.sim.run_for(Duration::from_secs(20));
     assert!(
         p.sim
@@ -525,7 +528,7 @@ fn stream_reset_in_both_directions() {
     );
     p.sim
         .endpoint_mut(a)
-        .assoc
+        .layer
         .send(4, 51, payload(500, 10), false)
         .unwrap();
     p.sim.run_for(Duration::from_secs(5));
@@ -550,15 +553,15 @@ fn graceful_shutdown_flushes_queued_data() {
     for i in 0..50u32 {
         p.sim
             .endpoint_mut(a)
-            .assoc
+            .layer
             .send(1, 53, payload(i, 2000), false)
             .unwrap();
     }
-    p.sim.endpoint_mut(a).assoc.shutdown();
+    p.sim.endpoint_mut(a).layer.shutdown();
     assert!(
         p.sim
             .endpoint_mut(a)
-            .assoc
+            .layer
             .send(1, 53, payload(0, 1), false)
             .is_err()
     );
@@ -587,13 +590,13 @@ fn heartbeats_detect_a_dead_peer() {
     let (a, b) = (p.a, p.b);
     p.sim.run_for(Duration::from_secs(95));
     assert!(
-        p.sim.endpoint(a).assoc.is_established(),
+        p.sim.endpoint(a).layer.is_established(),
         "heartbeats keep it alive"
     );
-    assert!(p.sim.endpoint(a).assoc.srtt().is_some());
+    assert!(p.sim.endpoint(a).layer.srtt().is_some());
     // The peer aborts silently: replace it with a fresh, closed association.
-    p.sim.endpoint_mut(b).assoc = Association::new(SctpConfig::default());
-    p.sim.endpoint_mut(b).connect_on_start = false;
+    let now = p.sim.now();
+    p.sim.endpoint_mut(b).layer = Association::new(SctpConfig::default(), now);
     p.sim.run_for(Duration::from_secs(1200));
     assert!(
         p.sim
@@ -612,20 +615,25 @@ fn zero_checksum_only_when_both_offer_it() {
     for (b_offers, expect_zero) in [(true, true), (false, false)] {
         let mut p = pair(11, LinkConfig::new().latency(Duration::from_millis(5)));
         if !b_offers {
-            let b = p.b;
-            p.sim.endpoint_mut(b).assoc = Association::new(SctpConfig {
-                seed: 99,
-                zero_checksum: false,
-                ..Default::default()
-            });
+            let (b, now) = (p.b, p.sim.now());
+            let mut assoc = Association::new(
+                SctpConfig {
+                    seed: 99,
+                    zero_checksum: false,
+                    ..Default::default()
+                },
+                now,
+            );
+            assoc.connect(now);
+            p.sim.endpoint_mut(b).layer = assoc;
         }
         p.connect();
         let (a, b) = (p.a, p.b);
-        assert_eq!(p.sim.endpoint(a).assoc.sends_zero_checksum(), expect_zero);
+        assert_eq!(p.sim.endpoint(a).layer.sends_zero_checksum(), expect_zero);
         p.sim.take_transmit_log();
         p.sim
             .endpoint_mut(a)
-            .assoc
+            .layer
             .send(1, 51, payload(1, 100), false)
             .unwrap();
         p.sim.run_for(Duration::from_secs(1));
@@ -650,25 +658,25 @@ fn interleaving_lets_small_messages_overtake_a_large_one() {
         p.connect();
         let (a, b) = (p.a, p.b);
         let both = a_on && b_on;
-        assert_eq!(p.sim.endpoint(a).assoc.uses_interleaving(), both);
-        assert_eq!(p.sim.endpoint(b).assoc.uses_interleaving(), both);
+        assert_eq!(p.sim.endpoint(a).layer.uses_interleaving(), both);
+        assert_eq!(p.sim.endpoint(b).layer.uses_interleaving(), both);
         let big = payload(1, 2 << 20);
         p.sim
             .endpoint_mut(a)
-            .assoc
+            .layer
             .send(1, 53, big.clone(), false)
             .unwrap();
         let small: Vec<Bytes> = (0..5).map(|i| payload(100 + i, 300)).collect();
         for m in &small {
             p.sim
                 .endpoint_mut(a)
-                .assoc
+                .layer
                 .send(2, 51, m.clone(), false)
                 .unwrap();
         }
         assert!(p.sim.run_until(
             Duration::from_secs(60),
-            |s| s.endpoint(a).assoc.buffered_amount() == 0
+            |s| s.endpoint(a).layer.buffered_amount() == 0
         ));
         p.sim.run_for(Duration::from_secs(1));
         let got = p.messages(b);
@@ -706,12 +714,12 @@ fn a_half_sent_message_that_expires_does_not_block_its_stream() {
             };
             p.sim
                 .endpoint_mut(a)
-                .assoc
+                .layer
                 .send_with(3, 53, payload(1, 4 << 20), opts)
                 .unwrap();
             p.sim
                 .endpoint_mut(a)
-                .assoc
+                .layer
                 .send(3, 53, payload(2, 100), false)
                 .unwrap();
             let delivered = p.sim.run_until(Duration::from_secs(30), |s| {
@@ -724,8 +732,8 @@ fn a_half_sent_message_that_expires_does_not_block_its_stream() {
                 delivered,
                 "interleave {interleave}, lifetime {lifetime_ms} ms: the message behind the \
                  expired one never arrived; a {:?}, b {:?}",
-                p.sim.endpoint(a).assoc.stats(),
-                p.sim.endpoint(b).assoc.stats()
+                p.sim.endpoint(a).layer.stats(),
+                p.sim.endpoint(b).layer.stats()
             );
             let got = p.messages(b);
             assert!(
@@ -753,7 +761,7 @@ fn deferred_release_holds_the_sender_until_the_reader_catches_up() {
     for i in 0..total / msg {
         p.sim
             .endpoint_mut(a)
-            .assoc
+            .layer
             .send(1, 53, payload(i as u32, msg), false)
             .unwrap();
     }
@@ -766,23 +774,23 @@ fn deferred_release_holds_the_sender_until_the_reader_catches_up() {
         held <= window + msg,
         "the reader held nothing back yet {held} bytes arrived (window {window})"
     );
-    assert!(p.sim.endpoint(a).assoc.buffered_amount() > 0);
+    assert!(p.sim.endpoint(a).layer.buffered_amount() > 0);
     // The reader catches up: release as it goes, and everything arrives in order.
     let mut got = held;
     let mut order = Vec::new();
-    p.sim.endpoint_mut(b).assoc.release_received(held);
+    p.sim.endpoint_mut(b).layer.release_received(held);
     assert!(p.sim.run_until(Duration::from_secs(60), |s| {
         for (_, e) in s.take_events(b) {
             if let SctpEvent::Message { data, .. } = e {
                 got += data.len();
                 order.push(u32::from_be_bytes([data[0], data[1], data[2], data[3]]));
-                s.endpoint_mut(b).assoc.release_received(data.len());
+                s.endpoint_mut(b).layer.release_received(data.len());
             }
         }
         got == total
     }));
     assert!(order.windows(2).all(|w| w[0] + 1 == w[1]), "out of order");
-    assert_eq!(p.sim.endpoint(b).assoc.unreleased(), 0);
+    assert_eq!(p.sim.endpoint(b).layer.unreleased(), 0);
 }
 
 /// I-DATA: a message is whole only when FSNs 0 ..= last are all there. Fragments whose
@@ -790,7 +798,8 @@ fn deferred_release_holds_the_sender_until_the_reader_catches_up() {
 /// missing one) are never put together into a message.
 #[test]
 fn idata_fragments_with_a_gap_in_their_fsns_are_not_a_message() {
-    use sansrtc::sctp::{Checksum, ChecksumPolicy, Chunk, Fsn, Packet, PpidOrFsn, SctpOutput};
+    use sansrtc::io::Output;
+    use sansrtc::sctp::{Checksum, ChecksumPolicy, Chunk, Fsn, Packet, PpidOrFsn};
     let now = Instant::now();
     let cfg = |seed| SctpConfig {
         seed,
@@ -798,13 +807,13 @@ fn idata_fragments_with_a_gap_in_their_fsns_are_not_a_message() {
         mtu: 300,
         ..Default::default()
     };
-    let (mut a, mut b) = (Association::new(cfg(1)), Association::new(cfg(2)));
+    let (mut a, mut b) = (Association::new(cfg(1), now), Association::new(cfg(2), now));
     a.connect(now);
     b.connect(now);
     let mut delivered = Vec::new();
     let pump = |from: &mut Association, to: &mut Association, hold: bool| -> Vec<Bytes> {
         let mut held = Vec::new();
-        while let SctpOutput::Packet(p) = from.poll_output() {
+        while let Output::Transmit(p) = from.poll_output() {
             if hold {
                 held.push(p);
             } else {
@@ -838,9 +847,9 @@ fn idata_fragments_with_a_gap_in_their_fsns_are_not_a_message() {
         fragments, 3,
         "the message should take three fragments at this MTU"
     );
-    while let SctpOutput::Packet(_) | SctpOutput::Event(_) = {
+    while let Output::Transmit(_) | Output::Event(_) = {
         let o = b.poll_output();
-        if let SctpOutput::Event(SctpEvent::Message { data, .. }) = &o {
+        if let Output::Event(SctpEvent::Message { data, .. }) = &o {
             delivered.push(data.clone());
         }
         o

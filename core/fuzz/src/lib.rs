@@ -110,14 +110,13 @@ use sansrtc::dtls::handshake::{
 };
 use sansrtc::dtls::record::{self, Record};
 use sansrtc::dtls::{
-    CipherSuite, Dtls, DtlsCertificate, DtlsConfig, DtlsError, DtlsEvent, DtlsOutput, DtlsRole,
-    DtlsStats, Fingerprint,
+    CipherSuite, Dtls, DtlsCertificate, DtlsConfig, DtlsError, DtlsEvent, DtlsRole, DtlsStats,
+    Fingerprint,
 };
 
 use sansrtc::datachannel::{ChannelType, DcepMessage};
 use sansrtc::sctp::{
     self, Association, Checksum, ChecksumPolicy, Chunk, Packet, SctpConfig, SctpError, SctpEvent,
-    SctpOutput,
 };
 
 use sansrtc::ice::{
@@ -435,6 +434,34 @@ fn base_instant() -> Instant {
     *BASE.get_or_init(Instant::now)
 }
 
+/// The one drain every target shares: takes a machine's outputs until it names its next
+/// deadline, and checks that it gets there (within `max` outputs: a machine that keeps
+/// emitting never lets its caller sleep) and that the deadline is not in the past.
+/// Returns what it sent and reported, in order, and the deadline.
+pub fn settle<E, T>(
+    what: &str,
+    now: Instant,
+    max: usize,
+    mut poll: impl FnMut() -> Output<E, T>,
+) -> (Vec<Output<E, T>>, Instant) {
+    let mut taken = Vec::new();
+    for _ in 0..max {
+        match poll() {
+            Output::Timeout(at) => {
+                assert!(
+                    at >= now,
+                    "{what}: deadline {:?} before now {:?}",
+                    at.saturating_duration_since(base_instant()),
+                    now - base_instant()
+                );
+                return (taken, at);
+            }
+            other => taken.push(other),
+        }
+    }
+    panic!("{what}: poll_output did not settle after {max} outputs");
+}
+
 /// Outputs drained after one input before the agent counts as never settling.
 const MAX_OUTPUTS: usize = 100_000;
 /// Records of one input that are acted on; the rest is ignored, bounding run time.
@@ -480,22 +507,25 @@ struct Driver {
 impl Driver {
     fn new(cfg_byte: u8) -> Self {
         let has = |bit: u8| cfg_byte & bit != 0;
-        let mut agent = IceAgent::new(IceConfig {
-            seed: u64::from(cfg_byte),
-            controlling: has(config::CONTROLLING),
-            lite: has(config::LITE),
-            credentials: Some(IceCredentials {
-                ufrag: LOCAL_UFRAG.into(),
-                pwd: LOCAL_PWD.into(),
-                lite: false,
-            }),
-            stun_servers: if has(config::STUN_SERVER) {
-                vec![stun_server()]
-            } else {
-                Vec::new()
+        let mut agent = IceAgent::new(
+            IceConfig {
+                seed: u64::from(cfg_byte),
+                controlling: has(config::CONTROLLING),
+                lite: has(config::LITE),
+                credentials: Some(IceCredentials {
+                    ufrag: LOCAL_UFRAG.into(),
+                    pwd: LOCAL_PWD.into(),
+                    lite: false,
+                }),
+                stun_servers: if has(config::STUN_SERVER) {
+                    vec![stun_server()]
+                } else {
+                    Vec::new()
+                },
+                ..IceConfig::default()
             },
-            ..IceConfig::default()
-        });
+            base_instant(),
+        );
         agent
             .add_local_candidate(Candidate::host(local_v4(), Protocol::Udp))
             .expect("first local candidate");
@@ -540,24 +570,17 @@ impl Driver {
 
     /// Take every output the agent has, checking what it sends.
     fn drain(&mut self) {
-        for _ in 0..MAX_OUTPUTS {
-            match self.agent.poll_output() {
+        let agent = &mut self.agent;
+        let (taken, at) = settle("ICE agent", self.now, MAX_OUTPUTS, || agent.poll_output());
+        for o in taken {
+            match o {
                 Output::Transmit(t) => self.check_transmit(&t),
                 Output::Event(e) => check_event(&e),
-                Output::Timeout(at) => {
-                    assert!(at >= self.now, "deadline {at:?} before now {:?}", self.now);
-                    self.deadline = Some(at);
-                    self.touch_getters();
-                    return;
-                }
-                _ => {
-                    self.deadline = None;
-                    self.touch_getters();
-                    return;
-                }
+                Output::Timeout(_) => unreachable!("settle keeps the deadline"),
             }
         }
-        panic!("poll_output did not settle after {MAX_OUTPUTS} outputs");
+        self.deadline = Some(at);
+        self.touch_getters();
     }
 
     fn check_transmit(&mut self, t: &Transmit) {
@@ -1332,7 +1355,7 @@ impl DtlsRun {
         };
         let now = base_instant();
         let mut run = DtlsRun {
-            dtls: Dtls::new(role, dtls_config(mode, role)),
+            dtls: Dtls::new(role, dtls_config(mode, role), now),
             mode,
             now,
             deadline: None,
@@ -1340,7 +1363,6 @@ impl DtlsRun {
             keep_all: false,
             outcome: DtlsOutcome::default(),
         };
-        run.dtls.handle_timeout(now);
         run.drain();
         run
     }
@@ -1362,16 +1384,18 @@ impl DtlsRun {
 
     /// Take every output, checking what the session sends and when it wants to be called.
     fn drain(&mut self) {
-        for _ in 0..DTLS_MAX_OUTPUTS {
-            match self.dtls.poll_output() {
-                DtlsOutput::Packet(p) => {
+        let dtls = &mut self.dtls;
+        let (taken, at) = settle("DTLS", self.now, DTLS_MAX_OUTPUTS, || dtls.poll_output());
+        for o in taken {
+            match o {
+                Output::Transmit(p) => {
                     check_own_datagram(&p, self.mode);
                     if !self.keep_all && self.sent.len() == DTLS_KEEP_SENT {
                         self.sent.remove(0);
                     }
                     self.sent.push(p.to_vec());
                 }
-                DtlsOutput::Event(e) => match e {
+                Output::Event(e) => match e {
                     DtlsEvent::Connected { .. } => {
                         assert!(!self.outcome.connected, "connected twice");
                         assert!(self.dtls.is_connected());
@@ -1388,25 +1412,11 @@ impl DtlsRun {
                     }
                     _ => {}
                 },
-                DtlsOutput::Timeout(at) => {
-                    assert!(
-                        at >= self.now,
-                        "deadline {:?} before now {:?}",
-                        at - base_instant(),
-                        self.now - base_instant()
-                    );
-                    self.deadline = Some(at);
-                    self.touch_getters();
-                    return;
-                }
-                _ => {
-                    self.deadline = None;
-                    self.touch_getters();
-                    return;
-                }
+                Output::Timeout(_) => unreachable!("settle keeps the deadline"),
             }
         }
-        panic!("poll_output did not settle after {DTLS_MAX_OUTPUTS} outputs");
+        self.deadline = Some(at);
+        self.touch_getters();
     }
 
     fn touch_getters(&mut self) {
@@ -2086,19 +2096,19 @@ struct SctpPeer {
 impl SctpPeer {
     fn new(cfg: SctpConfig, now: Instant) -> Self {
         // A twin with the same seed tells its tag: the one in its INIT.
-        let mut twin = Association::new(cfg.clone());
+        let mut twin = Association::new(cfg.clone(), now);
         twin.connect(now);
         let tag = loop {
             match twin.poll_output() {
-                SctpOutput::Packet(p) => {
+                Output::Transmit(p) => {
                     let p = Packet::parse(p, ChecksumPolicy::Verify).expect("own INIT parses");
                     match p.chunks.first() {
                         Some(Chunk::Init(i)) => break i.initiate_tag,
                         other => panic!("first packet is not an INIT: {other:?}"),
                     }
                 }
-                SctpOutput::Event(_) => {}
-                _ => panic!("connect sent no INIT"),
+                Output::Event(_) => {}
+                Output::Timeout(_) => panic!("connect sent no INIT"),
             }
         };
         SctpPeer {
@@ -2106,7 +2116,7 @@ impl SctpPeer {
             max_message: cfg.max_receive_message_size,
             local_port: cfg.local_port,
             remote_port: cfg.remote_port,
-            assoc: Association::new(cfg),
+            assoc: Association::new(cfg, now),
             tag,
             deadline: None,
             wire: VecDeque::new(),
@@ -2194,9 +2204,11 @@ impl SctpPeer {
 
     /// Take every output, checking it.
     fn drain(&mut self, now: Instant, other_messages: &[SentMessage], seen: &mut SeenMessages) {
-        for _ in 0..SCTP_MAX_OUTPUTS {
-            match self.assoc.poll_output() {
-                SctpOutput::Packet(p) => {
+        let assoc = &mut self.assoc;
+        let (taken, at) = settle("SCTP", now, SCTP_MAX_OUTPUTS, || assoc.poll_output());
+        for o in taken {
+            match o {
+                Output::Transmit(p) => {
                     self.check_packet(&p);
                     if self.wire.len() == SCTP_WIRE_MAX {
                         self.wire.pop_front();
@@ -2207,7 +2219,7 @@ impl SctpPeer {
                     }
                     self.sent.push_back(p);
                 }
-                SctpOutput::Event(e) => {
+                Output::Event(e) => {
                     assert!(self.closed.is_none(), "event after Closed: {e:?}");
                     match e {
                         SctpEvent::Connected => {
@@ -2237,25 +2249,11 @@ impl SctpPeer {
                         _ => {}
                     }
                 }
-                SctpOutput::Timeout(at) => {
-                    assert!(
-                        at >= now,
-                        "deadline {:?} before now {:?}",
-                        at - base_instant(),
-                        now - base_instant()
-                    );
-                    self.deadline = Some(at);
-                    self.check_buffered();
-                    return;
-                }
-                _ => {
-                    self.deadline = None;
-                    self.check_buffered();
-                    return;
-                }
+                Output::Timeout(_) => unreachable!("settle keeps the deadline"),
             }
         }
-        panic!("poll_output did not settle after {SCTP_MAX_OUTPUTS} outputs");
+        self.deadline = Some(at);
+        self.check_buffered();
     }
 }
 
@@ -2830,11 +2828,15 @@ pub fn run_ortc_chain(data: &[u8]) -> bool {
     let a_addr: SocketAddr = "192.0.2.1:5000".parse().expect("literal");
     let b_addr: SocketAddr = "192.0.2.2:5000".parse().expect("literal");
     let stranger: SocketAddr = "203.0.113.9:4000".parse().expect("literal");
+    let mut now = base_instant();
     let chain = |seed: u64, addr: SocketAddr, cert: &DtlsCertificate| {
-        let mut g = IceGatherer::new(IceGathererConfig {
-            seed: Some(seed),
-            ..Default::default()
-        });
+        let mut g = IceGatherer::new(
+            IceGathererConfig {
+                seed: Some(seed),
+                ..Default::default()
+            },
+            now,
+        );
         g.gather(&[addr]).expect("host candidate");
         SctpTransport::new(
             DtlsTransport::new(IceTransport::new(g), vec![cert.clone()]).expect("certificate"),
@@ -2866,7 +2868,6 @@ pub fn run_ortc_chain(data: &[u8]) -> bool {
         x.transport_mut().start(&dtls).expect("DTLS start");
         x.start(&caps, 5000).expect("SCTP start");
     }
-    let mut now = Instant::now();
     let recv = |source: SocketAddr, destination: SocketAddr, contents: Bytes, now: Instant| {
         Input::Receive(Receive {
             now,
@@ -2877,16 +2878,15 @@ pub fn run_ortc_chain(data: &[u8]) -> bool {
         })
     };
     // Drain one side: its datagrams, with how the path treats the first one to A.
-    fn drain(t: &mut SctpTransport) -> Vec<Transmit> {
-        let mut out = Vec::new();
-        for _ in 0..100_000 {
-            match t.poll_output() {
-                Output::Transmit(x) => out.push(x),
-                Output::Event(_) => {}
-                _ => return out,
-            }
-        }
-        panic!("poll_output never ran dry");
+    fn drain(t: &mut SctpTransport, now: Instant) -> Vec<Transmit> {
+        let (taken, _) = settle("ORTC chain", now, 100_000, || t.poll_output());
+        taken
+            .into_iter()
+            .filter_map(|o| match o {
+                Output::Transmit(x) => Some(x),
+                _ => None,
+            })
+            .collect()
     }
     let mut meddled = false;
     let mut mangle: Option<(u8, u8)> = None;
@@ -2899,8 +2899,8 @@ pub fn run_ortc_chain(data: &[u8]) -> bool {
                     lose: &mut bool,
                     twice: &mut bool| {
         for _ in 0..64 {
-            let to_b = drain(a);
-            let to_a = drain(b);
+            let to_b = drain(a, now);
+            let to_a = drain(b, now);
             if to_b.is_empty() && to_a.is_empty() {
                 return;
             }
@@ -2965,14 +2965,17 @@ pub fn run_ortc_chain(data: &[u8]) -> bool {
                 } else {
                     (&mut b, &mut a, b_addr, a_addr)
                 };
-                for t in drain(x) {
+                for t in drain(x, now) {
                     for d in t.datagrams() {
                         y.handle_input(recv(x_addr, y_addr, d, now));
                     }
                 }
                 let before = ortc_snapshot(x);
                 x.handle_input(recv(stranger, x_addr, bytes, now));
-                assert!(drain(x).is_empty(), "a stranger's datagram made us send");
+                assert!(
+                    drain(x, now).is_empty(),
+                    "a stranger's datagram made us send"
+                );
                 assert_eq!(
                     ortc_snapshot(x),
                     before,

@@ -9,7 +9,8 @@ use bytes::{Bytes, BytesMut};
 
 use super::{ChannelType, DataChannelOpen, DcepError, DcepMessage, Ppid};
 use crate::dtls::DtlsRole;
-use crate::sctp::{Association, SctpError, SctpEvent, SctpOutput, SendOptions};
+use crate::io::{Layer, Output};
+use crate::sctp::{Association, SctpError, SctpEvent, SendOptions};
 
 /// Errors from using data channels.
 #[non_exhaustive]
@@ -471,30 +472,23 @@ impl DataChannels {
     }
 
     /// Next output: SCTP packets to send, channel events, the next deadline.
-    pub fn poll_output(&mut self) -> DataChannelOutput {
+    pub fn poll_output(&mut self) -> Output<DataChannelEvent, Bytes> {
         loop {
             if let Some(e) = self.events.pop_front() {
-                return DataChannelOutput::Event(e);
+                return Output::Event(e);
             }
             match self.assoc.poll_output() {
-                SctpOutput::Packet(p) => {
+                Output::Transmit(p) => {
                     self.check_buffered_low();
-                    return DataChannelOutput::Packet(p);
+                    return Output::Transmit(p);
                 }
-                SctpOutput::Event(e) => self.on_sctp_event(e),
-                SctpOutput::Timeout(at) => {
+                Output::Event(e) => self.on_sctp_event(e),
+                Output::Timeout(at) => {
                     self.check_buffered_low();
                     if let Some(e) = self.events.pop_front() {
-                        return DataChannelOutput::Event(e);
+                        return Output::Event(e);
                     }
-                    return DataChannelOutput::Timeout(at);
-                }
-                _ => {
-                    self.check_buffered_low();
-                    if let Some(e) = self.events.pop_front() {
-                        return DataChannelOutput::Event(e);
-                    }
-                    return DataChannelOutput::Idle;
+                    return Output::Timeout(at);
                 }
             }
         }
@@ -720,16 +714,18 @@ fn channel_type(info: &DataChannelInfo) -> ChannelType {
     }
 }
 
-/// Output of [`DataChannels::poll_output`].
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DataChannelOutput {
-    /// An SCTP packet for DTLS to send.
-    Packet(Bytes),
-    /// A channel event.
-    Event(DataChannelEvent),
-    /// Call `handle_timeout` at this instant.
-    Timeout(Instant),
-    /// Nothing until input.
-    Idle,
+impl Layer for DataChannels {
+    type Event = DataChannelEvent;
+
+    fn handle_packet(&mut self, now: Instant, packet: Bytes) {
+        DataChannels::handle_packet(self, now, packet);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        DataChannels::handle_timeout(self, now);
+    }
+
+    fn poll_output(&mut self) -> Output<DataChannelEvent, Bytes> {
+        DataChannels::poll_output(self)
+    }
 }

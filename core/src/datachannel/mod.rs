@@ -30,7 +30,7 @@ mod tests;
 pub use crate::sctp::Ppid;
 pub use channels::{
     DataChannelConfig, DataChannelError, DataChannelEvent, DataChannelInfo, DataChannelInit,
-    DataChannelOutput, DataChannelState, DataChannelStats, DataChannels,
+    DataChannelState, DataChannelStats, DataChannels,
 };
 pub use dcep::{ChannelType, DataChannelOpen, DcepError, DcepMessage};
 

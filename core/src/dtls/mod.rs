@@ -4,35 +4,35 @@
 //! checked against the fingerprint from signaling.
 //!
 //! [`Dtls`] is a sans-IO machine without addresses: feed it whole datagrams and time,
-//! drain [`DtlsOutput`]. The ICE/ORTC chain above it supplies the addresses.
+//! drain [`Output`]s whose transmits are bare datagrams (it is a [`Layer`]). The ICE/ORTC
+//! chain above it supplies the addresses.
 //!
 //! Version negotiation is a seam: a ClientHello offering DTLS 1.3 (as browsers' do) is
 //! answered with 1.2; a DTLS 1.3 engine can later take over in `on_client_hello`.
 //!
 //! ```
 //! use std::time::Instant;
-//! use sansrtc::dtls::{Dtls, DtlsCertificate, DtlsConfig, DtlsEvent, DtlsOutput, DtlsRole};
+//! use sansrtc::dtls::{Dtls, DtlsCertificate, DtlsConfig, DtlsEvent, DtlsRole};
 //! use sansrtc::crypto::{default_provider, HashAlgorithm};
+//! use sansrtc::io::Output;
 //!
 //! let provider = default_provider();
 //! let cert_c = DtlsCertificate::generate(&*provider).unwrap();
 //! let cert_s = DtlsCertificate::generate(&*provider).unwrap();
-//! let mut client = Dtls::new(DtlsRole::Client, DtlsConfig::new(cert_c.clone(),
-//!     vec![cert_s.fingerprint(&*provider, HashAlgorithm::Sha256)]));
-//! let mut server = Dtls::new(DtlsRole::Server, DtlsConfig::new(cert_s,
-//!     vec![cert_c.fingerprint(&*provider, HashAlgorithm::Sha256)]));
 //! let now = Instant::now();
-//! client.handle_timeout(now);
-//! server.handle_timeout(now);
+//! let mut client = Dtls::new(DtlsRole::Client, DtlsConfig::new(cert_c.clone(),
+//!     vec![cert_s.fingerprint(&*provider, HashAlgorithm::Sha256)]), now);
+//! let mut server = Dtls::new(DtlsRole::Server, DtlsConfig::new(cert_s,
+//!     vec![cert_c.fingerprint(&*provider, HashAlgorithm::Sha256)]), now);
 //! // Deliver everything `me` sends to `peer`; count Connected events.
 //! fn pump(me: &mut Dtls, peer: &mut Dtls, now: Instant) -> usize {
 //!     let mut connected = 0;
 //!     loop {
 //!         match me.poll_output() {
-//!             DtlsOutput::Packet(p) => peer.handle_datagram(now, &p),
-//!             DtlsOutput::Event(DtlsEvent::Connected { .. }) => connected += 1,
-//!             DtlsOutput::Event(_) => {}
-//!             _ => return connected,
+//!             Output::Transmit(p) => peer.handle_datagram(now, &p),
+//!             Output::Event(DtlsEvent::Connected { .. }) => connected += 1,
+//!             Output::Event(_) => {}
+//!             Output::Timeout(_) => return connected,
 //!         }
 //!     }
 //! }
@@ -64,6 +64,7 @@ use crate::crypto::{
     CryptoError, CryptoProvider, HashAlgorithm, KeyExchange, NamedGroup, SignatureScheme,
     default_provider,
 };
+use crate::io::{IDLE_TIMEOUT, Layer, Output};
 use crate::rng::Rng;
 use crate::srtp::SrtpProfile;
 use handshake::{
@@ -227,20 +228,6 @@ pub enum DtlsEvent {
     Failed(DtlsError),
 }
 
-/// Output of [`Dtls::poll_output`].
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DtlsOutput {
-    /// A datagram to send to the peer.
-    Packet(Bytes),
-    /// An event.
-    Event(DtlsEvent),
-    /// Call [`Dtls::handle_timeout`] at this instant.
-    Timeout(Instant),
-    /// Nothing to do until a datagram arrives.
-    Idle,
-}
-
 /// Counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DtlsStats {
@@ -298,7 +285,10 @@ pub struct Dtls {
     role: DtlsRole,
     rng: Rng,
     state: State,
-    now: Option<Instant>,
+    /// The latest time we were given.
+    now: Instant,
+    /// When the handshake began: at construction for a client, at the ClientHello for a
+    /// server (which may wait any time for one).
     started: Option<Instant>,
 
     write_epoch: u16,
@@ -350,18 +340,19 @@ const MAX_APP_RECORD: usize = 16384;
 const MIN_RETRANSMIT: Duration = Duration::from_millis(10);
 
 impl Dtls {
-    /// A session in `role`. Nothing is sent until time is fed in.
-    pub fn new(role: DtlsRole, cfg: DtlsConfig) -> Self {
+    /// A session in `role` whose clock starts at `now`. A client's ClientHello is
+    /// ready to poll at once; a server waits for one.
+    pub fn new(role: DtlsRole, cfg: DtlsConfig, now: Instant) -> Self {
         let mut rng = Rng::from_seed(cfg.seed);
         let mut cookie_secret = [0u8; 32];
         rng.fill(&mut cookie_secret);
-        Dtls {
+        let mut dtls = Dtls {
             rto: cfg.initial_retransmit.max(MIN_RETRANSMIT),
             cfg,
             role,
             rng,
             state: State::Start,
-            now: None,
+            now,
             started: None,
             write_epoch: 0,
             write_seq: [0; 2],
@@ -393,7 +384,14 @@ impl Dtls {
             spare: None,
             events: VecDeque::new(),
             stats: DtlsStats::default(),
+        };
+        if role == DtlsRole::Client {
+            dtls.started = Some(now);
+            if let Err(e) = dtls.send_client_hello(Vec::new()) {
+                dtls.fail(e);
+            }
         }
+        dtls
     }
 
     /// Our role.
@@ -491,7 +489,7 @@ impl Dtls {
     /// # use sansrtc::dtls::{Dtls, DtlsConfig, DtlsCertificate, DtlsError, DtlsRole};
     /// # let provider = sansrtc::crypto::default_provider();
     /// # let cert = DtlsCertificate::generate(&*provider).unwrap();
-    /// # let mut dtls = Dtls::new(DtlsRole::Client, DtlsConfig::new(cert, vec![]));
+    /// # let mut dtls = Dtls::new(DtlsRole::Client, DtlsConfig::new(cert, vec![]), std::time::Instant::now());
     /// // Before the handshake there is nothing to seal with.
     /// let sent = dtls.send_with(|buf| {
     ///     buf.extend_from_slice(b"hello");
@@ -550,16 +548,7 @@ impl Dtls {
 
     /// Advance time; retransmits flights whose timer expired.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.now = Some(self.now.map_or(now, |n| n.max(now)));
-        if self.started.is_none() {
-            self.started = Some(now);
-            if self.role == DtlsRole::Client && self.state == State::Start {
-                if let Err(e) = self.send_client_hello(Vec::new()) {
-                    self.fail(e);
-                }
-                return;
-            }
-        }
+        self.now = self.now.max(now);
         if matches!(self.state, State::Closed | State::Failed | State::Connected) {
             return;
         }
@@ -587,7 +576,7 @@ impl Dtls {
     /// Feed one received datagram the caller no longer needs: application data is
     /// decrypted in place and handed on as a slice of it, with no copy.
     pub fn handle_datagram_owned(&mut self, now: Instant, mut datagram: BytesMut) {
-        self.now = Some(self.now.map_or(now, |n| n.max(now)));
+        self.now = self.now.max(now);
         if matches!(self.state, State::Closed | State::Failed) {
             return;
         }
@@ -627,23 +616,27 @@ impl Dtls {
         }
     }
 
-    /// Next output.
-    pub fn poll_output(&mut self) -> DtlsOutput {
+    /// Next output: a datagram for the transport below, an event, or the next deadline.
+    pub fn poll_output(&mut self) -> Output<DtlsEvent, Bytes> {
         if let Some(p) = self.out.pop_front() {
-            return DtlsOutput::Packet(p);
+            return Output::Transmit(p);
         }
         if let Some(e) = self.events.pop_front() {
-            return DtlsOutput::Event(e);
+            return Output::Event(e);
         }
+        Output::Timeout(self.poll_timeout().unwrap_or(self.now + IDLE_TIMEOUT))
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) must next be called, if a timer is
+    /// armed (a flight awaiting its answer, or the handshake's overall limit).
+    pub fn poll_timeout(&self) -> Option<Instant> {
         match (self.state, self.flight_deadline, self.started) {
-            (State::Closed | State::Failed | State::Connected, _, _) => DtlsOutput::Idle,
-            (_, Some(at), Some(started)) => {
-                DtlsOutput::Timeout(at.min(started + self.cfg.handshake_timeout))
-            }
+            (State::Closed | State::Failed | State::Connected, _, _) => None,
+            (_, Some(at), Some(started)) => Some(at.min(started + self.cfg.handshake_timeout)),
             (_, None, Some(started)) if self.state != State::Start => {
-                DtlsOutput::Timeout(started + self.cfg.handshake_timeout)
+                Some(started + self.cfg.handshake_timeout)
             }
-            _ => DtlsOutput::Idle,
+            _ => None,
         }
     }
 
@@ -732,7 +725,7 @@ impl Dtls {
             self.push_datagram(d);
         }
         self.flight_deadline = if self.awaits_response() {
-            self.now.map(|n| n + self.rto)
+            Some(self.now + self.rto)
         } else {
             None
         };
@@ -1138,7 +1131,7 @@ impl Dtls {
         self.client_random = ch.random;
         self.server_random = self.random32();
         // A server may wait any time for its ClientHello; the handshake clock starts now.
-        self.started = self.now;
+        self.started = Some(self.now);
         self.suite = Some(suite);
         self.group = Some(group);
         self.send_seq = seq;
@@ -1476,3 +1469,21 @@ fn supported_schemes() -> Vec<u16> {
 
 #[cfg(test)]
 mod tests;
+
+impl Layer for Dtls {
+    type Event = DtlsEvent;
+
+    fn handle_packet(&mut self, now: Instant, packet: Bytes) {
+        // Unshared (the usual case) it becomes mutable without a copy, so application
+        // data is still decrypted in place.
+        self.handle_datagram_owned(now, BytesMut::from(packet));
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        Dtls::handle_timeout(self, now);
+    }
+
+    fn poll_output(&mut self) -> Output<DtlsEvent, Bytes> {
+        Dtls::poll_output(self)
+    }
+}

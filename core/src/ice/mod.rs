@@ -24,7 +24,7 @@ use bytes::Bytes;
 pub use candidate::{Candidate, CandidateKind, DEFAULT_LOCAL_PREFERENCE, compute_priority};
 use pair::{Pair, PairState, pair_priority};
 
-use crate::io::{Endpoint, Input, Output, Protocol, Receive, Transmit};
+use crate::io::{Endpoint, IDLE_TIMEOUT, Input, Output, Protocol, Receive, Transmit};
 use crate::rng::Rng;
 use crate::stun::{
     Class, Message, MessageBuilder, Method, StunTiming, Transaction, TransactionAction,
@@ -237,8 +237,7 @@ struct Gather {
     base: SocketAddr,
     server: SocketAddr,
     tid: TransactionId,
-    /// `None` until the clock is known.
-    txn: Option<Transaction>,
+    txn: Transaction,
     done: bool,
 }
 
@@ -277,7 +276,8 @@ pub struct IceAgent {
     nominating: Option<usize>,
     first_valid_at: Option<Instant>,
     next_check_at: Option<Instant>,
-    now: Option<Instant>,
+    /// The latest time we were given (the start time until the first input).
+    now: Instant,
     closed: bool,
     events: VecDeque<IceEvent>,
     out: VecDeque<Transmit>,
@@ -285,8 +285,8 @@ pub struct IceAgent {
 }
 
 impl IceAgent {
-    /// A new agent. It does nothing until it is fed time (`Input::Timeout`).
-    pub fn new(cfg: IceConfig) -> Self {
+    /// A new agent whose clock starts at `now`.
+    pub fn new(cfg: IceConfig, now: Instant) -> Self {
         let mut rng = Rng::from_seed(cfg.seed);
         let mut local_creds = cfg
             .credentials
@@ -316,12 +316,17 @@ impl IceAgent {
             nominating: None,
             first_valid_at: None,
             next_check_at: None,
-            now: None,
+            now,
             closed: false,
             events: VecDeque::new(),
             out: VecDeque::new(),
             stats: IceStats::default(),
         }
+    }
+
+    /// The latest time the agent was given: its start time until the first input.
+    pub fn now(&self) -> Instant {
+        self.now
     }
 
     /// Our ufrag and pwd, to signal to the peer.
@@ -435,19 +440,14 @@ impl IceAgent {
             for server in self.cfg.stun_servers.clone() {
                 if server.is_ipv4() == c.base().is_ipv4() {
                     let tid = TransactionId::random(&mut self.rng);
-                    // Before the first input there is no time to start the transaction
-                    // at; `start_clock` sends it then.
-                    let timing = self.cfg.gather_timing;
                     self.gathers.push(Gather {
                         base: c.base(),
                         server,
                         tid,
-                        txn: self.now.map(|now| Transaction::new(now, timing)),
+                        txn: Transaction::new(self.now, self.cfg.gather_timing),
                         done: false,
                     });
-                    if self.now.is_some() {
-                        self.send_gather(self.gathers.len() - 1);
-                    }
+                    self.send_gather(self.gathers.len() - 1);
                 }
             }
         }
@@ -664,11 +664,8 @@ impl IceAgent {
     }
 
     fn arm_checks(&mut self) {
-        if self.can_check()
-            && self.next_check_at.is_none()
-            && let Some(now) = self.now
-        {
-            self.next_check_at = Some(now);
+        if self.can_check() && self.next_check_at.is_none() {
+            self.next_check_at = Some(self.now);
         }
     }
 
@@ -750,13 +747,12 @@ impl IceAgent {
         if self.closed {
             return;
         }
-        // Gathers whose start waited for the clock go out now.
         for gi in 0..self.gathers.len() {
             let g = &mut self.gathers[gi];
-            let Some(txn) = g.txn.as_mut().filter(|_| !g.done) else {
+            if g.done {
                 continue;
-            };
-            match txn.on_timeout(now) {
+            }
+            match g.txn.on_timeout(now) {
                 TransactionAction::Retransmit => self.send_gather(gi),
                 TransactionAction::TimedOut => {
                     self.gathers[gi].done = true;
@@ -898,8 +894,8 @@ impl IceAgent {
         self.restart_path = None;
         let now = self.now;
         let p = &mut self.pairs[pi];
-        p.last_response = p.last_response.or(now);
-        p.next_consent = now.map(|n| n + self.cfg.consent_interval);
+        p.last_response = p.last_response.or(Some(now));
+        p.next_consent = Some(now + self.cfg.consent_interval);
         let (l, r) = (self.local[p.local].clone(), self.remote[p.remote].clone());
         tracing::debug!(local = %l.base(), remote = %r.address(), "ICE selected pair");
         self.events.push_back(IceEvent::SelectedPairChange {
@@ -919,7 +915,7 @@ impl IceAgent {
         if self.closed || self.conn_state == IceConnectionState::Failed {
             return;
         }
-        let Some(now) = self.now else { return };
+        let now = self.now;
         if let Some(pi) = self.selected {
             let last = self.pairs[pi].last_response.unwrap_or(now);
             let silent = now.saturating_duration_since(last);
@@ -1307,7 +1303,7 @@ impl IceAgent {
         if self.closed {
             return None;
         }
-        let now = self.now?;
+        let now = self.now;
         let mut at: Option<Instant> = None;
         let mut consider = |t: Instant| at = Some(at.map_or(t, |a| a.min(t)));
         if self.can_check()
@@ -1316,9 +1312,7 @@ impl IceAgent {
             consider(t);
         }
         for g in self.gathers.iter().filter(|g| !g.done) {
-            if let Some(txn) = &g.txn {
-                consider(txn.deadline());
-            }
+            consider(g.txn.deadline());
         }
         for p in &self.pairs {
             if let Some((_, txn, _)) = &p.txn {
@@ -1357,12 +1351,8 @@ impl Endpoint for IceAgent {
     type Event = IceEvent;
 
     fn handle_input(&mut self, input: Input) {
-        let now = input.now();
-        let first = self.now.is_none();
-        self.now = Some(self.now.map_or(now, |n| n.max(now)));
-        if first {
-            self.start_clock(now);
-        }
+        let now = input.now().max(self.now);
+        self.now = now;
         if let Input::Receive(r) = &input {
             self.handle_receive(r);
         }
@@ -1376,22 +1366,7 @@ impl Endpoint for IceAgent {
         if let Some(e) = self.events.pop_front() {
             return Output::Event(e);
         }
-        match self.next_deadline() {
-            Some(at) => Output::Timeout(at),
-            None => Output::Idle,
-        }
-    }
-}
-
-impl IceAgent {
-    fn start_clock(&mut self, now: Instant) {
-        for gi in 0..self.gathers.len() {
-            if self.gathers[gi].txn.is_none() {
-                self.gathers[gi].txn = Some(Transaction::new(now, self.cfg.gather_timing));
-                self.send_gather(gi);
-            }
-        }
-        self.arm_checks();
+        Output::Timeout(self.next_deadline().unwrap_or(self.now + IDLE_TIMEOUT))
     }
 }
 

@@ -7,6 +7,13 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::stun::{Attribute, attr};
 
+/// One start time for every agent of a test, so the network's clock never runs behind
+/// an agent's.
+fn start() -> Instant {
+    static START: std::sync::LazyLock<Instant> = std::sync::LazyLock::new(Instant::now);
+    *START
+}
+
 /// Two or more agents joined by a fixed-latency network that can black-hole traffic.
 struct Net {
     agents: Vec<IceAgent>,
@@ -21,7 +28,7 @@ struct Net {
 
 impl Net {
     fn new(agents: Vec<IceAgent>) -> Self {
-        let now = Instant::now();
+        let now = start();
         let mut n = Net {
             agents,
             now,
@@ -43,8 +50,9 @@ impl Net {
             .position(|a| a.local.iter().any(|c| c.base() == addr))
     }
 
-    /// Drain outputs, then advance to the next event; false when nothing is scheduled.
-    fn step(&mut self) -> bool {
+    /// Drain outputs, then advance to the next event; false when nothing is due before
+    /// `limit` (the clock then stands at `limit`).
+    fn step(&mut self, limit: Instant) -> bool {
         let mut next: Option<Instant> = None;
         for i in 0..self.agents.len() {
             loop {
@@ -66,14 +74,16 @@ impl Net {
                         next = Some(next.map_or(at, |n| n.min(at)));
                         break;
                     }
-                    _ => break,
                 }
             }
         }
         for (at, _, _) in &self.queue {
             next = Some(next.map_or(*at, |n| n.min(*at)));
         }
-        let Some(next) = next else { return false };
+        let Some(next) = next.filter(|&n| n <= limit) else {
+            self.now = self.now.max(limit);
+            return false;
+        };
         self.now = next.max(self.now);
         let (due, later): (Vec<_>, Vec<_>) =
             self.queue.drain(..).partition(|(at, _, _)| *at <= self.now);
@@ -92,7 +102,7 @@ impl Net {
             if done(self) {
                 return true;
             }
-            if !self.step() {
+            if !self.step(self.start + limit) {
                 return done(self);
             }
         }
@@ -114,11 +124,14 @@ fn addr(s: &str) -> SocketAddr {
 }
 
 fn agent(seed: u64, controlling: bool, host: &str) -> IceAgent {
-    let mut a = IceAgent::new(IceConfig {
-        seed,
-        controlling,
-        ..Default::default()
-    });
+    let mut a = IceAgent::new(
+        IceConfig {
+            seed,
+            controlling,
+            ..Default::default()
+        },
+        start(),
+    );
     a.add_local_candidate(Candidate::host(addr(host), Protocol::Udp))
         .unwrap();
     a.end_of_local_candidates();
@@ -300,12 +313,15 @@ fn ice_restart_reconnects_with_new_credentials() {
 #[test]
 fn lite_agent_connects_with_full_agent_and_sends_no_checks() {
     let mut a = agent(50, false, "10.0.0.1:1000");
-    let mut b = IceAgent::new(IceConfig {
-        seed: 51,
-        lite: true,
-        controlling: true,
-        ..Default::default()
-    });
+    let mut b = IceAgent::new(
+        IceConfig {
+            seed: 51,
+            lite: true,
+            controlling: true,
+            ..Default::default()
+        },
+        start(),
+    );
     b.add_local_candidate(Candidate::host(addr("10.0.0.2:2000"), Protocol::Udp))
         .unwrap();
     b.end_of_local_candidates();
@@ -552,10 +568,13 @@ fn candidate_sdp_roundtrip_and_errors() {
 
 #[test]
 fn remote_candidate_limit_is_enforced() {
-    let mut a = IceAgent::new(IceConfig {
-        max_remote_candidates: 3,
-        ..Default::default()
-    });
+    let mut a = IceAgent::new(
+        IceConfig {
+            max_remote_candidates: 3,
+            ..Default::default()
+        },
+        start(),
+    );
     for port in 1..=3 {
         a.add_remote_candidate(Candidate::host(
             SocketAddr::from(([10, 0, 0, 9], port)),
@@ -592,7 +611,8 @@ fn data_is_accepted_only_from_a_verified_address() {
     assert!(!b.accepts_data_from(a_addr));
     let mut net = Net::new(vec![a, b]);
     let mut before_selection = false;
-    while net.step() && net.agents[1].selected_pair().is_none() {
+    let limit = net.now + Duration::from_secs(10);
+    while net.step(limit) && net.agents[1].selected_pair().is_none() {
         let b = &mut net.agents[1];
         if b.stats().requests_received > 0 {
             // a's authenticated check arrived: its address is verified.

@@ -5,11 +5,10 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
-use super::ice::earliest;
 use super::{DtlsParameters, DtlsRoleParam, IceRole, IceTransport, OrtcError, OrtcEvent};
 use crate::demux::{PacketKind, classify};
 use crate::dtls::{
-    CipherSuite, Dtls, DtlsCertificate, DtlsConfig, DtlsEvent, DtlsOutput, DtlsRole, Fingerprint,
+    CipherSuite, Dtls, DtlsCertificate, DtlsConfig, DtlsEvent, DtlsRole, Fingerprint,
 };
 use crate::ice::IceEvent;
 use crate::io::{Endpoint, Input, Output};
@@ -57,11 +56,10 @@ pub struct DtlsTransport {
     /// Held datagrams addressed once the pair came.
     pending: VecDeque<crate::io::Transmit>,
     /// An output taken from DTLS while filling a batch, to be handled next.
-    peeked: Option<DtlsOutput>,
+    peeked: Option<Output<DtlsEvent, Bytes>>,
     /// DTLS datagrams that arrived before `start`.
     early: VecDeque<Bytes>,
     events: VecDeque<OrtcEvent>,
-    now: Option<Instant>,
 }
 
 impl DtlsTransport {
@@ -89,7 +87,6 @@ impl DtlsTransport {
             peeked: None,
             early: VecDeque::new(),
             events: VecDeque::new(),
-            now: None,
         })
     }
 
@@ -154,7 +151,8 @@ impl DtlsTransport {
         if self.ice.has_selected_pair() || !self.early.is_empty() {
             self.begin();
         }
-        if let (Some(d), Some(now)) = (&mut self.dtls, self.now) {
+        let now = self.ice.now();
+        if let Some(d) = &mut self.dtls {
             for c in self.early.drain(..) {
                 d.handle_datagram_owned(
                     now,
@@ -238,11 +236,7 @@ impl DtlsTransport {
             cfg.initial_retransmit =
                 (rtt * 2 + Duration::from_millis(10)).min(cfg.initial_retransmit);
         }
-        let mut d = Dtls::new(role, cfg);
-        if let Some(now) = self.now {
-            d.handle_timeout(now);
-        }
-        self.dtls = Some(d);
+        self.dtls = Some(Dtls::new(role, cfg, self.ice.now()));
     }
 
     fn set_state(&mut self, s: DtlsTransportState) {
@@ -254,9 +248,8 @@ impl DtlsTransport {
 
     /// Feed input; returns a datagram that is neither STUN nor DTLS.
     pub(crate) fn route(&mut self, input: Input) -> Option<crate::io::Receive> {
-        let now = input.now();
-        self.now = Some(self.now.map_or(now, |n| n.max(now)));
         let r = self.ice.route(input)?;
+        let now = r.now;
         if classify(&r.contents) != PacketKind::Dtls {
             return Some(r);
         }
@@ -284,7 +277,6 @@ impl DtlsTransport {
     }
 
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
-        self.now = Some(self.now.map_or(now, |n| n.max(now)));
         self.ice.route(Input::Timeout(now));
         if let Some(d) = &mut self.dtls {
             d.handle_timeout(now);
@@ -309,18 +301,17 @@ impl DtlsTransport {
                 }
                 return Output::Event(OrtcEvent::Ice(e));
             }
-            Output::Timeout(t) => Some(t),
-            _ => None,
+            Output::Timeout(t) => t,
         };
         if let Some(e) = self.events.pop_front() {
             return Output::Event(e);
         }
-        let mut dtls_deadline = None;
+        let mut dtls_deadline = ice_deadline;
         if let Some(d) = &mut self.dtls {
             loop {
                 let next = self.peeked.take().unwrap_or_else(|| d.poll_output());
                 match next {
-                    DtlsOutput::Packet(p) => {
+                    Output::Transmit(p) => {
                         if !self.ice.has_selected_pair() {
                             self.held.push_back(p);
                             continue;
@@ -332,7 +323,7 @@ impl DtlsTransport {
                         let mut count = 1;
                         while count < MAX_BATCH {
                             match d.poll_output() {
-                                DtlsOutput::Packet(q) if q.len() <= seg => {
+                                Output::Transmit(q) if q.len() <= seg => {
                                     let b = batch.get_or_insert_with(|| {
                                         let mut b = BytesMut::with_capacity(seg * 8);
                                         b.extend_from_slice(&p);
@@ -344,11 +335,11 @@ impl DtlsTransport {
                                         break;
                                     }
                                 }
-                                other @ (DtlsOutput::Packet(_) | DtlsOutput::Event(_)) => {
+                                other @ (Output::Transmit(_) | Output::Event(_)) => {
                                     self.peeked = Some(other);
                                     break;
                                 }
-                                _ => break,
+                                Output::Timeout(_) => break,
                             }
                         }
                         let contents = batch.map_or(p, BytesMut::freeze);
@@ -359,10 +350,10 @@ impl DtlsTransport {
                             return Output::Transmit(t);
                         }
                     }
-                    DtlsOutput::Event(DtlsEvent::ApplicationData(p)) => {
+                    Output::Event(DtlsEvent::ApplicationData(p)) => {
                         return Output::Event(OrtcEvent::DtlsData(p));
                     }
-                    DtlsOutput::Event(e) => {
+                    Output::Event(e) => {
                         let s = match e {
                             DtlsEvent::Connected { .. } => DtlsTransportState::Connected,
                             DtlsEvent::Closed => DtlsTransportState::Closed,
@@ -377,18 +368,14 @@ impl DtlsTransport {
                             return Output::Event(OrtcEvent::DtlsStateChange(s));
                         }
                     }
-                    DtlsOutput::Timeout(t) => {
-                        dtls_deadline = Some(t);
+                    Output::Timeout(t) => {
+                        dtls_deadline = t;
                         break;
                     }
-                    _ => break,
                 }
             }
         }
-        match earliest(ice_deadline, dtls_deadline) {
-            Some(t) => Output::Timeout(t),
-            None => Output::Idle,
-        }
+        Output::Timeout(dtls_deadline.min(ice_deadline))
     }
 }
 

@@ -33,8 +33,9 @@ pub struct IceGatherer {
 }
 
 impl IceGatherer {
-    /// A gatherer with fresh credentials.
-    pub fn new(cfg: IceGathererConfig) -> Self {
+    /// A gatherer with fresh credentials, its clock (and that of every transport built
+    /// on it) starting at `now`.
+    pub fn new(cfg: IceGathererConfig, now: Instant) -> Self {
         let defaults = IceConfig::default();
         let seed = cfg.seed.unwrap_or_else(|| {
             let mut b = [0u8; 8];
@@ -43,26 +44,29 @@ impl IceGatherer {
             let _ = crate::crypto::default_provider().fill_random(&mut b);
             u64::from_le_bytes(b)
         });
-        Self::with_ice_config(IceConfig {
-            seed,
-            stun_servers: cfg.stun_servers,
-            lite: cfg.lite,
-            // Setup time under loss is decided here: a lost check must not cost the
-            // RFC's 500 ms. Retransmit fast while nothing is known, as browsers do (they
-            // re-ping unconfirmed pairs every ~50 ms), backing off to the usual pace.
-            check_timing: crate::stun::StunTiming {
-                initial_rto: Duration::from_millis(50),
-                max_requests: 10,
-                ..defaults.check_timing
+        Self::with_ice_config(
+            IceConfig {
+                seed,
+                stun_servers: cfg.stun_servers,
+                lite: cfg.lite,
+                // Setup time under loss is decided here: a lost check must not cost the
+                // RFC's 500 ms. Retransmit fast while nothing is known, as browsers do (they
+                // re-ping unconfirmed pairs every ~50 ms), backing off to the usual pace.
+                check_timing: crate::stun::StunTiming {
+                    initial_rto: Duration::from_millis(50),
+                    max_requests: 10,
+                    ..defaults.check_timing
+                },
+                ..defaults
             },
-            ..defaults
-        })
+            now,
+        )
     }
 
     /// A gatherer over an agent configured in full (timings, limits).
-    pub fn with_ice_config(cfg: IceConfig) -> Self {
+    pub fn with_ice_config(cfg: IceConfig, now: Instant) -> Self {
         IceGatherer {
-            agent: IceAgent::new(cfg),
+            agent: IceAgent::new(cfg, now),
         }
     }
 
@@ -108,7 +112,6 @@ impl Endpoint for IceGatherer {
             Output::Transmit(t) => Output::Transmit(t),
             Output::Event(e) => Output::Event(OrtcEvent::Ice(e)),
             Output::Timeout(t) => Output::Timeout(t),
-            _ => Output::Idle,
         }
     }
 }
@@ -132,6 +135,8 @@ pub struct IceTransport {
     /// Checks that arrived before `start`: answered once our role is known, so a peer
     /// that started first does not meet a wrong role (and a role-conflict repair).
     early: VecDeque<Receive>,
+    /// The latest time of any input, data included (which the agent does not see).
+    now: Instant,
 }
 
 /// Checks kept from before `start`.
@@ -141,6 +146,7 @@ impl IceTransport {
     /// `new RTCIceTransport(gatherer)`.
     pub fn new(gatherer: IceGatherer) -> Self {
         IceTransport {
+            now: gatherer.agent.now(),
             agent: gatherer.agent,
             started: false,
             datagrams: VecDeque::new(),
@@ -224,6 +230,7 @@ impl IceTransport {
 
     /// Feed input; returns a datagram that is not STUN, for the layer above.
     pub(crate) fn route(&mut self, input: Input) -> Option<Receive> {
+        self.now = self.now.max(input.now());
         match input {
             // A Binding request (type 0x0001) before `start`: hold it. Responses still
             // pass, for server-reflexive gathering.
@@ -270,6 +277,11 @@ impl IceTransport {
         u64::from_le_bytes(digest[..8].try_into().expect("32-byte digest"))
     }
 
+    /// The latest time the transport was given (its start time before any input).
+    pub(crate) fn now(&self) -> Instant {
+        self.now
+    }
+
     pub(crate) fn has_selected_pair(&self) -> bool {
         self.agent.selected_pair().is_some()
     }
@@ -288,24 +300,10 @@ impl Endpoint for IceTransport {
         match self.agent.poll_output() {
             Output::Transmit(t) => Output::Transmit(t),
             Output::Event(e) => Output::Event(OrtcEvent::Ice(e)),
-            other => {
-                if let Some(r) = self.datagrams.pop_front() {
-                    return Output::Event(OrtcEvent::Datagram(r));
-                }
-                match other {
-                    Output::Timeout(t) => Output::Timeout(t),
-                    _ => Output::Idle,
-                }
-            }
+            Output::Timeout(t) => match self.datagrams.pop_front() {
+                Some(r) => Output::Event(OrtcEvent::Datagram(r)),
+                None => Output::Timeout(t),
+            },
         }
-    }
-}
-
-/// The earlier of two optional deadlines.
-pub(crate) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.min(y)),
-        (x, None) => x,
-        (None, y) => y,
     }
 }

@@ -21,7 +21,8 @@
 //! use sansrtc::ortc::{DtlsTransport, IceGatherer, IceGathererConfig, IceRole, IceTransport, SctpTransport};
 //!
 //! let cert = DtlsCertificate::generate(&*default_provider()).unwrap();
-//! let mut gatherer = IceGatherer::new(IceGathererConfig::default());
+//! // The chain's clock starts here; every transport built on the gatherer shares it.
+//! let mut gatherer = IceGatherer::new(IceGathererConfig::default(), Instant::now());
 //! gatherer.gather(&["127.0.0.1:40000".parse::<SocketAddr>().unwrap()]).unwrap();
 //! let sctp = SctpTransport::new(DtlsTransport::new(IceTransport::new(gatherer), vec![cert]).unwrap(), 5000);
 //! // Exchange these with the peer (they serialize to aiortc's JSON shapes) ...

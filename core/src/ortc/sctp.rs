@@ -6,11 +6,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::dtls::DtlsTransportState;
-use super::ice::earliest;
 use super::{DataChannelParameters, DtlsTransport, OrtcError, OrtcEvent, SctpCapabilities};
-use crate::datachannel::{
-    DataChannelConfig, DataChannelEvent, DataChannelInfo, DataChannelOutput, DataChannels,
-};
+use crate::datachannel::{DataChannelConfig, DataChannelEvent, DataChannelInfo, DataChannels};
 use crate::io::{Endpoint, Input, Output};
 use crate::sctp::{Association, SctpConfig};
 
@@ -39,7 +36,6 @@ pub struct SctpTransport {
     state: SctpTransportState,
     connect_sent: bool,
     events: VecDeque<OrtcEvent>,
-    now: Option<Instant>,
 }
 
 impl SctpTransport {
@@ -58,7 +54,6 @@ impl SctpTransport {
             state: SctpTransportState::New,
             connect_sent: false,
             events: VecDeque::new(),
-            now: None,
         }
     }
 
@@ -97,7 +92,7 @@ impl SctpTransport {
         };
         let mut cfg = self.cfg.clone();
         cfg.remote_port = remote_port;
-        let mut assoc = Association::new(cfg);
+        let mut assoc = Association::new(cfg, self.now());
         // W3C: a max message size of 0 means the peer takes any size.
         assoc.set_peer_max_message_size(
             (remote.max_message_size != 0).then_some(remote.max_message_size as usize),
@@ -222,7 +217,8 @@ impl SctpTransport {
         if self.connect_sent || self.dtls.state() != DtlsTransportState::Connected {
             return;
         }
-        let (Some(c), Some(now)) = (&mut self.channels, self.now) else {
+        let now = self.now();
+        let Some(c) = &mut self.channels else {
             return;
         };
         if let Some(rtt) = self.dtls.transport().selected_rtt() {
@@ -231,6 +227,11 @@ impl SctpTransport {
         }
         c.association_mut().connect(now);
         self.connect_sent = true;
+    }
+
+    /// The latest time the chain was given.
+    fn now(&self) -> Instant {
+        self.dtls.transport().now()
     }
 
     fn on_channels_event(&mut self, e: DataChannelEvent) {
@@ -245,8 +246,6 @@ impl Endpoint for SctpTransport {
     type Event = OrtcEvent;
 
     fn handle_input(&mut self, input: Input) {
-        let now = input.now();
-        self.now = Some(self.now.map_or(now, |n| n.max(now)));
         match input {
             Input::Timeout(now) => {
                 self.dtls.handle_timeout(now);
@@ -274,7 +273,8 @@ impl Endpoint for SctpTransport {
             let dtls_deadline = match self.dtls.poll() {
                 Output::Transmit(t) => return Output::Transmit(t),
                 Output::Event(OrtcEvent::DtlsData(p)) => {
-                    if let (Some(c), Some(now)) = (&mut self.channels, self.now) {
+                    let now = self.now();
+                    if let Some(c) = &mut self.channels {
                         c.handle_packet(now, p);
                     }
                     continue;
@@ -299,21 +299,20 @@ impl Endpoint for SctpTransport {
                     }
                     return Output::Event(e);
                 }
-                Output::Timeout(t) => Some(t),
-                _ => None,
+                Output::Timeout(t) => t,
             };
             let Some(c) = &mut self.channels else {
-                return dtls_deadline.map_or(Output::Idle, Output::Timeout);
+                return Output::Timeout(dtls_deadline);
             };
             let sctp_deadline = match c.poll_output() {
-                DataChannelOutput::Packet(p) => {
+                Output::Transmit(p) => {
                     // Control packets built before DTLS was up, or by the owned-packet path.
                     if let Err(e) = self.dtls.send(&p) {
                         tracing::debug!(error = %e, "SCTP packet not sent");
                     }
                     continue;
                 }
-                DataChannelOutput::Event(e) => {
+                Output::Event(e) => {
                     let was = self.state;
                     if c.association().is_established() && was == SctpTransportState::Connecting {
                         self.set_state(SctpTransportState::Connected);
@@ -321,8 +320,7 @@ impl Endpoint for SctpTransport {
                     self.on_channels_event(e);
                     continue;
                 }
-                DataChannelOutput::Timeout(t) => Some(t),
-                _ => None,
+                Output::Timeout(t) => t,
             };
             if self.state == SctpTransportState::Connecting
                 && self
@@ -333,7 +331,7 @@ impl Endpoint for SctpTransport {
                 self.set_state(SctpTransportState::Connected);
                 continue;
             }
-            return earliest(dtls_deadline, sctp_deadline).map_or(Output::Idle, Output::Timeout);
+            return Output::Timeout(dtls_deadline.min(sctp_deadline));
         }
     }
 }

@@ -20,6 +20,7 @@ use super::{
     UnknownAction,
 };
 use crate::crypto::{CryptoProvider, HashAlgorithm, default_provider};
+use crate::io::{IDLE_TIMEOUT, Layer, Output};
 use crate::rng::Rng;
 
 /// Association settings.
@@ -170,20 +171,6 @@ pub enum SctpEvent {
         /// Why.
         reason: String,
     },
-}
-
-/// Output of [`Association::poll_output`].
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SctpOutput {
-    /// An SCTP packet for the lower layer (DTLS) to send.
-    Packet(Bytes),
-    /// An event.
-    Event(SctpEvent),
-    /// Call [`Association::handle_timeout`] at this instant.
-    Timeout(Instant),
-    /// Nothing to do until a packet arrives or the application sends.
-    Idle,
 }
 
 /// Counters.
@@ -468,8 +455,9 @@ pub struct Association {
 }
 
 impl Association {
-    /// A closed association; [`Association::connect`] or a peer's INIT opens it.
-    pub fn new(cfg: SctpConfig) -> Self {
+    /// A closed association whose clock starts at `now`; [`Association::connect`] or a
+    /// peer's INIT opens it.
+    pub fn new(cfg: SctpConfig, now: Instant) -> Self {
         let mut rng = Rng::from_seed(cfg.seed);
         let mut cookie_secret = [0u8; 32];
         rng.fill(&mut cookie_secret);
@@ -489,7 +477,7 @@ impl Association {
             cfg,
             rng,
             state: State::Closed,
-            now: None,
+            now: Some(now),
             epoch: None,
             cookie_secret,
             my_tag,
@@ -2933,7 +2921,7 @@ impl Association {
     }
 
     /// Append the next packet to send to `buf` and return true, or return false when
-    /// there is none now. The zero-copy alternative to [`SctpOutput::Packet`]: give it
+    /// there is none now. The zero-copy alternative to [`Output::Transmit`]: give it
     /// the buffer the lower layer seals in place (see `Dtls::send_with`). Events and
     /// deadlines still come from [`Association::poll_output`].
     pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> bool {
@@ -2986,19 +2974,29 @@ impl Association {
         self.idata
     }
 
-    /// Next output.
-    pub fn poll_output(&mut self) -> SctpOutput {
+    /// Next output: a packet for the layer below, an event, or the next deadline.
+    pub fn poll_output(&mut self) -> Output<SctpEvent, Bytes> {
         if self.out.is_empty() && self.state != State::Failed {
             self.fill_packets();
         }
         self.debug_check();
         if let Some(p) = self.out.pop_front() {
-            return SctpOutput::Packet(p);
+            return Output::Transmit(p);
         }
         if let Some(e) = self.events.pop_front() {
-            return SctpOutput::Event(e);
+            return Output::Event(e);
         }
-        let deadline = [
+        let now = self.now.expect("the clock starts at construction");
+        Output::Timeout(
+            self.poll_timeout()
+                .map_or(now + IDLE_TIMEOUT, |at| at.max(now)),
+        )
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) must next be called, if a timer is
+    /// armed.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [
             self.init_deadline,
             self.ack_deadline,
             self.t3,
@@ -3008,11 +3006,7 @@ impl Association {
         ]
         .into_iter()
         .flatten()
-        .min();
-        match deadline {
-            Some(at) => SctpOutput::Timeout(self.now.map_or(at, |n| at.max(n))),
-            None => SctpOutput::Idle,
-        }
+        .min()
     }
 }
 
@@ -3032,4 +3026,20 @@ struct CookieContents {
     zero_checksum: bool,
     idata: bool,
     iforward_tsn: bool,
+}
+
+impl Layer for Association {
+    type Event = SctpEvent;
+
+    fn handle_packet(&mut self, now: Instant, packet: Bytes) {
+        Association::handle_packet(self, now, packet);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        Association::handle_timeout(self, now);
+    }
+
+    fn poll_output(&mut self) -> Output<SctpEvent, Bytes> {
+        Association::poll_output(self)
+    }
 }

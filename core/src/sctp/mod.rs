@@ -67,7 +67,7 @@ mod tests_hostile;
 
 use bytes::{BufMut, Bytes};
 
-pub use association::{Association, SctpConfig, SctpEvent, SctpOutput, SctpStats, SendOptions};
+pub use association::{Association, SctpConfig, SctpEvent, SctpStats, SendOptions};
 pub use cause::ErrorCause;
 pub use chunk::{
     Abort, Chunk, ChunkType, CookieEcho, Data, ErrorChunk, ForwardTsn, ForwardTsnStream,

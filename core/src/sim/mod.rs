@@ -17,20 +17,24 @@
 //! use std::net::SocketAddr;
 //! use std::time::{Duration, Instant};
 //!
-//! use sansrtc::io::{Endpoint, Input, Output, Protocol, Transmit};
+//! use sansrtc::io::{Endpoint, IDLE_TIMEOUT, Input, Output, Protocol, Transmit};
 //! use sansrtc::sim::{HostConfig, LinkConfig, NatConfig, NatKind, Sim};
 //!
-//! /// Sends "ping" to `peer` when it first learns the time; answers "ping" with "pong".
+//! /// Sends "ping" to `peer` as soon as it starts; answers "ping" with "pong".
 //! /// Reports every datagram it receives as an event.
 //! struct Pinger {
 //!     local: SocketAddr,
-//!     peer: Option<SocketAddr>,
+//!     now: Instant,
 //!     out: VecDeque<Output<String>>,
 //! }
 //!
 //! impl Pinger {
-//!     fn new(local: SocketAddr, peer: Option<SocketAddr>) -> Self {
-//!         Pinger { local, peer, out: VecDeque::new() }
+//!     fn new(local: SocketAddr, peer: Option<SocketAddr>, now: Instant) -> Self {
+//!         let mut p = Pinger { local, now, out: VecDeque::new() };
+//!         if let Some(peer) = peer {
+//!             p.send(peer, "ping");
+//!         }
+//!         p
 //!     }
 //!
 //!     fn send(&mut self, to: SocketAddr, text: &'static str) {
@@ -43,6 +47,7 @@
 //!     type Event = String;
 //!
 //!     fn handle_input(&mut self, input: Input) {
+//!         self.now = self.now.max(input.now());
 //!         match input {
 //!             Input::Receive(r) => {
 //!                 if &r.contents[..] == b"ping" {
@@ -51,17 +56,12 @@
 //!                 let text = String::from_utf8_lossy(&r.contents);
 //!                 self.out.push_back(Output::Event(format!("{text} from {}", r.source)));
 //!             }
-//!             Input::Timeout(_) => {
-//!                 if let Some(peer) = self.peer.take() {
-//!                     self.send(peer, "ping");
-//!                 }
-//!             }
-//!             _ => {} // `Input` may grow variants
+//!             Input::Timeout(_) => {} // no timers of its own
 //!         }
 //!     }
 //!
 //!     fn poll_output(&mut self) -> Output<String> {
-//!         self.out.pop_front().unwrap_or(Output::Idle)
+//!         self.out.pop_front().unwrap_or(Output::Timeout(self.now + IDLE_TIMEOUT))
 //!     }
 //! }
 //!
@@ -81,11 +81,11 @@
 //! );
 //!
 //! let server_addr: SocketAddr = "198.51.100.7:3478".parse().unwrap();
-//! let server = sim.add_endpoint(server_host, Pinger::new(server_addr, None));
+//! let server = sim.add_endpoint(server_host, Pinger::new(server_addr, None, start));
 //! // The server must receive before it ever sends, so it claims its address up front.
 //! sim.bind(server, server_addr);
 //! let client_addr = "192.168.1.10:5000".parse().unwrap();
-//! let client = sim.add_endpoint(client_host, Pinger::new(client_addr, Some(server_addr)));
+//! let client = sim.add_endpoint(client_host, Pinger::new(client_addr, Some(server_addr), start));
 //!
 //! let ponged = sim.run_until(Duration::from_secs(1), |sim| {
 //!     sim.events().iter().any(|(_, id, e)| *id == client && e.starts_with("pong"))
@@ -292,7 +292,6 @@ struct Slot<T> {
     host: HostId,
     endpoint: T,
     timer: Option<Instant>,
-    started: bool,
 }
 
 /// Who answers for an IP address inside one network.
@@ -458,7 +457,8 @@ impl<T: Endpoint> Sim<T> {
         id
     }
 
-    /// Run `endpoint` on `host`. It is fed `Input::Timeout(now)` at the next step.
+    /// Run `endpoint` on `host`, built with [`Sim::now`] as its start time. It is first
+    /// polled at the next step.
     ///
     /// # Panics
     ///
@@ -470,7 +470,6 @@ impl<T: Endpoint> Sim<T> {
             host,
             endpoint,
             timer: None,
-            started: false,
         });
         id
     }
@@ -659,21 +658,12 @@ impl<T: Endpoint> Sim<T> {
 
     fn poll(&mut self, id: EndpointId) {
         let now = self.now;
-        let slot = &mut self.endpoints[id.0];
-        if !slot.started {
-            slot.started = true;
-            slot.endpoint.handle_input(Input::Timeout(now));
-        }
         loop {
             match self.endpoints[id.0].endpoint.poll_output() {
                 Output::Transmit(t) => self.send(id, t),
                 Output::Event(e) => self.events.push((now - self.start, id, e)),
                 Output::Timeout(at) => {
                     self.endpoints[id.0].timer = Some(at);
-                    break;
-                }
-                Output::Idle => {
-                    self.endpoints[id.0].timer = None;
                     break;
                 }
             }

@@ -5,12 +5,14 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::*;
-use crate::io::{Endpoint, Input, Output, Protocol, Transmit};
+use crate::io::{Endpoint, IDLE_TIMEOUT, Input, Output, Protocol, Transmit};
 
 /// The one clock read in these tests: `Instant` has no other constructor, and the value
 /// only anchors virtual time, so nothing depends on what it is.
+/// The one start time of every simulation and endpoint in these tests.
 fn t0() -> Instant {
-    Instant::now()
+    static START: std::sync::LazyLock<Instant> = std::sync::LazyLock::new(Instant::now);
+    *START
 }
 
 fn ms(n: u64) -> Duration {
@@ -40,7 +42,8 @@ struct Got {
 struct Peer {
     local: SocketAddr,
     echo: bool,
-    start: Option<Instant>,
+    start: Instant,
+    now: Instant,
     plan: VecDeque<(Duration, SocketAddr, Bytes)>,
     out: VecDeque<Output<Got>>,
 }
@@ -50,7 +53,8 @@ impl Peer {
         Peer {
             local,
             echo: false,
-            start: None,
+            start: t0(),
+            now: t0(),
             plan: VecDeque::new(),
             out: VecDeque::new(),
         }
@@ -81,6 +85,7 @@ impl Endpoint for Peer {
     type Event = Got;
 
     fn handle_input(&mut self, input: Input) {
+        self.now = self.now.max(input.now());
         match input {
             Input::Receive(r) => {
                 if self.echo {
@@ -96,7 +101,7 @@ impl Endpoint for Peer {
                 }));
             }
             Input::Timeout(now) => {
-                let start = *self.start.get_or_insert(now);
+                let start = self.start;
                 while let Some((offset, to, payload)) = self.plan.front().cloned() {
                     if start + offset > now {
                         break;
@@ -113,9 +118,9 @@ impl Endpoint for Peer {
         if let Some(o) = self.out.pop_front() {
             return o;
         }
-        match (self.start, self.plan.front()) {
-            (Some(start), Some((offset, _, _))) => Output::Timeout(start + *offset),
-            _ => Output::Idle,
+        match self.plan.front() {
+            Some((offset, _, _)) => Output::Timeout(self.start + *offset),
+            None => Output::Timeout(self.now + IDLE_TIMEOUT),
         }
     }
 }
@@ -637,15 +642,16 @@ fn sending_binds_the_source_so_replies_come_back() {
 }
 
 #[test]
-fn first_step_feeds_the_start_time() {
+fn an_idle_endpoint_is_woken_only_after_the_idle_timeout() {
     let start = t0();
     let mut sim = Sim::new(17, start);
     let h = sim.add_host(HostConfig::new(ip("10.0.0.1")));
     let a = sim.add_endpoint(h, Peer::new(sa("10.0.0.1:1")));
-    assert_eq!(sim.endpoint(a).start, None);
-    assert!(!sim.step(), "nothing scheduled");
-    assert_eq!(sim.endpoint(a).start, Some(start));
-    assert_eq!(sim.now(), start);
+    sim.run_for(ms(500));
+    assert_eq!(sim.endpoint(a).now, start, "nothing to wake it for");
+    assert!(sim.step());
+    assert_eq!(sim.now(), start + IDLE_TIMEOUT);
+    assert_eq!(sim.endpoint(a).now, start + IDLE_TIMEOUT);
 }
 
 #[test]
@@ -664,18 +670,18 @@ fn run_until_stops_at_the_predicate_or_the_deadline() {
 
 /// Always wants to be woken "now".
 struct Spinner {
-    now: Option<Instant>,
+    now: Instant,
 }
 
 impl Endpoint for Spinner {
     type Event = ();
 
     fn handle_input(&mut self, input: Input) {
-        self.now = Some(input.now());
+        self.now = input.now();
     }
 
     fn poll_output(&mut self) -> Output<()> {
-        self.now.map_or(Output::Idle, Output::Timeout)
+        Output::Timeout(self.now)
     }
 }
 
@@ -684,10 +690,10 @@ fn an_endpoint_stuck_at_one_instant_cannot_stop_time() {
     let start = t0();
     let mut sim = Sim::new(19, start);
     let h = sim.add_host(HostConfig::new(ip("10.0.0.1")));
-    let e = sim.add_endpoint(h, Spinner { now: None });
+    let e = sim.add_endpoint(h, Spinner { now: start });
     sim.run_for(ms(5));
     assert_eq!(sim.elapsed(), ms(5));
-    assert!(sim.endpoint(e).now.unwrap() >= start + ms(4));
+    assert!(sim.endpoint(e).now >= start + ms(4));
 }
 
 /// Two echoing peers playing ping-pong across a messy path, A behind a NAT.

@@ -3,11 +3,12 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::time::Instant;
 
 use bytes::Bytes;
 
 use super::{Class, Message, MessageBuilder, Method};
-use crate::io::{Endpoint, Input, Output, Protocol, Transmit};
+use crate::io::{Endpoint, IDLE_TIMEOUT, Input, Output, Protocol, Transmit};
 
 /// Counters of a [`StunServer`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -22,16 +23,21 @@ pub struct StunServerStats {
 
 /// Answers Binding requests on the addresses it is given with the source address it saw
 /// (XOR-MAPPED-ADDRESS). It never emits events.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct StunServer {
     out: VecDeque<Transmit>,
     stats: StunServerStats,
+    now: Instant,
 }
 
 impl StunServer {
-    /// A server with nothing queued.
-    pub fn new() -> Self {
-        Self::default()
+    /// A server with nothing queued, its clock starting at `now`.
+    pub fn new(now: Instant) -> Self {
+        StunServer {
+            out: VecDeque::new(),
+            stats: StunServerStats::default(),
+            now,
+        }
     }
 
     /// Counters so far.
@@ -74,6 +80,7 @@ impl Endpoint for StunServer {
     type Event = ();
 
     fn handle_input(&mut self, input: Input) {
+        self.now = self.now.max(input.now());
         if let Input::Receive(r) = input {
             self.answer(r.protocol, r.destination, r.source, &r.contents);
         }
@@ -82,7 +89,8 @@ impl Endpoint for StunServer {
     fn poll_output(&mut self) -> Output<()> {
         match self.out.pop_front() {
             Some(t) => Output::Transmit(t),
-            None => Output::Idle,
+            // Stateless: nothing ever comes due.
+            None => Output::Timeout(self.now + IDLE_TIMEOUT),
         }
     }
 }

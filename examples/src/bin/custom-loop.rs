@@ -6,7 +6,7 @@
 
 use std::net::UdpSocket;
 use std::sync::mpsc::{Receiver, Sender, channel};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use sansrtc::crypto::default_provider;
@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 /// Build the chain on a fresh loopback socket, swap parameters with the peer, start it.
 fn setup(role: IceRole, tx: Sender<Value>, rx: Receiver<Value>) -> (SctpTransport, UdpSocket) {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mut gatherer = IceGatherer::new(IceGathererConfig::default());
+    let mut gatherer = IceGatherer::new(IceGathererConfig::default(), Instant::now());
     gatherer.gather(&[socket.local_addr().unwrap()]).unwrap();
     let cert = DtlsCertificate::generate(&*default_provider()).unwrap();
     let dtls = DtlsTransport::new(IceTransport::new(gatherer), vec![cert]).unwrap();
@@ -67,8 +67,7 @@ fn run(
                     }
                 }
                 Output::Event(e) => events.push(e),
-                Output::Timeout(at) => break Some(at),
-                _ => break None,
+                Output::Timeout(at) => break at,
             }
         };
         for e in events {
@@ -76,9 +75,7 @@ fn run(
                 return;
             }
         }
-        let wait = deadline.map_or(Duration::from_secs(1), |d| {
-            d.saturating_duration_since(Instant::now())
-        });
+        let wait = deadline.saturating_duration_since(Instant::now());
         if wait.is_zero() {
             // Due now. (A socket timeout would round up to the kernel's tick, ~4 ms.)
             sctp.handle_input(Input::Timeout(Instant::now()));

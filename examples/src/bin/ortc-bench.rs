@@ -30,11 +30,14 @@ use sansrtc_tokio::UdpDriver;
 static ALLOC: Counting = Counting;
 
 /// A chain gathered on `addr` (certificates are costly to make: pass one in).
-fn chain(seed: u64, addr: SocketAddr, cert: &DtlsCertificate) -> SctpTransport {
-    let mut g = IceGatherer::new(IceGathererConfig {
-        seed: Some(seed),
-        ..Default::default()
-    });
+fn chain(seed: u64, addr: SocketAddr, cert: &DtlsCertificate, now: Instant) -> SctpTransport {
+    let mut g = IceGatherer::new(
+        IceGathererConfig {
+            seed: Some(seed),
+            ..Default::default()
+        },
+        now,
+    );
     g.gather(&[addr]).expect("host candidate");
     let mut dtls = DtlsTransport::new(IceTransport::new(g), vec![cert.clone()]).expect("cert");
     dtls.config_mut().seed = seed;
@@ -100,8 +103,8 @@ async fn connected_pair(
     let probe_b = std::net::UdpSocket::bind(lo).expect("bind");
     let (aa, ba) = (probe_a.local_addr().unwrap(), probe_b.local_addr().unwrap());
     drop((probe_a, probe_b));
-    let mut ta = chain(seed, aa, cert);
-    let mut tb = chain(seed + 1, ba, cert);
+    let mut ta = chain(seed, aa, cert, Instant::now());
+    let mut tb = chain(seed + 1, ba, cert, Instant::now());
     // Nothing runs before the first input: ICE starts with the drivers' first turn.
     start_pair(&mut ta, &mut tb);
     let id = ta
@@ -333,8 +336,8 @@ fn memory_figure() {
             .parse()
             .expect("address")
         };
-        let mut a = chain(2 * i as u64 + 1, ip(2 * i), &certs[0]);
-        let mut b = chain(2 * i as u64 + 2, ip(2 * i + 1), &certs[1]);
+        let mut a = chain(2 * i as u64 + 1, ip(2 * i), &certs[0], Instant::now());
+        let mut b = chain(2 * i as u64 + 2, ip(2 * i + 1), &certs[1], Instant::now());
         start_pair(&mut a, &mut b);
         let id = a
             .create_data_channel(&DataChannelParameters::new("idle"))
@@ -384,8 +387,8 @@ fn setup_figure() {
             let mut sim = Sim::new(seed, Instant::now());
             let ha = sim.add_host(HostConfig::new(aa.ip()).link(link.clone()));
             let hb = sim.add_host(HostConfig::new(ba.ip()).link(link));
-            let mut ta = chain(seed * 2 + 1, aa, &cert);
-            let mut tb = chain(seed * 2 + 2, ba, &cert);
+            let mut ta = chain(seed * 2 + 1, aa, &cert, sim.now());
+            let mut tb = chain(seed * 2 + 2, ba, &cert, sim.now());
             start_pair(&mut ta, &mut tb);
             let id = ta
                 .create_data_channel(&DataChannelParameters::new("x"))

@@ -411,10 +411,7 @@ fn main() {
         .expect("IP");
     let mut socket = UdpSocket::bind(SocketAddr::new(ip, 0)).expect("bind UDP");
     let local = socket.local_addr().expect("bound");
-    let mut gatherer = IceGatherer::new(IceGathererConfig {
-        seed: None,
-        ..Default::default()
-    });
+    let mut gatherer = IceGatherer::new(IceGathererConfig::default(), Instant::now());
     gatherer.gather(&[local]).expect("host candidate");
     let cert = DtlsCertificate::generate(&*default_provider()).expect("certificate");
     let dtls = DtlsTransport::new(IceTransport::new(gatherer), vec![cert]).expect("DTLS");
@@ -483,7 +480,6 @@ fn main() {
                 }
                 Output::Event(e) => peer.event(e),
                 Output::Timeout(at) => break Some(at),
-                _ => break None,
             }
         };
         if peer.stopping {

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use sansrtc::crypto::{HashAlgorithm, default_provider};
-use sansrtc::datachannel::{DataChannelEvent, DataChannelInit, DataChannelOutput, DataChannels};
-use sansrtc::dtls::{Dtls, DtlsCertificate, DtlsConfig, DtlsEvent, DtlsOutput, DtlsRole};
-use sansrtc::io::{Endpoint, Input, Output, Protocol, Transmit};
+use sansrtc::datachannel::{DataChannelEvent, DataChannelInit, DataChannels};
+use sansrtc::dtls::{Dtls, DtlsCertificate, DtlsConfig, DtlsEvent, DtlsRole};
+use sansrtc::io::{Output, Pinned};
 use sansrtc::sctp::{Association, SctpConfig};
 use sansrtc::sim::{HostConfig, LinkConfig, Sim};
 use sansrtc_examples::counting::{self, Counting};
@@ -24,11 +24,14 @@ const MSG: usize = 64 * 1024;
 /// Datagrams an endpoint takes or sends per turn of its loop.
 const BATCH: usize = 64;
 
-fn channels(seed: u64, role: DtlsRole) -> DataChannels {
-    let mut assoc = Association::new(SctpConfig {
-        seed,
-        ..Default::default()
-    });
+fn channels(seed: u64, role: DtlsRole, now: Instant) -> DataChannels {
+    let mut assoc = Association::new(
+        SctpConfig {
+            seed,
+            ..Default::default()
+        },
+        now,
+    );
     assoc.set_peer_max_message_size(Some(256 * 1024));
     DataChannels::new(assoc, role)
 }
@@ -38,17 +41,17 @@ fn pump_plain(from: &mut DataChannels, to: &mut DataChannels, now: Instant) -> u
     let mut delivered = 0;
     loop {
         match from.poll_output() {
-            DataChannelOutput::Packet(p) => to.handle_packet(now, p),
-            DataChannelOutput::Event(_) => {}
-            _ => break,
+            Output::Transmit(p) => to.handle_packet(now, p),
+            Output::Event(_) => {}
+            Output::Timeout(_) => break,
         }
     }
     loop {
         match to.poll_output() {
-            DataChannelOutput::Event(DataChannelEvent::Message { .. }) => delivered += 1,
-            DataChannelOutput::Packet(p) => from.handle_packet(now, p),
-            DataChannelOutput::Event(_) => {}
-            _ => break,
+            Output::Event(DataChannelEvent::Message { .. }) => delivered += 1,
+            Output::Transmit(p) => from.handle_packet(now, p),
+            Output::Event(_) => {}
+            Output::Timeout(_) => break,
         }
     }
     delivered
@@ -85,11 +88,9 @@ impl Side {
             }
             loop {
                 match self.dtls.poll_output() {
-                    DtlsOutput::Packet(d) => outbox.push_back(owned(d)),
-                    DtlsOutput::Event(DtlsEvent::ApplicationData(p)) => {
-                        self.dc.handle_packet(now, p)
-                    }
-                    DtlsOutput::Event(_) => {}
+                    Output::Transmit(d) => outbox.push_back(owned(d)),
+                    Output::Event(DtlsEvent::ApplicationData(p)) => self.dc.handle_packet(now, p),
+                    Output::Event(_) => {}
                     _ => break,
                 }
             }
@@ -105,18 +106,16 @@ impl Side {
             }
             loop {
                 match self.dc.poll_output() {
-                    DataChannelOutput::Event(DataChannelEvent::Message { .. }) => {
-                        self.delivered += 1
-                    }
-                    DataChannelOutput::Packet(p) => {
+                    Output::Event(DataChannelEvent::Message { .. }) => self.delivered += 1,
+                    Output::Transmit(p) => {
                         let _ = self.dtls.send(&p);
                         sent = true;
                     }
-                    DataChannelOutput::Event(_) => {}
+                    Output::Event(_) => {}
                     _ => break,
                 }
             }
-            while let DtlsOutput::Packet(d) = self.dtls.poll_output() {
+            while let Output::Transmit(d) = self.dtls.poll_output() {
                 outbox.push_back(owned(d));
             }
             busy |= got || sent;
@@ -127,10 +126,10 @@ impl Side {
     }
 }
 
-fn side(dtls: Dtls, seed: u64, role: DtlsRole) -> Side {
+fn side(dtls: Dtls, seed: u64, role: DtlsRole, now: Instant) -> Side {
     Side {
         dtls,
-        dc: channels(seed, role),
+        dc: channels(seed, role, now),
         inbox: VecDeque::new(),
         delivered: 0,
     }
@@ -154,19 +153,19 @@ fn in_memory_with_dtls(total: usize) -> f64 {
         DtlsCertificate::generate(&*p).unwrap(),
         DtlsCertificate::generate(&*p).unwrap(),
     );
+    let now = Instant::now();
     let dc = Dtls::new(
         DtlsRole::Client,
         DtlsConfig::new(cc.clone(), vec![sc.fingerprint(&*p, HashAlgorithm::Sha256)]),
+        now,
     );
     let ds = Dtls::new(
         DtlsRole::Server,
         DtlsConfig::new(sc, vec![cc.fingerprint(&*p, HashAlgorithm::Sha256)]),
+        now,
     );
-    let mut a = side(dc, 1, DtlsRole::Client);
-    let mut b = side(ds, 2, DtlsRole::Server);
-    let now = Instant::now();
-    a.dtls.handle_timeout(now);
-    b.dtls.handle_timeout(now);
+    let mut a = side(dc, 1, DtlsRole::Client, now);
+    let mut b = side(ds, 2, DtlsRole::Server, now);
     settle(&mut a, &mut b, now);
     assert!(a.dtls.is_connected() && b.dtls.is_connected());
     a.dc.association_mut().connect(now);
@@ -202,38 +201,6 @@ fn owned(d: Bytes) -> BytesMut {
     d.try_into_mut().unwrap_or_else(|d| BytesMut::from(&d[..]))
 }
 
-/// A data-channel endpoint at a fixed address in the simulator (SCTP in the clear).
-struct Node {
-    dc: DataChannels,
-    local: SocketAddr,
-    remote: SocketAddr,
-    started: bool,
-}
-
-impl Endpoint for Node {
-    type Event = DataChannelEvent;
-    fn handle_input(&mut self, input: Input) {
-        let now = input.now();
-        if !std::mem::replace(&mut self.started, true) {
-            self.dc.association_mut().connect(now);
-        }
-        match input {
-            Input::Receive(r) => self.dc.handle_packet(now, r.contents),
-            _ => self.dc.handle_timeout(now),
-        }
-    }
-    fn poll_output(&mut self) -> Output<DataChannelEvent> {
-        match self.dc.poll_output() {
-            DataChannelOutput::Packet(p) => {
-                Output::Transmit(Transmit::single(Protocol::Udp, self.local, self.remote, p))
-            }
-            DataChannelOutput::Event(e) => Output::Event(e),
-            DataChannelOutput::Timeout(at) => Output::Timeout(at),
-            _ => Output::Idle,
-        }
-    }
-}
-
 /// Throughput in virtual time over a 50 ms RTT path without loss; returns bits/s.
 fn simulated_50ms(total: usize) -> f64 {
     let (aa, ba): (SocketAddr, SocketAddr) = (
@@ -245,32 +212,23 @@ fn simulated_50ms(total: usize) -> f64 {
     let link = LinkConfig::new().latency(Duration::from_millis(25));
     let ha = sim.add_host(HostConfig::new(aa.ip()).link(link.clone()));
     let hb = sim.add_host(HostConfig::new(ba.ip()).link(link));
-    let a = sim.add_endpoint(
-        ha,
-        Node {
-            dc: channels(3, DtlsRole::Client),
-            local: aa,
-            remote: ba,
-            started: false,
-        },
-    );
-    let b = sim.add_endpoint(
-        hb,
-        Node {
-            dc: channels(4, DtlsRole::Server),
-            local: ba,
-            remote: aa,
-            started: false,
-        },
-    );
+    // Both ends open the association at once, as WebRTC's do.
+    let node = |seed, role, local, remote, now| {
+        let mut dc = channels(seed, role, now);
+        dc.association_mut().connect(now);
+        Pinned::new(dc, local, remote)
+    };
+    let now = sim.now();
+    let a = sim.add_endpoint(ha, node(3, DtlsRole::Client, aa, ba, now));
+    let b = sim.add_endpoint(hb, node(4, DtlsRole::Server, ba, aa, now));
     sim.bind(a, aa);
     sim.bind(b, ba);
     sim.run_until(Duration::from_secs(5), |s| {
-        s.endpoint(a).dc.association().is_established()
+        s.endpoint(a).layer.association().is_established()
     });
     let id = sim
         .endpoint_mut(a)
-        .dc
+        .layer
         .create("bulk", DataChannelInit::default())
         .unwrap();
     sim.run_for(Duration::from_millis(200));
@@ -280,9 +238,9 @@ fn simulated_50ms(total: usize) -> f64 {
     let start = sim.elapsed();
     let mut received = 0usize;
     while received < messages {
-        while sent < messages && sim.endpoint(a).dc.buffered_amount(id) < 8 << 20 {
+        while sent < messages && sim.endpoint(a).layer.buffered_amount(id) < 8 << 20 {
             sim.endpoint_mut(a)
-                .dc
+                .layer
                 .send_binary(id, payload.clone())
                 .unwrap();
             sent += 1;
@@ -296,7 +254,7 @@ fn simulated_50ms(total: usize) -> f64 {
         sim.take_events(a);
     }
     let secs = (sim.elapsed() - start).as_secs_f64();
-    let assoc = sim.endpoint(a).dc.association();
+    let assoc = sim.endpoint(a).layer.association();
     println!(
         "  sender: {:?}, cwnd {} B, srtt {:?}, rto {:?}",
         assoc.stats(),
@@ -314,8 +272,8 @@ fn memory_per_endpoint(n: usize) -> usize {
     let mut pairs = Vec::with_capacity(n);
     let baseline_vec = counting::live().wrapping_sub(before);
     for i in 0..n as u64 {
-        let mut a = channels(10 + 2 * i, DtlsRole::Client);
-        let mut b = channels(11 + 2 * i, DtlsRole::Server);
+        let mut a = channels(10 + 2 * i, DtlsRole::Client, now);
+        let mut b = channels(11 + 2 * i, DtlsRole::Server, now);
         a.association_mut().connect(now);
         b.association_mut().connect(now);
         for _ in 0..6 {
@@ -383,19 +341,19 @@ fn dtls_records_only(total: usize) -> f64 {
         DtlsCertificate::generate(&*p).unwrap(),
         DtlsCertificate::generate(&*p).unwrap(),
     );
+    let now = Instant::now();
     let dc = Dtls::new(
         DtlsRole::Client,
         DtlsConfig::new(cc.clone(), vec![sc.fingerprint(&*p, HashAlgorithm::Sha256)]),
+        now,
     );
     let ds = Dtls::new(
         DtlsRole::Server,
         DtlsConfig::new(sc, vec![cc.fingerprint(&*p, HashAlgorithm::Sha256)]),
+        now,
     );
-    let mut a = side(dc, 1, DtlsRole::Client);
-    let mut b = side(ds, 2, DtlsRole::Server);
-    let now = Instant::now();
-    a.dtls.handle_timeout(now);
-    b.dtls.handle_timeout(now);
+    let mut a = side(dc, 1, DtlsRole::Client, now);
+    let mut b = side(ds, 2, DtlsRole::Server, now);
     settle(&mut a, &mut b, now);
     // What one SCTP packet carries of user data at the default 1200-byte MTU.
     let chunk = vec![0x5au8; 1200 - 12 - 16];
@@ -409,11 +367,11 @@ fn dtls_records_only(total: usize) -> f64 {
                 true
             })
             .unwrap();
-        let DtlsOutput::Packet(d) = a.dtls.poll_output() else {
+        let Output::Transmit(d) = a.dtls.poll_output() else {
             panic!("no record")
         };
         b.dtls.handle_datagram_owned(now, owned(d));
-        if let DtlsOutput::Event(DtlsEvent::ApplicationData(p)) = b.dtls.poll_output() {
+        if let Output::Event(DtlsEvent::ApplicationData(p)) = b.dtls.poll_output() {
             got += p.len();
         }
     }

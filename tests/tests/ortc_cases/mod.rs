@@ -425,6 +425,7 @@ pub async fn dropping_every_handle_ends_the_task_and_closes_the_sockets() {
 /// A STUN server behind a pretend NAT: answers every Binding request with `mapped`.
 struct NatStun {
     mapped: SocketAddr,
+    now: std::time::Instant,
     out: std::collections::VecDeque<Transmit>,
 }
 
@@ -432,6 +433,7 @@ impl Endpoint for NatStun {
     type Event = ();
 
     fn handle_input(&mut self, input: Input) {
+        self.now = self.now.max(input.now());
         let Input::Receive(r) = input else { return };
         let Ok(m) = StunMessage::parse(&r.contents) else {
             return;
@@ -446,7 +448,10 @@ impl Endpoint for NatStun {
     }
 
     fn poll_output(&mut self) -> Output<()> {
-        self.out.pop_front().map_or(Output::Idle, Output::Transmit)
+        match self.out.pop_front() {
+            Some(t) => Output::Transmit(t),
+            None => Output::Timeout(self.now + sansrtc::io::IDLE_TIMEOUT),
+        }
     }
 }
 
@@ -454,6 +459,7 @@ pub async fn gather_waits_for_server_reflexive_candidates_from_stun_servers() {
     let mapped: SocketAddr = "192.0.2.7:40000".parse().unwrap();
     let nat = NatStun {
         mapped,
+        now: std::time::Instant::now(),
         out: Default::default(),
     };
     let mut driver = super::rt::UdpDriver::bind(nat, &["127.0.0.1:0".parse().unwrap()]).unwrap();

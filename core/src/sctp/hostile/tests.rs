@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::*;
+use crate::io::Output;
 
 /// The peer's verification tag and initial TSN.
 const PEER_TAG: u32 = 0x0bad_cafe;
@@ -46,14 +47,13 @@ impl Peer {
             ext.extend([ChunkType::I_DATA, ChunkType::I_FORWARD_TSN]);
         }
         let mut p = Peer {
-            us: Association::new(cfg),
+            us: Association::new(cfg, now),
             now,
             our_tag: 0,
             tsn: Tsn(PEER_INITIAL_TSN),
             received: Vec::new(),
             events: Vec::new(),
         };
-        p.us.handle_timeout(now);
         p.send_tagged(
             0,
             vec![Chunk::Init(Init {
@@ -108,12 +108,12 @@ impl Peer {
         let mut chunks = Vec::new();
         loop {
             match self.us.poll_output() {
-                SctpOutput::Packet(p) => {
+                Output::Transmit(p) => {
                     let p = Packet::parse(p, ChecksumPolicy::AcceptZero).expect("parses");
                     chunks.extend(p.chunks);
                 }
-                SctpOutput::Event(e) => self.events.push(e),
-                _ => break,
+                Output::Event(e) => self.events.push(e),
+                Output::Timeout(_) => break,
             }
         }
         self.received.extend(chunks.iter().cloned());
