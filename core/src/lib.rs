@@ -69,7 +69,6 @@
 pub mod crypto;
 pub mod datachannel;
 pub mod demux;
-pub mod driver;
 pub mod dtls;
 pub mod ice;
 pub mod io;

@@ -20,7 +20,7 @@ use sansrtc::ortc::{
 use super::chain::{Chain, ChainEvent};
 use super::state::{ChannelEntry, Delivery, Shared};
 use super::{ChannelEvent, Error, Message};
-use crate::{Driver, Runtime};
+use crate::{Runtime, UdpDriver};
 
 /// How long shutting down keeps sending, so ABORT and close_notify reach the peer.
 const FLUSH: Duration = Duration::from_millis(20);
@@ -112,7 +112,7 @@ enum Wake {
 /// Runs the chain until told to stop, until every handle is gone, or until a socket
 /// breaks; then stops every layer, closes the sockets and marks the state done.
 pub(crate) async fn run<R: Runtime>(
-    driver: R::Driver<Chain>,
+    driver: UdpDriver<R, Chain>,
     commands: Receiver<Command>,
     shared: Arc<Shared>,
 ) {
@@ -205,7 +205,7 @@ fn fail<T>(reply: &Reply<T>, e: impl Into<Error>) {
 
 impl Actor {
     /// Keeps the chain running for a moment, so what stopping queued goes out.
-    async fn flush<R: Runtime>(&mut self, driver: &mut R::Driver<Chain>) {
+    async fn flush<R: Runtime>(&mut self, driver: &mut UdpDriver<R, Chain>) {
         let mut timer = pin!(R::sleep(FLUSH));
         loop {
             let next = future::or(async { Some(driver.next_event().await) }, async {

@@ -91,9 +91,13 @@
 #![warn(missing_docs)]
 
 mod actor;
+#[cfg(feature = "async-io")]
+mod async_io;
 mod chain;
+pub mod driver;
 mod runtime;
 mod state;
+mod udp;
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -108,7 +112,6 @@ use bytes::Bytes;
 use futures_lite::Stream;
 use sansrtc::datachannel::DataChannelError;
 pub use sansrtc::datachannel::DataChannelState;
-use sansrtc::driver::InterfaceFilter;
 pub use sansrtc::dtls::{CipherSuite, DtlsCertificate, DtlsRole};
 pub use sansrtc::ice::{IceConnectionState, IceGatheringState};
 pub use sansrtc::ortc::{
@@ -116,7 +119,11 @@ pub use sansrtc::ortc::{
     IceCandidate, IceParameters, IceRole, OrtcError, SctpCapabilities, SctpTransportState,
 };
 
-pub use self::runtime::{Driver, Runtime};
+#[cfg(feature = "async-io")]
+pub use self::async_io::{AsyncIoSocket, AsyncIoTimer};
+pub use self::driver::{DriveStats, InterfaceFilter};
+pub use self::runtime::{AsyncTimer, AsyncUdpSocket, Runtime};
+pub use self::udp::UdpDriver;
 
 use self::actor::Command;
 use self::chain::{Chain, Stage};
@@ -388,13 +395,13 @@ fn launch<R: Runtime>(link: &Link) -> Result<(), Error> {
         return Ok(());
     };
     let bound = if options.addresses.is_empty() {
-        R::Driver::<Chain>::bind_interfaces(
+        UdpDriver::<R, Chain>::bind_interfaces(
             Chain::new(R::now()),
             options.port,
             options.interface_filter,
         )
     } else {
-        R::Driver::<Chain>::bind(Chain::new(R::now()), &options.addresses)
+        UdpDriver::<R, Chain>::bind(Chain::new(R::now()), &options.addresses)
     };
     let gathered = bound.map_err(Error::from).and_then(|driver| {
         gatherer.gather(driver.local_addrs())?;

@@ -1,55 +1,77 @@
-//! What the handles need from an async runtime: a task to run the chain on, a timer, and
-//! a UDP driver for the chain. A runtime crate implements both traits once.
+//! What this crate needs from an async runtime, at the level of quinn's `Runtime`: a way
+//! to spawn a task, a clock and a timer on it, and a UDP socket it can wait on. A runtime
+//! crate implements these three traits once (`sansrtc-tokio`, `sansrtc-async-std` and
+//! `sansrtc-smol` do, in about a hundred lines each); everything else — the UDP driver,
+//! receive buffers, interface lists, the ORTC handles — lives here, written once.
 
 use std::fmt::Debug;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use sansrtc::driver::InterfaceFilter;
-use sansrtc::io::Endpoint;
+use quinn_udp::UdpSockRef;
 
-/// An async runtime the ORTC handles run on: `sansrtc_tokio::ortc::TokioRuntime`,
-/// `sansrtc_async_std::ortc::AsyncStdRuntime`.
+/// An async runtime: `sansrtc_tokio::TokioRuntime`, `sansrtc_async_std::AsyncStdRuntime`,
+/// `sansrtc_smol::SmolRuntime`.
 ///
-/// Implemented by a zero-sized type that only names the runtime; the handles carry it as
-/// a type parameter.
+/// Implemented by a zero-sized type that only names the runtime; drivers and handles carry
+/// it as a type parameter.
 pub trait Runtime: Copy + Debug + Send + Sync + 'static {
-    /// The runtime's UDP driver over an endpoint (its `UdpDriver<T>`).
-    type Driver<T>: Driver<T>
-    where
-        T: Endpoint + Send + 'static,
-        T::Event: Send;
+    /// The runtime's timer.
+    type Timer: AsyncTimer;
+    /// A UDP socket registered with the runtime's reactor.
+    type Socket: AsyncUdpSocket;
 
-    /// Runs `future` on its own task, detached: the chain's task reports its end through
-    /// shared state.
+    /// Runs `future` on its own task, detached: the task reports its end through shared
+    /// state.
     fn spawn(future: impl Future<Output = ()> + Send + 'static);
 
-    /// Resolves after `duration`.
-    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send + 'static;
-
-    /// The runtime's clock, the one its timers run on: it starts the machines' clocks.
+    /// The runtime's clock, the one its timers run on (tokio's may be paused): it starts
+    /// the machines' clocks and stamps every datagram.
     fn now() -> Instant;
+
+    /// A timer that fires once `at` passes.
+    fn timer(at: Instant) -> Self::Timer;
+
+    /// Registers a bound, non-blocking socket with the reactor.
+    fn wrap_udp_socket(socket: std::net::UdpSocket) -> io::Result<Self::Socket>;
+
+    /// Resolves after `duration`.
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send + 'static {
+        let mut timer = Self::timer(Self::now() + duration);
+        std::future::poll_fn(move |cx| timer.poll_expired(cx))
+    }
 }
 
-/// A UDP driver: sockets and a timer around an [`Endpoint`], as the runtime crates'
-/// `UdpDriver` offer them. Only what the chain's task uses.
-pub trait Driver<T: Endpoint>: Sized + Send + 'static {
-    /// Binds one socket per address (port 0 picks a free port) and drives `endpoint`
-    /// over them.
-    fn bind(endpoint: T, addrs: &[SocketAddr]) -> io::Result<Self>;
+/// A timer that can be moved to a new instant without being rebuilt.
+pub trait AsyncTimer: Send + Unpin + Debug + 'static {
+    /// Fire at `at` instead.
+    fn reset(&mut self, at: Instant);
 
-    /// Binds the interface addresses `filter` selects on `port` (0: a free port each).
-    fn bind_interfaces(endpoint: T, port: u16, filter: InterfaceFilter) -> io::Result<Self>;
+    /// Ready once the instant has passed; registers `cx`'s waker until then.
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()>;
+}
 
-    /// The addresses the sockets are bound to, ports resolved, in the order given.
-    fn local_addrs(&self) -> &[SocketAddr];
+/// A UDP socket the runtime's reactor watches. The system calls themselves are
+/// quinn-udp's, made in [`try_io`](AsyncUdpSocket::try_io) so that the runtime can note a
+/// `WouldBlock` (tokio clears its readiness flag then; async-io needs nothing).
+pub trait AsyncUdpSocket: Send + Sync + Debug + 'static {
+    /// Ready when a receive call may find a datagram.
+    fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 
-    /// The endpoint, to command between awaits.
-    fn endpoint_mut(&mut self) -> &mut T;
+    /// Ready when a send call may be taken.
+    fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 
-    /// Drives the endpoint until it reports an event, and returns it; fails only if a
-    /// socket breaks. Must be cancel safe: dropping the future loses nothing.
-    fn next_event(&mut self) -> impl Future<Output = io::Result<T::Event>> + Send;
+    /// Makes one non-blocking call on the socket, for reading (`write == false`) or
+    /// writing.
+    fn try_io<R>(
+        &self,
+        write: bool,
+        call: impl FnOnce(UdpSockRef<'_>) -> io::Result<R>,
+    ) -> io::Result<R>;
+
+    /// The address the socket is bound to.
+    fn local_addr(&self) -> io::Result<SocketAddr>;
 }

@@ -53,15 +53,12 @@
 //! # }
 //! ```
 //!
-//! All decisions (which socket a transmit leaves from, how it is cut into GSO batches,
-//! when the endpoint hears the time) are made by [`sansrtc::driver::Drive`], shared with
-//! `sansrtc-async-std`; this crate is the socket and timer glue around it.
+//! The driver, like everything else that is not tokio's, lives once in
+//! [`sansrtc_ortc_async`] ([`sansrtc_ortc_async::UdpDriver`]); this crate is only
+//! [`TokioRuntime`]: tokio's spawn, clock, timer and socket readiness.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
-
-mod runtime;
-mod socket;
 
 /// The ORTC objects aiortc users know — [`IceGatherer`](ortc::IceGatherer) →
 /// [`IceTransport`](ortc::IceTransport) → [`DtlsTransport`](ortc::DtlsTransport) →
@@ -139,236 +136,93 @@ mod socket;
 /// ```
 pub mod ortc;
 
-use std::future::{Future, poll_fn};
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::task::{Context, Poll};
+use std::time::Instant;
 
-use sansrtc::driver::{self, Drive, Step};
-pub use sansrtc::driver::{DriveStats, InterfaceFilter};
-use sansrtc::io::Endpoint;
+use sansrtc_ortc_async::{AsyncTimer, AsyncUdpSocket, Runtime};
+pub use sansrtc_ortc_async::{DriveStats, InterfaceFilter};
+use tokio::io::Interest;
 
-use crate::socket::Socket;
+/// An [`Endpoint`](sansrtc::io::Endpoint) driven over UDP sockets on tokio; see
+/// [`sansrtc_ortc_async::UdpDriver`].
+pub type UdpDriver<T> = sansrtc_ortc_async::UdpDriver<TokioRuntime, T>;
 
-/// An [`Endpoint`] driven over UDP sockets on tokio.
-///
-/// [`next_event`](UdpDriver::next_event) is cancel safe: dropping it (in a `select!`, or
-/// through a timeout) loses no datagram and no transmit, and the next call picks up where
-/// it stopped.
-#[derive(Debug)]
-pub struct UdpDriver<T> {
-    drive: Drive<T>,
-    sockets: Vec<Socket>,
-    ready: Vec<usize>,
-    timer: Pin<Box<tokio::time::Sleep>>,
-}
+/// tokio as a [`Runtime`]: its tasks, its clock (so a runtime with paused time drives
+/// endpoints in virtual time), its timer and its sockets' readiness.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct TokioRuntime;
 
-impl<T: Endpoint> UdpDriver<T> {
-    /// Binds one socket per address (port 0 picks a free port) and drives `endpoint` over
-    /// them. IPv6 sockets are IPv6-only; bind `0.0.0.0` and `[::]` both for dual stack.
-    ///
+impl Runtime for TokioRuntime {
+    type Timer = Timer;
+    type Socket = Socket;
+
     /// # Panics
     ///
-    /// Outside a tokio runtime, as tokio's sockets register with it.
-    pub fn bind(endpoint: T, addrs: &[SocketAddr]) -> io::Result<Self> {
-        Self::bind_each(endpoint, addrs, false)
+    /// Outside a tokio runtime.
+    fn spawn(future: impl Future<Output = ()> + Send + 'static) {
+        drop(tokio::spawn(future));
     }
 
-    fn bind_each(endpoint: T, addrs: &[SocketAddr], skip_unavailable: bool) -> io::Result<Self> {
-        let mut sockets = Vec::with_capacity(addrs.len());
-        for &addr in addrs {
-            match Socket::bind(addr) {
-                Ok(s) => sockets.push(s),
-                Err(e) if skip_unavailable && e.kind() == io::ErrorKind::AddrNotAvailable => {
-                    tracing::debug!(%addr, error = %e, "interface address not bindable, skipped");
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        if sockets.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "no local address to bind",
-            ));
-        }
-        let locals = sockets
-            .iter()
-            .map(Socket::local_addr)
-            .collect::<io::Result<Vec<_>>>()?;
-        Ok(UdpDriver {
-            drive: Drive::new(endpoint, locals),
-            ready: Vec::with_capacity(sockets.len()),
-            sockets,
-            timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
-        })
+    fn now() -> Instant {
+        tokio::time::Instant::now().into_std()
     }
 
-    /// Binds every interface address on `port` (0: a free port per socket), skipping
-    /// IPv6 link-local ones; see [`bind_interfaces`](UdpDriver::bind_interfaces).
-    pub fn bind_all_interfaces(endpoint: T, port: u16) -> io::Result<Self> {
-        Self::bind_interfaces(endpoint, port, InterfaceFilter::default())
+    fn timer(at: Instant) -> Timer {
+        Timer(Box::pin(tokio::time::sleep_until(at.into())))
     }
 
-    /// Binds the interface addresses `filter` selects on `port`. Addresses the system
-    /// lists but will not bind yet (an IPv6 address still in duplicate address detection)
-    /// are skipped; fails if none is left, or if any other cannot be bound (the port is
-    /// taken, say).
-    pub fn bind_interfaces(endpoint: T, port: u16, filter: InterfaceFilter) -> io::Result<Self> {
-        let interfaces = if_addrs::get_if_addrs()?
-            .into_iter()
-            .filter(|i| !matches!(i.oper_status, if_addrs::IfOperStatus::Down))
-            .map(|i| (i.ip(), i.index));
-        let addrs = driver::interface_bind_addrs(interfaces, port, filter);
-        Self::bind_each(endpoint, &addrs, true)
-    }
-
-    /// The addresses the sockets are bound to, ports resolved, in the order given.
-    pub fn local_addrs(&self) -> &[SocketAddr] {
-        self.drive.local_addrs()
-    }
-
-    /// The endpoint.
-    pub fn endpoint(&self) -> &T {
-        self.drive.endpoint()
-    }
-
-    /// The endpoint, to configure or command between awaits; what it wants to send as a
-    /// result goes out on the next [`next_event`](UdpDriver::next_event).
-    pub fn endpoint_mut(&mut self) -> &mut T {
-        self.drive.endpoint_mut()
-    }
-
-    /// Closes the sockets and gives the endpoint back.
-    pub fn into_endpoint(self) -> T {
-        self.drive.into_endpoint()
-    }
-
-    /// Traffic counters.
-    pub fn stats(&self) -> DriveStats {
-        self.drive.stats()
-    }
-
-    /// The smallest number of datagrams any socket can send per call: above 1 when every
-    /// socket has GSO.
-    pub fn max_gso_segments(&self) -> usize {
-        self.sockets
-            .iter()
-            .map(Socket::max_gso_segments)
-            .min()
-            .unwrap_or(1)
-    }
-
-    /// Caps the datagrams per send call; 1 sends every datagram with a call of its own.
-    pub fn set_max_gso_segments(&mut self, max: usize) {
-        self.drive.set_max_segments(max);
-    }
-
-    /// Drives the endpoint until it reports an event, and returns it.
-    ///
-    /// Fails only if a socket breaks; datagrams the OS refuses to send, and ICMP errors
-    /// surfacing on receive, are counted in [`stats`](UdpDriver::stats) instead.
-    pub async fn next_event(&mut self) -> io::Result<T::Event> {
-        loop {
-            match self.drive.poll_step() {
-                Step::Send { socket } => self.send(socket).await,
-                Step::Event(e) => return Ok(e),
-                Step::Wait { deadline } => self.wait(Some(deadline)).await?,
-            }
-        }
-    }
-
-    /// Drives the endpoint until an event satisfies `pred`, and returns that event;
-    /// `None` if `timeout` passes first. Events before it are dropped.
-    pub async fn run_until(
-        &mut self,
-        mut pred: impl FnMut(&T::Event) -> bool,
-        timeout: Duration,
-    ) -> io::Result<Option<T::Event>> {
-        let found = async {
-            loop {
-                let event = self.next_event().await?;
-                if pred(&event) {
-                    return Ok(event);
-                }
-            }
-        };
-        match tokio::time::timeout(timeout, found).await {
-            Ok(result) => result.map(Some),
-            Err(_elapsed) => Ok(None),
-        }
-    }
-
-    async fn send(&mut self, socket: usize) {
-        let Some(sock) = self.sockets.get(socket) else {
-            return;
-        };
-        while let Some(batch) = self.drive.next_batch(sock.max_gso_segments()) {
-            let sent = sock.send(&batch, self.drive.batch_contents(&batch)).await;
-            match sent {
-                Ok(()) => self.drive.batch_sent(&batch),
-                Err(e) => {
-                    tracing::debug!(error = %e, destination = %batch.destination, "send failed");
-                    self.drive.batch_failed(&batch, sock.max_gso_segments());
-                }
-            }
-        }
-    }
-
-    async fn wait(&mut self, deadline: Option<Instant>) -> io::Result<()> {
-        let UdpDriver {
-            drive,
-            sockets,
-            ready,
-            timer,
-        } = self;
-        if let Some(at) = deadline {
-            timer.as_mut().reset(at.into());
-        }
-        poll_fn(|cx| {
-            ready.clear();
-            // Every socket is polled, ready or not, so each keeps a waker registered and
-            // a busy one cannot hide the others.
-            for (i, s) in sockets.iter().enumerate() {
-                match s.poll_recv_ready(cx) {
-                    Poll::Ready(Ok(())) => ready.push(i),
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                    Poll::Pending => {}
-                }
-            }
-            let expired = deadline.is_some() && timer.as_mut().poll(cx).is_ready();
-            if expired || !ready.is_empty() {
-                Poll::Ready(Ok(()))
-            } else {
-                Poll::Pending
-            }
-        })
-        .await?;
-        let now = now();
-        for &i in ready.iter() {
-            let Some(sock) = sockets.get_mut(i) else {
-                continue;
-            };
-            let received = sock.try_recv(|source, dst_ip, contents, stride| {
-                drive.handle_datagrams(now, i, source, dst_ip, contents, stride)
-            });
-            match received {
-                Ok(true) => drive.receive_done(),
-                Ok(false) => {}
-                Err(e) if driver::survivable_receive_error(&e) => {
-                    tracing::debug!(error = %e, "receive failed");
-                    drive.receive_failed();
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        drive.handle_wake(now);
-        Ok(())
+    fn wrap_udp_socket(socket: std::net::UdpSocket) -> io::Result<Socket> {
+        tokio::net::UdpSocket::from_std(socket).map(Socket)
     }
 }
 
-/// tokio's clock, so that a runtime with paused time drives the endpoint in virtual time.
-fn now() -> Instant {
-    tokio::time::Instant::now().into_std()
+/// tokio's timer, resettable in place.
+#[derive(Debug)]
+pub struct Timer(Pin<Box<tokio::time::Sleep>>);
+
+impl AsyncTimer for Timer {
+    fn reset(&mut self, at: Instant) {
+        self.0.as_mut().reset(at.into());
+    }
+
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.0.as_mut().poll(cx)
+    }
+}
+
+/// A UDP socket registered with tokio's reactor.
+#[derive(Debug)]
+pub struct Socket(tokio::net::UdpSocket);
+
+impl AsyncUdpSocket for Socket {
+    fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.0.poll_recv_ready(cx)
+    }
+
+    fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.0.poll_send_ready(cx)
+    }
+
+    fn try_io<R>(
+        &self,
+        write: bool,
+        call: impl FnOnce(quinn_udp::UdpSockRef<'_>) -> io::Result<R>,
+    ) -> io::Result<R> {
+        // tokio clears its readiness flag when the call says `WouldBlock`, so the next
+        // poll waits for the next edge.
+        let interest = if write {
+            Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        self.0.try_io(interest, || call((&self.0).into()))
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.local_addr()
+    }
 }

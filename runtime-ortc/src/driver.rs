@@ -1,13 +1,13 @@
-//! The runtime-independent half of a UDP socket driver.
+//! The decisions of a UDP socket driver, apart from its sockets and timer.
 //!
-//! A runtime crate (`sansrtc-tokio`, `sansrtc-async-std`, a future smol adapter) owns the
-//! sockets and the timer; everything it has to *decide* lives here, so that every runtime
-//! makes the same decisions and they are tested once, without sockets:
+//! [`UdpDriver`](crate::UdpDriver) owns the sockets and the timer (through a
+//! [`Runtime`](crate::Runtime)); everything it has to *decide* lives here, so that it is
+//! tested without sockets:
 //!
 //! - [`Drive`] wraps an [`Endpoint`] and turns its outputs into [`Step`]s: which socket to
 //!   send on, which event to hand up, how long to wait. It keeps a transmit that is being
-//!   sent until the runtime confirms it, so a runtime future that is dropped halfway through
-//!   a send loses nothing.
+//!   sent until the driver confirms it, so a future that is dropped halfway through a
+//!   send loses nothing.
 //! - [`Batch`] cuts a [`Transmit`] with `segment_size` into as few send calls as the
 //!   socket's segmentation offload (GSO) allows, and falls back to one datagram per call
 //!   when the OS turns GSO off.
@@ -17,10 +17,6 @@
 //!   address a datagram arrived at, [`survivable_receive_error`] which receive errors a
 //!   driver counts and carries on from, and [`interface_bind_addrs`] which interface
 //!   addresses to bind.
-//!
-//! A new runtime adapter (smol, say) needs only what the runtime crates have besides
-//! this: a socket it can poll for readability and send a [`Batch`] on, a timer it can
-//! set to an [`Instant`], and a clock.
 //!
 //! A runtime's loop is then the one below, with its own socket and timer calls where this
 //! example, a whole "runtime" in memory, hands datagrams straight to the other drive. It
@@ -33,7 +29,7 @@
 //! use std::net::SocketAddr;
 //! use std::time::{Duration, Instant};
 //! use bytes::Bytes;
-//! use sansrtc::driver::{Drive, Step};
+//! use sansrtc_ortc_async::driver::{Drive, Step};
 //! use sansrtc::io::{Endpoint, IDLE_TIMEOUT, Input, Output, Protocol, Transmit};
 //!
 //! /// With a peer: sends 10 bytes as datagrams of 4 as soon as it starts, reports each
@@ -123,7 +119,7 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 
-use crate::io::{Endpoint, Input, Output, Protocol, Receive, Transmit};
+use sansrtc::io::{Endpoint, Input, Output, Protocol, Receive, Transmit};
 
 /// Largest UDP payload one send call can carry, segmented or not: an IPv4 packet's total
 /// length field is 16 bits, minus 20 bytes of IPv4 header and 8 of UDP header. Linux
@@ -279,7 +275,7 @@ fn gso_turned_off(batch: &Batch, max_segments_now: usize) -> bool {
 /// `None` for a source no socket serves, and for anything but UDP.
 ///
 /// ```
-/// # use sansrtc::driver::route;
+/// # use sansrtc_ortc_async::driver::route;
 /// # use sansrtc::io::{Protocol, Transmit};
 /// let locals = ["127.0.0.1:5000".parse().unwrap(), "[::]:6000".parse().unwrap()];
 /// let from = |src: &str| Transmit::single(Protocol::Udp, src.parse().unwrap(), "192.0.2.1:9".parse().unwrap(), vec![1].into());
