@@ -14,6 +14,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::inflight::Ring;
 use super::sendq::{OutMessage, SendQueue};
+use super::timer::{Timer, TimerTable};
 use super::{
     Abort, Checksum, ChecksumPolicy, Chunk, CookieEcho, Data, ErrorCause, Fsn, GapAckBlock,
     Heartbeat, Init, InitParam, Mid, Packet, PacketWriter, Ppid, Sack, SctpError, Sid, Ssn, Tsn,
@@ -364,7 +365,6 @@ pub struct Association {
     /// Both ends accept zero checksums: we send them.
     zero_checksum: bool,
     peer_streams_in: u16,
-    init_deadline: Option<Instant>,
     init_attempts: u32,
     cookie: Option<Bytes>,
     /// What the peer's INIT-ACK told us, applied when its COOKIE-ACK arrives.
@@ -384,7 +384,6 @@ pub struct Association {
     srtt: Option<Duration>,
     rttvar: Duration,
     rto: Duration,
-    t3: Option<Instant>,
     t3_strikes: u32,
     /// The last send stopped at cwnd with data still queued.
     cwnd_limited: bool,
@@ -431,7 +430,6 @@ pub struct Association {
     ready_streams: Vec<u16>,
     ack_due: bool,
     ack_now: bool,
-    ack_deadline: Option<Instant>,
     packets_since_ack: u32,
 
     next_msg_id: u64,
@@ -446,16 +444,16 @@ pub struct Association {
     pending_reset: Vec<u16>,
     my_reconf_seq: u32,
     outstanding_reset: Option<(u32, Vec<u16>, Tsn)>,
-    reconf_deadline: Option<Instant>,
     peer_reconf_seq: u32,
     last_reconf_response: Option<(u32, super::ReconfigResult)>,
     deferred_incoming: Option<(u32, u64, Vec<u16>)>,
 
     // Shutdown and heartbeats.
-    t2: Option<Instant>,
     heartbeat_interval: Duration,
-    heartbeat_at: Option<Instant>,
     heartbeat_sent: Option<(Instant, u64)>,
+
+    /// Every deadline the association waits for (RFC 9260 §14's timers and ours).
+    timers: TimerTable,
 
     control: VecDeque<Chunk>,
     /// The chunk list of the last packet received, kept for the next one.
@@ -499,7 +497,6 @@ impl Association {
             idata: false,
             zero_checksum: false,
             peer_streams_in: 0,
-            init_deadline: None,
             init_attempts: 0,
             cookie: None,
             pending_peer: None,
@@ -512,7 +509,6 @@ impl Association {
             recovery: None,
             srtt: None,
             rttvar: Duration::ZERO,
-            t3: None,
             t3_strikes: 0,
             cwnd_limited: false,
             marked_count: 0,
@@ -537,7 +533,6 @@ impl Association {
             ready_streams: Vec::new(),
             ack_due: false,
             ack_now: false,
-            ack_deadline: None,
             packets_since_ack: 0,
             next_msg_id: 0,
             peer_max_message_size: None,
@@ -547,14 +542,12 @@ impl Association {
             pending_reset: Vec::new(),
             my_reconf_seq: 0,
             outstanding_reset: None,
-            reconf_deadline: None,
             peer_reconf_seq: 0,
             last_reconf_response: None,
             deferred_incoming: None,
-            t2: None,
             heartbeat_interval: Duration::from_secs(30),
-            heartbeat_at: None,
             heartbeat_sent: None,
+            timers: TimerTable::default(),
             control: VecDeque::new(),
             chunk_scratch: Vec::new(),
             packet_spare: Vec::new(),
@@ -629,7 +622,7 @@ impl Association {
         self.state = State::CookieWait;
         self.init_attempts = 1;
         self.send_init();
-        self.init_deadline = Some(now + self.rto);
+        self.timers.set(Timer::T1, now + self.rto);
     }
 
     /// Queue a message. Empty messages are the caller's to encode (WebRTC uses a
@@ -811,12 +804,7 @@ impl Association {
         self.queued_bytes = 0;
         self.unacked_by_stream.clear();
         self.flight_bytes = 0;
-        self.t3 = None;
-        self.t2 = None;
-        self.init_deadline = None;
-        self.ack_deadline = None;
-        self.reconf_deadline = None;
-        self.heartbeat_at = None;
+        self.timers.stop_all();
         self.events.push_back(SctpEvent::Closed { reason });
     }
 
@@ -983,8 +971,11 @@ impl Association {
         // RFC 6525 §5.1.1: request sequence numbers start at the initial TSN.
         self.my_reconf_seq = c.my_initial_tsn.0;
         self.peer_reconf_seq = c.peer_initial_tsn.0;
-        self.heartbeat_at = self.now.map(|n| n + self.heartbeat_interval);
-        self.init_deadline = None;
+        self.timers.set_or_stop(
+            Timer::Heartbeat,
+            self.now.map(|n| n + self.heartbeat_interval),
+        );
+        self.timers.stop(Timer::T1);
         self.cookie = None;
         self.pending_peer = None;
         if self.state != State::Established {
@@ -1129,7 +1120,8 @@ impl Association {
             }
             if !self.ack_due {
                 self.ack_due = true;
-                self.ack_deadline = Some(now + self.cfg.delayed_ack);
+                self.timers
+                    .set(Timer::DelayedAck, now + self.cfg.delayed_ack);
             }
         }
         // A SACK that is due goes now rather than at the next poll: packets that arrive
@@ -1147,7 +1139,8 @@ impl Association {
         self.deliver();
         self.perform_deferred_reset();
         if self.state.carries_data() {
-            self.heartbeat_at = Some(now + self.heartbeat_interval);
+            self.timers
+                .set(Timer::Heartbeat, now + self.heartbeat_interval);
         }
         self.maybe_shutdown();
     }
@@ -1198,7 +1191,8 @@ impl Association {
         self.cookie = Some(cookie.clone());
         self.state = State::CookieEchoed;
         self.init_attempts = 1;
-        self.init_deadline = self.now.map(|n| n + self.rto);
+        self.timers
+            .set_or_stop(Timer::T1, self.now.map(|n| n + self.rto));
         self.emit_packet(
             self.peer_tag,
             vec![Chunk::CookieEcho(CookieEcho { cookie })],
@@ -1938,7 +1932,7 @@ impl Association {
         let a_rwnd = self.window().saturating_sub(self.received_bytes) as u32;
         self.ack_due = false;
         self.ack_now = false;
-        self.ack_deadline = None;
+        self.timers.stop(Timer::DelayedAck);
         self.packets_since_ack = 0;
         Chunk::Sack(Sack {
             cumulative_tsn_ack: self.peer_initial.add(self.peer_cum as u32),
@@ -2119,9 +2113,9 @@ impl Association {
         if self.inflight.values().all(|f| f.acked || f.abandoned)
             && self.advanced_ack == self.cum_ack
         {
-            self.t3 = None;
+            self.timers.stop(Timer::T3Rtx);
         } else if advanced {
-            self.t3 = Some(now + self.rto);
+            self.timers.set(Timer::T3Rtx, now + self.rto);
         }
     }
 
@@ -2131,9 +2125,7 @@ impl Association {
         if self.state == State::Failed {
             return;
         }
-        if let Some(at) = self.init_deadline
-            && now >= at
-        {
+        if self.timers.expired(Timer::T1, now) {
             if self.init_attempts >= self.cfg.max_init_retransmits {
                 self.fail("association setup timed out".into());
                 return;
@@ -2152,39 +2144,30 @@ impl Association {
                 }
                 _ => {}
             }
-            self.init_deadline = Some(now + self.rto);
+            self.timers.set(Timer::T1, now + self.rto);
         }
-        if let Some(at) = self.ack_deadline
-            && now >= at
-        {
+        if self.timers.expired(Timer::DelayedAck, now) {
             self.ack_now = true;
         }
-        if let Some(at) = self.t2
-            && now >= at
-        {
+        if self.timers.expired(Timer::T2Shutdown, now) {
             self.t3_strikes += 1;
             if self.t3_strikes > self.cfg.max_retransmits {
                 self.fail("shutdown timed out".into());
                 return;
             }
             self.rto = (self.rto * 2).min(self.cfg.rto_max);
-            self.t2 = Some(now + self.rto);
+            self.timers.set(Timer::T2Shutdown, now + self.rto);
             match self.state {
                 State::ShutdownSent => self.send_shutdown(),
                 State::ShutdownAckSent => self.emit_packet(self.peer_tag, vec![Chunk::ShutdownAck]),
-                _ => self.t2 = None,
+                _ => self.timers.stop(Timer::T2Shutdown),
             }
         }
-        if let Some(at) = self.reconf_deadline
-            && now >= at
-        {
-            self.reconf_deadline = Some(now + self.rto);
+        if self.timers.expired(Timer::Reconfig, now) {
+            self.timers.set(Timer::Reconfig, now + self.rto);
             self.queue_reset_request();
         }
-        if let Some(at) = self.heartbeat_at
-            && now >= at
-            && self.state == State::Established
-        {
+        if self.timers.expired(Timer::Heartbeat, now) && self.state == State::Established {
             if self.heartbeat_sent.is_some() {
                 // The last one went unanswered.
                 self.t3_strikes += 1;
@@ -2199,15 +2182,15 @@ impl Association {
                     .unwrap_or(Heartbeat { info: Bytes::new() });
                 self.heartbeat_sent = Some((now, nonce));
                 self.control.push_back(Chunk::Heartbeat(hb));
-                self.heartbeat_at = Some(now + self.rto.max(Duration::from_secs(1)));
+                self.timers
+                    .set(Timer::Heartbeat, now + self.rto.max(Duration::from_secs(1)));
             } else {
-                self.heartbeat_at = Some(now + self.heartbeat_interval);
+                self.timers
+                    .set(Timer::Heartbeat, now + self.heartbeat_interval);
             }
         }
         self.abandon_expired(now);
-        if let Some(at) = self.t3
-            && now >= at
-        {
+        if self.timers.expired(Timer::T3Rtx, now) {
             self.stats.t3_expiries += 1;
             self.t3_strikes += 1;
             if self.t3_strikes > self.cfg.max_retransmits {
@@ -2237,7 +2220,7 @@ impl Association {
                 }
             }
             self.flight_bytes = 0;
-            self.t3 = Some(now + self.rto);
+            self.timers.set(Timer::T3Rtx, now + self.rto);
         }
     }
 
@@ -2314,7 +2297,7 @@ impl Association {
                 self.my_reconf_seq = seq.wrapping_add(1);
                 let last_tsn = self.my_initial_tsn.add((self.next_tsn - 1) as u32);
                 self.outstanding_reset = Some((seq, ready, last_tsn));
-                self.reconf_deadline = Some(now + self.rto);
+                self.timers.set(Timer::Reconfig, now + self.rto);
                 self.queue_reset_request();
             }
         }
@@ -2450,8 +2433,8 @@ impl Association {
                 self.cwnd_limited = !self.queue.is_empty() && self.flight_bytes >= self.cwnd;
                 return false;
             }
-            if carries_data && self.t3.is_none() {
-                self.t3 = Some(now + self.rto);
+            if carries_data && !self.timers.is_set(Timer::T3Rtx) {
+                self.timers.set(Timer::T3Rtx, now + self.rto);
             }
             self.finish_packet(w)
         }
@@ -2513,7 +2496,7 @@ impl Association {
             }
             let unacked = self.inflight.values().any(|f| !f.acked && !f.abandoned);
             debug_assert!(
-                !unacked || self.t3.is_some() || !self.state.carries_data(),
+                !unacked || self.timers.is_set(Timer::T3Rtx) || !self.state.carries_data(),
                 "unacknowledged data without a retransmission timer"
             );
         }
@@ -2647,11 +2630,11 @@ impl Association {
                     }
                     match result {
                         ReconfigResult::InProgress => {
-                            self.reconf_deadline = Some(now + self.rto);
+                            self.timers.set(Timer::Reconfig, now + self.rto);
                         }
                         ReconfigResult::SuccessPerformed | ReconfigResult::SuccessNothingToDo => {
                             self.outstanding_reset = None;
-                            self.reconf_deadline = None;
+                            self.timers.stop(Timer::Reconfig);
                             for s in &streams {
                                 self.queue.reset_sequence(*s);
                             }
@@ -2664,7 +2647,7 @@ impl Association {
                         _ => {
                             // Refused: the streams stay as they were, but closed to us.
                             self.outstanding_reset = None;
-                            self.reconf_deadline = None;
+                            self.timers.stop(Timer::Reconfig);
                         }
                     }
                 }
@@ -2749,7 +2732,7 @@ impl Association {
         match self.state {
             State::ShutdownSent => {
                 self.state = State::ShutdownAckSent;
-                self.t2 = Some(now + self.rto);
+                self.timers.set(Timer::T2Shutdown, now + self.rto);
                 self.emit_packet(self.peer_tag, vec![Chunk::ShutdownAck]);
             }
             State::Established | State::ShutdownPending => {
@@ -2766,12 +2749,12 @@ impl Association {
         match self.state {
             State::ShutdownPending if idle => {
                 self.state = State::ShutdownSent;
-                self.t2 = Some(now + self.rto);
+                self.timers.set(Timer::T2Shutdown, now + self.rto);
                 self.send_shutdown();
             }
             State::ShutdownReceived if idle => {
                 self.state = State::ShutdownAckSent;
-                self.t2 = Some(now + self.rto);
+                self.timers.set(Timer::T2Shutdown, now + self.rto);
                 self.emit_packet(self.peer_tag, vec![Chunk::ShutdownAck]);
             }
             _ => {}
@@ -2998,18 +2981,7 @@ impl Association {
         if let Some(e) = self.events.pop_front() {
             return SctpOutput::Event(e);
         }
-        let deadline = [
-            self.init_deadline,
-            self.ack_deadline,
-            self.t3,
-            self.t2,
-            self.reconf_deadline,
-            self.heartbeat_at,
-        ]
-        .into_iter()
-        .flatten()
-        .min();
-        match deadline {
+        match self.timers.next_expiry() {
             Some(at) => SctpOutput::Timeout(self.now.map_or(at, |n| at.max(n))),
             None => SctpOutput::Idle,
         }

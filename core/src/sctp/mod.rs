@@ -56,6 +56,7 @@ mod packet;
 mod param;
 mod sendq;
 mod serial;
+mod timer;
 
 #[cfg(test)]
 mod tests;
