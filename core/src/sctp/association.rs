@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
+use super::congestion::{Ack, Controller, ControllerFactory, NewRenoFactory};
 use super::inflight::Ring;
 use super::sendq::{OutMessage, SendQueue};
 use super::timer::{Timer, TimerTable};
@@ -75,6 +76,9 @@ pub struct SctpConfig {
     /// holds the peer back (receive flow control) instead of messages piling up. Off:
     /// room is freed on delivery.
     pub deferred_release: bool,
+    /// Congestion control (RFC 9260 §7): makes each association's [`Controller`].
+    /// [`NewRenoFactory`] by default, RFC 9260 §7.2's algorithm.
+    pub congestion: std::sync::Arc<dyn ControllerFactory>,
 }
 
 impl SctpConfig {
@@ -123,6 +127,7 @@ impl Default for SctpConfig {
             zero_checksum: true,
             interleaving: false,
             deferred_release: false,
+            congestion: std::sync::Arc::new(NewRenoFactory),
         }
     }
 }
@@ -376,9 +381,8 @@ pub struct Association {
     cum_ack: u64,
     inflight: Ring<InFlight>,
     flight_bytes: usize,
-    cwnd: usize,
-    ssthresh: usize,
-    partial_bytes_acked: usize,
+    /// Sizes the congestion window (RFC 9260 §7); fast recovery stays here.
+    cc: Box<dyn Controller>,
     peer_rwnd: usize,
     recovery: Option<u64>,
     srtt: Option<Duration>,
@@ -478,11 +482,9 @@ impl Association {
             }
         };
         let my_initial_tsn = Tsn(rng.u32());
-        let mtu = cfg.mtu.max(256);
         Association {
             rto: cfg.rto_initial,
-            cwnd: (4 * mtu).min((2 * mtu).max(4380)),
-            ssthresh: usize::MAX,
+            cc: cfg.congestion.build(cfg.mtu),
             peer_rwnd: 0,
             cfg,
             rng,
@@ -505,7 +507,6 @@ impl Association {
             cum_ack: 0,
             inflight: Ring::default(),
             flight_bytes: 0,
-            partial_bytes_acked: 0,
             recovery: None,
             srtt: None,
             rttvar: Duration::ZERO,
@@ -589,7 +590,7 @@ impl Association {
 
     /// Current congestion window in bytes.
     pub fn cwnd(&self) -> usize {
-        self.cwnd
+        self.cc.window()
     }
 
     /// Current retransmission timeout.
@@ -1976,7 +1977,6 @@ impl Association {
             // Old or bogus (acknowledges what we never sent): ignore (RFC 9260 §6.2.1).
             return;
         }
-        let mtu = self.cfg.mtu;
         let mut bytes_acked = 0usize;
         let mut rtt_sample = None;
         let advanced = cum > self.cum_ack;
@@ -2066,30 +2066,24 @@ impl Association {
         if fast {
             self.stats.fast_retransmits += 1;
             if self.recovery.is_none() {
-                self.ssthresh = (self.cwnd / 2).max(4 * mtu);
-                self.cwnd = self.ssthresh;
-                self.partial_bytes_acked = 0;
+                self.cc.on_fast_retransmit(now);
                 self.recovery = self.inflight.last_tsn();
             }
         }
-        // Congestion window growth (RFC 9260 §7.2.1, §7.2.2), not during recovery.
-        if advanced && self.recovery.is_none() {
-            if self.cwnd <= self.ssthresh {
-                // Only a window in use grows (RFC 9260 §7.2.1), or an application that
-                // sends little would leave a huge cwnd behind for a later burst. "In use"
-                // is remembered from the last send, since a burst of SACKs drains the
-                // flight before we send again.
-                if self.cwnd_limited {
-                    self.cwnd += bytes_acked.min(mtu);
-                }
-            } else {
-                self.partial_bytes_acked += bytes_acked;
-                if self.partial_bytes_acked >= self.cwnd && self.flight_bytes + mtu >= self.cwnd {
-                    self.partial_bytes_acked -= self.cwnd;
-                    self.cwnd += mtu;
-                }
-            }
-        }
+        // Congestion window growth (RFC 9260 §7.2.1, §7.2.2). "Window in use" is
+        // remembered from the last send, since a burst of SACKs drains the flight
+        // before we send again.
+        self.cc.on_ack(
+            now,
+            &Ack {
+                bytes_acked,
+                cumulative_advanced: advanced,
+                in_fast_recovery: self.recovery.is_some(),
+                window_limited: self.cwnd_limited,
+                flight_bytes: self.flight_bytes,
+                rtt: rtt_sample,
+            },
+        );
         self.peer_rwnd = (s.a_rwnd as usize).saturating_sub(self.flight_bytes);
         if advanced {
             self.t3_strikes = 0;
@@ -2197,10 +2191,7 @@ impl Association {
                 self.fail("peer stopped acknowledging data".into());
                 return;
             }
-            let mtu = self.cfg.mtu;
-            self.ssthresh = (self.cwnd / 2).max(4 * mtu);
-            self.cwnd = mtu;
-            self.partial_bytes_acked = 0;
+            self.cc.on_rto(now);
             self.recovery = None;
             self.rto = (self.rto * 2).min(self.cfg.rto_max);
             // Everything unacknowledged leaves the flight until it is sent again.
@@ -2327,6 +2318,9 @@ impl Association {
                 }
             }
             let header = self.data_header();
+            // The window does not change while a packet is built.
+            let cwnd = self.cc.window();
+            let flight_before = self.flight_bytes;
             // Retransmissions first; a fast retransmit may exceed cwnd by one packet.
             if self.marked_count > 0 {
                 let marked: Vec<u64> = self
@@ -2339,9 +2333,7 @@ impl Association {
                     let f = self.inflight.get_mut(t).expect("marked entries exist");
                     let l = header + f.chunk.user_data.len().next_multiple_of(4);
                     // Only the first retransmission may go beyond cwnd, when nothing is in flight.
-                    if w.len() + l > mtu
-                        || (self.flight_bytes >= self.cwnd && self.flight_bytes > 0)
-                    {
+                    if w.len() + l > mtu || (self.flight_bytes >= cwnd && self.flight_bytes > 0) {
                         break;
                     }
                     f.marked = false;
@@ -2364,7 +2356,7 @@ impl Association {
             }
             // New data within cwnd and the peer's window.
             while w.len() + header + 4 <= mtu
-                && self.flight_bytes < self.cwnd
+                && self.flight_bytes < cwnd
                 && (self.peer_rwnd > 0 || self.flight_bytes == 0)
                 && self.marked_count == 0
             {
@@ -2430,8 +2422,12 @@ impl Association {
             }
             if w.is_empty() {
                 w.discard();
-                self.cwnd_limited = !self.queue.is_empty() && self.flight_bytes >= self.cwnd;
+                self.cwnd_limited = !self.queue.is_empty() && self.flight_bytes >= cwnd;
                 return false;
+            }
+            if self.flight_bytes > flight_before {
+                self.cc
+                    .on_packet_sent(now, self.flight_bytes - flight_before);
             }
             if carries_data && !self.timers.is_set(Timer::T3Rtx) {
                 self.timers.set(Timer::T3Rtx, now + self.rto);
@@ -2441,7 +2437,7 @@ impl Association {
     }
 
     fn pending_data_to_send(&self) -> bool {
-        !self.queue.is_empty() && self.flight_bytes < self.cwnd
+        !self.queue.is_empty() && self.flight_bytes < self.cc.window()
     }
 
     /// Bytes of a DATA or I-DATA chunk header.

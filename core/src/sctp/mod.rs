@@ -51,6 +51,7 @@
 mod association;
 mod cause;
 mod chunk;
+pub mod congestion;
 mod inflight;
 mod packet;
 mod param;
