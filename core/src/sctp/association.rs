@@ -16,10 +16,10 @@ use super::congestion::{Ack, Controller, ControllerFactory, NewRenoFactory};
 use super::inflight::Ring;
 use super::sendq::{OutMessage, SendQueue};
 use super::timer::{Timer, TimerTable};
+use super::tsn_tracker::TsnTracker;
 use super::{
-    Abort, Checksum, ChecksumPolicy, Chunk, CookieEcho, Data, ErrorCause, Fsn, GapAckBlock,
-    Heartbeat, Init, InitParam, Mid, Packet, PacketWriter, Ppid, Sack, SctpError, Sid, Ssn, Tsn,
-    UnknownAction,
+    Abort, Checksum, ChecksumPolicy, Chunk, CookieEcho, Data, ErrorCause, Fsn, Heartbeat, Init,
+    InitParam, Mid, Packet, PacketWriter, Ppid, Sack, SctpError, Sid, Ssn, Tsn, UnknownAction,
 };
 use crate::crypto::{CryptoProvider, HashAlgorithm, default_provider};
 use crate::rng::Rng;
@@ -344,8 +344,6 @@ struct StreamIn {
 const COMMON_HEADER: usize = 12;
 const DATA_HEADER: usize = 16;
 const IDATA_HEADER: usize = 20;
-/// Cap on gap blocks and duplicate TSNs per SACK (keeps a SACK within one packet).
-const MAX_SACK_ITEMS: usize = 64;
 /// Cookie lifetime (RFC 9260 §5.1.3 Valid.Cookie.Life).
 const COOKIE_LIFE: Duration = Duration::from_secs(60);
 /// Bytes of the cookie body before its MAC.
@@ -403,13 +401,11 @@ pub struct Association {
     unacked_by_stream: HashMap<u16, usize>,
 
     // Receive side.
-    peer_cum: u64,
-    peer_initial: Tsn,
+    /// Which of the peer's TSNs arrived (RFC 9260 §3.3.4), for DATA and I-DATA alike.
+    rx_tsns: TsnTracker,
     /// DATA fragments held for reassembly, by absolute TSN (payloads only: which TSNs
     /// arrived is `gaps`' business).
     received: BTreeMap<u64, Data>,
-    /// Runs of TSNs received above the cumulative TSN, first → last: the gap ack blocks.
-    gaps: BTreeMap<u64, u64>,
     /// Inbound streams of the association: min(our MIS, the peer's OS) (RFC 9260 §5.1.1).
     streams_in_limit: u16,
     /// Invalid Stream Identifier causes for the ERROR that follows the next SACK.
@@ -428,7 +424,6 @@ pub struct Association {
     received_bytes: usize,
     /// Delivered bytes still counted in the window (`deferred_release`).
     unreleased: usize,
-    dups: Vec<Tsn>,
     streams_in: HashMap<u16, StreamIn>,
     /// Streams whose next ordered message may be complete.
     ready_streams: Vec<u16>,
@@ -517,10 +512,8 @@ impl Association {
             pr_outstanding: 0,
             pr_scan_due: false,
             unacked_by_stream: HashMap::new(),
-            peer_cum: 0,
-            peer_initial: Tsn(0),
+            rx_tsns: TsnTracker::default(),
             received: BTreeMap::new(),
-            gaps: BTreeMap::new(),
             streams_in_limit: 0,
             pending_errors: Vec::new(),
             waiting: BTreeMap::new(),
@@ -529,7 +522,6 @@ impl Association {
             last_streamed_size: 0,
             received_bytes: 0,
             unreleased: 0,
-            dups: Vec::new(),
             streams_in: HashMap::new(),
             ready_streams: Vec::new(),
             ack_due: false,
@@ -796,7 +788,7 @@ impl Association {
         self.streaming = None;
         self.ireasm.clear();
         self.received.clear();
-        self.gaps.clear();
+        self.rx_tsns.clear_gaps();
         self.streams_in.clear();
         self.waiting.clear();
         self.received_bytes = self.unreleased;
@@ -955,7 +947,7 @@ impl Association {
         self.peer_tag = c.peer_tag;
         self.my_tag = c.my_tag;
         self.my_initial_tsn = c.my_initial_tsn;
-        self.peer_initial = c.peer_initial_tsn;
+        self.rx_tsns.start(c.peer_initial_tsn);
         self.peer_rwnd = c.peer_rwnd as usize;
         self.idata = self.cfg.interleaving && c.idata;
         // With I-DATA, abandoning needs I-FORWARD-TSN (RFC 8260 §2.3).
@@ -968,7 +960,6 @@ impl Association {
         self.next_tsn = 1 << 32;
         self.cum_ack = (1 << 32) - 1;
         self.advanced_ack = self.cum_ack;
-        self.peer_cum = (1 << 32) - 1;
         // RFC 6525 §5.1.1: request sequence numbers start at the initial TSN.
         self.my_reconf_seq = c.my_initial_tsn.0;
         self.peer_reconf_seq = c.peer_initial_tsn.0;
@@ -1025,7 +1016,7 @@ impl Association {
             return;
         }
         self.stats.packets_received += 1;
-        let cum_before = self.peer_cum;
+        let cum_before = self.rx_tsns.cum();
         let mut had_data = false;
         let mut chunks = std::mem::take(&mut p.chunks);
         for chunk in chunks.drain(..) {
@@ -1110,13 +1101,13 @@ impl Association {
             }
         }
         self.chunk_scratch = chunks;
-        if self.peer_cum > cum_before && !self.idata {
+        if self.rx_tsns.cum() > cum_before && !self.idata {
             self.collect_dead_fragments(cum_before);
         }
         if had_data {
             self.packets_since_ack += 1;
             // Every second packet, and at once when something is out of order (RFC 9260 §6.2).
-            if self.packets_since_ack >= 2 || !self.dups.is_empty() || self.has_gaps() {
+            if self.packets_since_ack >= 2 || self.rx_tsns.has_dups() || self.rx_tsns.has_gaps() {
                 self.ack_now = true;
             }
             if !self.ack_due {
@@ -1228,57 +1219,6 @@ impl Association {
         self.emit_packet(self.peer_tag, vec![Chunk::CookieAck]);
     }
 
-    /// Absolute TSNs count from 2^32 at the initial TSN, so they never wrap; the wire TSN
-    /// is the initial TSN plus the low 32 bits.
-    fn abs_peer_tsn(&self, tsn: Tsn) -> u64 {
-        let base = self.peer_initial.add(self.peer_cum as u32);
-        (self.peer_cum as i64 + i64::from(tsn.offset_from(base))) as u64
-    }
-
-    fn has_gaps(&self) -> bool {
-        !self.gaps.is_empty()
-    }
-
-    /// Whether the TSN `abs` was received (or skipped by FORWARD-TSN) already.
-    fn is_received(&self, abs: u64) -> bool {
-        abs <= self.peer_cum
-            || self
-                .gaps
-                .range(..=abs)
-                .next_back()
-                .is_some_and(|(_, &end)| end >= abs)
-    }
-
-    /// Records the TSN `abs` (above the cumulative TSN, not yet received) as received:
-    /// it extends the cumulative TSN or joins the runs that gap ack blocks report. The
-    /// runs are kept as they change, so a SACK reads the first few instead of walking
-    /// every TSN held (RFC 9260 §3.3.4 only needs the blocks, not the chunks).
-    fn mark_received(&mut self, abs: u64) {
-        let after = self.gaps.remove(&(abs + 1));
-        if abs == self.peer_cum + 1 {
-            self.peer_cum = after.unwrap_or(abs);
-            return;
-        }
-        let end = after.unwrap_or(abs);
-        let start = match self.gaps.range(..abs).next_back() {
-            Some((&s, &e)) if e + 1 == abs => s,
-            _ => abs,
-        };
-        self.gaps.insert(start, end);
-    }
-
-    /// Moves the cumulative TSN to `new_cum` (FORWARD-TSN), and over any run of
-    /// received TSNs it now reaches.
-    fn advance_cum_to(&mut self, new_cum: u64) {
-        self.peer_cum = self.peer_cum.max(new_cum);
-        while let Some((&s, &e)) = self.gaps.first_key_value()
-            && s <= self.peer_cum + 1
-        {
-            self.gaps.pop_first();
-            self.peer_cum = self.peer_cum.max(e);
-        }
-    }
-
     /// How far past the cumulative TSN a TSN may lie and still be taken. Every chunk
     /// held costs at least [`CHUNK_CHARGE`] of the window, so a TSN further out could
     /// only be held by breaking the window we advertised: such TSNs are "above the
@@ -1295,7 +1235,7 @@ impl Association {
     /// cannot wedge the association. Not with `deferred_release`, where delivered
     /// bytes stay counted until the application hands them back.
     fn delivers_at_once(&self, abs: u64, sid: u16, unordered: bool, seq: u32) -> bool {
-        if self.cfg.deferred_release || abs != self.peer_cum + 1 || self.streaming.is_some() {
+        if self.cfg.deferred_release || abs != self.rx_tsns.cum() + 1 || self.streaming.is_some() {
             return false;
         }
         unordered
@@ -1326,16 +1266,13 @@ impl Association {
             self.abort_with(ErrorCause::NoUserData(tsn), "DATA chunk without user data");
             return None;
         }
-        let abs = self.abs_peer_tsn(tsn);
-        if self.is_received(abs) {
+        let abs = self.rx_tsns.abs(tsn);
+        if self.rx_tsns.is_received(abs) {
             self.stats.duplicates_received += 1;
-            // RFC 9260 §3.3.4: duplicates are reported, as many as a SACK has room for.
-            if self.dups.len() < MAX_SACK_ITEMS {
-                self.dups.push(tsn);
-            }
+            self.rx_tsns.record_duplicate(tsn);
             return None;
         }
-        if abs - self.peer_cum > self.tsn_horizon() {
+        if abs - self.rx_tsns.cum() > self.tsn_horizon() {
             // Above the window: dropped and not acknowledged (RFC 9260 §6.2).
             self.window_drop();
             return None;
@@ -1344,10 +1281,10 @@ impl Association {
             // RFC 9260 §6.5: acknowledge it as usual, send an ERROR with Invalid Stream
             // Identifier at once, and discard the data. A streamed message cannot go on
             // past a TSN taken by something else.
-            if abs == self.peer_cum + 1 {
+            if abs == self.rx_tsns.cum() + 1 {
                 self.flush_streaming();
             }
-            self.mark_received(abs);
+            self.rx_tsns.mark_received(abs);
             self.stats.invalid_stream_drops += 1;
             let cause = ErrorCause::InvalidStreamIdentifier(Sid(sid));
             // One ERROR per SACK, its causes bounded, however many such chunks arrive.
@@ -1377,12 +1314,12 @@ impl Association {
             return;
         }
         self.received_bytes += charge;
-        if abs == self.peer_cum + 1 && !self.has_gaps() && self.stream_in(&d, charge) {
+        if abs == self.rx_tsns.cum() + 1 && !self.rx_tsns.has_gaps() && self.stream_in(&d, charge) {
             return;
         }
         self.flush_streaming();
         self.received.insert(abs, d);
-        self.mark_received(abs);
+        self.rx_tsns.mark_received(abs);
         self.assemble_around(abs);
         if let Some(held) = self.received.get_mut(&abs) {
             // Held for later: keep its own bytes, not the whole datagram it is a view of.
@@ -1396,7 +1333,7 @@ impl Association {
     /// not take (whole messages, or fragments that do not continue the message).
     /// `charge` is what the fragment was charged against the window.
     fn stream_in(&mut self, d: &Data, charge: usize) -> bool {
-        let abs = self.peer_cum + 1;
+        let abs = self.rx_tsns.cum() + 1;
         let continues = self.streaming.as_ref().is_some_and(|m| {
             m.next == abs
                 && !d.beginning
@@ -1413,7 +1350,7 @@ impl Association {
             m.buf.extend_from_slice(&d.user_data);
             m.charged += charge;
             m.next += 1;
-            self.peer_cum = abs;
+            self.rx_tsns.advance_in_order();
             if d.ending {
                 let m = self.streaming.take().expect("checked above");
                 self.last_streamed_size = m.buf.len();
@@ -1453,7 +1390,7 @@ impl Association {
             buf,
             charged: charge,
         });
-        self.peer_cum = abs;
+        self.rx_tsns.advance_in_order();
         true
     }
 
@@ -1465,7 +1402,7 @@ impl Association {
             return;
         };
         let last = m.next - 1;
-        let tsn = self.peer_initial.add(last as u32);
+        let tsn = self.rx_tsns.wire(last);
         // The buffer was sized for a whole message: a short start must not keep a
         // large guess alive, or each broken-off message would pin up to 256 KiB.
         let user_data = if m.buf.capacity() > 2 * m.buf.len() {
@@ -1500,7 +1437,7 @@ impl Association {
     /// take for the life of the association. Only fragments the cumulative TSN just
     /// reached are looked at, so each is looked at about once.
     fn collect_dead_fragments(&mut self, old_cum: u64) {
-        let cum = self.peer_cum;
+        let cum = self.rx_tsns.cum();
         let candidates: Vec<u64> = self
             .received
             .range(old_cum..=cum + 1)
@@ -1677,7 +1614,7 @@ impl Association {
             };
             entry.fragments.insert(fsn, bytes);
         }
-        self.mark_received(abs);
+        self.rx_tsns.mark_received(abs);
         let entry = &self.ireasm[&key];
         if entry.bytes > self.cfg.max_receive_message_size {
             self.abort("message exceeds max-message-size");
@@ -1714,15 +1651,15 @@ impl Association {
 
     /// I-FORWARD-TSN (RFC 8260 §2.3.1): the peer gave up on these messages.
     fn on_iforward_tsn(&mut self, f: &super::IForwardTsn) {
-        let new_cum = self.abs_peer_tsn(f.new_cumulative_tsn);
-        if new_cum <= self.peer_cum {
+        let new_cum = self.rx_tsns.abs(f.new_cumulative_tsn);
+        if new_cum <= self.rx_tsns.cum() {
             self.ack_now = true;
             return;
         }
-        if new_cum - self.peer_cum > 1 << 20 {
+        if new_cum - self.rx_tsns.cum() > 1 << 20 {
             return;
         }
-        self.advance_cum_to(new_cum);
+        self.rx_tsns.advance_cum_to(new_cum);
         for e in &f.streams {
             let sid = e.stream_id.0;
             let mid = e.mid.0;
@@ -1917,29 +1854,17 @@ impl Association {
     }
 
     fn build_sack(&mut self) -> Chunk {
-        // The lowest runs first (the sender repairs from the front), as many as a SACK
-        // carries and only as far as a 16-bit offset reaches (RFC 9260 §3.3.4).
-        let cum = self.peer_cum;
-        let gap_ack_blocks = self
-            .gaps
-            .iter()
-            .take_while(|&(&s, _)| s - cum <= u64::from(u16::MAX))
-            .take(MAX_SACK_ITEMS)
-            .map(|(&s, &e)| GapAckBlock {
-                start: (s - cum) as u16,
-                end: (e - cum).min(u64::from(u16::MAX)) as u16,
-            })
-            .collect();
+        let gap_ack_blocks = self.rx_tsns.gap_ack_blocks();
         let a_rwnd = self.window().saturating_sub(self.received_bytes) as u32;
         self.ack_due = false;
         self.ack_now = false;
         self.timers.stop(Timer::DelayedAck);
         self.packets_since_ack = 0;
         Chunk::Sack(Sack {
-            cumulative_tsn_ack: self.peer_initial.add(self.peer_cum as u32),
+            cumulative_tsn_ack: self.rx_tsns.cum_tsn(),
             a_rwnd,
             gap_ack_blocks,
-            duplicate_tsns: std::mem::take(&mut self.dups),
+            duplicate_tsns: self.rx_tsns.take_dups(),
         })
     }
 
@@ -2502,13 +2427,13 @@ impl Association {
     fn on_forward_tsn(&mut self, f: &super::ForwardTsn) {
         // The message being streamed may be one the peer gave up on.
         self.flush_streaming();
-        let new_cum = self.abs_peer_tsn(f.new_cumulative_tsn);
-        if new_cum <= self.peer_cum {
+        let new_cum = self.rx_tsns.abs(f.new_cumulative_tsn);
+        if new_cum <= self.rx_tsns.cum() {
             // Old: acknowledge again so the peer stops sending it.
             self.ack_now = true;
             return;
         }
-        if new_cum - self.peer_cum > 1 << 20 {
+        if new_cum - self.rx_tsns.cum() > 1 << 20 {
             return;
         }
         // Fragments of abandoned messages can never complete: free them. The sender
@@ -2542,7 +2467,7 @@ impl Association {
                 self.received_bytes -= charge(d.user_data.len()).min(self.received_bytes);
             }
         }
-        self.advance_cum_to(new_cum);
+        self.rx_tsns.advance_cum_to(new_cum);
         for s in &f.streams {
             if s.stream_id.0 >= self.streams_in_limit {
                 // No such stream: nothing waits on it, and no state is made for it.
@@ -2581,9 +2506,9 @@ impl Association {
                     let seq = request_seq.0;
                     if seq == self.peer_reconf_seq {
                         self.peer_reconf_seq = seq.wrapping_add(1);
-                        let last = self.abs_peer_tsn(last_tsn);
+                        let last = self.rx_tsns.abs(last_tsn);
                         let streams: Vec<u16> = streams.iter().map(|s| s.0).collect();
-                        if self.peer_cum >= last {
+                        if self.rx_tsns.cum() >= last {
                             self.reset_incoming(&streams);
                             self.respond_reconfig(seq, ReconfigResult::SuccessPerformed);
                         } else {
@@ -2691,7 +2616,7 @@ impl Association {
 
     fn perform_deferred_reset(&mut self) {
         if let Some((seq, last, _)) = &self.deferred_incoming
-            && self.peer_cum >= *last
+            && self.rx_tsns.cum() >= *last
         {
             let seq = *seq;
             let (_, _, streams) = self.deferred_incoming.take().expect("checked");
@@ -2758,7 +2683,7 @@ impl Association {
     }
 
     fn send_shutdown(&mut self) {
-        let cum = self.peer_initial.add(self.peer_cum as u32);
+        let cum = self.rx_tsns.cum_tsn();
         self.emit_packet(
             self.peer_tag,
             vec![Chunk::Shutdown(super::Shutdown {

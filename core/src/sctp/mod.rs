@@ -58,6 +58,7 @@ mod param;
 mod sendq;
 mod serial;
 mod timer;
+mod tsn_tracker;
 
 #[cfg(test)]
 mod tests;
