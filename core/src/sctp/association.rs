@@ -30,6 +30,10 @@ use crate::rng::Rng;
 // self-contained and live beside it as modules of their own.
 #[path = "packet_builder.rs"]
 mod packet_builder;
+#[path = "reconfig.rs"]
+mod reconfig;
+
+use reconfig::ReconfigState;
 
 /// Association settings.
 #[derive(Debug, Clone)]
@@ -445,14 +449,8 @@ pub struct Association {
     advanced_ack: u64,
     forward_tsn_due: bool,
 
-    // Stream reset (RFC 6525).
-    closing_streams: Vec<u16>,
-    pending_reset: Vec<u16>,
-    my_reconf_seq: u32,
-    outstanding_reset: Option<(u32, Vec<u16>, Tsn)>,
-    peer_reconf_seq: u32,
-    last_reconf_response: Option<(u32, super::ReconfigResult)>,
-    deferred_incoming: Option<(u32, u64, Vec<u16>)>,
+    /// Stream reset (RFC 6525).
+    reconf: ReconfigState,
 
     // Shutdown and heartbeats.
     heartbeat_interval: Duration,
@@ -538,13 +536,7 @@ impl Association {
             peer_max_message_size: None,
             advanced_ack: 0,
             forward_tsn_due: false,
-            closing_streams: Vec::new(),
-            pending_reset: Vec::new(),
-            my_reconf_seq: 0,
-            outstanding_reset: None,
-            peer_reconf_seq: 0,
-            last_reconf_response: None,
-            deferred_incoming: None,
+            reconf: ReconfigState::default(),
             heartbeat_interval: Duration::from_secs(30),
             heartbeat_sent: None,
             timers: TimerTable::default(),
@@ -656,7 +648,7 @@ impl Association {
         if !matches!(
             self.state,
             State::Closed | State::CookieWait | State::CookieEchoed | State::Established
-        ) || self.closing_streams.contains(&stream_id)
+        ) || self.reconf.closing.contains(&stream_id)
         {
             return Err(SctpError::Closed);
         }
@@ -716,9 +708,9 @@ impl Association {
             return Err(SctpError::Closed);
         }
         for &s in streams {
-            if !self.closing_streams.contains(&s) {
-                self.closing_streams.push(s);
-                self.pending_reset.push(s);
+            if !self.reconf.closing.contains(&s) {
+                self.reconf.closing.push(s);
+                self.reconf.pending.push(s);
             }
         }
         Ok(())
@@ -727,7 +719,7 @@ impl Association {
     /// Whether our outgoing stream is being reset (asked for, not yet confirmed): it
     /// cannot carry messages until [`SctpEvent::StreamsReset`] reports it done.
     pub fn is_stream_closing(&self, stream_id: u16) -> bool {
-        self.closing_streams.contains(&stream_id)
+        self.reconf.closing.contains(&stream_id)
     }
 
     /// Graceful shutdown (RFC 9260 §9.2): queued data is delivered first, then the
@@ -931,8 +923,8 @@ impl Association {
         self.cum_ack = (1 << 32) - 1;
         self.advanced_ack = self.cum_ack;
         // RFC 6525 §5.1.1: request sequence numbers start at the initial TSN.
-        self.my_reconf_seq = c.my_initial_tsn.0;
-        self.peer_reconf_seq = c.peer_initial_tsn.0;
+        self.reconf.my_seq = c.my_initial_tsn.0;
+        self.reconf.peer_seq = c.peer_initial_tsn.0;
         self.timers.set_or_stop(
             Timer::Heartbeat,
             self.now.map(|n| n + self.heartbeat_interval),
@@ -2110,20 +2102,6 @@ impl Association {
         }
     }
 
-    fn queue_reset_request(&mut self) {
-        let Some((seq, streams, last_tsn)) = self.outstanding_reset.clone() else {
-            return;
-        };
-        self.control.push_back(Chunk::ReConfig(super::ReConfig {
-            params: vec![super::ReconfigParam::OutgoingSsnResetRequest {
-                request_seq: super::ReconfigSeq(seq),
-                response_seq: super::ReconfigSeq(self.peer_reconf_seq.wrapping_sub(1)),
-                last_tsn,
-                streams: streams.into_iter().map(Sid).collect(),
-            }],
-        }));
-    }
-
     /// Bookkeeping that must always hold; checked in debug builds.
     fn debug_check(&self) {
         if cfg!(debug_assertions) {
@@ -2240,141 +2218,6 @@ impl Association {
             self.hand_over_range(sid, skipped);
         }
         self.ack_now = true;
-    }
-
-    /// RE-CONFIG (RFC 6525 §5.2).
-    fn on_reconfig(&mut self, params: Vec<super::ReconfigParam>, now: Instant) {
-        use super::{ReconfigParam, ReconfigResult, ReconfigSeq};
-        for p in params {
-            match p {
-                ReconfigParam::OutgoingSsnResetRequest {
-                    request_seq,
-                    last_tsn,
-                    streams,
-                    ..
-                } => {
-                    let seq = request_seq.0;
-                    if seq == self.peer_reconf_seq {
-                        self.peer_reconf_seq = seq.wrapping_add(1);
-                        let last = self.rx_tsns.abs(last_tsn);
-                        let streams: Vec<u16> = streams.iter().map(|s| s.0).collect();
-                        if self.rx_tsns.cum() >= last {
-                            self.reset_incoming(&streams);
-                            self.respond_reconfig(seq, ReconfigResult::SuccessPerformed);
-                        } else {
-                            // Data before the reset is still missing (RFC 6525 §5.2.2).
-                            self.deferred_incoming = Some((seq, last, streams));
-                            self.respond_reconfig(seq, ReconfigResult::InProgress);
-                        }
-                    } else if seq == self.peer_reconf_seq.wrapping_sub(1) {
-                        // A retransmission: answer as before.
-                        let result = match self.last_reconf_response {
-                            Some((s, r)) if s == seq => r,
-                            _ => ReconfigResult::InProgress,
-                        };
-                        self.respond_reconfig(seq, result);
-                    } else {
-                        self.respond_reconfig(seq, ReconfigResult::ErrorBadSequenceNumber);
-                    }
-                }
-                ReconfigParam::IncomingSsnResetRequest { request_seq, .. }
-                | ReconfigParam::SsnTsnResetRequest { request_seq }
-                | ReconfigParam::AddOutgoingStreams { request_seq, .. }
-                | ReconfigParam::AddIncomingStreams { request_seq, .. } => {
-                    // WebRTC only resets outgoing streams; the rest is declined.
-                    let seq = request_seq.0;
-                    if seq == self.peer_reconf_seq {
-                        self.peer_reconf_seq = seq.wrapping_add(1);
-                    }
-                    self.respond_reconfig(seq, ReconfigResult::Denied);
-                }
-                ReconfigParam::Response {
-                    response_seq,
-                    result,
-                    ..
-                } => {
-                    let Some((seq, streams, _)) = self.outstanding_reset.clone() else {
-                        continue;
-                    };
-                    if response_seq != ReconfigSeq(seq) {
-                        continue;
-                    }
-                    match result {
-                        ReconfigResult::InProgress => {
-                            self.timers.set(Timer::Reconfig, now + self.rto);
-                        }
-                        ReconfigResult::SuccessPerformed | ReconfigResult::SuccessNothingToDo => {
-                            self.outstanding_reset = None;
-                            self.timers.stop(Timer::Reconfig);
-                            for s in &streams {
-                                self.queue.reset_sequence(*s);
-                            }
-                            self.closing_streams.retain(|s| !streams.contains(s));
-                            self.events.push_back(SctpEvent::StreamsReset {
-                                streams,
-                                incoming: false,
-                            });
-                        }
-                        _ => {
-                            // Refused: the streams stay as they were, but closed to us.
-                            self.outstanding_reset = None;
-                            self.timers.stop(Timer::Reconfig);
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-
-    fn respond_reconfig(&mut self, seq: u32, result: super::ReconfigResult) {
-        self.last_reconf_response = Some((seq, result));
-        self.control.push_back(Chunk::ReConfig(super::ReConfig {
-            params: vec![super::ReconfigParam::Response {
-                response_seq: super::ReconfigSeq(seq),
-                result,
-                next_tsns: None,
-            }],
-        }));
-    }
-
-    fn reset_incoming(&mut self, streams: &[u16]) {
-        let all: Vec<u16> = if streams.is_empty() {
-            self.streams_in.keys().copied().collect()
-        } else {
-            streams.to_vec()
-        };
-        for s in &all {
-            if self.streams_in.remove(s).is_some() {
-                let keys: Vec<(u16, u64)> = self
-                    .waiting
-                    .range((*s, 0)..=(*s, u64::MAX))
-                    .map(|(&k, _)| k)
-                    .collect();
-                for k in keys {
-                    if let Some((_, d)) = self.waiting.remove(&k) {
-                        self.received_bytes -= charge(d.len()).min(self.received_bytes);
-                    }
-                }
-            }
-        }
-        self.events.push_back(SctpEvent::StreamsReset {
-            streams: all,
-            incoming: true,
-        });
-    }
-
-    fn perform_deferred_reset(&mut self) {
-        if let Some((seq, last, _)) = &self.deferred_incoming
-            && self.rx_tsns.cum() >= *last
-        {
-            let seq = *seq;
-            let (_, _, streams) = self.deferred_incoming.take().expect("checked");
-            // Deliver what the reset follows before the stream starts over.
-            self.deliver();
-            self.reset_incoming(&streams);
-            self.respond_reconfig(seq, super::ReconfigResult::SuccessPerformed);
-        }
     }
 
     fn on_heartbeat_ack(&mut self, h: &Heartbeat, now: Instant) {

@@ -90,28 +90,7 @@ impl Association {
             let f = self.forward_tsn_chunk();
             self.control.push_back(f);
         }
-        if self.outstanding_reset.is_none() && !self.pending_reset.is_empty() {
-            // Streams with queued messages wait until those are cut into chunks.
-            // As many streams as one request carries within a packet (2 bytes each
-            // after the chunk, parameter and packet headers); the rest wait their turn.
-            let fit = mtu.saturating_sub(COMMON_HEADER + 4 + 16) / 2;
-            let ready: Vec<u16> = self
-                .pending_reset
-                .iter()
-                .copied()
-                .filter(|s| !self.queue.has_stream(*s))
-                .take(fit.max(1))
-                .collect();
-            if !ready.is_empty() {
-                self.pending_reset.retain(|s| !ready.contains(s));
-                let seq = self.my_reconf_seq;
-                self.my_reconf_seq = seq.wrapping_add(1);
-                let last_tsn = self.my_initial_tsn.add((self.next_tsn - 1) as u32);
-                self.outstanding_reset = Some((seq, ready, last_tsn));
-                self.timers.set(Timer::Reconfig, now + self.rto);
-                self.queue_reset_request();
-            }
-        }
+        self.start_reset_request(now);
         {
             let mut w = self.packet_writer(buf, self.peer_tag);
             let mut carries_data = false;
