@@ -11,7 +11,7 @@ use std::time::Instant;
 use super::{Association, COMMON_HEADER, SctpEvent, Timer, charge};
 use crate::sctp::{Chunk, ReConfig, ReconfigParam, ReconfigResult, ReconfigSeq, Sid, Tsn};
 
-/// What one side of the association's stream resets is doing.
+/// The association's stream resets, ours and the peer's (RFC 6525 §5.1, §5.2).
 #[derive(Debug, Default)]
 pub(super) struct ReconfigState {
     /// Our outgoing streams being reset: asked for, not yet confirmed; closed to sends.
