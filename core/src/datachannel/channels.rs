@@ -125,7 +125,7 @@ impl Default for DataChannelConfig {
 
 impl DataChannelConfig {
     /// The memory budget above, in bytes, for channels over an association configured
-    /// by `sctp`: [`SctpConfig::memory_budget`] plus each channel the peer may open with
+    /// by `sctp`: [`SctpConfig::memory_budget`](crate::sctp::SctpConfig::memory_budget) plus each channel the peer may open with
     /// its label and protocol.
     pub fn memory_budget(&self, sctp: &crate::sctp::SctpConfig) -> usize {
         sctp.memory_budget()

@@ -12,16 +12,33 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
+use super::congestion::{Ack, Controller, ControllerFactory, NewRenoFactory};
 use super::inflight::Ring;
 use super::sendq::{OutMessage, SendQueue};
+use super::timer::{Timer, TimerTable};
+use super::tsn_tracker::TsnTracker;
 use super::{
-    Abort, Checksum, ChecksumPolicy, Chunk, CookieEcho, Data, ErrorCause, Fsn, GapAckBlock,
-    Heartbeat, Init, InitParam, Mid, Packet, PacketWriter, Ppid, Sack, SctpError, Sid, Ssn, Tsn,
-    UnknownAction,
+    Abort, ChecksumPolicy, Chunk, CookieEcho, Data, ErrorCause, Heartbeat, Init, InitParam, Packet,
+    Sack, SctpError, Ssn, Tsn, UnknownAction,
 };
 use crate::crypto::{CryptoProvider, HashAlgorithm, default_provider};
 use crate::io::{IDLE_TIMEOUT, Layer, Output};
 use crate::rng::Rng;
+
+// The association's concerns, each in a file of its own beside this one. They are
+// children of this module (hence the paths) because each works on the association's
+// private state; the timer table, the congestion controller and the TSN tracker are
+// self-contained and live beside it as modules of their own.
+#[path = "packet_builder.rs"]
+mod packet_builder;
+#[path = "prsctp.rs"]
+mod prsctp;
+#[path = "reassembly.rs"]
+mod reassembly;
+#[path = "reconfig.rs"]
+mod reconfig;
+
+use reconfig::ReconfigState;
 
 /// Association settings.
 #[derive(Debug, Clone)]
@@ -75,6 +92,9 @@ pub struct SctpConfig {
     /// holds the peer back (receive flow control) instead of messages piling up. Off:
     /// room is freed on delivery.
     pub deferred_release: bool,
+    /// Congestion control (RFC 9260 §7): makes each association's [`Controller`].
+    /// [`NewRenoFactory`] by default, RFC 9260 §7.2's algorithm.
+    pub congestion: std::sync::Arc<dyn ControllerFactory>,
 }
 
 impl SctpConfig {
@@ -123,6 +143,7 @@ impl Default for SctpConfig {
             zero_checksum: true,
             interleaving: false,
             deferred_release: false,
+            congestion: std::sync::Arc::new(NewRenoFactory),
         }
     }
 }
@@ -325,8 +346,6 @@ struct StreamIn {
 const COMMON_HEADER: usize = 12;
 const DATA_HEADER: usize = 16;
 const IDATA_HEADER: usize = 20;
-/// Cap on gap blocks and duplicate TSNs per SACK (keeps a SACK within one packet).
-const MAX_SACK_ITEMS: usize = 64;
 /// Cookie lifetime (RFC 9260 §5.1.3 Valid.Cookie.Life).
 const COOKIE_LIFE: Duration = Duration::from_secs(60);
 /// Bytes of the cookie body before its MAC.
@@ -338,8 +357,10 @@ pub struct Association {
     cfg: SctpConfig,
     rng: Rng,
     state: State,
-    now: Option<Instant>,
-    epoch: Option<Instant>,
+    /// The latest time we were given.
+    now: Instant,
+    /// The start time: cookie timestamps count from it.
+    epoch: Instant,
     cookie_secret: [u8; 32],
 
     my_tag: u32,
@@ -351,7 +372,6 @@ pub struct Association {
     /// Both ends accept zero checksums: we send them.
     zero_checksum: bool,
     peer_streams_in: u16,
-    init_deadline: Option<Instant>,
     init_attempts: u32,
     cookie: Option<Bytes>,
     /// What the peer's INIT-ACK told us, applied when its COOKIE-ACK arrives.
@@ -363,15 +383,13 @@ pub struct Association {
     cum_ack: u64,
     inflight: Ring<InFlight>,
     flight_bytes: usize,
-    cwnd: usize,
-    ssthresh: usize,
-    partial_bytes_acked: usize,
+    /// Sizes the congestion window (RFC 9260 §7); fast recovery stays here.
+    cc: Box<dyn Controller>,
     peer_rwnd: usize,
     recovery: Option<u64>,
     srtt: Option<Duration>,
     rttvar: Duration,
     rto: Duration,
-    t3: Option<Instant>,
     t3_strikes: u32,
     /// The last send stopped at cwnd with data still queued.
     cwnd_limited: bool,
@@ -387,13 +405,11 @@ pub struct Association {
     unacked_by_stream: HashMap<u16, usize>,
 
     // Receive side.
-    peer_cum: u64,
-    peer_initial: Tsn,
+    /// Which of the peer's TSNs arrived (RFC 9260 §3.3.4), for DATA and I-DATA alike.
+    rx_tsns: TsnTracker,
     /// DATA fragments held for reassembly, by absolute TSN (payloads only: which TSNs
     /// arrived is `gaps`' business).
     received: BTreeMap<u64, Data>,
-    /// Runs of TSNs received above the cumulative TSN, first → last: the gap ack blocks.
-    gaps: BTreeMap<u64, u64>,
     /// Inbound streams of the association: min(our MIS, the peer's OS) (RFC 9260 §5.1.1).
     streams_in_limit: u16,
     /// Invalid Stream Identifier causes for the ERROR that follows the next SACK.
@@ -412,13 +428,11 @@ pub struct Association {
     received_bytes: usize,
     /// Delivered bytes still counted in the window (`deferred_release`).
     unreleased: usize,
-    dups: Vec<Tsn>,
     streams_in: HashMap<u16, StreamIn>,
     /// Streams whose next ordered message may be complete.
     ready_streams: Vec<u16>,
     ack_due: bool,
     ack_now: bool,
-    ack_deadline: Option<Instant>,
     packets_since_ack: u32,
 
     next_msg_id: u64,
@@ -428,21 +442,15 @@ pub struct Association {
     advanced_ack: u64,
     forward_tsn_due: bool,
 
-    // Stream reset (RFC 6525).
-    closing_streams: Vec<u16>,
-    pending_reset: Vec<u16>,
-    my_reconf_seq: u32,
-    outstanding_reset: Option<(u32, Vec<u16>, Tsn)>,
-    reconf_deadline: Option<Instant>,
-    peer_reconf_seq: u32,
-    last_reconf_response: Option<(u32, super::ReconfigResult)>,
-    deferred_incoming: Option<(u32, u64, Vec<u16>)>,
+    /// Stream reset (RFC 6525).
+    reconf: ReconfigState,
 
     // Shutdown and heartbeats.
-    t2: Option<Instant>,
     heartbeat_interval: Duration,
-    heartbeat_at: Option<Instant>,
     heartbeat_sent: Option<(Instant, u64)>,
+
+    /// Every deadline the association waits for (RFC 9260 §14's timers and ours).
+    timers: TimerTable,
 
     control: VecDeque<Chunk>,
     /// The chunk list of the last packet received, kept for the next one.
@@ -468,17 +476,15 @@ impl Association {
             }
         };
         let my_initial_tsn = Tsn(rng.u32());
-        let mtu = cfg.mtu.max(256);
         Association {
             rto: cfg.rto_initial,
-            cwnd: (4 * mtu).min((2 * mtu).max(4380)),
-            ssthresh: usize::MAX,
+            cc: cfg.congestion.build(cfg.mtu),
             peer_rwnd: 0,
             cfg,
             rng,
             state: State::Closed,
-            now: Some(now),
-            epoch: None,
+            now,
+            epoch: now,
             cookie_secret,
             my_tag,
             peer_tag: 0,
@@ -487,7 +493,6 @@ impl Association {
             idata: false,
             zero_checksum: false,
             peer_streams_in: 0,
-            init_deadline: None,
             init_attempts: 0,
             cookie: None,
             pending_peer: None,
@@ -496,11 +501,9 @@ impl Association {
             cum_ack: 0,
             inflight: Ring::default(),
             flight_bytes: 0,
-            partial_bytes_acked: 0,
             recovery: None,
             srtt: None,
             rttvar: Duration::ZERO,
-            t3: None,
             t3_strikes: 0,
             cwnd_limited: false,
             marked_count: 0,
@@ -508,10 +511,8 @@ impl Association {
             pr_outstanding: 0,
             pr_scan_due: false,
             unacked_by_stream: HashMap::new(),
-            peer_cum: 0,
-            peer_initial: Tsn(0),
+            rx_tsns: TsnTracker::default(),
             received: BTreeMap::new(),
-            gaps: BTreeMap::new(),
             streams_in_limit: 0,
             pending_errors: Vec::new(),
             waiting: BTreeMap::new(),
@@ -520,29 +521,19 @@ impl Association {
             last_streamed_size: 0,
             received_bytes: 0,
             unreleased: 0,
-            dups: Vec::new(),
             streams_in: HashMap::new(),
             ready_streams: Vec::new(),
             ack_due: false,
             ack_now: false,
-            ack_deadline: None,
             packets_since_ack: 0,
             next_msg_id: 0,
             peer_max_message_size: None,
             advanced_ack: 0,
             forward_tsn_due: false,
-            closing_streams: Vec::new(),
-            pending_reset: Vec::new(),
-            my_reconf_seq: 0,
-            outstanding_reset: None,
-            reconf_deadline: None,
-            peer_reconf_seq: 0,
-            last_reconf_response: None,
-            deferred_incoming: None,
-            t2: None,
+            reconf: ReconfigState::default(),
             heartbeat_interval: Duration::from_secs(30),
-            heartbeat_at: None,
             heartbeat_sent: None,
+            timers: TimerTable::default(),
             control: VecDeque::new(),
             chunk_scratch: Vec::new(),
             packet_spare: Vec::new(),
@@ -584,7 +575,7 @@ impl Association {
 
     /// Current congestion window in bytes.
     pub fn cwnd(&self) -> usize {
-        self.cwnd
+        self.cc.window()
     }
 
     /// Current retransmission timeout.
@@ -617,7 +608,7 @@ impl Association {
         self.state = State::CookieWait;
         self.init_attempts = 1;
         self.send_init();
-        self.init_deadline = Some(now + self.rto);
+        self.timers.set(Timer::T1, now + self.rto);
     }
 
     /// Queue a message. Empty messages are the caller's to encode (WebRTC uses a
@@ -651,7 +642,7 @@ impl Association {
         if !matches!(
             self.state,
             State::Closed | State::CookieWait | State::CookieEchoed | State::Established
-        ) || self.closing_streams.contains(&stream_id)
+        ) || self.reconf.closing.contains(&stream_id)
         {
             return Err(SctpError::Closed);
         }
@@ -667,7 +658,7 @@ impl Association {
             });
         }
         self.queued_bytes += data.len();
-        let expires = opts.max_lifetime.and_then(|l| self.now.map(|n| n + l));
+        let expires = opts.max_lifetime.map(|l| self.now + l);
         if expires.is_some() {
             self.pr_outstanding += 1;
         }
@@ -711,9 +702,9 @@ impl Association {
             return Err(SctpError::Closed);
         }
         for &s in streams {
-            if !self.closing_streams.contains(&s) {
-                self.closing_streams.push(s);
-                self.pending_reset.push(s);
+            if !self.reconf.closing.contains(&s) {
+                self.reconf.closing.push(s);
+                self.reconf.pending.push(s);
             }
         }
         Ok(())
@@ -722,7 +713,7 @@ impl Association {
     /// Whether our outgoing stream is being reset (asked for, not yet confirmed): it
     /// cannot carry messages until [`SctpEvent::StreamsReset`] reports it done.
     pub fn is_stream_closing(&self, stream_id: u16) -> bool {
-        self.closing_streams.contains(&stream_id)
+        self.reconf.closing.contains(&stream_id)
     }
 
     /// Graceful shutdown (RFC 9260 §9.2): queued data is delivered first, then the
@@ -771,10 +762,9 @@ impl Association {
     }
 
     fn tick(&mut self, now: Instant) {
-        self.now = Some(self.now.map_or(now, |n| n.max(now)));
+        self.now = self.now.max(now);
         // Time moved or a packet may mark chunks: PR-SCTP policies need a look.
         self.pr_scan_due = true;
-        self.epoch.get_or_insert(now);
     }
 
     fn fail(&mut self, reason: String) {
@@ -790,7 +780,7 @@ impl Association {
         self.streaming = None;
         self.ireasm.clear();
         self.received.clear();
-        self.gaps.clear();
+        self.rx_tsns.clear_gaps();
         self.streams_in.clear();
         self.waiting.clear();
         self.received_bytes = self.unreleased;
@@ -799,12 +789,7 @@ impl Association {
         self.queued_bytes = 0;
         self.unacked_by_stream.clear();
         self.flight_bytes = 0;
-        self.t3 = None;
-        self.t2 = None;
-        self.init_deadline = None;
-        self.ack_deadline = None;
-        self.reconf_deadline = None;
-        self.heartbeat_at = None;
+        self.timers.stop_all();
         self.events.push_back(SctpEvent::Closed { reason });
     }
 
@@ -843,48 +828,8 @@ impl Association {
         self.emit_packet(0, vec![init]);
     }
 
-    /// Encode and queue one packet with these chunks.
-    fn emit_packet(&mut self, vtag: u32, chunks: Vec<Chunk>) {
-        let mut buf = Vec::with_capacity(self.cfg.mtu);
-        let mut w = self.packet_writer(&mut buf, vtag);
-        for c in &chunks {
-            if let Err(e) = w.push(c) {
-                tracing::warn!(error = %e, "SCTP chunk did not encode");
-            }
-        }
-        if self.finish_packet(w) {
-            self.out.push_back(Bytes::from(buf));
-        }
-    }
-
-    fn packet_writer<'b>(&self, buf: &'b mut Vec<u8>, vtag: u32) -> PacketWriter<'b> {
-        PacketWriter::new(buf, self.cfg.local_port, self.cfg.remote_port, vtag)
-    }
-
-    fn finish_packet(&mut self, w: PacketWriter<'_>) -> bool {
-        // The writer keeps INIT, INIT-ACK and COOKIE-ECHO checksummed (RFC 9653 §5.2).
-        let kind = if self.zero_checksum {
-            Checksum::Zero
-        } else {
-            Checksum::Crc32c
-        };
-        match w.finish(kind) {
-            Ok(_) => {
-                self.stats.packets_sent += 1;
-                true
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "SCTP packet did not encode");
-                false
-            }
-        }
-    }
-
     fn cookie_time_ms(&self) -> u64 {
-        match (self.now, self.epoch) {
-            (Some(n), Some(e)) => n.saturating_duration_since(e).as_millis() as u64,
-            _ => 0,
-        }
+        self.now.saturating_duration_since(self.epoch).as_millis() as u64
     }
 
     /// State cookie (RFC 9260 §5.1.3): what we need to establish later, MACed so we keep no
@@ -954,7 +899,7 @@ impl Association {
         self.peer_tag = c.peer_tag;
         self.my_tag = c.my_tag;
         self.my_initial_tsn = c.my_initial_tsn;
-        self.peer_initial = c.peer_initial_tsn;
+        self.rx_tsns.start(c.peer_initial_tsn);
         self.peer_rwnd = c.peer_rwnd as usize;
         self.idata = self.cfg.interleaving && c.idata;
         // With I-DATA, abandoning needs I-FORWARD-TSN (RFC 8260 §2.3).
@@ -967,12 +912,12 @@ impl Association {
         self.next_tsn = 1 << 32;
         self.cum_ack = (1 << 32) - 1;
         self.advanced_ack = self.cum_ack;
-        self.peer_cum = (1 << 32) - 1;
         // RFC 6525 §5.1.1: request sequence numbers start at the initial TSN.
-        self.my_reconf_seq = c.my_initial_tsn.0;
-        self.peer_reconf_seq = c.peer_initial_tsn.0;
-        self.heartbeat_at = self.now.map(|n| n + self.heartbeat_interval);
-        self.init_deadline = None;
+        self.reconf.my_seq = c.my_initial_tsn.0;
+        self.reconf.peer_seq = c.peer_initial_tsn.0;
+        self.timers
+            .set_or_stop(Timer::Heartbeat, Some(self.now + self.heartbeat_interval));
+        self.timers.stop(Timer::T1);
         self.cookie = None;
         self.pending_peer = None;
         if self.state != State::Established {
@@ -1021,7 +966,7 @@ impl Association {
             return;
         }
         self.stats.packets_received += 1;
-        let cum_before = self.peer_cum;
+        let cum_before = self.rx_tsns.cum();
         let mut had_data = false;
         let mut chunks = std::mem::take(&mut p.chunks);
         for chunk in chunks.drain(..) {
@@ -1106,18 +1051,19 @@ impl Association {
             }
         }
         self.chunk_scratch = chunks;
-        if self.peer_cum > cum_before && !self.idata {
+        if self.rx_tsns.cum() > cum_before && !self.idata {
             self.collect_dead_fragments(cum_before);
         }
         if had_data {
             self.packets_since_ack += 1;
             // Every second packet, and at once when something is out of order (RFC 9260 §6.2).
-            if self.packets_since_ack >= 2 || !self.dups.is_empty() || self.has_gaps() {
+            if self.packets_since_ack >= 2 || self.rx_tsns.has_dups() || self.rx_tsns.has_gaps() {
                 self.ack_now = true;
             }
             if !self.ack_due {
                 self.ack_due = true;
-                self.ack_deadline = Some(now + self.cfg.delayed_ack);
+                self.timers
+                    .set(Timer::DelayedAck, now + self.cfg.delayed_ack);
             }
         }
         // A SACK that is due goes now rather than at the next poll: packets that arrive
@@ -1135,7 +1081,8 @@ impl Association {
         self.deliver();
         self.perform_deferred_reset();
         if self.state.carries_data() {
-            self.heartbeat_at = Some(now + self.heartbeat_interval);
+            self.timers
+                .set(Timer::Heartbeat, now + self.heartbeat_interval);
         }
         self.maybe_shutdown();
     }
@@ -1186,7 +1133,8 @@ impl Association {
         self.cookie = Some(cookie.clone());
         self.state = State::CookieEchoed;
         self.init_attempts = 1;
-        self.init_deadline = self.now.map(|n| n + self.rto);
+        self.timers
+            .set_or_stop(Timer::T1, Some(self.now + self.rto));
         self.emit_packet(
             self.peer_tag,
             vec![Chunk::CookieEcho(CookieEcho { cookie })],
@@ -1219,571 +1167,6 @@ impl Association {
             _ => return,
         }
         self.emit_packet(self.peer_tag, vec![Chunk::CookieAck]);
-    }
-
-    /// Absolute TSNs count from 2^32 at the initial TSN, so they never wrap; the wire TSN
-    /// is the initial TSN plus the low 32 bits.
-    fn abs_peer_tsn(&self, tsn: Tsn) -> u64 {
-        let base = self.peer_initial.add(self.peer_cum as u32);
-        (self.peer_cum as i64 + i64::from(tsn.offset_from(base))) as u64
-    }
-
-    fn has_gaps(&self) -> bool {
-        !self.gaps.is_empty()
-    }
-
-    /// Whether the TSN `abs` was received (or skipped by FORWARD-TSN) already.
-    fn is_received(&self, abs: u64) -> bool {
-        abs <= self.peer_cum
-            || self
-                .gaps
-                .range(..=abs)
-                .next_back()
-                .is_some_and(|(_, &end)| end >= abs)
-    }
-
-    /// Records the TSN `abs` (above the cumulative TSN, not yet received) as received:
-    /// it extends the cumulative TSN or joins the runs that gap ack blocks report. The
-    /// runs are kept as they change, so a SACK reads the first few instead of walking
-    /// every TSN held (RFC 9260 §3.3.4 only needs the blocks, not the chunks).
-    fn mark_received(&mut self, abs: u64) {
-        let after = self.gaps.remove(&(abs + 1));
-        if abs == self.peer_cum + 1 {
-            self.peer_cum = after.unwrap_or(abs);
-            return;
-        }
-        let end = after.unwrap_or(abs);
-        let start = match self.gaps.range(..abs).next_back() {
-            Some((&s, &e)) if e + 1 == abs => s,
-            _ => abs,
-        };
-        self.gaps.insert(start, end);
-    }
-
-    /// Moves the cumulative TSN to `new_cum` (FORWARD-TSN), and over any run of
-    /// received TSNs it now reaches.
-    fn advance_cum_to(&mut self, new_cum: u64) {
-        self.peer_cum = self.peer_cum.max(new_cum);
-        while let Some((&s, &e)) = self.gaps.first_key_value()
-            && s <= self.peer_cum + 1
-        {
-            self.gaps.pop_first();
-            self.peer_cum = self.peer_cum.max(e);
-        }
-    }
-
-    /// How far past the cumulative TSN a TSN may lie and still be taken. Every chunk
-    /// held costs at least [`CHUNK_CHARGE`] of the window, so a TSN further out could
-    /// only be held by breaking the window we advertised: such TSNs are "above the
-    /// window" and dropped unacknowledged (RFC 9260 §6.2). It also bounds the runs the
-    /// gap reports keep, whatever arrives acknowledged but not held.
-    fn tsn_horizon(&self) -> u64 {
-        (self.window() / CHUNK_CHARGE).min(1 << 20) as u64
-    }
-
-    /// A whole message at the cumulative TSN's next TSN that is handed over at once
-    /// (unordered, or the one its stream waits for) is taken even when the window is
-    /// full: holding it costs nothing, and it may be the message that lets waiting
-    /// ones go, so a peer that filled the window with messages behind a missing one
-    /// cannot wedge the association. Not with `deferred_release`, where delivered
-    /// bytes stay counted until the application hands them back.
-    fn delivers_at_once(&self, abs: u64, sid: u16, unordered: bool, seq: u32) -> bool {
-        if self.cfg.deferred_release || abs != self.peer_cum + 1 || self.streaming.is_some() {
-            return false;
-        }
-        unordered
-            || self.streams_in.get(&sid).map_or(seq == 0, |s| {
-                if self.idata {
-                    s.next_mid == seq
-                } else {
-                    u32::from(s.next_ssn.0) == seq
-                }
-            })
-    }
-
-    /// A DATA or I-DATA chunk was dropped for want of room: RFC 9260 §6.2 has the
-    /// receiver send at once a SACK showing only what it accepted, so the peer learns
-    /// the window is closed instead of waiting for the delayed SACK.
-    fn window_drop(&mut self) {
-        self.stats.window_drops += 1;
-        self.ack_now = true;
-    }
-
-    /// Common checks of a DATA or I-DATA chunk before it is taken: duplicates, empty
-    /// user data, TSNs beyond the window, streams that do not exist. Returns the
-    /// chunk's absolute TSN when it is to be taken.
-    fn admit(&mut self, tsn: Tsn, sid: u16, len: usize) -> Option<u64> {
-        if len == 0 {
-            // RFC 9260 §6.2: DATA without user data is answered with an ABORT whose cause
-            // is No User Data naming the TSN (RFC 8260 §2.1: the same for I-DATA).
-            self.abort_with(ErrorCause::NoUserData(tsn), "DATA chunk without user data");
-            return None;
-        }
-        let abs = self.abs_peer_tsn(tsn);
-        if self.is_received(abs) {
-            self.stats.duplicates_received += 1;
-            // RFC 9260 §3.3.4: duplicates are reported, as many as a SACK has room for.
-            if self.dups.len() < MAX_SACK_ITEMS {
-                self.dups.push(tsn);
-            }
-            return None;
-        }
-        if abs - self.peer_cum > self.tsn_horizon() {
-            // Above the window: dropped and not acknowledged (RFC 9260 §6.2).
-            self.window_drop();
-            return None;
-        }
-        if sid >= self.streams_in_limit {
-            // RFC 9260 §6.5: acknowledge it as usual, send an ERROR with Invalid Stream
-            // Identifier at once, and discard the data. A streamed message cannot go on
-            // past a TSN taken by something else.
-            if abs == self.peer_cum + 1 {
-                self.flush_streaming();
-            }
-            self.mark_received(abs);
-            self.stats.invalid_stream_drops += 1;
-            let cause = ErrorCause::InvalidStreamIdentifier(Sid(sid));
-            // One ERROR per SACK, its causes bounded, however many such chunks arrive.
-            if self.pending_errors.len() < MAX_ERROR_CAUSES && !self.pending_errors.contains(&cause)
-            {
-                self.pending_errors.push(cause);
-            }
-            self.ack_now = true;
-            return None;
-        }
-        Some(abs)
-    }
-
-    fn on_data(&mut self, d: Data) {
-        let len = d.user_data.len();
-        let Some(abs) = self.admit(d.tsn, d.stream_id.0, len) else {
-            return;
-        };
-        let charge = charge(len);
-        if self.received_bytes + charge > self.window()
-            && !(d.beginning
-                && d.ending
-                && self.delivers_at_once(abs, d.stream_id.0, d.unordered, u32::from(d.ssn.0)))
-        {
-            // No room: drop without acknowledging; the peer retransmits (RFC 9260 §6.2).
-            self.window_drop();
-            return;
-        }
-        self.received_bytes += charge;
-        if abs == self.peer_cum + 1 && !self.has_gaps() && self.stream_in(&d, charge) {
-            return;
-        }
-        self.flush_streaming();
-        self.received.insert(abs, d);
-        self.mark_received(abs);
-        self.assemble_around(abs);
-        if let Some(held) = self.received.get_mut(&abs) {
-            // Held for later: keep its own bytes, not the whole datagram it is a view of.
-            held.user_data = Bytes::copy_from_slice(&held.user_data);
-        }
-    }
-
-    /// In-order arrival, the usual case: copy a fragment into its message while it is
-    /// still hot in cache and let the packet go, instead of holding every packet of a
-    /// long message and gathering them at the end. Returns false for chunks this does
-    /// not take (whole messages, or fragments that do not continue the message).
-    /// `charge` is what the fragment was charged against the window.
-    fn stream_in(&mut self, d: &Data, charge: usize) -> bool {
-        let abs = self.peer_cum + 1;
-        let continues = self.streaming.as_ref().is_some_and(|m| {
-            m.next == abs
-                && !d.beginning
-                && m.sid == d.stream_id.0
-                && m.unordered == d.unordered
-                && (m.unordered || m.ssn == d.ssn)
-        });
-        if continues {
-            let m = self.streaming.as_mut().expect("checked above");
-            if m.buf.len() + d.user_data.len() > self.cfg.max_receive_message_size {
-                self.abort("message exceeds max-message-size");
-                return true;
-            }
-            m.buf.extend_from_slice(&d.user_data);
-            m.charged += charge;
-            m.next += 1;
-            self.peer_cum = abs;
-            if d.ending {
-                let m = self.streaming.take().expect("checked above");
-                self.last_streamed_size = m.buf.len();
-                // A guess far too large would ride along with the message: trim it.
-                let data = if m.buf.capacity() > 2 * m.buf.len() {
-                    Bytes::copy_from_slice(&m.buf)
-                } else {
-                    m.buf.freeze()
-                };
-                self.complete_message(
-                    Sid(m.sid),
-                    m.unordered,
-                    u32::from(m.ssn.0),
-                    Ppid(m.ppid),
-                    data,
-                    m.charged,
-                    false,
-                );
-            }
-            return true;
-        }
-        if !d.beginning || d.ending {
-            return false;
-        }
-        self.flush_streaming();
-        let guess = self
-            .last_streamed_size
-            .clamp(2 * d.user_data.len(), STREAMING_GUESS_MAX);
-        let mut buf = BytesMut::with_capacity(guess);
-        buf.extend_from_slice(&d.user_data);
-        self.streaming = Some(Streaming {
-            sid: d.stream_id.0,
-            unordered: d.unordered,
-            ssn: d.ssn,
-            ppid: d.ppid.0,
-            next: abs + 1,
-            buf,
-            charged: charge,
-        });
-        self.peer_cum = abs;
-        true
-    }
-
-    /// A message being streamed cannot continue in order: it becomes one fragment in
-    /// the TSN records, at the TSN of its last piece, so the general reassembly (and
-    /// FORWARD-TSN and stream resets) handle it from there.
-    fn flush_streaming(&mut self) {
-        let Some(m) = self.streaming.take() else {
-            return;
-        };
-        let last = m.next - 1;
-        let tsn = self.peer_initial.add(last as u32);
-        // The buffer was sized for a whole message: a short start must not keep a
-        // large guess alive, or each broken-off message would pin up to 256 KiB.
-        let user_data = if m.buf.capacity() > 2 * m.buf.len() {
-            Bytes::copy_from_slice(&m.buf)
-        } else {
-            m.buf.freeze()
-        };
-        // From here it is one record, charged as one.
-        self.received_bytes -= m.charged.min(self.received_bytes);
-        self.received_bytes += charge(user_data.len());
-        self.received.insert(
-            last,
-            Data {
-                unordered: m.unordered,
-                beginning: true,
-                ending: false,
-                immediate: false,
-                tsn,
-                stream_id: Sid(m.sid),
-                ssn: m.ssn,
-                ppid: Ppid(m.ppid),
-                user_data,
-            },
-        );
-    }
-
-    /// Frees DATA fragments that can never become a message now that the cumulative TSN
-    /// moved on from `old_cum`. A message's fragments carry consecutive TSNs (RFC 9260
-    /// §6.9), so once a fragment's next TSN arrived as something that does not continue
-    /// it, or its previous TSN as something that does not lead into it, its run is dead:
-    /// without this a peer could leave fragments behind a hole and keep the window they
-    /// take for the life of the association. Only fragments the cumulative TSN just
-    /// reached are looked at, so each is looked at about once.
-    fn collect_dead_fragments(&mut self, old_cum: u64) {
-        let cum = self.peer_cum;
-        let candidates: Vec<u64> = self
-            .received
-            .range(old_cum..=cum + 1)
-            .map(|(&t, _)| t)
-            .collect();
-        for t in candidates {
-            let Some(d) = self.received.get(&t) else {
-                continue;
-            };
-            let sid = d.stream_id;
-            let end_broken = !d.ending
-                && t < cum
-                && !self
-                    .received
-                    .get(&(t + 1))
-                    .is_some_and(|n| n.stream_id == sid && !n.beginning);
-            let start_broken = !d.beginning
-                && t - 1 <= cum
-                && !self
-                    .received
-                    .get(&(t - 1))
-                    .is_some_and(|p| p.stream_id == sid && !p.ending);
-            if end_broken || start_broken {
-                self.drop_run(t);
-            }
-        }
-    }
-
-    /// Removes the run of fragments of one message around the record at `t`.
-    fn drop_run(&mut self, t: u64) {
-        let Some(d) = self.received.get(&t) else {
-            return;
-        };
-        let sid = d.stream_id;
-        let mut start = t;
-        while !self.received[&start].beginning {
-            match self.received.get(&(start - 1)) {
-                Some(p) if p.stream_id == sid && !p.ending => start -= 1,
-                _ => break,
-            }
-        }
-        let mut end = t;
-        while !self.received[&end].ending {
-            match self.received.get(&(end + 1)) {
-                Some(n) if n.stream_id == sid && !n.beginning => end += 1,
-                _ => break,
-            }
-        }
-        for x in start..=end {
-            if let Some(d) = self.received.remove(&x) {
-                self.received_bytes -= charge(d.user_data.len()).min(self.received_bytes);
-            }
-        }
-    }
-
-    /// If the chunk at `abs` completes a message, take the message out.
-    fn assemble_around(&mut self, abs: u64) {
-        let Some(d) = self.received.get(&abs) else {
-            return;
-        };
-        // In-order arrival of a long message: nothing can complete until its end (or the
-        // fragment after this one) is here, so skip the walk.
-        if !d.ending && !self.received.contains_key(&(abs + 1)) {
-            return;
-        }
-        let sid = d.stream_id;
-        // Walk both ways a step at a time and give up at the first hole either way: a
-        // chunk filling a hole in a long run then costs about the distance to the
-        // run's nearer end, not its whole length (a peer filling holes one by one next
-        // to a run's start would otherwise make each chunk walk the run).
-        let (mut start, mut end) = (abs, abs);
-        let mut at_start = d.beginning;
-        let mut at_end = d.ending;
-        while !(at_start && at_end) {
-            if !at_start {
-                match self.received.get(&(start - 1)) {
-                    Some(p) if p.stream_id == sid && !p.ending => {
-                        start -= 1;
-                        at_start = p.beginning;
-                    }
-                    _ => return,
-                }
-            }
-            if !at_end {
-                match self.received.get(&(end + 1)) {
-                    Some(n) if n.stream_id == sid && !n.beginning => {
-                        end += 1;
-                        at_end = n.ending;
-                    }
-                    _ => return,
-                }
-            }
-        }
-        let first = &self.received[&start];
-        let (unordered, ssn, ppid) = (first.unordered, first.ssn, first.ppid);
-        let total: usize = (start..=end)
-            .map(|t| self.received[&t].user_data.len())
-            .sum();
-        if total > self.cfg.max_receive_message_size {
-            self.abort("message exceeds max-message-size");
-            return;
-        }
-        let mut charged = 0;
-        let mut parts = Vec::with_capacity((end - start + 1) as usize);
-        for t in start..=end {
-            // The gap runs remember the TSNs: the records themselves can go.
-            let d = self.received.remove(&t).expect("walked above");
-            charged += charge(d.user_data.len());
-            parts.push(d.user_data);
-        }
-        let (data, sliced) = if parts.len() == 1 {
-            (parts.pop().expect("one part"), true)
-        } else {
-            let mut buf = BytesMut::with_capacity(total);
-            for p in &parts {
-                buf.extend_from_slice(p);
-            }
-            (buf.freeze(), false)
-        };
-        self.complete_message(
-            sid,
-            unordered,
-            u32::from(ssn.0),
-            ppid,
-            data,
-            charged,
-            sliced,
-        );
-    }
-
-    /// An I-DATA fragment (RFC 8260): TSNs only drive acknowledgement; messages are put
-    /// together per stream, kind and MID, in FSN order.
-    fn on_idata(&mut self, d: super::IData) {
-        let len = d.user_data.len();
-        let Some(abs) = self.admit(d.tsn, d.stream_id.0, len) else {
-            return;
-        };
-        let key = (d.stream_id.0, d.unordered, d.mid.0);
-        let fsn = d.fsn().0;
-        let new = !self.ireasm.contains_key(&key);
-        let whole = new && d.beginning() && d.ending;
-        // Each held fragment is charged at least a small fixed cost, and each message
-        // being put together its bookkeeping, so a peer cannot pin unbounded memory
-        // with tiny fragments or with one fragment each of many messages.
-        let charge = charge(len);
-        let entry_charge = if new { REASSEMBLY_CHARGE } else { 0 };
-        if self.received_bytes + charge + entry_charge > self.window()
-            && !(whole && self.delivers_at_once(abs, key.0, key.1, key.2))
-        {
-            self.window_drop();
-            return;
-        }
-        let entry = self.ireasm.entry(key).or_default();
-        entry.charged += entry_charge;
-        self.received_bytes += entry_charge;
-        if entry.fragments.contains_key(&fsn) {
-            // The same fragment under another TSN: acknowledge the TSN, keep one copy.
-            self.stats.duplicates_received += 1;
-        } else {
-            if let Some(p) = d.ppid() {
-                entry.ppid = Some(p.0);
-            }
-            if d.ending {
-                entry.last = Some(fsn);
-            }
-            entry.bytes += len;
-            entry.charged += charge;
-            self.received_bytes += charge;
-            // A fragment that waits for others keeps its own bytes, not the datagram.
-            let bytes = if whole {
-                d.user_data
-            } else {
-                Bytes::copy_from_slice(&d.user_data)
-            };
-            entry.fragments.insert(fsn, bytes);
-        }
-        self.mark_received(abs);
-        let entry = &self.ireasm[&key];
-        if entry.bytes > self.cfg.max_receive_message_size {
-            self.abort("message exceeds max-message-size");
-            return;
-        }
-        // Whole when FSNs 0 ..= last are all here: as many as that, the highest being last
-        // (a peer's stray FSN beyond the end must not stand in for a missing one).
-        let complete = entry.ppid.is_some()
-            && entry.last.is_some_and(|l| {
-                entry.fragments.len() as u64 == u64::from(l) + 1
-                    && entry
-                        .fragments
-                        .last_key_value()
-                        .is_some_and(|(&k, _)| k == l)
-            });
-        if !complete {
-            return;
-        }
-        let m = self.ireasm.remove(&key).expect("looked up above");
-        let single = m.fragments.len() == 1;
-        let data = if single {
-            m.fragments.into_values().next().expect("one fragment")
-        } else {
-            let mut buf = BytesMut::with_capacity(m.bytes);
-            for f in m.fragments.values() {
-                buf.extend_from_slice(f);
-            }
-            buf.freeze()
-        };
-        let (sid, unordered, mid) = key;
-        let ppid = Ppid(m.ppid.expect("complete"));
-        self.complete_message(Sid(sid), unordered, mid, ppid, data, m.charged, whole);
-    }
-
-    /// I-FORWARD-TSN (RFC 8260 §2.3.1): the peer gave up on these messages.
-    fn on_iforward_tsn(&mut self, f: &super::IForwardTsn) {
-        let new_cum = self.abs_peer_tsn(f.new_cumulative_tsn);
-        if new_cum <= self.peer_cum {
-            self.ack_now = true;
-            return;
-        }
-        if new_cum - self.peer_cum > 1 << 20 {
-            return;
-        }
-        self.advance_cum_to(new_cum);
-        for e in &f.streams {
-            let sid = e.stream_id.0;
-            let mid = e.mid.0;
-            // Unordered entries name one abandoned message each; an ordered entry skips
-            // every message of the stream up to its MID.
-            let doomed: Vec<(u16, bool, u32)> = if e.unordered {
-                vec![(sid, true, mid)]
-            } else {
-                self.ireasm
-                    .range((sid, false, 0)..=(sid, false, u32::MAX))
-                    .map(|(&k, _)| k)
-                    .filter(|&(_, _, m)| mid.wrapping_sub(m) < 1 << 31)
-                    .collect()
-            };
-            for k in doomed {
-                if let Some(p) = self.ireasm.remove(&k) {
-                    self.received_bytes -= p.charged.min(self.received_bytes);
-                }
-            }
-            if e.unordered || sid >= self.streams_in_limit {
-                continue;
-            }
-            let st = self.streams_in.entry(sid).or_default();
-            let skip_to = mid.wrapping_add(1);
-            let advance = skip_to.wrapping_sub(st.next_mid);
-            if advance == 0 || advance >= 1 << 31 {
-                continue;
-            }
-            let skipped = (sid, st.next_key)..(sid, st.next_key + u64::from(advance));
-            st.next_mid = skip_to;
-            st.next_key += u64::from(advance);
-            self.ready_streams.push(sid);
-            self.hand_over_range(sid, skipped);
-        }
-        self.ack_now = true;
-    }
-
-    /// A message that waited for its turn goes to the application: its charge leaves
-    /// the window (or, with `deferred_release`, its bytes stay until released).
-    fn hand_over_waiting(&mut self, stream_id: u16, ppid: u32, data: Bytes) {
-        self.received_bytes -= charge(data.len()).min(self.received_bytes);
-        self.on_delivered(data.len());
-        self.events.push_back(SctpEvent::Message {
-            stream_id,
-            ppid,
-            data,
-            unordered: false,
-        });
-    }
-
-    /// Messages of a stream the peer gave up waiting for (FORWARD-TSN): those waiting
-    /// in `keys` go to the application in order.
-    fn hand_over_range(&mut self, stream_id: u16, keys: std::ops::Range<(u16, u64)>) {
-        let skipped: Vec<(u16, u64)> = self.waiting.range(keys).map(|(&k, _)| k).collect();
-        for k in skipped {
-            if let Some((ppid, data)) = self.waiting.remove(&k) {
-                self.hand_over_waiting(stream_id, ppid, data);
-            }
-        }
-    }
-
-    /// `n` bytes went to the application, their charge already taken off the window:
-    /// with `deferred_release` they count again until the application releases them.
-    fn on_delivered(&mut self, n: usize) {
-        if self.cfg.deferred_release {
-            self.unreleased += n;
-            self.received_bytes += n;
-        }
     }
 
     /// Hand back `n` bytes of delivered messages (with `deferred_release`): their room
@@ -1833,106 +1216,18 @@ impl Association {
         self.unreleased
     }
 
-    /// A whole message: deliver it if unordered, else queue it for its turn. It was
-    /// charged `charged` against the window as fragments; `sliced` says its bytes may
-    /// be a view of a larger received datagram.
-    #[allow(clippy::too_many_arguments)]
-    fn complete_message(
-        &mut self,
-        sid: Sid,
-        unordered: bool,
-        seq: u32,
-        ppid: Ppid,
-        data: Bytes,
-        charged: usize,
-        sliced: bool,
-    ) {
-        let stream_id = sid.0;
-        self.received_bytes -= charged.min(self.received_bytes);
-        if unordered {
-            self.on_delivered(data.len());
-            self.events.push_back(SctpEvent::Message {
-                stream_id,
-                ppid: ppid.0,
-                data,
-                unordered: true,
-            });
-            return;
-        }
-        let idata = self.idata;
-        let s = self.streams_in.entry(stream_id).or_default();
-        // SSN (16-bit) or MID (32-bit) distance from the next one due; half the space
-        // behind counts as already delivered.
-        let ahead = if idata {
-            u64::from(seq.wrapping_sub(s.next_mid)).min(u64::from(u32::MAX >> 1) + 1)
-        } else {
-            u64::from(Ssn(seq as u16).distance(s.next_ssn))
-        };
-        if ahead >= if idata { 1 << 31 } else { 1 << 15 } {
-            // Already delivered: a retransmission we somehow reassembled twice.
-            return;
-        }
-        // A message that waits keeps its own bytes, not the datagram it came in.
-        let data = if ahead > 0 && sliced {
-            Bytes::copy_from_slice(&data)
-        } else {
-            data
-        };
-        // What the application has not taken stays counted, each message at least the
-        // per-chunk charge, so a flood of tiny messages behind a missing one is bounded
-        // by the window like any other held data.
-        let key = s.next_key + ahead;
-        let cost = charge(data.len());
-        if let Some((_, old)) = self.waiting.insert((stream_id, key), (ppid.0, data)) {
-            // A peer that reuses an SSN: the later message stands in for the earlier.
-            self.received_bytes -= charge(old.len()).min(self.received_bytes);
-        }
-        self.received_bytes += cost;
-        if ahead == 0 {
-            self.ready_streams.push(stream_id);
-        }
-    }
-
-    /// Deliver ordered messages whose turn has come.
-    fn deliver(&mut self) {
-        // Only streams whose next message just became complete can deliver.
-        for stream_id in std::mem::take(&mut self.ready_streams) {
-            while let Some(s) = self.streams_in.get_mut(&stream_id) {
-                let Some((ppid, data)) = self.waiting.remove(&(stream_id, s.next_key)) else {
-                    break;
-                };
-                s.next_ssn = s.next_ssn.next();
-                s.next_mid = s.next_mid.wrapping_add(1);
-                s.next_key += 1;
-                self.hand_over_waiting(stream_id, ppid, data);
-            }
-        }
-    }
-
     fn build_sack(&mut self) -> Chunk {
-        // The lowest runs first (the sender repairs from the front), as many as a SACK
-        // carries and only as far as a 16-bit offset reaches (RFC 9260 §3.3.4).
-        let cum = self.peer_cum;
-        let gap_ack_blocks = self
-            .gaps
-            .iter()
-            .take_while(|&(&s, _)| s - cum <= u64::from(u16::MAX))
-            .take(MAX_SACK_ITEMS)
-            .map(|(&s, &e)| GapAckBlock {
-                start: (s - cum) as u16,
-                end: (e - cum).min(u64::from(u16::MAX)) as u16,
-            })
-            .collect();
+        let gap_ack_blocks = self.rx_tsns.gap_ack_blocks();
         let a_rwnd = self.window().saturating_sub(self.received_bytes) as u32;
         self.ack_due = false;
         self.ack_now = false;
-        self.ack_deadline = None;
+        self.timers.stop(Timer::DelayedAck);
         self.packets_since_ack = 0;
         Chunk::Sack(Sack {
-            cumulative_tsn_ack: self.peer_initial.add(self.peer_cum as u32),
+            cumulative_tsn_ack: self.rx_tsns.cum_tsn(),
             a_rwnd,
             gap_ack_blocks,
-            duplicate_tsns: std::mem::take(&mut self.dups),
+            duplicate_tsns: self.rx_tsns.take_dups(),
         })
     }
 
@@ -1970,7 +1265,6 @@ impl Association {
             // Old or bogus (acknowledges what we never sent): ignore (RFC 9260 §6.2.1).
             return;
         }
-        let mtu = self.cfg.mtu;
         let mut bytes_acked = 0usize;
         let mut rtt_sample = None;
         let advanced = cum > self.cum_ack;
@@ -2060,30 +1354,24 @@ impl Association {
         if fast {
             self.stats.fast_retransmits += 1;
             if self.recovery.is_none() {
-                self.ssthresh = (self.cwnd / 2).max(4 * mtu);
-                self.cwnd = self.ssthresh;
-                self.partial_bytes_acked = 0;
+                self.cc.on_fast_retransmit(now);
                 self.recovery = self.inflight.last_tsn();
             }
         }
-        // Congestion window growth (RFC 9260 §7.2.1, §7.2.2), not during recovery.
-        if advanced && self.recovery.is_none() {
-            if self.cwnd <= self.ssthresh {
-                // Only a window in use grows (RFC 9260 §7.2.1), or an application that
-                // sends little would leave a huge cwnd behind for a later burst. "In use"
-                // is remembered from the last send, since a burst of SACKs drains the
-                // flight before we send again.
-                if self.cwnd_limited {
-                    self.cwnd += bytes_acked.min(mtu);
-                }
-            } else {
-                self.partial_bytes_acked += bytes_acked;
-                if self.partial_bytes_acked >= self.cwnd && self.flight_bytes + mtu >= self.cwnd {
-                    self.partial_bytes_acked -= self.cwnd;
-                    self.cwnd += mtu;
-                }
-            }
-        }
+        // Congestion window growth (RFC 9260 §7.2.1, §7.2.2). "Window in use" is
+        // remembered from the last send, since a burst of SACKs drains the flight
+        // before we send again.
+        self.cc.on_ack(
+            now,
+            &Ack {
+                bytes_acked,
+                cumulative_advanced: advanced,
+                in_fast_recovery: self.recovery.is_some(),
+                window_limited: self.cwnd_limited,
+                flight_bytes: self.flight_bytes,
+                rtt: rtt_sample,
+            },
+        );
         self.peer_rwnd = (s.a_rwnd as usize).saturating_sub(self.flight_bytes);
         if advanced {
             self.t3_strikes = 0;
@@ -2107,9 +1395,9 @@ impl Association {
         if self.inflight.values().all(|f| f.acked || f.abandoned)
             && self.advanced_ack == self.cum_ack
         {
-            self.t3 = None;
+            self.timers.stop(Timer::T3Rtx);
         } else if advanced {
-            self.t3 = Some(now + self.rto);
+            self.timers.set(Timer::T3Rtx, now + self.rto);
         }
     }
 
@@ -2119,9 +1407,7 @@ impl Association {
         if self.state == State::Failed {
             return;
         }
-        if let Some(at) = self.init_deadline
-            && now >= at
-        {
+        if self.timers.expired(Timer::T1, now) {
             if self.init_attempts >= self.cfg.max_init_retransmits {
                 self.fail("association setup timed out".into());
                 return;
@@ -2140,39 +1426,30 @@ impl Association {
                 }
                 _ => {}
             }
-            self.init_deadline = Some(now + self.rto);
+            self.timers.set(Timer::T1, now + self.rto);
         }
-        if let Some(at) = self.ack_deadline
-            && now >= at
-        {
+        if self.timers.expired(Timer::DelayedAck, now) {
             self.ack_now = true;
         }
-        if let Some(at) = self.t2
-            && now >= at
-        {
+        if self.timers.expired(Timer::T2Shutdown, now) {
             self.t3_strikes += 1;
             if self.t3_strikes > self.cfg.max_retransmits {
                 self.fail("shutdown timed out".into());
                 return;
             }
             self.rto = (self.rto * 2).min(self.cfg.rto_max);
-            self.t2 = Some(now + self.rto);
+            self.timers.set(Timer::T2Shutdown, now + self.rto);
             match self.state {
                 State::ShutdownSent => self.send_shutdown(),
                 State::ShutdownAckSent => self.emit_packet(self.peer_tag, vec![Chunk::ShutdownAck]),
-                _ => self.t2 = None,
+                _ => self.timers.stop(Timer::T2Shutdown),
             }
         }
-        if let Some(at) = self.reconf_deadline
-            && now >= at
-        {
-            self.reconf_deadline = Some(now + self.rto);
+        if self.timers.expired(Timer::Reconfig, now) {
+            self.timers.set(Timer::Reconfig, now + self.rto);
             self.queue_reset_request();
         }
-        if let Some(at) = self.heartbeat_at
-            && now >= at
-            && self.state == State::Established
-        {
+        if self.timers.expired(Timer::Heartbeat, now) && self.state == State::Established {
             if self.heartbeat_sent.is_some() {
                 // The last one went unanswered.
                 self.t3_strikes += 1;
@@ -2187,25 +1464,22 @@ impl Association {
                     .unwrap_or(Heartbeat { info: Bytes::new() });
                 self.heartbeat_sent = Some((now, nonce));
                 self.control.push_back(Chunk::Heartbeat(hb));
-                self.heartbeat_at = Some(now + self.rto.max(Duration::from_secs(1)));
+                self.timers
+                    .set(Timer::Heartbeat, now + self.rto.max(Duration::from_secs(1)));
             } else {
-                self.heartbeat_at = Some(now + self.heartbeat_interval);
+                self.timers
+                    .set(Timer::Heartbeat, now + self.heartbeat_interval);
             }
         }
         self.abandon_expired(now);
-        if let Some(at) = self.t3
-            && now >= at
-        {
+        if self.timers.expired(Timer::T3Rtx, now) {
             self.stats.t3_expiries += 1;
             self.t3_strikes += 1;
             if self.t3_strikes > self.cfg.max_retransmits {
                 self.fail("peer stopped acknowledging data".into());
                 return;
             }
-            let mtu = self.cfg.mtu;
-            self.ssthresh = (self.cwnd / 2).max(4 * mtu);
-            self.cwnd = mtu;
-            self.partial_bytes_acked = 0;
+            self.cc.on_rto(now);
             self.recovery = None;
             self.rto = (self.rto * 2).min(self.cfg.rto_max);
             // Everything unacknowledged leaves the flight until it is sent again.
@@ -2225,236 +1499,7 @@ impl Association {
                 }
             }
             self.flight_bytes = 0;
-            self.t3 = Some(now + self.rto);
-        }
-    }
-
-    fn queue_reset_request(&mut self) {
-        let Some((seq, streams, last_tsn)) = self.outstanding_reset.clone() else {
-            return;
-        };
-        self.control.push_back(Chunk::ReConfig(super::ReConfig {
-            params: vec![super::ReconfigParam::OutgoingSsnResetRequest {
-                request_seq: super::ReconfigSeq(seq),
-                response_seq: super::ReconfigSeq(self.peer_reconf_seq.wrapping_sub(1)),
-                last_tsn,
-                streams: streams.into_iter().map(Sid).collect(),
-            }],
-        }));
-    }
-
-    /// Build every packet there is to send into `out`.
-    fn fill_packets(&mut self) {
-        loop {
-            // Most polls find nothing to send: the buffer waits for the next one.
-            let mut buf = std::mem::take(&mut self.packet_spare);
-            if buf.capacity() == 0 {
-                buf.reserve(self.cfg.mtu);
-            }
-            if !self.write_packet(&mut buf) {
-                self.packet_spare = buf;
-                break;
-            }
-            self.out.push_back(Bytes::from(buf));
-        }
-    }
-
-    /// Append the next packet to `buf`: control chunks, SACK, retransmissions, new
-    /// data. Returns false, leaving `buf` as it was, when there is nothing to send.
-    fn write_packet(&mut self, buf: &mut Vec<u8>) -> bool {
-        let Some(now) = self.now else { return false };
-        if !self.state.carries_data() {
-            if self.control.is_empty() {
-                return false;
-            }
-            let mut w = self.packet_writer(buf, self.peer_tag);
-            for c in self.control.drain(..) {
-                if let Err(e) = w.push(&c) {
-                    tracing::warn!(error = %e, "SCTP chunk did not encode");
-                }
-            }
-            return self.finish_packet(w);
-        }
-        let mtu = self.cfg.mtu;
-        if std::mem::take(&mut self.pr_scan_due) {
-            self.abandon_expired(now);
-        }
-        if self.forward_tsn_due {
-            self.forward_tsn_due = false;
-            let f = self.forward_tsn_chunk();
-            self.control.push_back(f);
-        }
-        if self.outstanding_reset.is_none() && !self.pending_reset.is_empty() {
-            // Streams with queued messages wait until those are cut into chunks.
-            // As many streams as one request carries within a packet (2 bytes each
-            // after the chunk, parameter and packet headers); the rest wait their turn.
-            let fit = mtu.saturating_sub(COMMON_HEADER + 4 + 16) / 2;
-            let ready: Vec<u16> = self
-                .pending_reset
-                .iter()
-                .copied()
-                .filter(|s| !self.queue.has_stream(*s))
-                .take(fit.max(1))
-                .collect();
-            if !ready.is_empty() {
-                self.pending_reset.retain(|s| !ready.contains(s));
-                let seq = self.my_reconf_seq;
-                self.my_reconf_seq = seq.wrapping_add(1);
-                let last_tsn = self.my_initial_tsn.add((self.next_tsn - 1) as u32);
-                self.outstanding_reset = Some((seq, ready, last_tsn));
-                self.reconf_deadline = Some(now + self.rto);
-                self.queue_reset_request();
-            }
-        }
-        {
-            let mut w = self.packet_writer(buf, self.peer_tag);
-            let mut carries_data = false;
-            while let Some(c) = self.control.front() {
-                let l = c.encoded_len().unwrap_or(mtu);
-                if w.len() + l > mtu && !w.is_empty() {
-                    break;
-                }
-                let c = self.control.pop_front().expect("front exists");
-                carries_data |= matches!(c, Chunk::ForwardTsn(_) | Chunk::IForwardTsn(_));
-                if let Err(e) = w.push(&c) {
-                    tracing::warn!(error = %e, "SCTP chunk did not encode");
-                }
-            }
-            if self.ack_now || (self.ack_due && self.pending_data_to_send()) {
-                let sack = self.build_sack();
-                if let Err(e) = w.push(&sack) {
-                    tracing::warn!(error = %e, "SACK did not encode");
-                }
-                if let Some(error) = self.take_error_chunk()
-                    && let Err(e) = w.push(&error)
-                {
-                    tracing::warn!(error = %e, "ERROR did not encode");
-                }
-            }
-            let header = self.data_header();
-            // Retransmissions first; a fast retransmit may exceed cwnd by one packet.
-            if self.marked_count > 0 {
-                let marked: Vec<u64> = self
-                    .inflight
-                    .range(0..=u64::MAX)
-                    .filter(|(_, f)| f.marked)
-                    .map(|(t, _)| t)
-                    .collect();
-                for t in marked {
-                    let f = self.inflight.get_mut(t).expect("marked entries exist");
-                    let l = header + f.chunk.user_data.len().next_multiple_of(4);
-                    // Only the first retransmission may go beyond cwnd, when nothing is in flight.
-                    if w.len() + l > mtu
-                        || (self.flight_bytes >= self.cwnd && self.flight_bytes > 0)
-                    {
-                        break;
-                    }
-                    f.marked = false;
-                    f.retransmitted = true;
-                    f.transmissions = f.transmissions.saturating_add(1);
-                    f.sent_at = now;
-                    let written = if self.idata {
-                        w.push_idata(&f.chunk, Mid(f.mid), Fsn(f.fsn))
-                    } else {
-                        w.push_data(&f.chunk)
-                    };
-                    if let Err(e) = written {
-                        tracing::warn!(error = %e, "DATA did not encode");
-                    }
-                    self.marked_count -= 1;
-                    self.flight_bytes += f.chunk.user_data.len();
-                    self.stats.retransmissions += 1;
-                    carries_data = true;
-                }
-            }
-            // New data within cwnd and the peer's window.
-            while w.len() + header + 4 <= mtu
-                && self.flight_bytes < self.cwnd
-                && (self.peer_rwnd > 0 || self.flight_bytes == 0)
-                && self.marked_count == 0
-            {
-                let room = (mtu - w.len() - header) & !3;
-                let full = (mtu - COMMON_HEADER - header) & !3;
-                let Some(f) = self.queue.next_fragment(room, full, self.idata) else {
-                    break;
-                };
-                let len = f.user_data.len();
-                self.queued_bytes -= len;
-                if f.ending && f.expires.is_some() {
-                    // The message left the queue.
-                    self.pr_outstanding -= 1;
-                }
-                let tsn = self.my_initial_tsn.add(self.next_tsn as u32);
-                let abs = self.next_tsn;
-                self.next_tsn += 1;
-                let chunk = Data {
-                    unordered: f.unordered,
-                    beginning: f.beginning,
-                    ending: f.ending,
-                    immediate: false,
-                    tsn,
-                    stream_id: Sid(f.stream),
-                    ssn: Ssn(f.seq as u16),
-                    ppid: Ppid(f.ppid),
-                    user_data: f.user_data,
-                };
-                let written = if self.idata {
-                    w.push_idata(&chunk, Mid(f.seq), Fsn(f.fsn))
-                } else {
-                    w.push_data(&chunk)
-                };
-                if let Err(e) = written {
-                    tracing::warn!(error = %e, "DATA did not encode");
-                }
-                carries_data = true;
-                self.flight_bytes += len;
-                self.peer_rwnd = self.peer_rwnd.saturating_sub(len);
-                let (msg, max_retransmits, expires) = (f.msg, f.max_retransmits, f.expires);
-                if max_retransmits.is_some() || expires.is_some() {
-                    self.pr_outstanding += 1;
-                }
-                self.inflight.push(
-                    abs,
-                    InFlight {
-                        chunk,
-                        mid: f.seq,
-                        fsn: f.fsn,
-                        msg,
-                        sent_at: now,
-                        retransmitted: false,
-                        acked: false,
-                        marked: false,
-                        misses: 0,
-                        fast_retransmitted: false,
-                        transmissions: 1,
-                        max_retransmits,
-                        expires,
-                        abandoned: false,
-                    },
-                );
-            }
-            if w.is_empty() {
-                w.discard();
-                self.cwnd_limited = !self.queue.is_empty() && self.flight_bytes >= self.cwnd;
-                return false;
-            }
-            if carries_data && self.t3.is_none() {
-                self.t3 = Some(now + self.rto);
-            }
-            self.finish_packet(w)
-        }
-    }
-
-    fn pending_data_to_send(&self) -> bool {
-        !self.queue.is_empty() && self.flight_bytes < self.cwnd
-    }
-
-    /// Bytes of a DATA or I-DATA chunk header.
-    fn data_header(&self) -> usize {
-        if self.idata {
-            IDATA_HEADER
-        } else {
-            DATA_HEADER
+            self.timers.set(Timer::T3Rtx, now + self.rto);
         }
     }
 
@@ -2501,213 +1546,9 @@ impl Association {
             }
             let unacked = self.inflight.values().any(|f| !f.acked && !f.abandoned);
             debug_assert!(
-                !unacked || self.t3.is_some() || !self.state.carries_data(),
+                !unacked || self.timers.is_set(Timer::T3Rtx) || !self.state.carries_data(),
                 "unacknowledged data without a retransmission timer"
             );
-        }
-    }
-
-    /// FORWARD-TSN (RFC 3758 §3.6): the peer gave up on everything up to `new_cum`.
-    fn on_forward_tsn(&mut self, f: &super::ForwardTsn) {
-        // The message being streamed may be one the peer gave up on.
-        self.flush_streaming();
-        let new_cum = self.abs_peer_tsn(f.new_cumulative_tsn);
-        if new_cum <= self.peer_cum {
-            // Old: acknowledge again so the peer stops sending it.
-            self.ack_now = true;
-            return;
-        }
-        if new_cum - self.peer_cum > 1 << 20 {
-            return;
-        }
-        // Fragments of abandoned messages can never complete: free them. The sender
-        // abandons whole messages, so the one exception is a run of fragments reaching
-        // exactly to `new_cum` without its end: a reliable message that continues after it.
-        let partial: Vec<(u64, bool, u16)> = self
-            .received
-            .range(..=new_cum)
-            .filter(|(_, d)| !d.user_data.is_empty())
-            .map(|(&t, d)| (t, d.ending, d.stream_id.0))
-            .collect();
-        let mut keep_from = u64::MAX;
-        if let Some(&(last, ending, sid)) = partial.last()
-            && last == new_cum
-            && !ending
-        {
-            keep_from = last;
-            for w in partial.windows(2).rev() {
-                let ((t0, e0, s0), (t1, _, _)) = (w[0], w[1]);
-                if t1 == keep_from && t0 + 1 == t1 && !e0 && s0 == sid {
-                    keep_from = t0;
-                } else if t1 == keep_from {
-                    break;
-                }
-            }
-        }
-        for (t, _, _) in partial {
-            if t < keep_from
-                && let Some(d) = self.received.remove(&t)
-            {
-                self.received_bytes -= charge(d.user_data.len()).min(self.received_bytes);
-            }
-        }
-        self.advance_cum_to(new_cum);
-        for s in &f.streams {
-            if s.stream_id.0 >= self.streams_in_limit {
-                // No such stream: nothing waits on it, and no state is made for it.
-                continue;
-            }
-            let st = self.streams_in.entry(s.stream_id.0).or_default();
-            // Messages up to this SSN will never come: deliver what is waiting before it
-            // and move on.
-            let skip_to = s.ssn.next();
-            let advance = skip_to.distance(st.next_ssn);
-            if advance == 0 || advance >= 1 << 15 {
-                continue;
-            }
-            let sid = s.stream_id.0;
-            let skipped = (sid, st.next_key)..(sid, st.next_key + u64::from(advance));
-            st.next_ssn = skip_to;
-            st.next_key += u64::from(advance);
-            // The message now due may already be waiting.
-            self.ready_streams.push(sid);
-            self.hand_over_range(sid, skipped);
-        }
-        self.ack_now = true;
-    }
-
-    /// RE-CONFIG (RFC 6525 §5.2).
-    fn on_reconfig(&mut self, params: Vec<super::ReconfigParam>, now: Instant) {
-        use super::{ReconfigParam, ReconfigResult, ReconfigSeq};
-        for p in params {
-            match p {
-                ReconfigParam::OutgoingSsnResetRequest {
-                    request_seq,
-                    last_tsn,
-                    streams,
-                    ..
-                } => {
-                    let seq = request_seq.0;
-                    if seq == self.peer_reconf_seq {
-                        self.peer_reconf_seq = seq.wrapping_add(1);
-                        let last = self.abs_peer_tsn(last_tsn);
-                        let streams: Vec<u16> = streams.iter().map(|s| s.0).collect();
-                        if self.peer_cum >= last {
-                            self.reset_incoming(&streams);
-                            self.respond_reconfig(seq, ReconfigResult::SuccessPerformed);
-                        } else {
-                            // Data before the reset is still missing (RFC 6525 §5.2.2).
-                            self.deferred_incoming = Some((seq, last, streams));
-                            self.respond_reconfig(seq, ReconfigResult::InProgress);
-                        }
-                    } else if seq == self.peer_reconf_seq.wrapping_sub(1) {
-                        // A retransmission: answer as before.
-                        let result = match self.last_reconf_response {
-                            Some((s, r)) if s == seq => r,
-                            _ => ReconfigResult::InProgress,
-                        };
-                        self.respond_reconfig(seq, result);
-                    } else {
-                        self.respond_reconfig(seq, ReconfigResult::ErrorBadSequenceNumber);
-                    }
-                }
-                ReconfigParam::IncomingSsnResetRequest { request_seq, .. }
-                | ReconfigParam::SsnTsnResetRequest { request_seq }
-                | ReconfigParam::AddOutgoingStreams { request_seq, .. }
-                | ReconfigParam::AddIncomingStreams { request_seq, .. } => {
-                    // WebRTC only resets outgoing streams; the rest is declined.
-                    let seq = request_seq.0;
-                    if seq == self.peer_reconf_seq {
-                        self.peer_reconf_seq = seq.wrapping_add(1);
-                    }
-                    self.respond_reconfig(seq, ReconfigResult::Denied);
-                }
-                ReconfigParam::Response {
-                    response_seq,
-                    result,
-                    ..
-                } => {
-                    let Some((seq, streams, _)) = self.outstanding_reset.clone() else {
-                        continue;
-                    };
-                    if response_seq != ReconfigSeq(seq) {
-                        continue;
-                    }
-                    match result {
-                        ReconfigResult::InProgress => {
-                            self.reconf_deadline = Some(now + self.rto);
-                        }
-                        ReconfigResult::SuccessPerformed | ReconfigResult::SuccessNothingToDo => {
-                            self.outstanding_reset = None;
-                            self.reconf_deadline = None;
-                            for s in &streams {
-                                self.queue.reset_sequence(*s);
-                            }
-                            self.closing_streams.retain(|s| !streams.contains(s));
-                            self.events.push_back(SctpEvent::StreamsReset {
-                                streams,
-                                incoming: false,
-                            });
-                        }
-                        _ => {
-                            // Refused: the streams stay as they were, but closed to us.
-                            self.outstanding_reset = None;
-                            self.reconf_deadline = None;
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-
-    fn respond_reconfig(&mut self, seq: u32, result: super::ReconfigResult) {
-        self.last_reconf_response = Some((seq, result));
-        self.control.push_back(Chunk::ReConfig(super::ReConfig {
-            params: vec![super::ReconfigParam::Response {
-                response_seq: super::ReconfigSeq(seq),
-                result,
-                next_tsns: None,
-            }],
-        }));
-    }
-
-    fn reset_incoming(&mut self, streams: &[u16]) {
-        let all: Vec<u16> = if streams.is_empty() {
-            self.streams_in.keys().copied().collect()
-        } else {
-            streams.to_vec()
-        };
-        for s in &all {
-            if self.streams_in.remove(s).is_some() {
-                let keys: Vec<(u16, u64)> = self
-                    .waiting
-                    .range((*s, 0)..=(*s, u64::MAX))
-                    .map(|(&k, _)| k)
-                    .collect();
-                for k in keys {
-                    if let Some((_, d)) = self.waiting.remove(&k) {
-                        self.received_bytes -= charge(d.len()).min(self.received_bytes);
-                    }
-                }
-            }
-        }
-        self.events.push_back(SctpEvent::StreamsReset {
-            streams: all,
-            incoming: true,
-        });
-    }
-
-    fn perform_deferred_reset(&mut self) {
-        if let Some((seq, last, _)) = &self.deferred_incoming
-            && self.peer_cum >= *last
-        {
-            let seq = *seq;
-            let (_, _, streams) = self.deferred_incoming.take().expect("checked");
-            // Deliver what the reset follows before the stream starts over.
-            self.deliver();
-            self.reset_incoming(&streams);
-            self.respond_reconfig(seq, super::ReconfigResult::SuccessPerformed);
         }
     }
 
@@ -2737,7 +1578,7 @@ impl Association {
         match self.state {
             State::ShutdownSent => {
                 self.state = State::ShutdownAckSent;
-                self.t2 = Some(now + self.rto);
+                self.timers.set(Timer::T2Shutdown, now + self.rto);
                 self.emit_packet(self.peer_tag, vec![Chunk::ShutdownAck]);
             }
             State::Established | State::ShutdownPending => {
@@ -2750,16 +1591,16 @@ impl Association {
     /// Send SHUTDOWN / SHUTDOWN-ACK once nothing of ours is queued or unacknowledged.
     fn maybe_shutdown(&mut self) {
         let idle = self.queue.is_empty() && self.inflight.is_empty();
-        let Some(now) = self.now else { return };
+        let now = self.now;
         match self.state {
             State::ShutdownPending if idle => {
                 self.state = State::ShutdownSent;
-                self.t2 = Some(now + self.rto);
+                self.timers.set(Timer::T2Shutdown, now + self.rto);
                 self.send_shutdown();
             }
             State::ShutdownReceived if idle => {
                 self.state = State::ShutdownAckSent;
-                self.t2 = Some(now + self.rto);
+                self.timers.set(Timer::T2Shutdown, now + self.rto);
                 self.emit_packet(self.peer_tag, vec![Chunk::ShutdownAck]);
             }
             _ => {}
@@ -2767,157 +1608,13 @@ impl Association {
     }
 
     fn send_shutdown(&mut self) {
-        let cum = self.peer_initial.add(self.peer_cum as u32);
+        let cum = self.rx_tsns.cum_tsn();
         self.emit_packet(
             self.peer_tag,
             vec![Chunk::Shutdown(super::Shutdown {
                 cumulative_tsn_ack: cum,
             })],
         );
-    }
-
-    /// PR-SCTP (RFC 3758 §3.5): give up on chunks whose policy ran out, and on queued
-    /// messages whose lifetime did; then move the advanced ack point.
-    fn abandon_expired(&mut self, now: Instant) {
-        if !self.peer_forward_tsn || self.pr_outstanding == 0 {
-            return;
-        }
-        let mut doomed: Vec<u64> = Vec::new();
-        for f in self.inflight.values() {
-            if f.acked || f.abandoned {
-                continue;
-            }
-            let retx_spent = f.marked && f.max_retransmits.is_some_and(|m| f.transmissions > m);
-            let expired = f.expires.is_some_and(|e| now >= e);
-            if (retx_spent || expired) && !doomed.contains(&f.msg) {
-                doomed.push(f.msg);
-            }
-        }
-        // A message partly sent is abandoned whole, its unsent rest included.
-        let gone = self.queue.remove_where(|m| {
-            let expired = m.expires.is_some_and(|e| now >= e);
-            expired || (m.offset > 0 && doomed.contains(&m.id))
-        });
-        for m in gone {
-            if m.expires.is_some() {
-                self.pr_outstanding -= 1;
-            }
-            let rest = m.data.len() - m.offset;
-            self.queued_bytes -= rest.min(self.queued_bytes);
-            Self::settle(&mut self.unacked_by_stream, m.stream, rest);
-            if m.offset > 0 {
-                // Fragments of it already sent go with it.
-                if !doomed.contains(&m.id) {
-                    doomed.push(m.id);
-                }
-                self.abandon_unsent_end(&m, now);
-            }
-        }
-        if doomed.is_empty() {
-            return;
-        }
-        for f in self.inflight.values_mut() {
-            if doomed.contains(&f.msg) && !f.abandoned && !f.acked {
-                if f.marked {
-                    self.marked_count -= 1;
-                } else {
-                    self.flight_bytes -= f.chunk.user_data.len().min(self.flight_bytes);
-                }
-                f.abandoned = true;
-                Self::settle(
-                    &mut self.unacked_by_stream,
-                    f.chunk.stream_id.0,
-                    f.chunk.user_data.len(),
-                );
-                f.marked = false;
-            }
-        }
-        self.walk_advanced_ack();
-        if self.advanced_ack > self.cum_ack {
-            self.forward_tsn_due = true;
-        }
-    }
-
-    /// A message abandoned half sent: its sent fragments may all be acknowledged already,
-    /// leaving no abandoned TSN for FORWARD-TSN to cover and name its SSN (or MID) by, and
-    /// the peer's stream would wait for it for ever. So its missing end takes one TSN of
-    /// its own, abandoned at once and never sent (as dcsctp does).
-    fn abandon_unsent_end(&mut self, m: &OutMessage, now: Instant) {
-        let seq = m.seq.unwrap_or(0);
-        let abs = self.next_tsn;
-        self.next_tsn += 1;
-        let f = InFlight {
-            chunk: Data {
-                unordered: m.unordered,
-                beginning: false,
-                ending: true,
-                immediate: false,
-                tsn: self.my_initial_tsn.add(abs as u32),
-                stream_id: Sid(m.stream),
-                ssn: Ssn(seq as u16),
-                ppid: Ppid(m.ppid),
-                user_data: Bytes::new(),
-            },
-            mid: seq,
-            fsn: m.fsn,
-            msg: m.id,
-            sent_at: now,
-            retransmitted: true,
-            acked: false,
-            marked: false,
-            misses: 0,
-            fast_retransmitted: false,
-            transmissions: 0,
-            max_retransmits: m.max_retransmits,
-            expires: m.expires,
-            abandoned: true,
-        };
-        if f.has_policy() {
-            self.pr_outstanding += 1;
-        }
-        self.inflight.push(abs, f);
-    }
-
-    /// Move the advanced ack point over every chunk after it that needs no more sending.
-    fn walk_advanced_ack(&mut self) {
-        let mut adv = self.advanced_ack.max(self.cum_ack);
-        while let Some(f) = self.inflight.get(adv + 1) {
-            if f.abandoned || f.acked {
-                adv += 1;
-            } else {
-                break;
-            }
-        }
-        self.advanced_ack = adv;
-    }
-
-    fn forward_tsn_chunk(&self) -> Chunk {
-        if self.idata {
-            return self.iforward_tsn_chunk();
-        }
-        let mut streams: Vec<super::ForwardTsnStream> = Vec::new();
-        for (_, f) in self.inflight.range(self.cum_ack + 1..=self.advanced_ack) {
-            if f.abandoned && !f.chunk.unordered {
-                match streams
-                    .iter_mut()
-                    .find(|s| s.stream_id == f.chunk.stream_id)
-                {
-                    Some(s) => {
-                        if f.chunk.ssn.is_newer_than(s.ssn) {
-                            s.ssn = f.chunk.ssn;
-                        }
-                    }
-                    None => streams.push(super::ForwardTsnStream {
-                        stream_id: f.chunk.stream_id,
-                        ssn: f.chunk.ssn,
-                    }),
-                }
-            }
-        }
-        Chunk::ForwardTsn(super::ForwardTsn {
-            new_cumulative_tsn: self.my_initial_tsn.add(self.advanced_ack as u32),
-            streams,
-        })
     }
 
     /// Append the next packet to send to `buf` and return true, or return false when
@@ -2937,38 +1634,6 @@ impl Association {
         sent
     }
 
-    /// I-FORWARD-TSN: the largest abandoned MID per ordered stream, and every abandoned
-    /// unordered message by name (a receiver cannot tell which lower unordered MIDs are
-    /// still on their way).
-    fn iforward_tsn_chunk(&self) -> Chunk {
-        let mut streams: Vec<super::IForwardTsnStream> = Vec::new();
-        for (_, f) in self.inflight.range(self.cum_ack + 1..=self.advanced_ack) {
-            if !f.abandoned {
-                continue;
-            }
-            let (sid, unordered) = (f.chunk.stream_id, f.chunk.unordered);
-            let same = |s: &&mut super::IForwardTsnStream| {
-                s.stream_id == sid && s.unordered == unordered && (!unordered || s.mid.0 == f.mid)
-            };
-            match streams.iter_mut().find(same) {
-                Some(s) => {
-                    if f.mid.wrapping_sub(s.mid.0) < 1 << 31 {
-                        s.mid = Mid(f.mid);
-                    }
-                }
-                None => streams.push(super::IForwardTsnStream {
-                    stream_id: sid,
-                    unordered,
-                    mid: Mid(f.mid),
-                }),
-            }
-        }
-        Chunk::IForwardTsn(super::IForwardTsn {
-            new_cumulative_tsn: self.my_initial_tsn.add(self.advanced_ack as u32),
-            streams,
-        })
-    }
-
     /// Whether I-DATA (RFC 8260) is in use: both ends offered it.
     pub fn uses_interleaving(&self) -> bool {
         self.idata
@@ -2986,7 +1651,7 @@ impl Association {
         if let Some(e) = self.events.pop_front() {
             return Output::Event(e);
         }
-        let now = self.now.expect("the clock starts at construction");
+        let now = self.now;
         Output::Timeout(
             self.poll_timeout()
                 .map_or(now + IDLE_TIMEOUT, |at| at.max(now)),
@@ -2996,17 +1661,7 @@ impl Association {
     /// When [`handle_timeout`](Self::handle_timeout) must next be called, if a timer is
     /// armed.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        [
-            self.init_deadline,
-            self.ack_deadline,
-            self.t3,
-            self.t2,
-            self.reconf_deadline,
-            self.heartbeat_at,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        self.timers.next_expiry()
     }
 }
 

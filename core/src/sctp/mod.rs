@@ -47,15 +47,35 @@
 //! SHUTDOWN-COMPLETE travel alone), verification tag rules (§8.5), a zero Initiate Tag,
 //! zero stream counts, DATA without user data (§6.2 answers it with an ABORT carrying
 //! [`ErrorCause::NoUserData`]) — those need the association's state to answer properly.
+//!
+//! The files, one concern each:
+//! - `association.rs`: the [`Association`] hub — its state, public API, the three verbs,
+//!   the handshake, chunk dispatch and SACK processing.
+//! - `packet_builder.rs`: bundling chunks into a packet up to the MTU, written into the
+//!   caller's buffer (a child module of the association, as are the next three).
+//! - `reassembly.rs`: the receive side: admitting DATA and I-DATA against the window,
+//!   reassembly, and delivery in stream order.
+//! - `reconfig.rs`: RFC 6525 stream reset requests and responses.
+//! - `prsctp.rs`: RFC 3758 partial reliability: abandoning messages, FORWARD-TSN and
+//!   I-FORWARD-TSN out and in.
+//! - `timer.rs`: the table of the association's timers (T1, T2, T3-rtx, delayed SACK, …).
+//! - `congestion.rs`, `congestion/new_reno.rs`: the [`congestion::Controller`] trait and
+//!   RFC 9260 §7.2's algorithm behind it.
+//! - `tsn_tracker.rs`: which peer TSNs arrived — cumulative TSN, gap runs, duplicates.
+//! - `sendq.rs`, `inflight.rs`: messages waiting to be sent, chunks in flight by TSN.
+//! - `packet.rs`, `chunk.rs`, `param.rs`, `cause.rs`, `serial.rs`: the wire format.
 
 mod association;
 mod cause;
 mod chunk;
+pub mod congestion;
 mod inflight;
 mod packet;
 mod param;
 mod sendq;
 mod serial;
+mod timer;
+mod tsn_tracker;
 
 #[cfg(test)]
 mod tests;

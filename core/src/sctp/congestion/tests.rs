@@ -1,0 +1,130 @@
+//! NewReno against RFC 9260 §7.2, through the [`Controller`] trait the association uses.
+
+use std::time::Instant;
+
+use super::*;
+
+const MTU: usize = 1200;
+
+fn ack(bytes_acked: usize, flight_bytes: usize) -> Ack {
+    Ack {
+        bytes_acked,
+        cumulative_advanced: true,
+        in_fast_recovery: false,
+        window_limited: true,
+        flight_bytes,
+        rtt: None,
+    }
+}
+
+/// Grows a fresh controller out of slow start: one fast retransmit sets ssthresh.
+fn in_congestion_avoidance(now: Instant) -> NewReno {
+    let mut cc = NewReno::new(MTU);
+    for _ in 0..20 {
+        cc.on_ack(now, &ack(MTU, 0));
+    }
+    cc.on_fast_retransmit(now);
+    cc
+}
+
+#[test]
+fn rfc9260_7_2_1_initial_window_is_min_4mtu_max_2mtu_4380() {
+    assert_eq!(NewReno::new(1200).window(), 4380);
+    assert_eq!(NewReno::new(1500).window(), 4380);
+    assert_eq!(NewReno::new(9000).window(), 18000);
+    assert_eq!(NewReno::new(1000).window(), 4000);
+    assert_eq!(NewReno::new(1200).initial_window(), 4380);
+    assert_eq!(NewRenoFactory.build(1200).window(), 4380);
+}
+
+#[test]
+fn rfc9260_7_2_1_slow_start_grows_by_at_most_one_mtu_per_sack() {
+    let now = Instant::now();
+    let mut cc = NewReno::new(MTU);
+    let w0 = cc.window();
+    cc.on_ack(now, &ack(500, 0));
+    assert_eq!(cc.window(), w0 + 500);
+    cc.on_ack(now, &ack(10 * MTU, 0));
+    assert_eq!(cc.window(), w0 + 500 + MTU, "capped at one MTU");
+    // A window not in use, an ack that does not advance, or one during fast recovery
+    // grows nothing.
+    let w = cc.window();
+    cc.on_ack(
+        now,
+        &Ack {
+            window_limited: false,
+            ..ack(MTU, 0)
+        },
+    );
+    cc.on_ack(
+        now,
+        &Ack {
+            cumulative_advanced: false,
+            ..ack(MTU, 0)
+        },
+    );
+    cc.on_ack(
+        now,
+        &Ack {
+            in_fast_recovery: true,
+            ..ack(MTU, 0)
+        },
+    );
+    assert_eq!(cc.window(), w);
+}
+
+#[test]
+fn rfc9260_7_2_2_congestion_avoidance_grows_one_mtu_per_window_acked() {
+    let now = Instant::now();
+    let mut cc = in_congestion_avoidance(now);
+    let w = cc.window();
+    assert_eq!(w, cc.ssthresh());
+    // cwnd > ssthresh is congestion avoidance; one SACK at cwnd == ssthresh is still
+    // slow start and moves it over.
+    cc.on_ack(now, &ack(MTU, w));
+    let w = cc.window();
+    assert!(w > cc.ssthresh());
+    // Under a window's worth of bytes acknowledged: no growth.
+    cc.on_ack(now, &ack(w - 1, w));
+    assert_eq!(cc.window(), w);
+    // Reaching it, with the window full: one MTU.
+    cc.on_ack(now, &ack(1, w));
+    assert_eq!(cc.window(), w + MTU);
+    // A window's worth acknowledged while the flight is well under cwnd: no growth.
+    let w = cc.window();
+    cc.on_ack(now, &ack(w, 0));
+    assert_eq!(cc.window(), w);
+}
+
+#[test]
+fn rfc9260_7_2_4_fast_retransmit_halves_with_a_floor_of_4_mtu() {
+    let now = Instant::now();
+    let mut cc = NewReno::new(MTU);
+    for _ in 0..30 {
+        cc.on_ack(now, &ack(MTU, 0));
+    }
+    let w = cc.window();
+    cc.on_fast_retransmit(now);
+    assert_eq!(cc.window(), w / 2);
+    assert_eq!(cc.ssthresh(), w / 2);
+    // A small window does not drop under 4 MTUs.
+    let mut cc = NewReno::new(MTU);
+    cc.on_fast_retransmit(now);
+    assert_eq!(cc.window(), 4 * MTU);
+}
+
+#[test]
+fn rfc9260_7_2_3_rto_collapses_cwnd_to_one_mtu() {
+    let now = Instant::now();
+    let mut cc = NewReno::new(MTU);
+    for _ in 0..30 {
+        cc.on_ack(now, &ack(MTU, 0));
+    }
+    let w = cc.window();
+    cc.on_rto(now);
+    assert_eq!(cc.window(), MTU);
+    assert_eq!(cc.ssthresh(), (w / 2).max(4 * MTU));
+    // Then slow start again, up to the new ssthresh.
+    cc.on_ack(now, &ack(MTU, 0));
+    assert_eq!(cc.window(), 2 * MTU);
+}

@@ -1,0 +1,250 @@
+//! Building packets: bundling control chunks, the SACK, retransmissions and new DATA
+//! into one packet up to the MTU (RFC 9260 §6.10), written straight into the buffer the
+//! caller gives (`Association::poll_transmit`), so a DTLS record can be sealed around it
+//! in place.
+//!
+//! A child module of `association.rs` (declared there), since bundling reads and moves
+//! most of the send side's state.
+
+use bytes::Bytes;
+
+use super::{Association, COMMON_HEADER, DATA_HEADER, IDATA_HEADER, InFlight, Timer};
+use crate::sctp::{Checksum, Chunk, Data, Fsn, Mid, PacketWriter, Ppid, Sid, Ssn};
+
+impl Association {
+    /// Encode and queue one packet with these chunks.
+    pub(super) fn emit_packet(&mut self, vtag: u32, chunks: Vec<Chunk>) {
+        let mut buf = Vec::with_capacity(self.cfg.mtu);
+        let mut w = self.packet_writer(&mut buf, vtag);
+        for c in &chunks {
+            if let Err(e) = w.push(c) {
+                tracing::warn!(error = %e, "SCTP chunk did not encode");
+            }
+        }
+        if self.finish_packet(w) {
+            self.out.push_back(Bytes::from(buf));
+        }
+    }
+
+    pub(super) fn packet_writer<'b>(&self, buf: &'b mut Vec<u8>, vtag: u32) -> PacketWriter<'b> {
+        PacketWriter::new(buf, self.cfg.local_port, self.cfg.remote_port, vtag)
+    }
+
+    pub(super) fn finish_packet(&mut self, w: PacketWriter<'_>) -> bool {
+        // The writer keeps INIT, INIT-ACK and COOKIE-ECHO checksummed (RFC 9653 §5.2).
+        let kind = if self.zero_checksum {
+            Checksum::Zero
+        } else {
+            Checksum::Crc32c
+        };
+        match w.finish(kind) {
+            Ok(_) => {
+                self.stats.packets_sent += 1;
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "SCTP packet did not encode");
+                false
+            }
+        }
+    }
+
+    /// Build every packet there is to send into `out`.
+    pub(super) fn fill_packets(&mut self) {
+        loop {
+            // Most polls find nothing to send: the buffer waits for the next one.
+            let mut buf = std::mem::take(&mut self.packet_spare);
+            if buf.capacity() == 0 {
+                buf.reserve(self.cfg.mtu);
+            }
+            if !self.write_packet(&mut buf) {
+                self.packet_spare = buf;
+                break;
+            }
+            self.out.push_back(Bytes::from(buf));
+        }
+    }
+
+    /// Append the next packet to `buf`: control chunks, SACK, retransmissions, new
+    /// data. Returns false, leaving `buf` as it was, when there is nothing to send.
+    pub(super) fn write_packet(&mut self, buf: &mut Vec<u8>) -> bool {
+        let now = self.now;
+        if !self.state.carries_data() {
+            if self.control.is_empty() {
+                return false;
+            }
+            let mut w = self.packet_writer(buf, self.peer_tag);
+            for c in self.control.drain(..) {
+                if let Err(e) = w.push(&c) {
+                    tracing::warn!(error = %e, "SCTP chunk did not encode");
+                }
+            }
+            return self.finish_packet(w);
+        }
+        let mtu = self.cfg.mtu;
+        if std::mem::take(&mut self.pr_scan_due) {
+            self.abandon_expired(now);
+        }
+        if self.forward_tsn_due {
+            self.forward_tsn_due = false;
+            let f = self.forward_tsn_chunk();
+            self.control.push_back(f);
+        }
+        self.start_reset_request(now);
+        {
+            let mut w = self.packet_writer(buf, self.peer_tag);
+            let mut carries_data = false;
+            while let Some(c) = self.control.front() {
+                let l = c.encoded_len().unwrap_or(mtu);
+                if w.len() + l > mtu && !w.is_empty() {
+                    break;
+                }
+                let c = self.control.pop_front().expect("front exists");
+                carries_data |= matches!(c, Chunk::ForwardTsn(_) | Chunk::IForwardTsn(_));
+                if let Err(e) = w.push(&c) {
+                    tracing::warn!(error = %e, "SCTP chunk did not encode");
+                }
+            }
+            if self.ack_now || (self.ack_due && self.pending_data_to_send()) {
+                let sack = self.build_sack();
+                if let Err(e) = w.push(&sack) {
+                    tracing::warn!(error = %e, "SACK did not encode");
+                }
+                if let Some(error) = self.take_error_chunk()
+                    && let Err(e) = w.push(&error)
+                {
+                    tracing::warn!(error = %e, "ERROR did not encode");
+                }
+            }
+            let header = self.data_header();
+            // The window does not change while a packet is built.
+            let cwnd = self.cc.window();
+            let flight_before = self.flight_bytes;
+            // Retransmissions first; a fast retransmit may exceed cwnd by one packet.
+            if self.marked_count > 0 {
+                let marked: Vec<u64> = self
+                    .inflight
+                    .range(0..=u64::MAX)
+                    .filter(|(_, f)| f.marked)
+                    .map(|(t, _)| t)
+                    .collect();
+                for t in marked {
+                    let f = self.inflight.get_mut(t).expect("marked entries exist");
+                    let l = header + f.chunk.user_data.len().next_multiple_of(4);
+                    // Only the first retransmission may go beyond cwnd, when nothing is in flight.
+                    if w.len() + l > mtu || (self.flight_bytes >= cwnd && self.flight_bytes > 0) {
+                        break;
+                    }
+                    f.marked = false;
+                    f.retransmitted = true;
+                    f.transmissions = f.transmissions.saturating_add(1);
+                    f.sent_at = now;
+                    let written = if self.idata {
+                        w.push_idata(&f.chunk, Mid(f.mid), Fsn(f.fsn))
+                    } else {
+                        w.push_data(&f.chunk)
+                    };
+                    if let Err(e) = written {
+                        tracing::warn!(error = %e, "DATA did not encode");
+                    }
+                    self.marked_count -= 1;
+                    self.flight_bytes += f.chunk.user_data.len();
+                    self.stats.retransmissions += 1;
+                    carries_data = true;
+                }
+            }
+            // New data within cwnd and the peer's window.
+            while w.len() + header + 4 <= mtu
+                && self.flight_bytes < cwnd
+                && (self.peer_rwnd > 0 || self.flight_bytes == 0)
+                && self.marked_count == 0
+            {
+                let room = (mtu - w.len() - header) & !3;
+                let full = (mtu - COMMON_HEADER - header) & !3;
+                let Some(f) = self.queue.next_fragment(room, full, self.idata) else {
+                    break;
+                };
+                let len = f.user_data.len();
+                self.queued_bytes -= len;
+                if f.ending && f.expires.is_some() {
+                    // The message left the queue.
+                    self.pr_outstanding -= 1;
+                }
+                let tsn = self.my_initial_tsn.add(self.next_tsn as u32);
+                let abs = self.next_tsn;
+                self.next_tsn += 1;
+                let chunk = Data {
+                    unordered: f.unordered,
+                    beginning: f.beginning,
+                    ending: f.ending,
+                    immediate: false,
+                    tsn,
+                    stream_id: Sid(f.stream),
+                    ssn: Ssn(f.seq as u16),
+                    ppid: Ppid(f.ppid),
+                    user_data: f.user_data,
+                };
+                let written = if self.idata {
+                    w.push_idata(&chunk, Mid(f.seq), Fsn(f.fsn))
+                } else {
+                    w.push_data(&chunk)
+                };
+                if let Err(e) = written {
+                    tracing::warn!(error = %e, "DATA did not encode");
+                }
+                carries_data = true;
+                self.flight_bytes += len;
+                self.peer_rwnd = self.peer_rwnd.saturating_sub(len);
+                let (msg, max_retransmits, expires) = (f.msg, f.max_retransmits, f.expires);
+                if max_retransmits.is_some() || expires.is_some() {
+                    self.pr_outstanding += 1;
+                }
+                self.inflight.push(
+                    abs,
+                    InFlight {
+                        chunk,
+                        mid: f.seq,
+                        fsn: f.fsn,
+                        msg,
+                        sent_at: now,
+                        retransmitted: false,
+                        acked: false,
+                        marked: false,
+                        misses: 0,
+                        fast_retransmitted: false,
+                        transmissions: 1,
+                        max_retransmits,
+                        expires,
+                        abandoned: false,
+                    },
+                );
+            }
+            if w.is_empty() {
+                w.discard();
+                self.cwnd_limited = !self.queue.is_empty() && self.flight_bytes >= cwnd;
+                return false;
+            }
+            if self.flight_bytes > flight_before {
+                self.cc
+                    .on_packet_sent(now, self.flight_bytes - flight_before);
+            }
+            if carries_data && !self.timers.is_set(Timer::T3Rtx) {
+                self.timers.set(Timer::T3Rtx, now + self.rto);
+            }
+            self.finish_packet(w)
+        }
+    }
+
+    pub(super) fn pending_data_to_send(&self) -> bool {
+        !self.queue.is_empty() && self.flight_bytes < self.cc.window()
+    }
+
+    /// Bytes of a DATA or I-DATA chunk header.
+    pub(super) fn data_header(&self) -> usize {
+        if self.idata {
+            IDATA_HEADER
+        } else {
+            DATA_HEADER
+        }
+    }
+}
