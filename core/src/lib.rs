@@ -72,6 +72,7 @@ pub mod demux;
 pub mod dtls;
 pub mod ice;
 pub mod io;
+pub mod mux;
 pub mod ortc;
 pub mod rng;
 pub mod sctp;

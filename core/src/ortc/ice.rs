@@ -277,6 +277,11 @@ impl IceTransport {
         u64::from_le_bytes(digest[..8].try_into().expect("32-byte digest"))
     }
 
+    /// Whether ICE has verified `remote` (see [`IceAgent::accepts_data_from`]).
+    pub(crate) fn verified_remote(&mut self, remote: SocketAddr) -> bool {
+        self.agent.accepts_data_from(remote)
+    }
+
     /// The latest time the transport was given (its start time before any input).
     pub(crate) fn now(&self) -> Instant {
         self.now
