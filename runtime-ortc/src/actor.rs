@@ -13,8 +13,8 @@ use sansrtc::datachannel::{DataChannelEvent, DataChannelState};
 use sansrtc::dtls::DtlsCertificate;
 use sansrtc::ice::{IceConnectionState, IceEvent};
 use sansrtc::ortc::{
-    DataChannelParameters, DtlsParameters, DtlsTransportState, IceCandidate, IceParameters,
-    IceRole, OrtcError, OrtcEvent, SctpCapabilities, SctpTransportState,
+    DataChannelParameters, DtlsParameters, DtlsRoleParam, DtlsTransportState, IceCandidate,
+    IceParameters, IceRole, OrtcError, OrtcEvent, SctpCapabilities, SctpTransportState,
 };
 
 use super::chain::{Chain, ChainEvent};
@@ -36,12 +36,14 @@ pub(crate) enum Command {
     CreateIce,
     CreateDtls {
         certificates: Vec<DtlsCertificate>,
-        seed: u64,
     },
     CreateSctp {
         port: u16,
-        seed: u64,
         receive_window: u32,
+    },
+    DtlsSetRole {
+        role: DtlsRoleParam,
+        reply: Reply<()>,
     },
     IceStart {
         remote: IceParameters,
@@ -223,16 +225,22 @@ impl Actor {
     fn command(&mut self, chain: &mut Chain, command: Command) {
         match command {
             Command::CreateIce => chain.create_ice(),
-            Command::CreateDtls { certificates, seed } => {
-                if let Err(e) = chain.create_dtls(certificates, seed) {
+            Command::CreateDtls { certificates } => {
+                if let Err(e) = chain.create_dtls(certificates) {
                     tracing::warn!(error = %e, "DTLS transport not created");
                 }
             }
             Command::CreateSctp {
                 port,
-                seed,
                 receive_window,
-            } => chain.create_sctp(port, seed, receive_window),
+            } => chain.create_sctp(port, receive_window),
+            Command::DtlsSetRole { role, reply } => {
+                let result = match chain.dtls_mut() {
+                    Some(dtls) => dtls.set_local_role(role).map_err(Error::from),
+                    None => Err(OrtcError::NotStarted("create the DTLS transport first").into()),
+                };
+                let _ = reply.try_send(result);
+            }
             Command::Release => {
                 let n = self.shared.quietly(|s| s.take_release());
                 chain.release_received(n);
@@ -472,11 +480,23 @@ impl Actor {
         match event {
             OrtcEvent::Ice(e) => self.ice_event(chain, e),
             OrtcEvent::DtlsStateChange(state) => {
-                let suite = chain.dtls().and_then(|d| d.cipher_suite());
+                let dtls = chain.dtls();
+                let suite = dtls.and_then(|d| d.cipher_suite());
+                let session = dtls.and_then(|d| d.session());
+                let (version, srtp) = (
+                    session.and_then(|d| d.version()),
+                    session.and_then(|d| d.srtp_profile()),
+                );
+                let error = dtls.and_then(|d| d.error()).cloned();
                 self.shared.update(|s| {
                     s.dtls_state = state;
                     if state == DtlsTransportState::Connected {
                         s.cipher_suite = suite;
+                        s.dtls_version = version;
+                        s.srtp_profile = srtp;
+                    }
+                    if state == DtlsTransportState::Failed {
+                        s.dtls_error = error;
                     }
                     s.dtls_events.publish(state);
                 });
@@ -492,10 +512,14 @@ impl Actor {
 
     fn ice_event(&mut self, chain: &mut Chain, event: IceEvent) {
         match event {
-            IceEvent::ConnectionStateChange(state) => self.shared.update(|s| {
-                s.ice_state = state;
-                s.ice_events.publish(state);
-            }),
+            IceEvent::ConnectionStateChange(state) => {
+                let failure = chain.ice().and_then(|i| i.failure());
+                self.shared.update(|s| {
+                    s.ice_state = state;
+                    s.ice_failure = failure;
+                    s.ice_events.publish(state);
+                })
+            }
             IceEvent::GatheringStateChange(state) => self.shared.update(|s| {
                 s.gathering = state;
                 s.gathering_events.publish(state);

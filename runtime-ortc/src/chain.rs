@@ -119,34 +119,30 @@ impl Chain {
         };
     }
 
-    /// `new RTCDtlsTransport(ice, certificates)`, seeded from `seed`.
+    /// `new RTCDtlsTransport(ice, certificates)`, seeded (in core) from the gatherer's seed.
     pub(crate) fn create_dtls(
         &mut self,
         certificates: Vec<DtlsCertificate>,
-        seed: u64,
     ) -> Result<(), OrtcError> {
         self.stage = match std::mem::take(&mut self.stage) {
             Stage::Ice(i) => {
                 // The handle refuses an empty list, the only thing `new` fails on, so
                 // the ICE transport is not lost here.
-                let mut d = DtlsTransport::new(i, certificates)?;
-                d.config_mut().seed = seed;
-                Stage::Dtls(d)
+                Stage::Dtls(DtlsTransport::new(i, certificates)?)
             }
             other => other,
         };
         Ok(())
     }
 
-    /// `new RTCSctpTransport(dtls, port)`, seeded from `seed`, with a receive window of
-    /// `receive_window` bytes that delivered messages keep their room in until the
-    /// application takes them (`release_received`).
-    pub(crate) fn create_sctp(&mut self, port: u16, seed: u64, receive_window: u32) {
+    /// `new RTCSctpTransport(dtls, port)`, seeded (in core) from the gatherer's seed, with
+    /// a receive window of `receive_window` bytes that delivered messages keep their room
+    /// in until the application takes them (`release_received`).
+    pub(crate) fn create_sctp(&mut self, port: u16, receive_window: u32) {
         self.stage = match std::mem::take(&mut self.stage) {
             Stage::Dtls(d) => {
                 let mut s = SctpTransport::new(d, port);
                 let cfg = s.config_mut();
-                cfg.seed = seed;
                 cfg.receive_window = receive_window;
                 cfg.deferred_release = true;
                 Stage::Sctp(s)

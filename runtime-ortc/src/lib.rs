@@ -112,12 +112,14 @@ use bytes::Bytes;
 use futures_lite::Stream;
 use sansrtc::datachannel::DataChannelError;
 pub use sansrtc::datachannel::DataChannelState;
-pub use sansrtc::dtls::{CipherSuite, DtlsCertificate, DtlsRole};
+pub use sansrtc::dtls::{CipherSuite, DtlsCertificate, DtlsError, DtlsRole, DtlsVersion};
+pub use sansrtc::ice::IceFailure;
 pub use sansrtc::ice::{IceConnectionState, IceGatheringState};
 pub use sansrtc::ortc::{
     DataChannelParameters, DtlsFingerprint, DtlsParameters, DtlsRoleParam, DtlsTransportState,
     IceCandidate, IceParameters, IceRole, OrtcError, SctpCapabilities, SctpTransportState,
 };
+pub use sansrtc::srtp::SrtpProfile;
 
 #[cfg(feature = "async-io")]
 pub use self::async_io::{AsyncIoSocket, AsyncIoTimer};
@@ -192,11 +194,12 @@ pub enum Error {
     #[error("socket: {0}")]
     Io(#[from] std::io::Error),
     /// ICE found no working candidate pair, or lost consent.
-    #[error("ICE failed")]
-    IceFailed,
-    /// The DTLS handshake failed (no common suite, fingerprint mismatch, timeout).
-    #[error("DTLS failed")]
-    DtlsFailed,
+    #[error("ICE failed: {0}")]
+    IceFailed(IceFailure),
+    /// The DTLS handshake or session failed (no common suite, fingerprint mismatch,
+    /// timeout, an alert from the peer).
+    #[error("DTLS failed: {0}")]
+    DtlsFailed(DtlsError),
     /// The transport was stopped (or every handle dropped) before the call finished.
     #[error("the transport is closed")]
     Closed,
@@ -355,6 +358,8 @@ pub struct IceGathererOptions {
     pub seed: Option<u64>,
     /// Run as an ICE-lite agent.
     pub lite: bool,
+    /// Pacing of connectivity checks (RFC 8445 §14.2, Ta); `None` keeps core's default.
+    pub ta: Option<Duration>,
 }
 
 impl IceGathererOptions {
@@ -476,6 +481,7 @@ impl<R: Runtime> IceGatherer<R> {
                 seed: Some(seed),
                 stun_servers: options.stun_servers.clone(),
                 lite: options.lite,
+                ta: options.ta,
             },
             R::now(),
         );
@@ -573,7 +579,9 @@ impl<R: Runtime> IceTransport<R> {
             .shared
             .wait_for(|s| match s.ice_state {
                 IceConnectionState::Connected | IceConnectionState::Completed => Some(Ok(())),
-                IceConnectionState::Failed => Some(Err(Error::IceFailed)),
+                IceConnectionState::Failed => Some(Err(Error::IceFailed(
+                    s.ice_failure.unwrap_or(IceFailure::NoWorkingPair),
+                ))),
                 IceConnectionState::Closed => Some(Err(s.closed_error())),
                 _ if s.done => Some(Err(s.closed_error())),
                 _ => None,
@@ -659,10 +667,8 @@ impl<R: Runtime> DtlsTransport<R> {
         let local =
             DtlsParameters::for_certificates(&certificates, &*sansrtc::crypto::default_provider());
         link.shared.update(|s| s.dtls_local = Some(local));
-        link.post_quietly(Command::CreateDtls {
-            certificates,
-            seed: random_seed(),
-        });
+        // Its seed derives from the gatherer's (`IceGathererOptions::seed`), in core.
+        link.post_quietly(Command::CreateDtls { certificates });
         Ok(DtlsTransport {
             link,
             runtime: PhantomData,
@@ -692,7 +698,9 @@ impl<R: Runtime> DtlsTransport<R> {
             .shared
             .wait_for(|s| match s.dtls_state {
                 DtlsTransportState::Connected => Some(Ok(())),
-                DtlsTransportState::Failed => Some(Err(Error::DtlsFailed)),
+                DtlsTransportState::Failed => Some(Err(Error::DtlsFailed(
+                    s.dtls_error.clone().unwrap_or(DtlsError::Timeout),
+                ))),
                 DtlsTransportState::Closed => Some(Err(s.closed_error())),
                 _ if s.done => Some(Err(s.closed_error())),
                 _ => None,
@@ -719,6 +727,37 @@ impl<R: Runtime> DtlsTransport<R> {
     /// The negotiated cipher suite, once connected.
     pub fn cipher_suite(&self) -> Option<CipherSuite> {
         self.link.shared.read(|s| s.cipher_suite)
+    }
+
+    /// The negotiated DTLS version, once connected.
+    pub fn version(&self) -> Option<DtlsVersion> {
+        self.link.shared.read(|s| s.dtls_version)
+    }
+
+    /// The negotiated SRTP protection profile (RFC 5764), once connected, if the peer
+    /// offered one we support.
+    pub fn srtp_profile(&self) -> Option<SrtpProfile> {
+        self.link.shared.read(|s| s.srtp_profile)
+    }
+
+    /// Why the transport failed, once its state is `Failed`.
+    pub fn error(&self) -> Option<DtlsError> {
+        self.link.shared.read(|s| s.dtls_error.clone())
+    }
+
+    /// Chooses the DTLS role this side announces in
+    /// [`local_parameters`](Self::local_parameters) and takes (`client` or `server`;
+    /// `auto` lets the ICE role decide), before [`start`](Self::start).
+    pub async fn set_local_role(&self, role: DtlsRoleParam) -> Result<(), Error> {
+        self.link
+            .call::<R, _>(|reply| Command::DtlsSetRole { role, reply })
+            .await?;
+        self.link.shared.update(|s| {
+            if let Some(local) = &mut s.dtls_local {
+                local.role = role;
+            }
+        });
+        Ok(())
     }
 
     /// `transport`: the ICE transport underneath.
@@ -782,9 +821,9 @@ impl<R: Runtime> SctpTransport<R> {
         }) {
             return Err(Error::AlreadyCreated("SCTP"));
         }
+        // Its seed derives from the gatherer's (`IceGathererOptions::seed`), in core.
         link.post_quietly(Command::CreateSctp {
             port,
-            seed: random_seed(),
             receive_window: limits.receive_window,
         });
         Ok(SctpTransport {

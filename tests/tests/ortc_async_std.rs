@@ -58,6 +58,11 @@ async fn wrong_fingerprint_fails_dtls_start_with_an_error() {
 }
 
 #[async_std::test]
+async fn a_chosen_dtls_role_overrides_the_one_ice_implies() {
+    cases::a_chosen_dtls_role_overrides_the_one_ice_implies().await
+}
+
+#[async_std::test]
 async fn dropping_every_handle_ends_the_task_and_closes_the_sockets() {
     cases::dropping_every_handle_ends_the_task_and_closes_the_sockets().await
 }

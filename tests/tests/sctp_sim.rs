@@ -574,11 +574,11 @@ fn graceful_shutdown_flushes_queued_data() {
     assert_eq!(delivered, 50);
     assert!(ev_b.iter().any(|(_, e)| *e
         == SctpEvent::Closed {
-            reason: "shutdown complete".into()
+            reason: sansrtc::sctp::CloseReason::ShutdownComplete
         }));
     assert!(p.sim.take_events(a).iter().any(|(_, e)| *e
         == SctpEvent::Closed {
-            reason: "shutdown complete".into()
+            reason: sansrtc::sctp::CloseReason::ShutdownComplete
         }));
 }
 

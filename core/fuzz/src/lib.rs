@@ -2245,7 +2245,7 @@ impl SctpPeer {
                                 seen.check(other_messages, stream_id, ppid, &data, unordered);
                             }
                         }
-                        SctpEvent::Closed { reason } => self.closed = Some(reason),
+                        SctpEvent::Closed { reason } => self.closed = Some(reason.to_string()),
                         _ => {}
                     }
                 }

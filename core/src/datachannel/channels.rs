@@ -10,7 +10,7 @@ use bytes::{Bytes, BytesMut};
 use super::{ChannelType, DataChannelOpen, DcepError, DcepMessage, Ppid};
 use crate::dtls::DtlsRole;
 use crate::io::{Layer, Output};
-use crate::sctp::{Association, SctpError, SctpEvent, SendOptions};
+use crate::sctp::{Association, CloseReason, SctpError, SctpEvent, SendOptions};
 
 /// Errors from using data channels.
 #[non_exhaustive]
@@ -210,7 +210,7 @@ pub enum DataChannelEvent {
     /// The association ended; every channel is closed.
     AssociationClosed {
         /// Why.
-        reason: String,
+        reason: CloseReason,
     },
 }
 

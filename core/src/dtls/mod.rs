@@ -278,6 +278,14 @@ enum FlightItem {
     ChangeCipherSpec,
 }
 
+/// A DTLS protocol version.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DtlsVersion {
+    /// DTLS 1.2 (RFC 6347).
+    Dtls12,
+}
+
 /// One DTLS 1.2 session. See the module docs.
 #[derive(Debug)]
 pub struct Dtls {
@@ -407,6 +415,11 @@ impl Dtls {
     /// Negotiated cipher suite.
     pub fn cipher_suite(&self) -> Option<CipherSuite> {
         self.suite.filter(|_| self.state == State::Connected)
+    }
+
+    /// The negotiated protocol version, once connected.
+    pub fn version(&self) -> Option<DtlsVersion> {
+        self.is_connected().then_some(DtlsVersion::Dtls12)
     }
 
     /// Negotiated SRTP protection profile.

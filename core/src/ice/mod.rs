@@ -249,6 +249,19 @@ struct ConsentCheck {
     sent_at: Instant,
 }
 
+/// Why ICE failed.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum IceFailure {
+    /// Every candidate pair failed its checks, with gathering and the peer's candidates
+    /// complete (RFC 8445 §7.2.5.3).
+    #[error("no candidate pair works")]
+    NoWorkingPair,
+    /// The selected pair went unanswered for the consent timeout (RFC 7675 §5.1).
+    #[error("consent lost: the peer stopped answering on the selected pair")]
+    ConsentLost,
+}
+
 /// The ICE agent. See the module docs.
 #[derive(Debug)]
 pub struct IceAgent {
@@ -279,6 +292,7 @@ pub struct IceAgent {
     /// The latest time we were given (the start time until the first input).
     now: Instant,
     closed: bool,
+    failure: Option<IceFailure>,
     events: VecDeque<IceEvent>,
     out: VecDeque<Transmit>,
     stats: IceStats,
@@ -318,10 +332,16 @@ impl IceAgent {
             next_check_at: None,
             now,
             closed: false,
+            failure: None,
             events: VecDeque::new(),
             out: VecDeque::new(),
             stats: IceStats::default(),
         }
+    }
+
+    /// Why the agent failed, once its connection state is `Failed`.
+    pub fn failure(&self) -> Option<IceFailure> {
+        self.failure
     }
 
     /// The latest time the agent was given: its start time until the first input.
@@ -556,6 +576,7 @@ impl IceAgent {
     /// candidates must be signaled again. Data keeps flowing on the old selected pair
     /// until a new one is chosen.
     pub fn restart(&mut self) {
+        self.failure = None;
         if self.closed {
             return;
         }
@@ -921,6 +942,7 @@ impl IceAgent {
             let silent = now.saturating_duration_since(last);
             if !self.cfg.lite && silent >= self.cfg.consent_timeout {
                 // Consent lost: RFC 7675 §5.1 says stop sending.
+                self.failure = Some(IceFailure::ConsentLost);
                 self.set_conn_state(IceConnectionState::Failed);
                 return;
             }
@@ -957,6 +979,7 @@ impl IceAgent {
             && self.gather_state == IceGatheringState::Complete
             && self.triggered.is_empty()
         {
+            self.failure = Some(IceFailure::NoWorkingPair);
             self.set_conn_state(IceConnectionState::Failed);
         } else if !self.pairs.is_empty() || self.cfg.lite {
             self.set_conn_state(IceConnectionState::Checking);

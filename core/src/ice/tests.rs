@@ -267,6 +267,11 @@ fn consent_loss_disconnects_recovers_then_fails() {
         net.states(),
         [IceConnectionState::Failed, IceConnectionState::Failed]
     );
+    assert!(
+        net.agents
+            .iter()
+            .all(|a| a.failure() == Some(IceFailure::ConsentLost))
+    );
     // Consent lost: a failed agent stops sending.
     let sent = net.agents[0].stats().consent_checks_sent;
     net.run_for(Duration::from_secs(20));
@@ -520,6 +525,11 @@ fn unreachable_peer_fails_in_bounded_time() {
     assert!(net.run_until(Duration::from_secs(60), |n| {
         n.states().iter().all(|s| *s == IceConnectionState::Failed)
     }));
+    assert!(
+        net.agents
+            .iter()
+            .all(|a| a.failure() == Some(IceFailure::NoWorkingPair))
+    );
     // RFC 8489 timing with RTO 500 ms, Rc 7, Rm 16 capped at 8 s per retransmit.
     assert!(net.now - net.start > Duration::from_secs(20));
 }

@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 use super::{DtlsParameters, DtlsRoleParam, IceRole, IceTransport, OrtcError, OrtcEvent};
 use crate::demux::{PacketKind, classify};
 use crate::dtls::{
-    CipherSuite, Dtls, DtlsCertificate, DtlsConfig, DtlsEvent, DtlsRole, Fingerprint,
+    CipherSuite, Dtls, DtlsCertificate, DtlsConfig, DtlsError, DtlsEvent, DtlsRole, Fingerprint,
 };
 use crate::ice::IceEvent;
 use crate::io::{Endpoint, Input, Output};
@@ -60,6 +60,8 @@ pub struct DtlsTransport {
     /// DTLS datagrams that arrived before `start`.
     early: VecDeque<Bytes>,
     events: VecDeque<OrtcEvent>,
+    /// Why the session failed, once the state is `Failed`.
+    error: Option<DtlsError>,
 }
 
 impl DtlsTransport {
@@ -87,6 +89,7 @@ impl DtlsTransport {
             peeked: None,
             early: VecDeque::new(),
             events: VecDeque::new(),
+            error: None,
         })
     }
 
@@ -161,6 +164,11 @@ impl DtlsTransport {
             }
         }
         Ok(())
+    }
+
+    /// Why the handshake or session failed, once [`state`](Self::state) is `Failed`.
+    pub fn error(&self) -> Option<&DtlsError> {
+        self.error.as_ref()
     }
 
     /// `state`.
@@ -359,6 +367,7 @@ impl DtlsTransport {
                             DtlsEvent::Closed => DtlsTransportState::Closed,
                             DtlsEvent::Failed(e) => {
                                 tracing::debug!(error = %e, "DTLS transport failed");
+                                self.error = Some(e);
                                 DtlsTransportState::Failed
                             }
                             _ => continue,

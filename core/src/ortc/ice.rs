@@ -21,6 +21,9 @@ pub struct IceGathererConfig {
     pub stun_servers: Vec<SocketAddr>,
     /// Run as ICE-lite (answer checks, never send them).
     pub lite: bool,
+    /// Pacing of connectivity checks (RFC 8445 §14.2, Ta); `None` keeps the agent's
+    /// default.
+    pub ta: Option<Duration>,
 }
 
 /// `RTCIceGatherer`: local ICE parameters and candidates. Core owns no sockets, so the
@@ -49,6 +52,7 @@ impl IceGatherer {
                 seed,
                 stun_servers: cfg.stun_servers,
                 lite: cfg.lite,
+                ta: cfg.ta.unwrap_or(defaults.ta),
                 // Setup time under loss is decided here: a lost check must not cost the
                 // RFC's 500 ms. Retransmit fast while nothing is known, as browsers do (they
                 // re-ping unconfirmed pairs every ~50 ms), backing off to the usual pace.
@@ -177,6 +181,11 @@ impl IceTransport {
             None => self.agent.end_of_remote_candidates(),
         }
         Ok(())
+    }
+
+    /// Why ICE failed, once [`state`](Self::state) is `Failed`.
+    pub fn failure(&self) -> Option<crate::ice::IceFailure> {
+        self.agent.failure()
     }
 
     /// `state` (`RTCIceTransportState` has the connection state's values).

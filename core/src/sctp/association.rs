@@ -190,8 +190,54 @@ pub enum SctpEvent {
     /// delivered unless the reason is a completed shutdown.
     Closed {
         /// Why.
-        reason: String,
+        reason: CloseReason,
     },
+}
+
+/// Why an association ended.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CloseReason {
+    /// The graceful shutdown completed (RFC 9260 §9.2): everything queued was delivered.
+    #[error("shutdown complete")]
+    ShutdownComplete,
+    /// The application aborted, with this reason (sent to the peer as a User-Initiated
+    /// Abort cause).
+    #[error("aborted locally: {0}")]
+    LocalAbort(String),
+    /// The peer broke the protocol; we aborted.
+    #[error("aborted: {0}")]
+    PeerMisbehaved(Violation),
+    /// The peer sent an ABORT, with the first cause it gave, if any.
+    #[error("peer aborted: {}", .0.as_ref().map_or("no cause".to_string(), |c| format!("{c:?}")))]
+    PeerAbort(Option<ErrorCause>),
+    /// INIT or COOKIE-ECHO went unanswered `max_init_retransmits` times.
+    #[error("association setup timed out")]
+    SetupTimeout,
+    /// SHUTDOWN or SHUTDOWN-ACK went unanswered.
+    #[error("shutdown timed out")]
+    ShutdownTimeout,
+    /// The peer stopped answering heartbeats (RFC 9260 §8.3).
+    #[error("peer stopped answering heartbeats")]
+    HeartbeatTimeout,
+    /// Data went unacknowledged `max_retransmits` times in a row (RFC 9260 §8.1).
+    #[error("peer stopped acknowledging data")]
+    RetransmitTimeout,
+}
+
+/// A protocol violation of the peer that made us abort.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Violation {
+    /// A DATA chunk after both ends agreed on I-DATA (RFC 8260 §2.2.1).
+    #[error("DATA chunk received while I-DATA is in use")]
+    DataWhileInterleaving,
+    /// A DATA or I-DATA chunk without user data (RFC 9260 §6.2).
+    #[error("DATA chunk without user data")]
+    NoUserData,
+    /// A message longer than our max-message-size.
+    #[error("message exceeds max-message-size")]
+    MessageTooLarge,
 }
 
 /// Counters.
@@ -737,20 +783,23 @@ impl Association {
             ))],
         });
         self.emit_packet(self.peer_tag, vec![abort]);
-        self.fail(format!("aborted locally: {reason}"));
+        self.fail(CloseReason::LocalAbort(reason.to_owned()));
     }
 
-    /// Abort for a protocol error of the peer: an ABORT carrying `cause`, then close.
-    fn abort_with(&mut self, cause: ErrorCause, reason: &str) {
+    /// Abort for a protocol error of the peer: an ABORT carrying `cause` (by default a
+    /// User-Initiated Abort naming the violation), then close.
+    pub(super) fn abort_for(&mut self, violation: Violation, cause: Option<ErrorCause>) {
         if matches!(self.state, State::Closed | State::Failed) {
             return;
         }
+        let cause = cause
+            .unwrap_or_else(|| ErrorCause::UserInitiatedAbort(Bytes::from(violation.to_string())));
         let abort = Chunk::Abort(Abort {
             tag_reflected: false,
             causes: vec![cause],
         });
         self.emit_packet(self.peer_tag, vec![abort]);
-        self.fail(format!("aborted: {reason}"));
+        self.fail(CloseReason::PeerMisbehaved(violation));
     }
 
     fn rng_next(&mut self) -> u64 {
@@ -767,7 +816,7 @@ impl Association {
         self.pr_scan_due = true;
     }
 
-    fn fail(&mut self, reason: String) {
+    fn fail(&mut self, reason: CloseReason) {
         if self.state == State::Failed {
             return;
         }
@@ -984,7 +1033,7 @@ impl Association {
                 Chunk::Data(d) if self.state.carries_data() => {
                     if self.idata {
                         // RFC 8260 §2.2.1: one or the other, never both.
-                        self.abort("DATA chunk received while I-DATA is in use");
+                        self.abort_for(Violation::DataWhileInterleaving, None);
                         return;
                     }
                     had_data = true;
@@ -1021,11 +1070,11 @@ impl Association {
                             tag_reflected: false,
                         })],
                     );
-                    self.fail("shutdown complete".into());
+                    self.fail(CloseReason::ShutdownComplete);
                     return;
                 }
                 Chunk::ShutdownComplete(_) if self.state == State::ShutdownAckSent => {
-                    self.fail("shutdown complete".into());
+                    self.fail(CloseReason::ShutdownComplete);
                     return;
                 }
                 Chunk::Heartbeat(h) => {
@@ -1033,11 +1082,7 @@ impl Association {
                         .push_back(Chunk::HeartbeatAck(Heartbeat { info: h.info }));
                 }
                 Chunk::Abort(a) => {
-                    let why = a
-                        .causes
-                        .first()
-                        .map_or("no cause".to_string(), |c| format!("{c:?}"));
-                    self.fail(format!("peer aborted: {why}"));
+                    self.fail(CloseReason::PeerAbort(a.causes.first().cloned()));
                     return;
                 }
                 Chunk::Unknown(u) => match u.typ.unknown_action() {
@@ -1409,7 +1454,7 @@ impl Association {
         }
         if self.timers.expired(Timer::T1, now) {
             if self.init_attempts >= self.cfg.max_init_retransmits {
-                self.fail("association setup timed out".into());
+                self.fail(CloseReason::SetupTimeout);
                 return;
             }
             self.init_attempts += 1;
@@ -1434,7 +1479,7 @@ impl Association {
         if self.timers.expired(Timer::T2Shutdown, now) {
             self.t3_strikes += 1;
             if self.t3_strikes > self.cfg.max_retransmits {
-                self.fail("shutdown timed out".into());
+                self.fail(CloseReason::ShutdownTimeout);
                 return;
             }
             self.rto = (self.rto * 2).min(self.cfg.rto_max);
@@ -1454,7 +1499,7 @@ impl Association {
                 // The last one went unanswered.
                 self.t3_strikes += 1;
                 if self.t3_strikes > self.cfg.max_retransmits {
-                    self.fail("peer stopped answering heartbeats".into());
+                    self.fail(CloseReason::HeartbeatTimeout);
                     return;
                 }
             }
@@ -1476,7 +1521,7 @@ impl Association {
             self.stats.t3_expiries += 1;
             self.t3_strikes += 1;
             if self.t3_strikes > self.cfg.max_retransmits {
-                self.fail("peer stopped acknowledging data".into());
+                self.fail(CloseReason::RetransmitTimeout);
                 return;
             }
             self.cc.on_rto(now);

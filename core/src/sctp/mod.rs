@@ -87,7 +87,9 @@ mod tests_hostile;
 
 use bytes::{BufMut, Bytes};
 
-pub use association::{Association, SctpConfig, SctpEvent, SctpStats, SendOptions};
+pub use association::{
+    Association, CloseReason, SctpConfig, SctpEvent, SctpStats, SendOptions, Violation,
+};
 pub use cause::ErrorCause;
 pub use chunk::{
     Abort, Chunk, ChunkType, CookieEcho, Data, ErrorChunk, ForwardTsn, ForwardTsnStream,

@@ -11,7 +11,7 @@ use super::{
     Association, CHUNK_CHARGE, MAX_ERROR_CAUSES, REASSEMBLY_CHARGE, STREAMING_GUESS_MAX, SctpEvent,
     Streaming, charge,
 };
-use crate::sctp::{Data, ErrorCause, IData, Ppid, Sid, Ssn, Tsn};
+use crate::sctp::{Data, ErrorCause, IData, Ppid, Sid, Ssn, Tsn, Violation};
 
 impl Association {
     /// How far past the cumulative TSN a TSN may lie and still be taken. Every chunk
@@ -58,7 +58,7 @@ impl Association {
         if len == 0 {
             // RFC 9260 §6.2: DATA without user data is answered with an ABORT whose cause
             // is No User Data naming the TSN (RFC 8260 §2.1: the same for I-DATA).
-            self.abort_with(ErrorCause::NoUserData(tsn), "DATA chunk without user data");
+            self.abort_for(Violation::NoUserData, Some(ErrorCause::NoUserData(tsn)));
             return None;
         }
         let abs = self.rx_tsns.abs(tsn);
@@ -139,7 +139,7 @@ impl Association {
         if continues {
             let m = self.streaming.as_mut().expect("checked above");
             if m.buf.len() + d.user_data.len() > self.cfg.max_receive_message_size {
-                self.abort("message exceeds max-message-size");
+                self.abort_for(Violation::MessageTooLarge, None);
                 return true;
             }
             m.buf.extend_from_slice(&d.user_data);
@@ -332,7 +332,7 @@ impl Association {
             .map(|t| self.received[&t].user_data.len())
             .sum();
         if total > self.cfg.max_receive_message_size {
-            self.abort("message exceeds max-message-size");
+            self.abort_for(Violation::MessageTooLarge, None);
             return;
         }
         let mut charged = 0;
@@ -412,7 +412,7 @@ impl Association {
         self.rx_tsns.mark_received(abs);
         let entry = &self.ireasm[&key];
         if entry.bytes > self.cfg.max_receive_message_size {
-            self.abort("message exceeds max-message-size");
+            self.abort_for(Violation::MessageTooLarge, None);
             return;
         }
         // Whole when FSNs 0 ..= last are all here: as many as that, the highest being last

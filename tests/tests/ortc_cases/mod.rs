@@ -155,6 +155,9 @@ pub async fn chains_connect_and_carry_text_binary_and_empty_messages_both_ways()
         ));
         assert_eq!(p.dtls.state(), DtlsTransportState::Connected);
         assert!(p.dtls.cipher_suite().is_some());
+        assert_eq!(p.dtls.version(), Some(DtlsVersion::Dtls12));
+        assert!(p.dtls.srtp_profile().is_some());
+        assert_eq!(p.dtls.error(), None);
         let (local, remote) = p.ice.selected_candidate_pair().unwrap();
         assert_eq!(local.ip, "127.0.0.1");
         assert_eq!(remote.ip, "127.0.0.1");
@@ -382,9 +385,42 @@ pub async fn wrong_fingerprint_fails_dtls_start_with_an_error() {
         ),
     )
     .await;
-    assert!(matches!(ra, Err(Error::DtlsFailed)), "{ra:?}");
+    // The cause reaches the application typed, not as a string.
+    assert!(
+        matches!(ra, Err(Error::DtlsFailed(DtlsError::FingerprintMismatch))),
+        "{ra:?}"
+    );
     assert!(rb.is_err(), "{rb:?}");
     assert_eq!(a.dtls.state(), DtlsTransportState::Failed);
+    assert_eq!(a.dtls.error(), Some(DtlsError::FingerprintMismatch));
+    a.ice.stop().await;
+    b.ice.stop().await;
+}
+
+/// The application picks the DTLS role: the ICE-controlling side, which `auto` makes the
+/// DTLS server, announces and takes `client` instead.
+pub async fn a_chosen_dtls_role_overrides_the_one_ice_implies() {
+    let (a, b) = (
+        Peer::new("127.0.0.1:0").await,
+        Peer::new("127.0.0.1:0").await,
+    );
+    a.dtls.set_local_role(DtlsRoleParam::Client).await.unwrap();
+    assert_eq!(a.dtls.local_parameters().role, DtlsRoleParam::Client);
+    let (to_a, to_b) = (b.signal(), a.signal());
+    let (ra, rb) = within(
+        "connect",
+        futures_lite::future::zip(
+            a.start(&to_a, IceRole::Controlling),
+            b.start(&to_b, IceRole::Controlled),
+        ),
+    )
+    .await;
+    ra.unwrap();
+    rb.unwrap();
+    assert_eq!(a.dtls.role(), Some(DtlsRole::Client));
+    assert_eq!(b.dtls.role(), Some(DtlsRole::Server));
+    // Too late once started.
+    assert!(a.dtls.set_local_role(DtlsRoleParam::Server).await.is_err());
     a.ice.stop().await;
     b.ice.stop().await;
 }

@@ -167,9 +167,9 @@ fn data(tsn: Tsn, sid: u16, ssn: u16, beginning: bool, ending: bool, payload: &[
     })
 }
 
-fn closed_reason(events: &[SctpEvent]) -> Option<&str> {
+fn closed_reason(events: &[SctpEvent]) -> Option<&CloseReason> {
     events.iter().find_map(|e| match e {
-        SctpEvent::Closed { reason } => Some(reason.as_str()),
+        SctpEvent::Closed { reason } => Some(reason),
         _ => None,
     })
 }
@@ -192,7 +192,12 @@ fn empty_data_aborts_with_no_user_data() {
         })
         .expect("an ABORT");
     assert_eq!(abort.causes, vec![ErrorCause::NoUserData(empty)]);
-    assert!(closed_reason(&p.events).is_some(), "{:?}", p.events);
+    assert_eq!(
+        closed_reason(&p.events),
+        Some(&CloseReason::PeerMisbehaved(Violation::NoUserData)),
+        "{:?}",
+        p.events
+    );
     assert!(!p.us.is_established());
 }
 
