@@ -468,6 +468,7 @@ impl<R: Runtime> IceGatherer<R> {
             seed: Some(seed),
             stun_servers: options.stun_servers.clone(),
             lite: options.lite,
+            ..Default::default()
         });
         let (shared, commands) = Shared::new(core, options);
         IceGatherer {

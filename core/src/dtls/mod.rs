@@ -1054,13 +1054,12 @@ impl Dtls {
             .iter()
             .flat_map(|s| s.to_be_bytes())
             .collect();
-        let mut c = self.cfg.provider.hmac(
+        let c = self.cfg.provider.hmac(
             HashAlgorithm::Sha256,
             &self.cookie_secret,
             &[&ch.random, &ch.session_id, &suites],
         );
-        c.truncate(32);
-        c
+        c[..32].to_vec()
     }
 
     fn on_client_hello(&mut self, seq: u16, body: &[u8]) -> Result<(), DtlsError> {

@@ -75,6 +75,8 @@ impl DtlsTransport {
         };
         let mut base = DtlsConfig::new(first, Vec::new());
         base.seed = ice.derived_seed(1);
+        // One provider for the whole chain: DTLS takes the one ICE was configured with.
+        base.provider = ice.provider().clone();
         Ok(DtlsTransport {
             ice,
             certificates,
