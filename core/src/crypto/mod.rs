@@ -10,10 +10,13 @@
 //! [`AesCtr`], [`HmacKey`] or [`Aead`] and keeps it; one-shot HMACs come back as an
 //! [`HmacTag`] on the stack.
 //!
-//! A test can plug in another provider, e.g. one whose randomness is seeded so a whole
-//! call replays byte for byte (ring's `SecureRandom` is sealed, so the seam sits above
-//! ring, not inside it).
+//! With the `insecure-seeded-crypto` feature, `InsecureSeededProvider` draws all its
+//! randomness from a seed so a whole simulated call replays byte for byte (ring's
+//! `SecureRandom` is sealed, so the seam sits above ring, not inside it). It is for
+//! simulations only.
 
+#[cfg(feature = "insecure-seeded-crypto")]
+mod insecure_seeded;
 mod ring_provider;
 
 use std::fmt::Debug;
@@ -21,6 +24,8 @@ use std::sync::Arc;
 
 use subtle::ConstantTimeEq;
 
+#[cfg(feature = "insecure-seeded-crypto")]
+pub use insecure_seeded::InsecureSeededProvider;
 pub use ring_provider::RingProvider;
 
 /// Errors from the crypto provider.

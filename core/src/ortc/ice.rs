@@ -23,7 +23,7 @@ pub struct IceGathererConfig {
     /// The one crypto provider of the chain built on this gatherer: ICE's STUN integrity
     /// and DTLS (with its cookies) use it, and SRTP is to be keyed through the DTLS
     /// transport's, which is this one. The default is ring; a simulation that
-    /// must replay byte for byte plugs in a seeded one.
+    /// must replay byte for byte plugs in a seeded one (feature `insecure-seeded-crypto`).
     pub provider: Arc<dyn CryptoProvider>,
     /// STUN servers for server-reflexive candidates.
     pub stun_servers: Vec<SocketAddr>,
