@@ -1059,7 +1059,9 @@ impl Dtls {
             &self.cookie_secret,
             &[&ch.random, &ch.session_id, &suites],
         );
-        c[..32].to_vec()
+        // HMAC-SHA256 is 32 bytes; `take` rather than slicing, so a provider returning
+        // less cannot make a ClientHello panic us.
+        c.iter().take(32).copied().collect()
     }
 
     fn on_client_hello(&mut self, seq: u16, body: &[u8]) -> Result<(), DtlsError> {
