@@ -15,6 +15,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use sansrtc::crypto::RingProvider;
 use sansrtc::ice::{Candidate, IceAgent, IceConfig, IceCredentials};
 use sansrtc::io::{Endpoint, Input, Output, Protocol, Receive};
 use sansrtc::sim::{EndpointId, HostConfig, LinkConfig, Sim};
@@ -146,7 +147,9 @@ fn bench_answer(c: &mut Criterion) {
     m.username(&format!("{}:{}", ours.ufrag, peer.ufrag))
         .priority(0x6e7f_1eff)
         .ice_role(true, u64::MAX);
-    let request: bytes::Bytes = m.finish_with_integrity(ours.pwd.as_bytes()).into();
+    let request: bytes::Bytes = m
+        .finish_with_integrity(&RingProvider::new(), ours.pwd.as_bytes())
+        .into();
     let receive = Receive {
         now: start,
         protocol: Protocol::Udp,

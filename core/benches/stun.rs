@@ -10,6 +10,7 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use sansrtc::crypto::RingProvider;
 use sansrtc::stun::{Class, Message, MessageBuilder, Method, TransactionId};
 
 const CHROMIUM_REQUEST: &str = "data/003-from-browser-BindingRequest-UseCandidate.bin";
@@ -52,7 +53,7 @@ fn rfc5769_request() -> (Vec<u8>, Vec<u8>) {
 
 fn parse_and_verify(buf: &[u8], key: &[u8]) -> bool {
     let msg = Message::parse(buf).expect("valid message");
-    msg.check_integrity(key).is_ok() && msg.username().is_some()
+    msg.check_integrity(&RingProvider::new(), key).is_ok() && msg.username().is_some()
 }
 
 fn bench_stun(c: &mut Criterion) {
@@ -84,7 +85,7 @@ fn bench_stun(c: &mut Criterion) {
                 .priority(0x6e7f_1eff)
                 .ice_role(true, 0x1234_5678_9abc_def0)
                 .use_candidate();
-            m.finish_with_integrity(black_box(key))
+            m.finish_with_integrity(&RingProvider::new(), black_box(key))
         })
     });
     g.finish();

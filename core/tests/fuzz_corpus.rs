@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bytes::Bytes;
+use sansrtc::crypto::RingProvider;
 use sansrtc::dtls::{Dtls, DtlsError, DtlsRole};
 use sansrtc::ice::IceConnectionState;
 use sansrtc::io::Output;
@@ -284,24 +285,24 @@ fn crafted_stun() -> Vec<(&'static str, Vec<u8>)> {
         .software("sansrtc fuzz seed");
     out.push((
         "crafted-error-420-unknown-attributes.bin",
-        b.finish_with_integrity(key),
+        b.finish_with_integrity(&RingProvider::new(), key),
     ));
     let mut b = MessageBuilder::new(Class::Error, Method::Binding, tid(4));
     b.error_code(487, "Role Conflict");
     out.push((
         "crafted-error-487-role-conflict.bin",
-        b.finish_with_integrity(key),
+        b.finish_with_integrity(&RingProvider::new(), key),
     ));
     let mut b = MessageBuilder::new(Class::Success, Method::Binding, tid(5));
     b.xor_mapped_address(sa("[2001:db8::7]:40000"))
         .attribute(&Attribute::MappedAddress(sa("[2001:db8::7]:40000")))
-        .integrity(key)
-        .integrity_sha256(key)
+        .integrity(&RingProvider::new(), key)
+        .integrity_sha256(&RingProvider::new(), key)
         .fingerprint();
     out.push(("crafted-success-ipv6-integrity-and-sha256.bin", b.finish()));
     let mut b = MessageBuilder::new(Class::Success, Method::Binding, tid(6));
     b.xor_mapped_address(sa("203.0.113.9:1234"))
-        .integrity_sha256(key)
+        .integrity_sha256(&RingProvider::new(), key)
         .fingerprint();
     out.push(("crafted-success-integrity-sha256-only.bin", b.finish()));
     let mut b = MessageBuilder::new(Class::Success, Method::Allocate, tid(7));
@@ -309,7 +310,7 @@ fn crafted_stun() -> Vec<(&'static str, Vec<u8>)> {
         .xor_mapped_address(sa("203.0.113.9:1234"))
         .attribute(&Attribute::Lifetime(600))
         .software("turn")
-        .integrity(&lt_key)
+        .integrity(&RingProvider::new(), &lt_key)
         .fingerprint();
     out.push(("crafted-turn-allocate-success.bin", b.finish()));
     let mut b = MessageBuilder::new(Class::Request, Method::Allocate, tid(8));
@@ -321,7 +322,7 @@ fn crafted_stun() -> Vec<(&'static str, Vec<u8>)> {
         .username("user")
         .attribute(&Attribute::Realm("example.org"))
         .attribute(&Attribute::Nonce("f//499k954d6OL34oL9FSTvy64sA"))
-        .integrity(&lt_key);
+        .integrity(&RingProvider::new(), &lt_key);
     out.push(("crafted-turn-allocate-request-long-term.bin", b.finish()));
     let mut b = MessageBuilder::new(Class::Indication, Method::Send, tid(9));
     b.attribute(&Attribute::XorPeerAddress(sa("[2001:db8::9]:5004")))
@@ -334,11 +335,11 @@ fn crafted_stun() -> Vec<(&'static str, Vec<u8>)> {
         .username("user")
         .attribute(&Attribute::Realm("example.org"))
         .attribute(&Attribute::Nonce("nonce"))
-        .integrity(&lt_key)
+        .integrity(&RingProvider::new(), &lt_key)
         .fingerprint();
     out.push(("crafted-turn-channel-bind-request.bin", b.finish()));
     let mut b = req();
-    b.username("a:b").integrity(key);
+    b.username("a:b").integrity(&RingProvider::new(), key);
     b.raw(attr::MAPPED_ADDRESS, &[1, 2, 3]).fingerprint();
     out.push((
         "crafted-malformed-attribute-after-integrity-ignored.bin",
@@ -373,7 +374,10 @@ fn crafted_stun() -> Vec<(&'static str, Vec<u8>)> {
     out.push(("crafted-error-code-class-out-of-range.bin", b.finish()));
     let mut b = req();
     b.padding_byte(0xFF).username("odd").software("x");
-    out.push(("crafted-nonzero-padding.bin", b.finish_with_integrity(key)));
+    out.push((
+        "crafted-nonzero-padding.bin",
+        b.finish_with_integrity(&RingProvider::new(), key),
+    ));
     let mut v = req().finish();
     v.extend_from_slice(&[0x00, 0x06, 0x00, 0x10, b'a', b'b', b'c', b'd']);
     v[3] = 8;
@@ -386,7 +390,8 @@ fn crafted_stun() -> Vec<(&'static str, Vec<u8>)> {
     b.fingerprint().software("after fingerprint");
     out.push(("crafted-attribute-after-fingerprint.bin", b.finish()));
     let mut b = req();
-    b.integrity(key).integrity(key);
+    b.integrity(&RingProvider::new(), key)
+        .integrity(&RingProvider::new(), key);
     out.push(("crafted-two-message-integrity.bin", b.finish()));
     let mut v = rfc5769()[0].1.clone();
     v.push(0);

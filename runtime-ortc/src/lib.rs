@@ -482,6 +482,7 @@ impl<R: Runtime> IceGatherer<R> {
                 stun_servers: options.stun_servers.clone(),
                 lite: options.lite,
                 ta: options.ta,
+                ..Default::default()
             },
             R::now(),
         );

@@ -102,8 +102,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use sansrtc::crypto::{
-    AEAD_TAG_LEN, Aead, AeadAlgorithm, CryptoError, CryptoProvider, HashAlgorithm, KeyExchange,
-    NamedGroup, SignatureScheme, SigningKey, default_provider,
+    AEAD_TAG_LEN, Aead, AeadAlgorithm, AesCtr, CryptoError, CryptoProvider, HashAlgorithm, HmacKey,
+    HmacTag, KeyExchange, NamedGroup, RingProvider, SignatureScheme, SigningKey, default_provider,
 };
 use sansrtc::dtls::handshake::{
     self as hs, ClientHello, Reassembler, ServerHello, ServerKeyExchange,
@@ -295,17 +295,17 @@ fn stun_unbounded(data: &[u8]) {
     let _ = msg.lifetime();
     let _ = msg.data();
 
-    let mi = msg.check_integrity(STUN_KEY);
+    let mi = msg.check_integrity(&RingProvider::new(), STUN_KEY);
     assert_eq!(msg.has_integrity(), mi != Err(StunError::NoIntegrity));
-    let mi256 = msg.check_integrity_sha256(STUN_KEY);
+    let mi256 = msg.check_integrity_sha256(&RingProvider::new(), STUN_KEY);
     assert_eq!(
         msg.has_integrity_sha256(),
         mi256 != Err(StunError::NoIntegrity)
     );
     if let (Some(user), Some(realm)) = (msg.username(), msg.realm()) {
         let key = stun::long_term_key(user, realm, "TheMatrIX");
-        let _ = msg.check_integrity(&key);
-        let _ = msg.check_integrity_sha256(&key);
+        let _ = msg.check_integrity(&RingProvider::new(), &key);
+        let _ = msg.check_integrity_sha256(&RingProvider::new(), &key);
     }
 
     // What the decoder produced, the encoder must reproduce.
@@ -591,7 +591,7 @@ impl Driver {
                 Class::Request => {
                     if msg.has_integrity() {
                         let creds = self.agent.remote_credentials().expect("checks need creds");
-                        msg.check_integrity(creds.pwd.as_bytes())
+                        msg.check_integrity(&RingProvider::new(), creds.pwd.as_bytes())
                             .expect("check signed with the peer's pwd");
                     }
                     if self.tids.len() == 16 {
@@ -601,7 +601,7 @@ impl Driver {
                 }
                 Class::Success | Class::Error => {
                     let pwd = &self.agent.local_credentials().pwd;
-                    msg.check_integrity(pwd.as_bytes())
+                    msg.check_integrity(&RingProvider::new(), pwd.as_bytes())
                         .expect("response signed with our pwd");
                 }
                 _ => {}
@@ -675,9 +675,9 @@ impl Driver {
         } else {
             theirs.1
         };
-        b.integrity(key.as_bytes());
+        b.integrity(&RingProvider::new(), key.as_bytes());
         if fl & flags::SHA256 != 0 {
-            b.integrity_sha256(key.as_bytes());
+            b.integrity_sha256(&RingProvider::new(), key.as_bytes());
         }
         if fl & flags::NO_FINGERPRINT == 0 {
             b.fingerprint();
@@ -1128,6 +1128,8 @@ impl KeyExchange for FakeKx {
 struct FakeSigner {
     inner: Arc<dyn CryptoProvider>,
     scheme: SignatureScheme,
+    /// The real key's public value, so certificates built on this signer look right.
+    public: Vec<u8>,
 }
 
 impl SigningKey for FakeSigner {
@@ -1137,6 +1139,10 @@ impl SigningKey for FakeSigner {
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
         Ok(fake_signature(&*self.inner, message))
+    }
+
+    fn public_key(&self) -> &[u8] {
+        &self.public
     }
 }
 
@@ -1166,8 +1172,16 @@ impl CryptoProvider for FuzzCrypto {
         self.inner.aead(alg, key)
     }
 
-    fn hmac(&self, hash: HashAlgorithm, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    fn hmac(&self, hash: HashAlgorithm, key: &[u8], parts: &[&[u8]]) -> HmacTag {
         self.inner.hmac(hash, key, parts)
+    }
+
+    fn hmac_key(&self, hash: HashAlgorithm, key: &[u8]) -> Box<dyn HmacKey> {
+        self.inner.hmac_key(hash, key)
+    }
+
+    fn aes_ctr(&self, key: &[u8]) -> Result<Box<dyn AesCtr>, CryptoError> {
+        self.inner.aes_ctr(key)
     }
 
     fn hash(&self, hash: HashAlgorithm, parts: &[&[u8]]) -> Vec<u8> {
@@ -1194,11 +1208,16 @@ impl CryptoProvider for FuzzCrypto {
         pkcs8: &[u8],
     ) -> Result<Arc<dyn SigningKey>, CryptoError> {
         // Only to reject what the real provider rejects.
-        self.inner.signing_key(scheme, pkcs8)?;
+        let real = self.inner.signing_key(scheme, pkcs8)?;
         Ok(Arc::new(FakeSigner {
             inner: self.inner.clone(),
             scheme,
+            public: real.public_key().to_vec(),
         }))
+    }
+
+    fn generate_signing_key(&self, scheme: SignatureScheme) -> Result<Vec<u8>, CryptoError> {
+        self.inner.generate_signing_key(scheme)
     }
 }
 
@@ -1691,6 +1710,7 @@ fn srtp_contexts(mode: u8) -> (sansrtc::srtp::SrtpContext, sansrtc::srtp::SrtpCo
     let config = || SrtpConfig {
         replay_window: 64,
         max_ssrcs: 4,
+        ..SrtpConfig::default()
     };
     if mode & 8 != 0 {
         let km: Vec<u8> = (0..CHROMIUM_SRTP_KEYING_MATERIAL.len())

@@ -1,15 +1,31 @@
-//! The crypto seam: everything DTLS needs from cryptography, behind one small trait.
+//! The crypto seam: everything DTLS, SRTP, STUN and the DTLS cookies need from
+//! cryptography, behind one small trait.
 //!
 //! The protocol machines never name a crypto library; they ask a [`CryptoProvider`].
-//! [`RingProvider`] (ring) is the default. A test can plug in another provider, e.g. one
-//! whose randomness is seeded so a whole handshake replays byte for byte (ring's
-//! `SecureRandom` is sealed, so the seam sits above ring, not inside it).
+//! [`RingProvider`] (ring, with RustCrypto's AES-CTR and HMAC-SHA1 where those are
+//! faster) is the default. The ORTC chain takes its provider from one place,
+//! `IceGathererConfig::provider`, and hands it to ICE, DTLS and everything above.
+//!
+//! Per-packet work never allocates: SRTP asks once, at key setup, for a keyed
+//! [`AesCtr`], [`HmacKey`] or [`Aead`] and keeps it; one-shot HMACs come back as an
+//! [`HmacTag`] on the stack.
+//!
+//! With the `insecure-seeded-crypto` feature, `InsecureSeededProvider` draws all its
+//! randomness from a seed so a whole simulated call replays byte for byte (ring's
+//! `SecureRandom` is sealed, so the seam sits above ring, not inside it). It is for
+//! simulations only.
 
+#[cfg(feature = "insecure-seeded-crypto")]
+mod insecure_seeded;
 mod ring_provider;
 
 use std::fmt::Debug;
 use std::sync::Arc;
 
+use subtle::ConstantTimeEq;
+
+#[cfg(feature = "insecure-seeded-crypto")]
+pub use insecure_seeded::InsecureSeededProvider;
 pub use ring_provider::RingProvider;
 
 /// Errors from the crypto provider.
@@ -212,6 +228,79 @@ pub trait Aead: Send + Sync + Debug {
     fn open(&self, nonce: &[u8; 12], aad: &[u8], in_out: &mut [u8]) -> Result<usize, CryptoError>;
 }
 
+/// Longest HMAC output (SHA-512).
+pub const MAX_HMAC_LEN: usize = 64;
+
+/// An HMAC output, held on the stack so a per-message MAC (STUN, SRTP) never allocates.
+#[derive(Clone, Copy)]
+pub struct HmacTag {
+    bytes: [u8; MAX_HMAC_LEN],
+    len: u8,
+}
+
+impl HmacTag {
+    /// A tag holding `bytes` (at most [`MAX_HMAC_LEN`]; longer input is cut there).
+    pub fn new(bytes: &[u8]) -> Self {
+        let len = bytes.len().min(MAX_HMAC_LEN);
+        let mut tag = HmacTag {
+            bytes: [0; MAX_HMAC_LEN],
+            len: len as u8,
+        };
+        tag.bytes[..len].copy_from_slice(&bytes[..len]);
+        tag
+    }
+
+    /// The tag bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+
+    /// Whether `received` equals this tag's leftmost bytes (a truncated tag, as SRTP's
+    /// 80- and 32-bit tags and STUN's truncated SHA-256 are), compared in constant time
+    /// so a forger learns nothing from timing. An empty or over-long `received` never
+    /// matches.
+    pub fn verify_truncated(&self, received: &[u8]) -> bool {
+        !received.is_empty()
+            && received.len() <= usize::from(self.len)
+            && bool::from(self.bytes[..received.len()].ct_eq(received))
+    }
+}
+
+impl std::ops::Deref for HmacTag {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl AsRef<[u8]> for HmacTag {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl Debug for HmacTag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HmacTag({} bytes)", self.len)
+    }
+}
+
+/// An HMAC keyed once, for a session that MACs many packets (SRTP): keying hashes the
+/// key pads, which must not be paid per packet.
+pub trait HmacKey: Send + Sync + Debug {
+    /// HMAC over the concatenation of `parts`.
+    fn sign(&self, parts: &[&[u8]]) -> HmacTag;
+}
+
+/// AES in counter mode, keyed once (SRTP's AES-CM transform and its key derivation,
+/// RFC 3711 §4.1.1 and §4.3.3).
+pub trait AesCtr: Send + Sync + Debug {
+    /// XOR `data` with the keystream whose first counter block is `counter`, the whole
+    /// 128-bit block incremented big-endian per block (NIST SP 800-38A).
+    fn apply_keystream(&self, counter: &[u8; 16], data: &mut [u8]);
+}
+
 /// One side of an ephemeral key exchange.
 pub trait KeyExchange: Send + Debug {
     /// Our public value to send (X25519: 32 bytes; P-256: 65-byte uncompressed point).
@@ -226,6 +315,9 @@ pub trait SigningKey: Send + Sync + Debug {
     fn scheme(&self) -> SignatureScheme;
     /// Sign `message`.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError>;
+    /// The public key: for ECDSA the uncompressed point, as a certificate's
+    /// SubjectPublicKeyInfo carries it.
+    fn public_key(&self) -> &[u8];
 }
 
 /// Everything the protocol layers need from cryptography.
@@ -236,8 +328,13 @@ pub trait CryptoProvider: Send + Sync + Debug {
     fn key_exchange(&self, group: NamedGroup) -> Result<Box<dyn KeyExchange>, CryptoError>;
     /// Key an AEAD.
     fn aead(&self, alg: AeadAlgorithm, key: &[u8]) -> Result<Box<dyn Aead>, CryptoError>;
-    /// HMAC over the concatenation of `parts`.
-    fn hmac(&self, hash: HashAlgorithm, key: &[u8], parts: &[&[u8]]) -> Vec<u8>;
+    /// HMAC over the concatenation of `parts`, keyed for this one call (STUN
+    /// MESSAGE-INTEGRITY, DTLS PRF and cookies).
+    fn hmac(&self, hash: HashAlgorithm, key: &[u8], parts: &[&[u8]]) -> HmacTag;
+    /// An HMAC keyed once for many messages (SRTP's per-packet tag).
+    fn hmac_key(&self, hash: HashAlgorithm, key: &[u8]) -> Box<dyn HmacKey>;
+    /// AES-CTR keyed with a 16- or 32-byte key.
+    fn aes_ctr(&self, key: &[u8]) -> Result<Box<dyn AesCtr>, CryptoError>;
     /// Hash of the concatenation of `parts`.
     fn hash(&self, hash: HashAlgorithm, parts: &[&[u8]]) -> Vec<u8>;
     /// Verify `signature` over `message` with a SubjectPublicKeyInfo's key bits
@@ -255,6 +352,8 @@ pub trait CryptoProvider: Send + Sync + Debug {
         scheme: SignatureScheme,
         pkcs8: &[u8],
     ) -> Result<Arc<dyn SigningKey>, CryptoError>;
+    /// A new private key for `scheme` as PKCS#8 DER, for a self-signed certificate.
+    fn generate_signing_key(&self, scheme: SignatureScheme) -> Result<Vec<u8>, CryptoError>;
 }
 
 /// The default provider.

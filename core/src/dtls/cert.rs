@@ -96,20 +96,29 @@ impl fmt::Debug for DtlsCertificate {
 }
 
 impl DtlsCertificate {
-    /// Generate an ECDSA P-256 self-signed certificate (the WebRTC default).
+    /// Generate an ECDSA P-256 self-signed certificate (the WebRTC default). The key
+    /// comes from `provider` and the certificate is signed through it, so a seeded
+    /// provider yields the same certificate every time.
     pub fn generate(provider: &dyn CryptoProvider) -> Result<Self, DtlsError> {
-        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-            .map_err(|e| DtlsError::Certificate(e.to_string()))?;
+        let cert_err = |e: &dyn fmt::Display| DtlsError::Certificate(e.to_string());
+        let pkcs8 = provider
+            .generate_signing_key(SignatureScheme::EcdsaP256Sha256)
+            .map_err(|e| cert_err(&e))?;
+        let signer = provider
+            .signing_key(SignatureScheme::EcdsaP256Sha256, &pkcs8)
+            .map_err(|e| cert_err(&e))?;
+        // rcgen would sign with its own key and randomness; as a "remote" key it signs
+        // through the provider instead.
+        let key = rcgen::KeyPair::from_remote(Box::new(ProviderSigner(signer)))
+            .map_err(|e| cert_err(&e))?;
         let mut params = rcgen::CertificateParams::new(vec!["sansrtc".to_string()])
             .map_err(|e| DtlsError::Certificate(e.to_string()))?;
         params.distinguished_name = rcgen::DistinguishedName::new();
         params
             .distinguished_name
             .push(rcgen::DnType::CommonName, "sansrtc");
-        let cert = params
-            .self_signed(&key)
-            .map_err(|e| DtlsError::Certificate(e.to_string()))?;
-        Self::from_der(provider, cert.der().to_vec(), key.serialize_der())
+        let cert = params.self_signed(&key).map_err(|e| cert_err(&e))?;
+        Self::from_der(provider, cert.der().to_vec(), pkcs8)
     }
 
     /// From a DER certificate and its PKCS#8 DER private key (ECDSA P-256 or P-384).
@@ -172,6 +181,23 @@ impl DtlsCertificate {
         algorithm: HashAlgorithm,
     ) -> Fingerprint {
         Fingerprint::of(provider, algorithm, &self.der)
+    }
+}
+
+/// A provider's P-256 signing key as rcgen's remote key pair.
+struct ProviderSigner(Arc<dyn SigningKey>);
+
+impl rcgen::RemoteKeyPair for ProviderSigner {
+    fn public_key(&self) -> &[u8] {
+        self.0.public_key()
+    }
+
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        self.0.sign(msg).map_err(|_| rcgen::Error::RemoteKeyError)
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_ECDSA_P256_SHA256
     }
 }
 

@@ -1060,13 +1060,14 @@ impl Dtls {
             .iter()
             .flat_map(|s| s.to_be_bytes())
             .collect();
-        let mut c = self.cfg.provider.hmac(
+        let c = self.cfg.provider.hmac(
             HashAlgorithm::Sha256,
             &self.cookie_secret,
             &[&ch.random, &ch.session_id, &suites],
         );
-        c.truncate(32);
-        c
+        // HMAC-SHA256 is 32 bytes; `take` rather than slicing, so a provider returning
+        // less cannot make a ClientHello panic us.
+        c.iter().take(32).copied().collect()
     }
 
     fn on_client_hello(&mut self, seq: u16, body: &[u8]) -> Result<(), DtlsError> {

@@ -17,6 +17,7 @@ mod pair;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -24,6 +25,7 @@ use bytes::Bytes;
 pub use candidate::{Candidate, CandidateKind, DEFAULT_LOCAL_PREFERENCE, compute_priority};
 use pair::{Pair, PairState, pair_priority};
 
+use crate::crypto::{CryptoProvider, default_provider};
 use crate::io::{Endpoint, IDLE_TIMEOUT, Input, Output, Protocol, Receive, Transmit};
 use crate::rng::Rng;
 use crate::stun::{
@@ -166,6 +168,9 @@ pub struct IceConfig {
     pub max_remote_candidates: usize,
     /// Upper bound on candidate pairs (RFC 8445 §6.1.2.5 suggests 100).
     pub max_pairs: usize,
+    /// Computes and checks STUN MESSAGE-INTEGRITY; in an ORTC chain, the provider DTLS
+    /// and SRTP use too.
+    pub provider: Arc<dyn CryptoProvider>,
 }
 
 impl Default for IceConfig {
@@ -195,6 +200,7 @@ impl Default for IceConfig {
             nomination_delay: Duration::from_millis(500),
             max_remote_candidates: 100,
             max_pairs: 100,
+            provider: default_provider(),
         }
     }
 }
@@ -347,6 +353,12 @@ impl IceAgent {
     /// The latest time the agent was given: its start time until the first input.
     pub fn now(&self) -> Instant {
         self.now
+    }
+
+    /// The crypto provider from the configuration (STUN integrity), which the layers
+    /// above an ORTC ICE transport take as theirs.
+    pub fn provider(&self) -> &Arc<dyn CryptoProvider> {
+        &self.cfg.provider
     }
 
     /// Our ufrag and pwd, to signal to the peer.
@@ -719,7 +731,7 @@ impl IceAgent {
         if use_candidate {
             b.use_candidate();
         }
-        let msg = b.finish_with_integrity(remote_creds.pwd.as_bytes());
+        let msg = b.finish_with_integrity(&*self.cfg.provider, remote_creds.pwd.as_bytes());
         Some(Transmit::single(
             l.protocol(),
             l.base(),
@@ -1012,7 +1024,7 @@ impl IceAgent {
     }
 
     fn respond(&mut self, r: &Receive, b: &mut MessageBuilder) {
-        let msg = b.finish_with_integrity(self.local_creds.pwd.as_bytes());
+        let msg = b.finish_with_integrity(&*self.cfg.provider, self.local_creds.pwd.as_bytes());
         self.out.push_back(Transmit::single(
             r.protocol,
             r.destination,
@@ -1031,7 +1043,7 @@ impl IceAgent {
             return;
         }
         if msg
-            .check_integrity(self.local_creds.pwd.as_bytes())
+            .check_integrity(&*self.cfg.provider, self.local_creds.pwd.as_bytes())
             .is_err()
         {
             self.stats.dropped_bad_integrity += 1;
@@ -1208,7 +1220,10 @@ impl IceAgent {
             self.stats.dropped_unknown_transaction += 1;
             return;
         }
-        if msg.check_integrity(remote_pwd.as_bytes()).is_err() {
+        if msg
+            .check_integrity(&*self.cfg.provider, remote_pwd.as_bytes())
+            .is_err()
+        {
             self.stats.dropped_bad_integrity += 1;
             return;
         }

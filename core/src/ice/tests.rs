@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::crypto::RingProvider;
 use crate::stun::{Attribute, attr};
 
 /// One start time for every agent of a test, so the network's clock never runs behind
@@ -366,7 +367,7 @@ fn request(ufrags: &str, pwd: &str, extra: impl FnOnce(&mut MessageBuilder)) -> 
         .priority(1_845_501_695)
         .ice_role(true, 42);
     extra(&mut b);
-    b.finish_with_integrity(pwd.as_bytes())
+    b.finish_with_integrity(&RingProvider::new(), pwd.as_bytes())
 }
 
 #[test]
@@ -409,7 +410,7 @@ fn hostile_input_is_dropped_and_counted_without_state_change() {
     assert!(deliver(&mut b, vec![0x80, 0, 0, 0]).is_empty());
     // A response nobody asked for.
     let resp = MessageBuilder::new(Class::Success, Method::Binding, TransactionId([9; 12]))
-        .finish_with_integrity(b"whatever");
+        .finish_with_integrity(&RingProvider::new(), b"whatever");
     assert!(deliver(&mut b, resp).is_empty());
     let s = b.stats();
     assert_eq!(s.dropped_bad_integrity, 1);
@@ -429,7 +430,8 @@ fn hostile_input_is_dropped_and_counted_without_state_change() {
     let m = Message::parse(&out[0].contents).unwrap();
     assert_eq!(m.class(), Class::Success);
     assert_eq!(m.mapped_address(), Some(addr("10.0.0.1:1000")));
-    m.check_integrity(creds.pwd.as_bytes()).unwrap();
+    m.check_integrity(&RingProvider::new(), creds.pwd.as_bytes())
+        .unwrap();
 }
 
 #[test]
@@ -495,7 +497,9 @@ fn aggressive_nomination_is_accepted() {
     let check = Message::parse(&out[1].contents).unwrap();
     assert_eq!(check.class(), Class::Request);
     assert_eq!(check.username(), Some(&*format!("peer:{}", creds.ufrag)));
-    check.check_integrity(peer_pwd.as_bytes()).unwrap();
+    check
+        .check_integrity(&RingProvider::new(), peer_pwd.as_bytes())
+        .unwrap();
     let mut resp = MessageBuilder::new(Class::Success, Method::Binding, check.transaction_id());
     resp.xor_mapped_address(addr("10.0.0.2:2000"));
     b.handle_input(Input::Receive(Receive {
@@ -503,7 +507,9 @@ fn aggressive_nomination_is_accepted() {
         protocol: Protocol::Udp,
         source: addr("10.0.0.1:1000"),
         destination: addr("10.0.0.2:2000"),
-        contents: resp.finish_with_integrity(peer_pwd.as_bytes()).into(),
+        contents: resp
+            .finish_with_integrity(&RingProvider::new(), peer_pwd.as_bytes())
+            .into(),
     }));
     let (l, r) = b
         .selected_pair()

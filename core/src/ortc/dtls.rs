@@ -12,7 +12,7 @@ use crate::dtls::{
 };
 use crate::ice::IceEvent;
 use crate::io::{Endpoint, Input, Output};
-use crate::srtp::SrtpProfile;
+use crate::srtp::{SrtpConfig, SrtpProfile};
 
 /// DTLS datagrams kept from before `start` (a peer's first flight is a few).
 const MAX_EARLY: usize = 8;
@@ -75,6 +75,8 @@ impl DtlsTransport {
         };
         let mut base = DtlsConfig::new(first, Vec::new());
         base.seed = ice.derived_seed(1);
+        // One provider for the whole chain: DTLS takes the one ICE was configured with.
+        base.provider = ice.provider().clone();
         Ok(DtlsTransport {
             ice,
             certificates,
@@ -199,6 +201,17 @@ impl DtlsTransport {
     /// The negotiated SRTP profile and keying material, for media (RFC 5764).
     pub fn srtp_keying_material(&self) -> Option<(SrtpProfile, Vec<u8>)> {
         self.dtls.as_ref()?.srtp_keying_material()
+    }
+
+    /// An SRTP configuration keyed through this chain's crypto provider (the one in
+    /// `IceGathererConfig::provider`), for contexts made from
+    /// [`srtp_keying_material`](Self::srtp_keying_material), so media uses the same
+    /// provider as ICE and DTLS.
+    pub fn srtp_config(&self) -> SrtpConfig {
+        SrtpConfig {
+            provider: self.base.provider.clone(),
+            ..SrtpConfig::default()
+        }
     }
 
     /// The session underneath, once the handshake began.

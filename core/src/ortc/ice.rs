@@ -4,19 +4,27 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use super::{IceCandidate, IceParameters, OrtcError, OrtcEvent};
+use crate::crypto::{CryptoProvider, default_provider};
 use crate::ice::{Candidate, IceAgent, IceConfig, IceConnectionState, IceGatheringState};
 use crate::io::{Endpoint, Input, Output, Protocol, Receive, Transmit};
 
 /// How a gatherer is set up.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct IceGathererConfig {
     /// Seed for credentials, tie-breaker and transaction ids, and (derived from those) for
     /// the DTLS and SCTP layers above. `None` draws one from the crypto provider, as every
     /// chain on a network needs its own; set it for reproducible simulations.
     pub seed: Option<u64>,
+    /// The one crypto provider of the chain built on this gatherer: ICE's STUN integrity
+    /// and DTLS (with its cookies) use it, and SRTP is to be keyed through the DTLS
+    /// transport's, which is this one. The default is ring; a simulation that
+    /// must replay byte for byte plugs in a seeded one (feature `insecure-seeded-crypto`).
+    pub provider: Arc<dyn CryptoProvider>,
     /// STUN servers for server-reflexive candidates.
     pub stun_servers: Vec<SocketAddr>,
     /// Run as ICE-lite (answer checks, never send them).
@@ -24,6 +32,18 @@ pub struct IceGathererConfig {
     /// Pacing of connectivity checks (RFC 8445 §14.2, Ta); `None` keeps the agent's
     /// default.
     pub ta: Option<Duration>,
+}
+
+impl Default for IceGathererConfig {
+    fn default() -> Self {
+        IceGathererConfig {
+            seed: None,
+            provider: default_provider(),
+            stun_servers: Vec::new(),
+            lite: false,
+            ta: None,
+        }
+    }
 }
 
 /// `RTCIceGatherer`: local ICE parameters and candidates. Core owns no sockets, so the
@@ -44,12 +64,13 @@ impl IceGatherer {
             let mut b = [0u8; 8];
             // Without a working random source the seed stays fixed: still correct, only
             // as predictable as a simulation's.
-            let _ = crate::crypto::default_provider().fill_random(&mut b);
+            let _ = cfg.provider.fill_random(&mut b);
             u64::from_le_bytes(b)
         });
         Self::with_ice_config(
             IceConfig {
                 seed,
+                provider: cfg.provider,
                 stun_servers: cfg.stun_servers,
                 lite: cfg.lite,
                 ta: cfg.ta.unwrap_or(defaults.ta),
@@ -275,11 +296,17 @@ impl IceTransport {
         self.agent.poll_output()
     }
 
+    /// The chain's crypto provider (from [`IceGathererConfig::provider`]), for the
+    /// layers above.
+    pub(crate) fn provider(&self) -> &Arc<dyn CryptoProvider> {
+        self.agent.provider()
+    }
+
     /// A seed for a layer above, derived from this agent's (random) credentials, so one
     /// seed steers the whole chain and chains differ from each other.
     pub(crate) fn derived_seed(&self, layer: u8) -> u64 {
         let c = self.agent.local_credentials();
-        let digest = crate::crypto::default_provider().hash(
+        let digest = self.provider().hash(
             crate::crypto::HashAlgorithm::Sha256,
             &[c.ufrag.as_bytes(), c.pwd.as_bytes(), &[layer]],
         );

@@ -151,8 +151,9 @@ impl SrtpContext {
                 actual: master_salt.len(),
             });
         }
-        let rtp = SessionKeys::derive(profile, master_key, master_salt, false)?;
-        let rtcp = SessionKeys::derive(profile, master_key, master_salt, true)?;
+        let p = &*config.provider;
+        let rtp = SessionKeys::derive(p, profile, master_key, master_salt, false)?;
+        let rtcp = SessionKeys::derive(p, profile, master_key, master_salt, true)?;
         Self::from_session_keys(profile, &rtp, &rtcp, config)
     }
 
@@ -166,9 +167,9 @@ impl SrtpContext {
         config.validate()?;
         Ok(SrtpContext {
             profile,
+            rtp: Transform::new(&*config.provider, profile, rtp)?,
+            rtcp: Transform::new(&*config.provider, profile, rtcp)?,
             config,
-            rtp: Transform::new(profile, rtp)?,
-            rtcp: Transform::new(profile, rtcp)?,
             rtp_out: BTreeMap::new(),
             rtp_in: BTreeMap::new(),
             rtcp_out: BTreeMap::new(),

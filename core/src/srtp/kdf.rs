@@ -1,7 +1,7 @@
 //! Session key derivation: the AES-CM PRF of RFC 3711 §4.3, with a key derivation rate
 //! of zero (RFC 5764 §4.1.2 and RFC 8827 fix it at 0 for DTLS-SRTP: derive once).
 
-use aes::cipher::{KeyIvInit, StreamCipher};
+use crate::crypto::{AesCtr, CryptoProvider};
 
 use super::{SrtpError, SrtpProfile};
 
@@ -17,14 +17,48 @@ pub(crate) enum Label {
     RtcpSalt = 0x05,
 }
 
+/// [`prf`] keyed for one call, for the RFC 3711 Appendix B.3 vectors.
+#[cfg(test)]
+pub(crate) fn derive(
+    provider: &dyn CryptoProvider,
+    master_key: &[u8],
+    master_salt: &[u8],
+    label: Label,
+    out: &mut [u8],
+) -> Result<(), SrtpError> {
+    prf(&*keyed_prf(provider, master_key)?, master_salt, label, out)
+}
+
+/// The PRF's AES keyed with the master key: AES-128 or, for AEAD_AES_256_GCM, AES-256.
+fn keyed_prf(
+    provider: &dyn CryptoProvider,
+    master_key: &[u8],
+) -> Result<Box<dyn AesCtr>, SrtpError> {
+    match master_key.len() {
+        16 | 32 => provider
+            .aes_ctr(master_key)
+            .map_err(|_| SrtpError::InvalidKeyLength {
+                expected: 16,
+                actual: master_key.len(),
+            }),
+        actual => Err(SrtpError::InvalidKeyLength {
+            expected: 16,
+            actual,
+        }),
+    }
+}
+
 /// Fill `out` with the PRF output for `label` (RFC 3711 §4.3.1, §4.3.3).
 ///
 /// `master_salt` may be 14 bytes (AES-CM, RFC 3711) or 12 bytes (AES-GCM): RFC 7714 §11
 /// keeps the RFC 3711 KDF and its 112-bit `x`, so the 96-bit salt is padded with zero
 /// bytes on the right, as libsrtp does. For AEAD_AES_256_GCM the PRF is AES-256 in
 /// counter mode (RFC 7714 §11 refers to the AES_256_CM_PRF of RFC 6188 §3).
-pub(crate) fn derive(
-    master_key: &[u8],
+///
+/// `aes` is the PRF keyed with the master key once, so a context's labels share one key
+/// schedule.
+fn prf(
+    aes: &dyn AesCtr,
     master_salt: &[u8],
     label: Label,
     out: &mut [u8],
@@ -42,16 +76,7 @@ pub(crate) fn derive(
     iv[..master_salt.len()].copy_from_slice(master_salt);
     iv[7] ^= label as u8;
     out.fill(0);
-    match master_key.len() {
-        16 => ctr::Ctr128BE::<aes::Aes128>::new(master_key.into(), &iv.into()).apply_keystream(out),
-        32 => ctr::Ctr128BE::<aes::Aes256>::new(master_key.into(), &iv.into()).apply_keystream(out),
-        actual => {
-            return Err(SrtpError::InvalidKeyLength {
-                expected: 16,
-                actual,
-            });
-        }
-    }
+    aes.apply_keystream(&iv, out);
     Ok(())
 }
 
@@ -66,6 +91,7 @@ pub(crate) struct SessionKeys {
 impl SessionKeys {
     /// Derive the SRTP (`rtcp == false`) or SRTCP session keys of `profile`.
     pub(crate) fn derive(
+        provider: &dyn CryptoProvider,
         profile: SrtpProfile,
         master_key: &[u8],
         master_salt: &[u8],
@@ -84,25 +110,26 @@ impl SessionKeys {
                 Label::RtpSalt,
             )
         };
+        let aes = keyed_prf(provider, master_key)?;
         let mut keys = SessionKeys {
             encryption: [0; 32],
             salt: [0; 14],
             authentication: [0; 20],
         };
-        derive(
-            master_key,
+        prf(
+            &*aes,
             master_salt,
             enc,
             &mut keys.encryption[..profile.key_len()],
         )?;
-        derive(
-            master_key,
+        prf(
+            &*aes,
             master_salt,
             salt,
             &mut keys.salt[..profile.salt_len()],
         )?;
         if profile.auth_key_len() > 0 {
-            derive(master_key, master_salt, auth, &mut keys.authentication)?;
+            prf(&*aes, master_salt, auth, &mut keys.authentication)?;
         }
         Ok(keys)
     }

@@ -38,9 +38,9 @@
 //! # Ok::<(), sansrtc::srtp::SrtpError>(())
 //! ```
 //!
-//! Crypto: AES-GCM comes from ring; AES-CM and HMAC-SHA1 from RustCrypto (`aes`, `ctr`,
-//! `hmac`, `sha1`), which with AES-NI and SHA-NI beat ring's HMAC-SHA1 several times on
-//! SRTP-sized packets. Session keys are expanded once per context, never per packet.
+//! Crypto: AES-CM, HMAC-SHA1 and AES-GCM come from the [crypto provider](crate::crypto)
+//! in [`SrtpConfig::provider`], keyed once per context (never per packet), so a packet
+//! costs no key schedule and no allocation.
 
 mod context;
 mod kdf;
@@ -51,7 +51,11 @@ mod transform;
 #[cfg(test)]
 mod tests;
 
+use std::sync::Arc;
+
 pub use context::SrtpContext;
+
+use crate::crypto::{CryptoProvider, default_provider};
 pub use profile::SrtpProfile;
 
 /// Errors from keying SRTP or from protecting and unprotecting packets.
@@ -128,8 +132,9 @@ pub enum SrtpError {
     PacketTooLarge,
 }
 
-/// Receive-side limits of an [`SrtpContext`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Receive-side limits of an [`SrtpContext`], and the crypto provider it keys its
+/// ciphers with.
+#[derive(Debug, Clone)]
 pub struct SrtpConfig {
     /// Replay window size in packets (RFC 3711 §3.3.2; at least 64, at most 32768).
     /// Video bursts arrive reordered by hundreds of packets, hence the default of 1024,
@@ -138,6 +143,9 @@ pub struct SrtpConfig {
     /// The most SSRCs tracked per kind (RTP, RTCP) and direction; a packet from one
     /// more is refused with [`SrtpError::TooManySsrcs`].
     pub max_ssrcs: usize,
+    /// Where AES-CM, HMAC-SHA1 and AES-GCM come from; in a session, the one its DTLS
+    /// transport uses.
+    pub provider: Arc<dyn CryptoProvider>,
 }
 
 impl Default for SrtpConfig {
@@ -145,6 +153,7 @@ impl Default for SrtpConfig {
         SrtpConfig {
             replay_window: 1024,
             max_ssrcs: 256,
+            provider: default_provider(),
         }
     }
 }

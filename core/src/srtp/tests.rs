@@ -10,6 +10,7 @@ use super::context::estimate_index;
 use super::kdf::{Label, SessionKeys, derive};
 use super::replay::{ReplayCheck, ReplayWindow};
 use super::*;
+use crate::crypto::RingProvider;
 
 fn hex(s: &str) -> Vec<u8> {
     let clean: Vec<u8> = s.bytes().filter(|c| c.is_ascii_hexdigit()).collect();
@@ -73,7 +74,7 @@ fn protected_rtp(tx: &mut SrtpContext, seq: u16, ssrc: u32) -> BytesMut {
 /// RFC 3711 §4.3.3 PRF outputs of Appendix B.3 for one label.
 fn prf(key: &[u8], salt: &[u8], label: Label, len: usize) -> Vec<u8> {
     let mut out = vec![0u8; len];
-    derive(key, salt, label, &mut out).unwrap();
+    derive(&RingProvider::new(), key, salt, label, &mut out).unwrap();
     out
 }
 
@@ -92,7 +93,12 @@ fn rfc3711_appendix_b2_aes_cm_keystream() {
     keys.encryption[..16].copy_from_slice(&hex("2B7E151628AED2A6ABF7158809CF4F3C"));
     keys.salt
         .copy_from_slice(&hex("F0F1F2F3F4F5F6F7F8F9FAFBFCFD"));
-    let transform = transform::Transform::new(SrtpProfile::Aes128CmHmacSha1_80, &keys).unwrap();
+    let transform = transform::Transform::new(
+        &RingProvider::new(),
+        SrtpProfile::Aes128CmHmacSha1_80,
+        &keys,
+    )
+    .unwrap();
     let mut stream = vec![0u8; 0xFF02 * 16];
     let iv = transform.cm_keystream(0, 0, &mut stream);
     assert_eq!(iv.to_vec(), hex("F0F1F2F3F4F5F6F7F8F9FAFBFCFD0000"));
@@ -128,8 +134,14 @@ fn rfc3711_appendix_b3_key_derivation() {
         )
     );
     // What a context keeps: the 20-byte HMAC-SHA1 key is the start of that output.
-    let derived =
-        SessionKeys::derive(SrtpProfile::Aes128CmHmacSha1_80, &key, &salt, false).unwrap();
+    let derived = SessionKeys::derive(
+        &RingProvider::new(),
+        SrtpProfile::Aes128CmHmacSha1_80,
+        &key,
+        &salt,
+        false,
+    )
+    .unwrap();
     assert_eq!(
         derived.encryption[..16],
         hex("C61E7A93744F39EE10734AFE3FF7A087")[..]
@@ -140,7 +152,14 @@ fn rfc3711_appendix_b3_key_derivation() {
         hex("CEBE321F6FF7716B6FD4AB49AF256A156D38BAA4")[..]
     );
     // SRTCP labels give different keys (RFC 3711 §4.3.2).
-    let rtcp = SessionKeys::derive(SrtpProfile::Aes128CmHmacSha1_80, &key, &salt, true).unwrap();
+    let rtcp = SessionKeys::derive(
+        &RingProvider::new(),
+        SrtpProfile::Aes128CmHmacSha1_80,
+        &key,
+        &salt,
+        true,
+    )
+    .unwrap();
     assert_ne!(rtcp.encryption, derived.encryption);
 }
 
@@ -401,6 +420,7 @@ fn keys_and_config_are_checked() {
         let config = SrtpConfig {
             replay_window: window,
             max_ssrcs,
+            ..SrtpConfig::default()
         };
         assert!(matches!(
             SrtpContext::new(p, &key, &salt, config),

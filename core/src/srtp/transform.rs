@@ -1,11 +1,9 @@
 //! The per-packet cryptographic transforms: AES-CM + HMAC-SHA1 (RFC 3711 §4) and
 //! AES-GCM (RFC 7714). Each holds its expanded keys so no packet pays a key schedule.
 
-use aes::cipher::{InnerIvInit, KeyInit, StreamCipher};
 use bytes::BytesMut;
-use hmac::{Hmac, Mac};
-use ring::aead::{AES_128_GCM, AES_256_GCM, Aad, LessSafeKey, Nonce, Tag, UnboundKey};
-use sha1::Sha1;
+
+use crate::crypto::{Aead, AeadAlgorithm, AesCtr, CryptoProvider, HashAlgorithm, HmacKey, HmacTag};
 
 use super::kdf::SessionKeys;
 use super::{SrtpError, SrtpProfile};
@@ -17,10 +15,8 @@ pub(crate) const RTCP_HEADER_LEN: usize = 8;
 pub(crate) const E_FLAG: u32 = 0x8000_0000;
 const GCM_TAG_LEN: usize = 16;
 
-/// One direction's cipher state for SRTP or SRTCP.
-// A context holds exactly two and never moves them per packet; boxing the larger
-// variant would only add a pointer chase to every packet.
-#[allow(clippy::large_enum_variant)]
+/// One direction's cipher state for SRTP or SRTCP: keyed objects from the crypto
+/// provider, made once at key setup so no packet pays a key schedule or an allocation.
 pub(crate) enum Transform {
     /// AES-128 counter mode with HMAC-SHA1 (RFC 3711 §4.1.1, §4.2.1).
     Cm(CmTransform),
@@ -29,53 +25,45 @@ pub(crate) enum Transform {
 }
 
 pub(crate) struct CmTransform {
-    /// Expanded AES key; cloning it per packet copies round keys, not a schedule.
-    aes: aes::Aes128,
+    /// AES-128 with its key schedule expanded once.
+    aes: Box<dyn AesCtr>,
     salt: [u8; 14],
-    /// HMAC keyed once: a clone carries the absorbed inner/outer pads.
-    mac: Hmac<Sha1>,
+    /// HMAC-SHA1 keyed once with the session authentication key.
+    mac: Box<dyn HmacKey>,
 }
 
 pub(crate) struct GcmTransform {
-    key: LessSafeKey,
+    key: Box<dyn Aead>,
     salt: [u8; 12],
 }
 
 impl Transform {
-    pub(crate) fn new(profile: SrtpProfile, keys: &SessionKeys) -> Result<Self, SrtpError> {
+    pub(crate) fn new(
+        provider: &dyn CryptoProvider,
+        profile: SrtpProfile,
+        keys: &SessionKeys,
+    ) -> Result<Self, SrtpError> {
         let key = &keys.encryption[..profile.key_len()];
+        let bad_key = |_| SrtpError::InvalidKeyLength {
+            expected: profile.key_len(),
+            actual: key.len(),
+        };
         if profile.is_aead() {
             let algorithm = match profile {
-                SrtpProfile::AeadAes256Gcm => &AES_256_GCM,
-                _ => &AES_128_GCM,
+                SrtpProfile::AeadAes256Gcm => AeadAlgorithm::Aes256Gcm,
+                _ => AeadAlgorithm::Aes128Gcm,
             };
-            let unbound =
-                UnboundKey::new(algorithm, key).map_err(|_| SrtpError::InvalidKeyLength {
-                    expected: profile.key_len(),
-                    actual: key.len(),
-                })?;
             let mut salt = [0u8; 12];
             salt.copy_from_slice(&keys.salt[..12]);
             Ok(Transform::Gcm(GcmTransform {
-                key: LessSafeKey::new(unbound),
+                key: provider.aead(algorithm, key).map_err(bad_key)?,
                 salt,
             }))
         } else {
-            let aes =
-                aes::Aes128::new_from_slice(key).map_err(|_| SrtpError::InvalidKeyLength {
-                    expected: 16,
-                    actual: key.len(),
-                })?;
-            let mac = <Hmac<Sha1> as Mac>::new_from_slice(&keys.authentication).map_err(|_| {
-                SrtpError::InvalidKeyLength {
-                    expected: 20,
-                    actual: keys.authentication.len(),
-                }
-            })?;
             Ok(Transform::Cm(CmTransform {
-                aes,
+                aes: provider.aes_ctr(key).map_err(bad_key)?,
                 salt: keys.salt,
-                mac,
+                mac: provider.hmac_key(HashAlgorithm::Sha1, &keys.authentication),
             }))
         }
     }
@@ -101,11 +89,8 @@ impl Transform {
                 let nonce = gcm.rtp_nonce(ssrc, index);
                 // RFC 7714 §8.2: the AAD is the whole RTP header, CSRCs and extension included.
                 let (header, payload) = packet.split_at_mut(header_len);
-                let tag = gcm
-                    .key
-                    .seal_in_place_separate_tag(nonce, Aad::from(&*header), payload)
-                    .map_err(|_| SrtpError::PacketTooLarge)?;
-                packet.extend_from_slice(tag.as_ref());
+                let tag = gcm.key.seal(&nonce, header, payload);
+                packet.extend_from_slice(&tag);
             }
         }
         Ok(())
@@ -137,7 +122,7 @@ impl Transform {
                 let nonce = gcm.rtp_nonce(ssrc, index);
                 let (header, rest) = packet.split_at_mut(header_len);
                 gcm.key
-                    .open_in_place(nonce, Aad::from(&*header), rest)
+                    .open(&nonce, header, rest)
                     .map_err(|_| SrtpError::AuthenticationFailed)?;
             }
         }
@@ -169,16 +154,9 @@ impl Transform {
                 let mut aad = [0u8; RTCP_HEADER_LEN + 4];
                 aad[..RTCP_HEADER_LEN].copy_from_slice(&packet[..RTCP_HEADER_LEN]);
                 aad[RTCP_HEADER_LEN..].copy_from_slice(&word);
-                let tag = gcm
-                    .key
-                    .seal_in_place_separate_tag(
-                        nonce,
-                        Aad::from(aad),
-                        &mut packet[RTCP_HEADER_LEN..],
-                    )
-                    .map_err(|_| SrtpError::PacketTooLarge)?;
+                let tag = gcm.key.seal(&nonce, &aad, &mut packet[RTCP_HEADER_LEN..]);
                 // RFC 7714 §9: the tag sits before the index word.
-                packet.extend_from_slice(tag.as_ref());
+                packet.extend_from_slice(&tag);
                 packet.extend_from_slice(&word);
             }
         }
@@ -214,23 +192,19 @@ impl Transform {
                     aad[..RTCP_HEADER_LEN].copy_from_slice(&packet[..RTCP_HEADER_LEN]);
                     aad[RTCP_HEADER_LEN..].copy_from_slice(&word_bytes);
                     gcm.key
-                        .open_in_place(nonce, Aad::from(aad), &mut packet[RTCP_HEADER_LEN..len - 4])
+                        .open(&nonce, &aad, &mut packet[RTCP_HEADER_LEN..len - 4])
                         .map_err(|_| SrtpError::AuthenticationFailed)?;
                 } else {
                     // RFC 7714 §9.2: unencrypted SRTCP authenticates the whole packet
                     // followed by the index word, which on the wire is separated from it
                     // by the tag. Move the word next to the packet for one contiguous AAD,
-                    // and put the tag's first bytes back if the check fails.
+                    // and put the tag's first bytes back if the check fails. The tag,
+                    // opened on its own, is an empty ciphertext.
                     let mut tag = [0u8; GCM_TAG_LEN];
                     tag.copy_from_slice(&packet[end..end + GCM_TAG_LEN]);
                     packet[end..end + 4].copy_from_slice(&word_bytes);
-                    let opened = gcm.key.open_in_place_separate_tag(
-                        nonce,
-                        Aad::from(&packet[..end + 4]),
-                        Tag::from(tag),
-                        &mut [],
-                        0..,
-                    );
+                    let mut empty = tag;
+                    let opened = gcm.key.open(&nonce, &packet[..end + 4], &mut empty);
                     if opened.is_err() {
                         packet[end..end + 4].copy_from_slice(&tag[..4]);
                         return Err(SrtpError::AuthenticationFailed);
@@ -264,33 +238,26 @@ impl CmTransform {
     }
 
     fn keystream(&self, iv: &[u8; 16], data: &mut [u8]) {
-        let core = ctr::CtrCore::<aes::Aes128, ctr::flavors::Ctr128BE>::inner_iv_init(
-            self.aes.clone(),
-            iv.into(),
-        );
-        ctr::Ctr128BE::from_core(core).apply_keystream(data);
+        self.aes.apply_keystream(iv, data);
     }
 
-    fn tag(&self, data: &[u8], suffix: &[u8]) -> [u8; 20] {
-        let mut mac = self.mac.clone();
-        mac.update(data);
-        mac.update(suffix);
-        mac.finalize().into_bytes().into()
+    fn tag(&self, data: &[u8], suffix: &[u8]) -> HmacTag {
+        self.mac.sign(&[data, suffix])
     }
 
     fn verify(&self, data: &[u8], suffix: &[u8], tag: &[u8]) -> Result<(), SrtpError> {
-        let mut mac = self.mac.clone();
-        mac.update(data);
-        mac.update(suffix);
         // Constant-time comparison of the truncated tag (RFC 3711 §4.2: the leftmost bits).
-        mac.verify_truncated_left(tag)
-            .map_err(|_| SrtpError::AuthenticationFailed)
+        if self.tag(data, suffix).verify_truncated(tag) {
+            Ok(())
+        } else {
+            Err(SrtpError::AuthenticationFailed)
+        }
     }
 }
 
 impl GcmTransform {
     /// RFC 7714 §8.1: IV = (00 00 || SSRC || ROC || SEQ) XOR salt.
-    fn rtp_nonce(&self, ssrc: u32, index: u64) -> Nonce {
+    fn rtp_nonce(&self, ssrc: u32, index: u64) -> [u8; 12] {
         let mut iv = [0u8; 12];
         iv[2..6].copy_from_slice(&ssrc.to_be_bytes());
         iv[6..12].copy_from_slice(&index.to_be_bytes()[2..]);
@@ -298,18 +265,18 @@ impl GcmTransform {
     }
 
     /// RFC 7714 §9.1: IV = (00 00 || SSRC || 00 00 || 0 + SRTCP index) XOR salt.
-    fn rtcp_nonce(&self, ssrc: u32, index: u32) -> Nonce {
+    fn rtcp_nonce(&self, ssrc: u32, index: u32) -> [u8; 12] {
         let mut iv = [0u8; 12];
         iv[2..6].copy_from_slice(&ssrc.to_be_bytes());
         iv[8..12].copy_from_slice(&(index & !E_FLAG).to_be_bytes());
         self.salted(iv)
     }
 
-    fn salted(&self, mut iv: [u8; 12]) -> Nonce {
+    fn salted(&self, mut iv: [u8; 12]) -> [u8; 12] {
         for (b, s) in iv.iter_mut().zip(self.salt) {
             *b ^= s;
         }
-        Nonce::assume_unique_for_key(iv)
+        iv
     }
 }
 
@@ -332,8 +299,8 @@ impl Transform {
     pub(crate) fn gcm_nonces(&self, ssrc: u32, index: u64) -> ([u8; 12], [u8; 12]) {
         match self {
             Transform::Gcm(gcm) => {
-                let rtp = *gcm.rtp_nonce(ssrc, index).as_ref();
-                let rtcp = *gcm.rtcp_nonce(ssrc, index as u32).as_ref();
+                let rtp = gcm.rtp_nonce(ssrc, index);
+                let rtcp = gcm.rtcp_nonce(ssrc, index as u32);
                 (rtp, rtcp)
             }
             Transform::Cm(_) => unreachable!("AES-GCM only"),

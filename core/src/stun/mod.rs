@@ -6,15 +6,17 @@
 //! present) checked, so the typed getters cannot fail.
 //!
 //! ```
+//! use sansrtc::crypto::default_provider;
 //! use sansrtc::stun::{Class, Message, MessageBuilder, Method, TransactionId};
+//! let provider = default_provider();
 //! let tid = TransactionId([7; 12]);
 //! let mut b = MessageBuilder::new(Class::Request, Method::Binding, tid);
 //! b.username("bob:alice").priority(0x6e7f00ff).use_candidate();
-//! let bytes = b.finish_with_integrity(b"secret");
+//! let bytes = b.finish_with_integrity(&*provider, b"secret");
 //! let msg = Message::parse(&bytes).unwrap();
 //! assert_eq!(msg.username(), Some("bob:alice"));
-//! msg.check_integrity(b"secret").unwrap();
-//! assert!(msg.check_integrity(b"wrong").is_err());
+//! msg.check_integrity(&*provider, b"secret").unwrap();
+//! assert!(msg.check_integrity(&*provider, b"wrong").is_err());
 //! ```
 
 pub mod attr;
@@ -23,14 +25,11 @@ mod transaction;
 
 use std::net::SocketAddr;
 
-use hmac::{Hmac, Mac};
-use sha1::Sha1;
-use sha2::Sha256;
-
 pub use attr::Attribute;
 pub use server::{StunServer, StunServerStats};
 pub use transaction::{StunTiming, Transaction, TransactionAction};
 
+use crate::crypto::{CryptoProvider, HashAlgorithm, HmacTag};
 use crate::rng::Rng;
 
 /// The fixed magic cookie of RFC 5389/8489 messages.
@@ -476,34 +475,52 @@ impl<'a> Message<'a> {
         self.integrity_sha256.is_some()
     }
 
-    /// Verify MESSAGE-INTEGRITY (HMAC-SHA1) with `key`: the ICE password for short-term
-    /// credentials, [`long_term_key`] for long-term ones. Constant-time comparison.
-    pub fn check_integrity(&self, key: &[u8]) -> Result<(), StunError> {
+    /// Verify MESSAGE-INTEGRITY (HMAC-SHA1, computed by `provider`) with `key`: the ICE
+    /// password for short-term credentials, [`long_term_key`] for long-term ones.
+    /// Constant-time comparison.
+    pub fn check_integrity(
+        &self,
+        provider: &dyn CryptoProvider,
+        key: &[u8],
+    ) -> Result<(), StunError> {
         let at = self.integrity.ok_or(StunError::NoIntegrity)?;
-        let mut mac = <Hmac<Sha1> as Mac>::new_from_slice(key).expect("HMAC takes any key");
-        hash_prefix(&mut mac, self.buf, at, 24);
-        mac.verify_truncated_left(&self.buf[at + 4..at + 24])
-            .map_err(|_| StunError::Integrity)
+        let tag = mac_prefix(provider, HashAlgorithm::Sha1, key, self.buf, at, 24);
+        if tag.verify_truncated(&self.buf[at + 4..at + 24]) {
+            Ok(())
+        } else {
+            Err(StunError::Integrity)
+        }
     }
 
     /// Verify MESSAGE-INTEGRITY-SHA256 (possibly truncated to 16..32 bytes) with `key`.
-    pub fn check_integrity_sha256(&self, key: &[u8]) -> Result<(), StunError> {
+    pub fn check_integrity_sha256(
+        &self,
+        provider: &dyn CryptoProvider,
+        key: &[u8],
+    ) -> Result<(), StunError> {
         let at = self.integrity_sha256.ok_or(StunError::NoIntegrity)?;
         let vlen = usize::from(u16::from_be_bytes([self.buf[at + 2], self.buf[at + 3]]));
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key");
-        hash_prefix(&mut mac, self.buf, at, 4 + vlen);
-        mac.verify_truncated_left(&self.buf[at + 4..at + 4 + vlen])
-            .map_err(|_| StunError::Integrity)
+        let tag = mac_prefix(provider, HashAlgorithm::Sha256, key, self.buf, at, 4 + vlen);
+        if tag.verify_truncated(&self.buf[at + 4..at + 4 + vlen]) {
+            Ok(())
+        } else {
+            Err(StunError::Integrity)
+        }
     }
 }
 
-/// Feed the header (with its length rewritten to end after an attribute of `attr_len`
-/// bytes at `at`) and the attributes before `at` into a MAC (RFC 8489 §14.5).
-fn hash_prefix<M: Mac>(mac: &mut M, buf: &[u8], at: usize, attr_len: usize) {
-    let len = (at - HEADER_LEN + attr_len) as u16;
-    mac.update(&buf[..2]);
-    mac.update(&len.to_be_bytes());
-    mac.update(&buf[4..at]);
+/// HMAC over the header (with its length rewritten to end after an attribute of
+/// `attr_len` bytes at `at`) and the attributes before `at` (RFC 8489 §14.5, §14.6).
+fn mac_prefix(
+    provider: &dyn CryptoProvider,
+    hash: HashAlgorithm,
+    key: &[u8],
+    buf: &[u8],
+    at: usize,
+    attr_len: usize,
+) -> HmacTag {
+    let len = ((at - HEADER_LEN + attr_len) as u16).to_be_bytes();
+    provider.hmac(hash, key, &[&buf[..2], &len, &buf[4..at]])
 }
 
 fn fingerprint_over(buf: &[u8], at: usize) -> u32 {
@@ -668,21 +685,17 @@ impl MessageBuilder {
         self.raw(attr::SOFTWARE, s.as_bytes())
     }
 
-    /// Append MESSAGE-INTEGRITY (HMAC-SHA1) over everything so far.
-    pub fn integrity(&mut self, key: &[u8]) -> &mut Self {
+    /// Append MESSAGE-INTEGRITY (HMAC-SHA1, computed by `provider`) over everything so far.
+    pub fn integrity(&mut self, provider: &dyn CryptoProvider, key: &[u8]) -> &mut Self {
         let at = self.buf.len();
-        let mut mac = <Hmac<Sha1> as Mac>::new_from_slice(key).expect("HMAC takes any key");
-        hash_prefix(&mut mac, &self.buf, at, 24);
-        let tag = mac.finalize().into_bytes();
+        let tag = mac_prefix(provider, HashAlgorithm::Sha1, key, &self.buf, at, 24);
         self.raw(attr::MESSAGE_INTEGRITY, &tag)
     }
 
     /// Append MESSAGE-INTEGRITY-SHA256 (full 32 bytes) over everything so far.
-    pub fn integrity_sha256(&mut self, key: &[u8]) -> &mut Self {
+    pub fn integrity_sha256(&mut self, provider: &dyn CryptoProvider, key: &[u8]) -> &mut Self {
         let at = self.buf.len();
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key");
-        hash_prefix(&mut mac, &self.buf, at, 36);
-        let tag = mac.finalize().into_bytes();
+        let tag = mac_prefix(provider, HashAlgorithm::Sha256, key, &self.buf, at, 36);
         self.raw(attr::MESSAGE_INTEGRITY_SHA256, &tag)
     }
 
@@ -698,8 +711,8 @@ impl MessageBuilder {
     }
 
     /// Add MESSAGE-INTEGRITY with `key` and FINGERPRINT, the usual ICE tail, and finish.
-    pub fn finish_with_integrity(&mut self, key: &[u8]) -> Vec<u8> {
-        self.integrity(key).fingerprint();
+    pub fn finish_with_integrity(&mut self, provider: &dyn CryptoProvider, key: &[u8]) -> Vec<u8> {
+        self.integrity(provider, key).fingerprint();
         std::mem::take(&mut self.buf)
     }
 

@@ -3,6 +3,7 @@ use std::net::SocketAddr;
 use proptest::prelude::*;
 
 use super::*;
+use crate::crypto::RingProvider;
 
 fn hex(s: &str) -> Vec<u8> {
     let s: String = s.chars().filter(|c| c.is_ascii_hexdigit()).collect();
@@ -54,8 +55,11 @@ fn rfc5769_2_1_sample_request_parses_and_verifies() {
     assert_eq!(m.username(), Some("evtj:h6vY"));
     assert_eq!(m.priority(), Some(0x6e0001ff));
     assert_eq!(m.ice_controlled(), Some(0x932ff9b151263b36));
-    m.check_integrity(PWD_5769).unwrap();
-    assert_eq!(m.check_integrity(b"wrong"), Err(StunError::Integrity));
+    m.check_integrity(&RingProvider::new(), PWD_5769).unwrap();
+    assert_eq!(
+        m.check_integrity(&RingProvider::new(), b"wrong"),
+        Err(StunError::Integrity)
+    );
     let sw: Vec<_> = m
         .attributes()
         .filter_map(|a| match a {
@@ -75,7 +79,10 @@ fn rfc5769_2_1_sample_request_encodes_byte_for_byte() {
         .priority(0x6e0001ff)
         .ice_role(false, 0x932ff9b151263b36)
         .username("evtj:h6vY");
-    assert_eq!(b.finish_with_integrity(PWD_5769), rfc5769_request());
+    assert_eq!(
+        b.finish_with_integrity(&RingProvider::new(), PWD_5769),
+        rfc5769_request()
+    );
 }
 
 /// RFC 5769 §2.2: sample IPv4 response, both directions.
@@ -86,12 +93,12 @@ fn rfc5769_2_2_sample_ipv4_response() {
     assert_eq!(m.class(), Class::Success);
     let addr: SocketAddr = "192.0.2.1:32853".parse().unwrap();
     assert_eq!(m.mapped_address(), Some(addr));
-    m.check_integrity(PWD_5769).unwrap();
+    m.check_integrity(&RingProvider::new(), PWD_5769).unwrap();
     let mut b = MessageBuilder::new(Class::Success, Method::Binding, TransactionId(TID_5769));
     b.padding_byte(b' ')
         .software("test vector")
         .xor_mapped_address(addr);
-    assert_eq!(b.finish_with_integrity(PWD_5769), buf);
+    assert_eq!(b.finish_with_integrity(&RingProvider::new(), PWD_5769), buf);
 }
 
 /// RFC 5769 §2.3: sample IPv6 response, both directions.
@@ -103,12 +110,12 @@ fn rfc5769_2_3_sample_ipv6_response() {
         .parse()
         .unwrap();
     assert_eq!(m.mapped_address(), Some(addr));
-    m.check_integrity(PWD_5769).unwrap();
+    m.check_integrity(&RingProvider::new(), PWD_5769).unwrap();
     let mut b = MessageBuilder::new(Class::Success, Method::Binding, TransactionId(TID_5769));
     b.padding_byte(b' ')
         .software("test vector")
         .xor_mapped_address(addr);
-    assert_eq!(b.finish_with_integrity(PWD_5769), buf);
+    assert_eq!(b.finish_with_integrity(&RingProvider::new(), PWD_5769), buf);
 }
 
 /// RFC 5769 §2.4: request with long-term authentication. The password
@@ -126,7 +133,7 @@ fn rfc5769_2_4_long_term_authentication() {
     assert_eq!(m.nonce(), Some("f//499k954d6OL34oL9FSTvy64sA"));
     assert_eq!(m.realm(), Some("example.org"));
     let key = long_term_key(user, "example.org", "TheMatrIX");
-    m.check_integrity(&key).unwrap();
+    m.check_integrity(&RingProvider::new(), &key).unwrap();
     let mut b = MessageBuilder::new(
         Class::Request,
         Method::Binding,
@@ -135,7 +142,7 @@ fn rfc5769_2_4_long_term_authentication() {
     b.username(user)
         .attribute(&Attribute::Nonce("f//499k954d6OL34oL9FSTvy64sA"))
         .attribute(&Attribute::Realm("example.org"))
-        .integrity(&key);
+        .integrity(&RingProvider::new(), &key);
     assert_eq!(b.finish(), buf);
 }
 
@@ -197,7 +204,7 @@ fn attribute_after_fingerprint_is_misplaced() {
 fn attributes_after_integrity_are_ignored_except_fingerprint() {
     let mut b = MessageBuilder::new(Class::Request, Method::Binding, TransactionId([1; 12]));
     b.username("a:b")
-        .integrity(b"k")
+        .integrity(&RingProvider::new(), b"k")
         .raw(0x7777, &[1, 2, 3])
         .fingerprint();
     // RFC 8489 §14.5 ignores attributes after MESSAGE-INTEGRITY other than the
@@ -206,7 +213,7 @@ fn attributes_after_integrity_are_ignored_except_fingerprint() {
     let m = Message::parse(&buf).unwrap();
     assert!(m.attributes().all(|a| a.typ() != 0x7777));
     assert_eq!(m.unknown_comprehension_required().count(), 0);
-    m.check_integrity(b"k").unwrap();
+    m.check_integrity(&RingProvider::new(), b"k").unwrap();
 }
 
 #[test]
@@ -224,12 +231,21 @@ fn unknown_comprehension_required_attributes_are_listed() {
 #[test]
 fn integrity_sha256_roundtrip_and_truncation() {
     let mut b = MessageBuilder::new(Class::Request, Method::Binding, TransactionId([3; 12]));
-    b.username("u").integrity_sha256(b"key").fingerprint();
+    b.username("u")
+        .integrity_sha256(&RingProvider::new(), b"key")
+        .fingerprint();
     let buf = b.finish();
     let m = Message::parse(&buf).unwrap();
-    m.check_integrity_sha256(b"key").unwrap();
-    assert_eq!(m.check_integrity_sha256(b"nope"), Err(StunError::Integrity));
-    assert_eq!(m.check_integrity(b"key"), Err(StunError::NoIntegrity));
+    m.check_integrity_sha256(&RingProvider::new(), b"key")
+        .unwrap();
+    assert_eq!(
+        m.check_integrity_sha256(&RingProvider::new(), b"nope"),
+        Err(StunError::Integrity)
+    );
+    assert_eq!(
+        m.check_integrity(&RingProvider::new(), b"key"),
+        Err(StunError::NoIntegrity)
+    );
 }
 
 #[test]
@@ -302,7 +318,7 @@ fn chromium_156_stun_fixtures_parse_and_verify() {
         let buf = std::fs::read(format!("{dir}/{}", cols[0])).unwrap();
         let m = Message::parse(&buf).unwrap_or_else(|e| panic!("{}: {e}", cols[0]));
         assert!(is_stun(&buf));
-        m.check_integrity(cols[1].as_bytes())
+        m.check_integrity(&RingProvider::new(), cols[1].as_bytes())
             .unwrap_or_else(|e| panic!("{}: {e}", cols[0]));
         if cols[2] != "-" {
             assert_eq!(m.username(), Some(cols[2]));
@@ -352,7 +368,7 @@ proptest! {
         b.username(&user).priority(prio).ice_role(controlling, tie).xor_mapped_address(addr)
             .attribute(&Attribute::Data(&data));
         if use_cand { b.use_candidate(); }
-        let buf = b.finish_with_integrity(&key);
+        let buf = b.finish_with_integrity(&RingProvider::new(), &key);
         let m = Message::parse(&buf).unwrap();
         prop_assert_eq!(m.transaction_id(), TransactionId(tid));
         prop_assert_eq!(m.username(), Some(user.as_str()));
@@ -361,7 +377,7 @@ proptest! {
         prop_assert_eq!(if controlling { m.ice_controlling() } else { m.ice_controlled() }, Some(tie));
         prop_assert_eq!(m.mapped_address(), Some(addr));
         prop_assert_eq!(m.data(), Some(&data[..]));
-        prop_assert!(m.check_integrity(&key).is_ok());
+        prop_assert!(m.check_integrity(&RingProvider::new(), &key).is_ok());
     }
 
     /// Arbitrary bytes never panic the parser, and anything it accepts re-verifies its
@@ -384,8 +400,8 @@ proptest! {
         buf.extend_from_slice(&body[..usize::from(len)]);
         if let Ok(m) = Message::parse(&buf) {
             let _ = m.attributes().count();
-            let _ = m.check_integrity(b"k");
-            let _ = m.check_integrity_sha256(b"k");
+            let _ = m.check_integrity(&RingProvider::new(), b"k");
+            let _ = m.check_integrity_sha256(&RingProvider::new(), b"k");
         }
     }
 }
