@@ -52,3 +52,76 @@ pub mod counting {
         }
     }
 }
+
+pub mod bulk {
+    //! The bulk stream of `tests/aiortc/PROTOCOL.md`, which `ortc-peer` sends and checks
+    //! and the aiortc interop tests compare against. It lives here rather than in the test
+    //! crate so the example programs need nothing from the tests.
+
+    use sha2::{Digest, Sha256};
+
+    /// The pattern's period: a prime, so a stream cut into power-of-two messages never
+    /// lines its message boundaries up with the pattern's and a misplaced chunk shows.
+    pub const PERIOD: usize = 1_048_573;
+
+    /// SHA-256 blocks of (seed ‖ i), cut to [`PERIOD`] bytes and repeated.
+    pub struct BulkStream {
+        /// The period twice over, so any `len` ≤ PERIOD from any offset is one slice.
+        pattern: Vec<u8>,
+    }
+
+    impl BulkStream {
+        /// The stream for `seed`.
+        pub fn new(seed: u64) -> Self {
+            let mut pattern = Vec::with_capacity(32 * 32768);
+            for i in 0..32768u32 {
+                let mut h = Sha256::new();
+                h.update(seed.to_be_bytes());
+                h.update(i.to_be_bytes());
+                pattern.extend_from_slice(&h.finalize());
+            }
+            pattern.truncate(PERIOD);
+            let twice = [pattern.clone(), pattern].concat();
+            BulkStream { pattern: twice }
+        }
+
+        /// `len` stream bytes from `offset`. The pattern is stored twice, so any `len` up to
+        /// `2 * PERIOD - offset % PERIOD` is one slice (a 1 MiB message from offset 0 is
+        /// three bytes longer than a period); a longer `len` is a caller's bug and panics.
+        pub fn read(&self, offset: usize, len: usize) -> &[u8] {
+            let start = offset % PERIOD;
+            &self.pattern[start..start + len]
+        }
+
+        /// Hex SHA-256 of the first `total` bytes.
+        pub fn sha256(&self, total: usize) -> String {
+            let mut h = Sha256::new();
+            let mut at = 0;
+            while at < total {
+                let n = (total - at).min(1 << 16);
+                h.update(self.read(at, n));
+                at += n;
+            }
+            hex(&h.finalize())
+        }
+    }
+
+    /// Lower-case hex, as PROTOCOL.md writes digests.
+    pub fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn reads_wrap_at_the_period() {
+            let s = BulkStream::new(1);
+            assert_eq!(s.read(PERIOD, 64), s.read(0, 64));
+            assert_eq!(s.read(PERIOD - 1, 2)[1], s.read(0, 1)[0]);
+            assert_eq!(s.read(0, 1 << 20)[PERIOD..], s.read(0, 3)[..]);
+            assert_eq!(s.sha256(0).len(), 64);
+        }
+    }
+}

@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use bytes::Bytes;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use sansrtc::crypto::default_provider;
 use sansrtc::dtls::DtlsCertificate;
@@ -314,48 +313,6 @@ pub fn expect_line(
     let i = found.expect("checked");
     peer.taken[i] = true;
     peer.log[i].clone()
-}
-
-/// The bulk stream of PROTOCOL.md: SHA-256 blocks of (seed ‖ i), cut to a prime period.
-pub struct BulkStream {
-    pattern: Vec<u8>,
-}
-
-/// The pattern's period.
-pub const PERIOD: usize = 1_048_573;
-
-impl BulkStream {
-    /// The stream for `seed`.
-    pub fn new(seed: u64) -> Self {
-        let mut pattern = Vec::with_capacity(32 * 32768);
-        for i in 0..32768u32 {
-            let mut h = Sha256::new();
-            h.update(seed.to_be_bytes());
-            h.update(i.to_be_bytes());
-            pattern.extend_from_slice(&h.finalize());
-        }
-        pattern.truncate(PERIOD);
-        let twice = [pattern.clone(), pattern].concat();
-        BulkStream { pattern: twice }
-    }
-
-    /// `len` stream bytes from `offset` (`len` ≤ PERIOD).
-    pub fn read(&self, offset: usize, len: usize) -> &[u8] {
-        let start = offset % PERIOD;
-        &self.pattern[start..start + len]
-    }
-
-    /// Hex SHA-256 of the first `total` bytes.
-    pub fn sha256(&self, total: usize) -> String {
-        let mut h = Sha256::new();
-        let mut at = 0;
-        while at < total {
-            let n = (total - at).min(1 << 16);
-            h.update(self.read(at, n));
-            at += n;
-        }
-        hex(&h.finalize())
-    }
 }
 
 /// Lower-case hex.

@@ -202,7 +202,7 @@ fn controlled_client_connects_and_talks() {
 /// Send `total` bytes of the bulk stream on `id` in `size`-byte messages, keeping at most
 /// 4 MiB queued (back-pressure by `bufferedAmount`), while driving the loop.
 fn bulk_send(ours: &mut Ours, peer: &mut Peer, id: u16, seed: u64, total: usize, size: usize) {
-    let stream = sansrtc_tests::aiortc::BulkStream::new(seed);
+    let stream = sansrtc_examples::bulk::BulkStream::new(seed);
     let mut at = 0;
     run_until(
         ours,
@@ -232,7 +232,7 @@ fn large_messages_and_bulk_both_ways_with_checksums() {
     );
     let id = open_ours(&mut ours, &mut peer, &DataChannelParameters::new("bulk"));
     // One 1 MiB message each way.
-    let stream = sansrtc_tests::aiortc::BulkStream::new(3);
+    let stream = sansrtc_examples::bulk::BulkStream::new(3);
     let mib = Bytes::copy_from_slice(stream.read(0, 1 << 20));
     peer.send(&json!({"type": "expect", "id": id, "bytes": 1 << 20}));
     ours.chain.send_binary(id, mib.clone()).unwrap();
@@ -249,7 +249,7 @@ fn large_messages_and_bulk_both_ways_with_checksums() {
     assert_eq!(our_messages(&ours, id)[0].0, mib);
     // 20 MiB in 64 KiB messages, us → aiortc.
     let total = 20 << 20;
-    let bulk = sansrtc_tests::aiortc::BulkStream::new(1);
+    let bulk = sansrtc_examples::bulk::BulkStream::new(1);
     peer.send(&json!({"type": "expect", "id": id, "bytes": total}));
     let t0 = Instant::now();
     bulk_send(&mut ours, &mut peer, id, 1, total, 64 << 10);
@@ -305,7 +305,7 @@ fn large_messages_and_bulk_both_ways_with_checksums() {
     );
     assert_eq!(
         ours_hex,
-        sansrtc_tests::aiortc::BulkStream::new(2).sha256(total)
+        sansrtc_examples::bulk::BulkStream::new(2).sha256(total)
     );
     println!(
         "aiortc → us, 20 MiB in 64 KiB messages: {:.1} Mbit/s",

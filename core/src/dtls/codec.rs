@@ -1,6 +1,6 @@
 //! Bounds-checked reading and length-prefixed writing for TLS structures.
 
-use super::DtlsError;
+use super::{DecodeError, DtlsError};
 
 /// A cursor over untrusted bytes; every read checks the remaining length.
 #[derive(Debug, Clone)]
@@ -22,7 +22,7 @@ impl<'a> Reader<'a> {
     /// Take `n` bytes.
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], DtlsError> {
         if self.buf.len() < n {
-            return Err(DtlsError::Decode("field runs past the end"));
+            return Err(DtlsError::Decode(DecodeError::FieldTruncated));
         }
         let (a, b) = self.buf.split_at(n);
         self.buf = b;

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use super::DtlsError;
 use super::codec::{Reader, put_u16, put_u24, put_vec};
+use super::{DecodeError, DtlsError, ListKind};
 
 /// client_hello.
 pub const CLIENT_HELLO: u8 = 1;
@@ -78,7 +78,7 @@ pub fn fragments(payload: &[u8]) -> Result<Vec<Fragment<'_>>, DtlsError> {
         let offset = r.u24()?;
         let data = r.vec24()?;
         if u64::from(offset) + data.len() as u64 > u64::from(length) {
-            return Err(DtlsError::Decode("fragment beyond message length"));
+            return Err(DtlsError::Decode(DecodeError::FragmentBeyondMessage));
         }
         out.push(Fragment {
             msg_type,
@@ -196,7 +196,7 @@ impl Reassembler {
             return Ok(Added::Dropped);
         }
         if f.length as usize > MAX_MESSAGE_LEN {
-            return Err(DtlsError::Decode("handshake message too large"));
+            return Err(DtlsError::Decode(DecodeError::HandshakeMessageTooLarge));
         }
         let p = self
             .pending
@@ -254,7 +254,7 @@ fn parse_extensions(r: &mut Reader<'_>) -> Result<Extensions, DtlsError> {
         let typ = e.u16()?;
         let data = e.vec16()?;
         if out.iter().any(|(t, _)| *t == typ) {
-            return Err(DtlsError::Decode("duplicate extension"));
+            return Err(DtlsError::Decode(DecodeError::DuplicateExtension));
         }
         out.push((typ, data.to_vec()));
     }
@@ -281,7 +281,7 @@ pub fn parse_u16_list(data: &[u8]) -> Result<Vec<u16>, DtlsError> {
     let mut r = Reader::new(data);
     let list = r.vec16()?;
     if list.len() % 2 != 0 {
-        return Err(DtlsError::Decode("odd u16 list"));
+        return Err(DtlsError::Decode(DecodeError::OddList(ListKind::U16)));
     }
     Ok(list
         .chunks_exact(2)
@@ -305,7 +305,9 @@ pub fn parse_use_srtp(data: &[u8]) -> Result<(Vec<u16>, Vec<u8>), DtlsError> {
     let mut r = Reader::new(data);
     let profiles = r.vec16()?;
     if profiles.len() % 2 != 0 {
-        return Err(DtlsError::Decode("odd use_srtp profile list"));
+        return Err(DtlsError::Decode(DecodeError::OddList(
+            ListKind::SrtpProfiles,
+        )));
     }
     let mki = r.vec8()?;
     Ok((
@@ -352,11 +354,13 @@ impl ClientHello {
         let session_id = r.vec8()?.to_vec();
         let cookie = r.vec8()?;
         if cookie.len() > 255 || session_id.len() > 32 {
-            return Err(DtlsError::Decode("session id or cookie too long"));
+            return Err(DtlsError::Decode(DecodeError::SessionIdOrCookieTooLong));
         }
         let suites = r.vec16()?;
         if suites.len() % 2 != 0 {
-            return Err(DtlsError::Decode("odd cipher suite list"));
+            return Err(DtlsError::Decode(DecodeError::OddList(
+                ListKind::CipherSuites,
+            )));
         }
         let compression = r.vec8()?.to_vec();
         let extensions = parse_extensions(&mut r)?;
@@ -506,7 +510,7 @@ impl ServerKeyExchange {
     pub fn parse(body: &[u8]) -> Result<Self, DtlsError> {
         let mut r = Reader::new(body);
         if r.u8()? != 3 {
-            return Err(DtlsError::Decode("ECDHE curve type must be named_curve"));
+            return Err(DtlsError::Decode(DecodeError::CurveTypeNotNamed));
         }
         let group = r.u16()?;
         let public = r.vec8()?.to_vec();
@@ -535,7 +539,9 @@ pub fn parse_certificate_request(body: &[u8]) -> Result<(Vec<u8>, Vec<u16>), Dtl
     let types = r.vec8()?.to_vec();
     let schemes = r.vec16()?;
     if schemes.len() % 2 != 0 {
-        return Err(DtlsError::Decode("odd signature scheme list"));
+        return Err(DtlsError::Decode(DecodeError::OddList(
+            ListKind::SignatureSchemes,
+        )));
     }
     let _authorities = r.vec16()?;
     Ok((

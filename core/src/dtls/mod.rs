@@ -47,6 +47,7 @@
 
 mod cert;
 mod codec;
+mod error;
 pub mod handshake;
 pub mod record;
 mod suite;
@@ -58,6 +59,7 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, Bytes, BytesMut};
 
 pub use cert::{DtlsCertificate, Fingerprint};
+pub use error::{DecodeError, HandshakeFailure, ListKind, UnexpectedMessage};
 pub use suite::CipherSuite;
 
 use crate::crypto::{
@@ -82,7 +84,7 @@ use suite::prf;
 pub enum DtlsError {
     /// A record or message is malformed.
     #[error("DTLS decode error: {0}")]
-    Decode(&'static str),
+    Decode(DecodeError),
     /// A protected record failed authentication.
     #[error("DTLS record failed authentication")]
     BadRecordMac,
@@ -100,10 +102,10 @@ pub enum DtlsError {
     NoRemoteFingerprint,
     /// The peers share no cipher suite, group, or required extension.
     #[error("handshake failure: {0}")]
-    HandshakeFailure(&'static str),
+    HandshakeFailure(HandshakeFailure),
     /// A message arrived that the handshake state does not allow.
     #[error("unexpected handshake message: {0}")]
-    UnexpectedMessage(&'static str),
+    UnexpectedMessage(UnexpectedMessage),
     /// A handshake signature did not verify.
     #[error("handshake signature does not verify")]
     BadSignature,
@@ -775,10 +777,10 @@ impl Dtls {
     fn handle_record(&mut self, mut buf: BytesMut) -> Result<bool, DtlsError> {
         let rec = record::records(&buf)
             .next()
-            .ok_or(DtlsError::Decode("record header truncated"))??;
+            .ok_or(DtlsError::Decode(DecodeError::RecordHeaderTruncated))??;
         let (content_type, epoch, seq) = (rec.content_type, rec.epoch, rec.seq);
         if rec.version != DTLS_1_2 && rec.version != DTLS_1_0 {
-            return Err(DtlsError::Decode("record version"));
+            return Err(DtlsError::Decode(DecodeError::RecordVersion));
         }
         // The payload becomes a view of `buf` (decrypted where it lies for epoch 1), so
         // application data goes on without a copy.
@@ -790,19 +792,19 @@ impl Dtls {
                 // The peer's retransmitted final flight still reaches us, protected,
                 // as its Finished.
                 self.stats.plaintext_dropped += 1;
-                return Err(DtlsError::Decode("plaintext record after keys"));
+                return Err(DtlsError::Decode(DecodeError::PlaintextAfterKeys));
             }
             buf.advance(record::HEADER_LEN);
             buf.freeze()
         } else if epoch == 1 {
             if !self.replay.check(seq) {
                 self.stats.replays += 1;
-                return Err(DtlsError::Decode("replayed record"));
+                return Err(DtlsError::Decode(DecodeError::ReplayedRecord));
             }
             let cipher = match (&self.read_cipher, &self.pending_read_cipher) {
                 (Some(c), _) | (None, Some(c)) => c,
                 // Keys not derived yet: it overtook the flight that makes them.
-                (None, None) => return Err(DtlsError::Decode("record from an unknown epoch")),
+                (None, None) => return Err(DtlsError::Decode(DecodeError::UnknownEpoch)),
             };
             let (at, n) = cipher.open_in_place(&mut buf)?;
             if self.read_epoch == 0 {
@@ -815,7 +817,7 @@ impl Dtls {
             buf.truncate(n);
             buf.freeze()
         } else {
-            return Err(DtlsError::Decode("record from an unknown epoch"));
+            return Err(DtlsError::Decode(DecodeError::UnknownEpoch));
         };
 
         let data: &[u8] = &payload;
@@ -824,13 +826,13 @@ impl Dtls {
             CHANGE_CIPHER_SPEC => {
                 // Informational: the epoch moves when a protected record authenticates.
                 if data != [1] {
-                    return Err(DtlsError::Decode("change_cipher_spec body"));
+                    return Err(DtlsError::Decode(DecodeError::ChangeCipherSpecBody));
                 }
                 Ok(false)
             }
             ALERT => {
                 if data.len() < 2 {
-                    return Err(DtlsError::Decode("alert body"));
+                    return Err(DtlsError::Decode(DecodeError::AlertBody));
                 }
                 let (level, desc) = (data[0], data[1]);
                 if desc == 0 {
@@ -850,10 +852,12 @@ impl Dtls {
                     self.events.push_back(DtlsEvent::ApplicationData(payload));
                     Ok(false)
                 } else {
-                    Err(DtlsError::Decode("application data before the handshake"))
+                    Err(DtlsError::Decode(
+                        DecodeError::ApplicationDataBeforeHandshake,
+                    ))
                 }
             }
-            _ => Err(DtlsError::Decode("unknown content type")),
+            _ => Err(DtlsError::Decode(DecodeError::UnknownContentType)),
         }
     }
 
@@ -911,7 +915,7 @@ impl Dtls {
         use handshake as h;
         if self.transcript.len() + h::HEADER_LEN + body.len() > h::MAX_TRANSCRIPT {
             return Err(DtlsError::UnexpectedMessage(
-                "handshake longer than any genuine one",
+                UnexpectedMessage::HandshakeTooLong,
             ));
         }
         match (self.role, self.state, msg_type) {
@@ -919,7 +923,7 @@ impl Dtls {
             (DtlsRole::Client, State::WaitServerHello, h::HELLO_VERIFY_REQUEST) => {
                 let (_, cookie) = h::parse_hello_verify_request(body)?;
                 if cookie.len() > 255 {
-                    return Err(DtlsError::Decode("cookie too long"));
+                    return Err(DtlsError::Decode(DecodeError::CookieTooLong));
                 }
                 // RFC 6347 §4.2.1: the first ClientHello and the HelloVerifyRequest stay
                 // out of the transcript.
@@ -948,7 +952,7 @@ impl Dtls {
                 let ours = self.cfg.certificate.signing_key().scheme().code();
                 if !schemes.contains(&ours) {
                     return Err(DtlsError::HandshakeFailure(
-                        "server accepts no signature scheme of our certificate",
+                        HandshakeFailure::ServerAcceptsNoSchemeOfOurs,
                     ));
                 }
                 Ok(())
@@ -986,7 +990,7 @@ impl Dtls {
             (DtlsRole::Server, State::WaitClientFinished, h::FINISHED) if epoch == 1 => {
                 if !self.cert_verify_checked || self.master.is_empty() {
                     return Err(DtlsError::UnexpectedMessage(
-                        "Finished before CertificateVerify",
+                        UnexpectedMessage::FinishedBeforeCertificateVerify,
                     ));
                 }
                 self.check_finished(b"client finished", body)?;
@@ -994,7 +998,7 @@ impl Dtls {
                 self.send_server_finished()
             }
             _ => Err(DtlsError::UnexpectedMessage(
-                "message not allowed in this state",
+                UnexpectedMessage::NotAllowed { got: msg_type },
             )),
         }
     }
@@ -1076,7 +1080,7 @@ impl Dtls {
         // supported_versions still sets client_version to 1.2, which is what we answer.
         if ch.version > DTLS_1_2 {
             return Err(DtlsError::HandshakeFailure(
-                "client does not offer DTLS 1.2",
+                HandshakeFailure::ClientOffersNoDtls12,
             ));
         }
         if self.cfg.hello_verify {
@@ -1103,7 +1107,9 @@ impl Dtls {
             .copied()
             .filter(|s| s.is_ecdsa() == self.cfg.certificate.signing_key().scheme().is_ecdsa())
             .find(|s| ch.cipher_suites.contains(&s.code()))
-            .ok_or(DtlsError::HandshakeFailure("no common cipher suite"))?;
+            .ok_or(DtlsError::HandshakeFailure(
+                HandshakeFailure::NoCommonCipherSuite,
+            ))?;
         let client_groups = match handshake::find_extension(&ch.extensions, EXT_SUPPORTED_GROUPS) {
             Some(d) => handshake::parse_u16_list(d)?,
             // RFC 8422 §4: without the extension, assume the client supports P-256.
@@ -1115,11 +1121,11 @@ impl Dtls {
             .iter()
             .copied()
             .find(|g| client_groups.contains(&g.code()))
-            .ok_or(DtlsError::HandshakeFailure("no common ECDHE group"))?;
+            .ok_or(DtlsError::HandshakeFailure(HandshakeFailure::NoCommonGroup))?;
         self.ems = handshake::find_extension(&ch.extensions, EXT_EXTENDED_MASTER_SECRET).is_some();
         if !self.ems && self.cfg.require_extended_master_secret {
             return Err(DtlsError::HandshakeFailure(
-                "extended master secret required",
+                HandshakeFailure::ExtendedMasterSecretRequired,
             ));
         }
         if let Some(d) = handshake::find_extension(&ch.extensions, EXT_SIGNATURE_ALGORITHMS) {
@@ -1127,7 +1133,7 @@ impl Dtls {
             let ours = self.cfg.certificate.signing_key().scheme().code();
             if !schemes.contains(&ours) {
                 return Err(DtlsError::HandshakeFailure(
-                    "client accepts no signature scheme of our certificate",
+                    HandshakeFailure::ClientAcceptsNoSchemeOfOurs,
                 ));
             }
         }
@@ -1207,18 +1213,18 @@ impl Dtls {
         let sh = ServerHello::parse(body)?;
         if sh.version != DTLS_1_2 {
             return Err(DtlsError::HandshakeFailure(
-                "server did not choose DTLS 1.2",
+                HandshakeFailure::ServerChoseNoDtls12,
             ));
         }
         let suite = CipherSuite::from_code(sh.cipher_suite)
             .filter(|s| self.cfg.cipher_suites.contains(s))
             .ok_or(DtlsError::HandshakeFailure(
-                "server chose a suite we did not offer",
+                HandshakeFailure::SuiteNotOffered,
             ))?;
         self.ems = handshake::find_extension(&sh.extensions, EXT_EXTENDED_MASTER_SECRET).is_some();
         if !self.ems && self.cfg.require_extended_master_secret {
             return Err(DtlsError::HandshakeFailure(
-                "extended master secret required",
+                HandshakeFailure::ExtendedMasterSecretRequired,
             ));
         }
         self.srtp = match handshake::find_extension(&sh.extensions, EXT_USE_SRTP) {
@@ -1230,7 +1236,7 @@ impl Dtls {
                     }
                     _ => {
                         return Err(DtlsError::HandshakeFailure(
-                            "server chose an SRTP profile we did not offer",
+                            HandshakeFailure::SrtpProfileNotOffered,
                         ));
                     }
                 }
@@ -1275,13 +1281,16 @@ impl Dtls {
         let cert = self
             .peer_cert
             .as_deref()
-            .ok_or(DtlsError::UnexpectedMessage("signature before certificate"))?;
-        let scheme = SignatureScheme::from_code(scheme)
-            .ok_or(DtlsError::HandshakeFailure("unsupported signature scheme"))?;
+            .ok_or(DtlsError::UnexpectedMessage(
+                UnexpectedMessage::SignatureBeforeCertificate,
+            ))?;
+        let scheme = SignatureScheme::from_code(scheme).ok_or(DtlsError::HandshakeFailure(
+            HandshakeFailure::UnsupportedSignatureScheme,
+        ))?;
         let (key, rsa) = cert::public_key_of(cert)?;
         if rsa == scheme.is_ecdsa() {
             return Err(DtlsError::HandshakeFailure(
-                "signature scheme does not fit the key",
+                HandshakeFailure::SchemeDoesNotFitKey,
             ));
         }
         self.cfg
@@ -1295,14 +1304,17 @@ impl Dtls {
         let group = NamedGroup::from_code(ske.group)
             .filter(|g| self.cfg.groups.contains(g))
             .ok_or(DtlsError::HandshakeFailure(
-                "server chose a group we did not offer",
+                HandshakeFailure::GroupNotOffered,
             ))?;
-        let suite = self.suite.ok_or(DtlsError::UnexpectedMessage("no suite"))?;
-        let scheme = SignatureScheme::from_code(ske.scheme)
-            .ok_or(DtlsError::HandshakeFailure("unsupported signature scheme"))?;
+        let suite = self
+            .suite
+            .ok_or(DtlsError::UnexpectedMessage(UnexpectedMessage::NoSuite))?;
+        let scheme = SignatureScheme::from_code(ske.scheme).ok_or(DtlsError::HandshakeFailure(
+            HandshakeFailure::UnsupportedSignatureScheme,
+        ))?;
         if scheme.is_ecdsa() != suite.is_ecdsa() {
             return Err(DtlsError::HandshakeFailure(
-                "signature does not fit the suite",
+                HandshakeFailure::SignatureDoesNotFitSuite,
             ));
         }
         let mut signed = Vec::with_capacity(64 + ske.public.len() + 4);
@@ -1317,11 +1329,12 @@ impl Dtls {
 
     /// Pre-master from ECDHE, then the master secret (RFC 7627 §4 with EMS).
     fn derive_master_secret(&mut self) -> Result<(), DtlsError> {
-        let suite = self.suite.ok_or(DtlsError::UnexpectedMessage("no suite"))?;
-        let kx = self
-            .kx
-            .take()
-            .ok_or(DtlsError::UnexpectedMessage("no key exchange in progress"))?;
+        let suite = self
+            .suite
+            .ok_or(DtlsError::UnexpectedMessage(UnexpectedMessage::NoSuite))?;
+        let kx = self.kx.take().ok_or(DtlsError::UnexpectedMessage(
+            UnexpectedMessage::NoKeyExchange,
+        ))?;
         let pre_master = kx.complete(&self.peer_public)?;
         let hash = suite.prf_hash();
         let p = &*self.cfg.provider;
@@ -1344,7 +1357,9 @@ impl Dtls {
     }
 
     fn install_keys(&mut self) -> Result<(), DtlsError> {
-        let suite = self.suite.ok_or(DtlsError::UnexpectedMessage("no suite"))?;
+        let suite = self
+            .suite
+            .ok_or(DtlsError::UnexpectedMessage(UnexpectedMessage::NoSuite))?;
         let (kl, il) = (suite.aead().key_len(), suite.iv_len());
         let mut seed = self.server_random.to_vec();
         seed.extend_from_slice(&self.client_random);
@@ -1372,7 +1387,9 @@ impl Dtls {
     }
 
     fn verify_data(&self, label: &[u8]) -> Result<Vec<u8>, DtlsError> {
-        let suite = self.suite.ok_or(DtlsError::UnexpectedMessage("no suite"))?;
+        let suite = self
+            .suite
+            .ok_or(DtlsError::UnexpectedMessage(UnexpectedMessage::NoSuite))?;
         let p = &*self.cfg.provider;
         let h = p.hash(suite.prf_hash(), &[&self.transcript]);
         Ok(prf(p, suite.prf_hash(), &self.master, label, &h, 12))
@@ -1391,11 +1408,11 @@ impl Dtls {
 
     fn send_client_flight(&mut self) -> Result<(), DtlsError> {
         let group = self.group.ok_or(DtlsError::UnexpectedMessage(
-            "ServerHelloDone before ServerKeyExchange",
+            UnexpectedMessage::ServerHelloDoneBeforeServerKeyExchange,
         ))?;
         if self.peer_cert.is_none() {
             return Err(DtlsError::UnexpectedMessage(
-                "ServerHelloDone before Certificate",
+                UnexpectedMessage::ServerHelloDoneBeforeCertificate,
             ));
         }
         let kx = self.cfg.provider.key_exchange(group)?;

@@ -2,7 +2,7 @@
 
 use crate::crypto::{AEAD_TAG_LEN, Aead};
 
-use super::DtlsError;
+use super::{DecodeError, DtlsError};
 
 /// change_cipher_spec content type.
 pub const CHANGE_CIPHER_SPEC: u8 = 20;
@@ -48,7 +48,7 @@ pub fn records(datagram: &[u8]) -> impl Iterator<Item = Result<Record<'_>, DtlsE
         }
         if rest.len() < HEADER_LEN {
             rest = &[];
-            return Some(Err(DtlsError::Decode("record header truncated")));
+            return Some(Err(DtlsError::Decode(DecodeError::RecordHeaderTruncated)));
         }
         let content_type = rest[0];
         let version = u16::from_be_bytes([rest[1], rest[2]]);
@@ -57,7 +57,9 @@ pub fn records(datagram: &[u8]) -> impl Iterator<Item = Result<Record<'_>, DtlsE
         let len = usize::from(u16::from_be_bytes([rest[11], rest[12]]));
         if len > MAX_RECORD_PAYLOAD || rest.len() < HEADER_LEN + len {
             rest = &[];
-            return Some(Err(DtlsError::Decode("record length exceeds datagram")));
+            return Some(Err(DtlsError::Decode(
+                DecodeError::RecordLengthExceedsDatagram,
+            )));
         }
         let payload = &rest[HEADER_LEN..HEADER_LEN + len];
         rest = &rest[HEADER_LEN + len..];
@@ -74,11 +76,11 @@ pub fn records(datagram: &[u8]) -> impl Iterator<Item = Result<Record<'_>, DtlsE
 /// Length of the first record of `datagram`, header included, if it is well formed.
 pub fn first_record_len(datagram: &[u8]) -> Result<usize, DtlsError> {
     if datagram.len() < HEADER_LEN {
-        return Err(DtlsError::Decode("record header truncated"));
+        return Err(DtlsError::Decode(DecodeError::RecordHeaderTruncated));
     }
     let len = usize::from(u16::from_be_bytes([datagram[11], datagram[12]]));
     if len > MAX_RECORD_PAYLOAD || datagram.len() < HEADER_LEN + len {
-        return Err(DtlsError::Decode("record length exceeds datagram"));
+        return Err(DtlsError::Decode(DecodeError::RecordLengthExceedsDatagram));
     }
     Ok(HEADER_LEN + len)
 }
@@ -244,7 +246,7 @@ impl RecordCipher {
     pub fn open_in_place(&self, record: &mut [u8]) -> Result<(usize, usize), DtlsError> {
         let rec = records(record)
             .next()
-            .ok_or(DtlsError::Decode("record header truncated"))??;
+            .ok_or(DtlsError::Decode(DecodeError::RecordHeaderTruncated))??;
         let (nonce, body, ad) = self.open_params(&rec)?;
         let at = record.len() - body.len();
         let n = self
@@ -259,7 +261,7 @@ impl RecordCipher {
         let (nonce, body) = match self.kind {
             NonceKind::Gcm => {
                 if rec.payload.len() < 8 + AEAD_TAG_LEN {
-                    return Err(DtlsError::Decode("protected record too short"));
+                    return Err(DtlsError::Decode(DecodeError::ProtectedRecordTooShort));
                 }
                 let mut n = self.iv;
                 n[4..].copy_from_slice(&rec.payload[..8]);
@@ -267,7 +269,7 @@ impl RecordCipher {
             }
             NonceKind::ChaCha => {
                 if rec.payload.len() < AEAD_TAG_LEN {
-                    return Err(DtlsError::Decode("protected record too short"));
+                    return Err(DtlsError::Decode(DecodeError::ProtectedRecordTooShort));
                 }
                 (self.nonce(rec.epoch, rec.seq), rec.payload)
             }

@@ -861,3 +861,40 @@ fn a_repeated_certificate_ends_the_handshake_instead_of_growing_it() {
     assert_eq!(c.state, State::Failed);
     assert_eq!(c.stats().datagrams_sent, 2, "the ClientHello and one alert");
 }
+
+#[test]
+fn typed_causes_keep_their_alerts_and_read_well() {
+    // The alert a cause sends is fixed by its family (RFC 5246 §7.2), whatever the cause.
+    let cases = [
+        (
+            DtlsError::Decode(DecodeError::OddList(ListKind::CipherSuites)),
+            50,
+            "DTLS decode error: odd cipher suite list",
+        ),
+        (
+            DtlsError::HandshakeFailure(HandshakeFailure::NoCommonCipherSuite),
+            40,
+            "handshake failure: no common cipher suite",
+        ),
+        (
+            DtlsError::UnexpectedMessage(UnexpectedMessage::NotAllowed { got: 20 }),
+            10,
+            "unexpected handshake message: handshake message type 20 not allowed in this state",
+        ),
+    ];
+    for (e, alert, text) in cases {
+        assert_eq!(e.alert(), alert, "{e}");
+        assert_eq!(e.to_string(), text);
+    }
+    // A malformed datagram says which part is wrong, as a value a caller can match.
+    assert_eq!(
+        record::first_record_len(&[22, 0xfe, 0xfd]),
+        Err(DtlsError::Decode(DecodeError::RecordHeaderTruncated))
+    );
+    let mut header = [0u8; 13];
+    header[12] = 1;
+    assert_eq!(
+        record::first_record_len(&header),
+        Err(DtlsError::Decode(DecodeError::RecordLengthExceedsDatagram))
+    );
+}

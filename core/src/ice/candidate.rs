@@ -40,6 +40,62 @@ impl CandidateKind {
             CandidateKind::Relayed => "relay",
         }
     }
+
+    /// The kind a `typ` token names (`host`, `srflx`, `prflx`, `relay`), if any.
+    pub fn from_token(token: &str) -> Option<Self> {
+        match token {
+            "host" => Some(CandidateKind::Host),
+            "srflx" => Some(CandidateKind::ServerReflexive),
+            "prflx" => Some(CandidateKind::PeerReflexive),
+            "relay" => Some(CandidateKind::Relayed),
+            _ => None,
+        }
+    }
+}
+
+/// How a TCP candidate's connection is opened (RFC 6544 §4.5).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TcpType {
+    /// Opens connections, never accepts them.
+    Active,
+    /// Accepts connections, never opens them.
+    Passive,
+    /// Both ends connect at once (TCP simultaneous open).
+    SimultaneousOpen,
+}
+
+impl TcpType {
+    /// The `tcptype` token in SDP and in ORTC's `tcpType`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TcpType::Active => "active",
+            TcpType::Passive => "passive",
+            TcpType::SimultaneousOpen => "so",
+        }
+    }
+
+    /// The type a `tcptype` token names (`active`, `passive`, `so`), if any.
+    pub fn from_token(token: &str) -> Option<Self> {
+        match token {
+            "active" => Some(TcpType::Active),
+            "passive" => Some(TcpType::Passive),
+            "so" => Some(TcpType::SimultaneousOpen),
+            _ => None,
+        }
+    }
+}
+
+/// The transport a candidate's `transport` token names; SDP compares it case-insensitively
+/// (RFC 8839 §5.1), so `UDP` from older peers is accepted too.
+pub(crate) fn protocol_from_token(token: &str) -> Option<Protocol> {
+    if token.eq_ignore_ascii_case("udp") {
+        Some(Protocol::Udp)
+    } else if token.eq_ignore_ascii_case("tcp") {
+        Some(Protocol::Tcp)
+    } else {
+        None
+    }
 }
 
 /// Highest local preference (RFC 8445 §5.1.2.1), used when an agent has one address.
@@ -62,6 +118,7 @@ pub struct Candidate {
     address: SocketAddr,
     kind: CandidateKind,
     related_address: Option<SocketAddr>,
+    tcp_type: Option<TcpType>,
     base: SocketAddr,
 }
 
@@ -82,8 +139,85 @@ impl Candidate {
             address,
             kind,
             related_address,
+            // Our TCP candidates listen: the agent accepts connections, it does not open
+            // them (RFC 6544 §4.5).
+            tcp_type: (protocol == Protocol::Tcp).then_some(TcpType::Passive),
             base,
         }
+    }
+
+    /// A candidate the peer signalled, from its fields (RFC 8445 §5.1), without SDP text.
+    /// Its base is its address, as for every remote candidate. Add `raddr`/`rport` with
+    /// [`with_related_address`](Self::with_related_address) and a TCP candidate's type with
+    /// [`with_tcp_type`](Self::with_tcp_type).
+    ///
+    /// Fails, naming the field, when the foundation is not 1 to 32 characters of ALPHA,
+    /// DIGIT, `+` or `/` (RFC 8839 §5.1) or the component is outside 1..=256.
+    ///
+    /// ```
+    /// use sansrtc::ice::{Candidate, CandidateKind};
+    /// use sansrtc::io::Protocol;
+    /// let c = Candidate::remote(
+    ///     "a1b2", 1, Protocol::Udp, 2130706431, "192.0.2.7:5000".parse().unwrap(),
+    ///     CandidateKind::Host,
+    /// ).unwrap();
+    /// assert_eq!(c.to_sdp_string(), "candidate:a1b2 1 udp 2130706431 192.0.2.7 5000 typ host");
+    /// assert!(Candidate::remote(
+    ///     "", 1, Protocol::Udp, 1, "192.0.2.7:5000".parse().unwrap(), CandidateKind::Host,
+    /// ).is_err());
+    /// ```
+    pub fn remote(
+        foundation: &str,
+        component: u16,
+        protocol: Protocol,
+        priority: u32,
+        address: SocketAddr,
+        kind: CandidateKind,
+    ) -> Result<Self, IceError> {
+        if foundation.is_empty()
+            || foundation.len() > 32
+            || !foundation
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+        {
+            return Err(IceError::InvalidCandidate(format!(
+                "foundation {foundation:?} is not 1 to 32 characters of ALPHA, DIGIT, '+' or '/'"
+            )));
+        }
+        if component == 0 || component > 256 {
+            return Err(IceError::InvalidCandidate(format!(
+                "component {component} is outside 1..=256"
+            )));
+        }
+        Ok(Candidate {
+            foundation: foundation.to_string(),
+            component,
+            protocol,
+            priority,
+            address,
+            kind,
+            related_address: None,
+            tcp_type: None,
+            base: address,
+        })
+    }
+
+    /// Set `raddr`/`rport` (informational only: RFC 8445 §5.1.3 keeps them out of checks).
+    pub fn with_related_address(mut self, related_address: Option<SocketAddr>) -> Self {
+        self.related_address = related_address;
+        self
+    }
+
+    /// Set a TCP candidate's `tcptype`; a UDP candidate has none, so it is refused there.
+    pub fn with_tcp_type(mut self, tcp_type: Option<TcpType>) -> Result<Self, IceError> {
+        if tcp_type.is_some() && self.protocol != Protocol::Tcp {
+            return Err(IceError::InvalidCandidate(format!(
+                "tcptype on a {} candidate",
+                self.protocol.as_str()
+            )));
+        }
+        self.tcp_type = tcp_type;
+        Ok(self)
     }
 
     /// A host candidate on a local address.
@@ -197,6 +331,12 @@ impl Candidate {
         self.related_address
     }
 
+    /// `tcptype` of a TCP candidate (RFC 6544 §4.5); `None` for UDP, and for a remote TCP
+    /// candidate that did not say.
+    pub fn tcp_type(&self) -> Option<TcpType> {
+        self.tcp_type
+    }
+
     /// The local address checks are sent from (RFC 8445 §5.1.1.3). For remote candidates
     /// it equals the address.
     pub fn base(&self) -> SocketAddr {
@@ -228,25 +368,11 @@ impl Candidate {
         let mut it = s.split_ascii_whitespace();
         let mut next = |what: &str| it.next().ok_or_else(|| bad(&format!("missing {what}")));
         let foundation = next("foundation")?.to_string();
-        if foundation.is_empty()
-            || foundation.len() > 32
-            || !foundation
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
-        {
-            return Err(bad("invalid foundation"));
-        }
         let component: u16 = next("component")?
             .parse()
             .map_err(|_| bad("invalid component"))?;
-        if component == 0 || component > 256 {
-            return Err(bad("component out of range"));
-        }
-        let protocol = match next("transport")?.to_ascii_lowercase().as_str() {
-            "udp" => Protocol::Udp,
-            "tcp" => Protocol::Tcp,
-            _ => return Err(bad("unknown transport")),
-        };
+        let protocol =
+            protocol_from_token(next("transport")?).ok_or_else(|| bad("unknown transport"))?;
         let priority: u32 = next("priority")?
             .parse()
             .map_err(|_| bad("invalid priority"))?;
@@ -264,35 +390,42 @@ impl Candidate {
         if next("typ")? != "typ" {
             return Err(bad("expected 'typ'"));
         }
-        let kind = match next("candidate type")? {
-            "host" => CandidateKind::Host,
-            "srflx" => CandidateKind::ServerReflexive,
-            "prflx" => CandidateKind::PeerReflexive,
-            "relay" => CandidateKind::Relayed,
-            _ => return Err(bad("unknown candidate type")),
-        };
+        let kind = CandidateKind::from_token(next("candidate type")?)
+            .ok_or_else(|| bad("unknown candidate type"))?;
         let mut raddr: Option<IpAddr> = None;
         let mut rport: Option<u16> = None;
+        let mut tcp_type: Option<TcpType> = None;
         // Extensions come as name/value pairs; unknown ones are ignored (RFC 8839 §5.1).
         while let Some(name) = it.next() {
             let value = it.next().ok_or_else(|| bad("extension without value"))?;
             match name {
                 "raddr" => raddr = value.parse().ok(),
                 "rport" => rport = value.parse().ok(),
+                // Only TCP candidates have one (RFC 6544 §4.5); on UDP it means nothing,
+                // so it is ignored like any other unknown extension.
+                "tcptype" if protocol == Protocol::Tcp => {
+                    tcp_type =
+                        Some(TcpType::from_token(value).ok_or_else(|| bad("unknown tcptype"))?)
+                }
                 _ => {}
             }
         }
-        let address = SocketAddr::new(ip, port);
-        Ok(Candidate {
-            foundation,
+        let in_line = |e: IceError| match e {
+            IceError::InvalidCandidate(why) => bad(&why),
+            e => e,
+        };
+        Candidate::remote(
+            &foundation,
             component,
             protocol,
             priority,
-            address,
+            SocketAddr::new(ip, port),
             kind,
-            related_address: raddr.map(|ip| SocketAddr::new(ip, rport.unwrap_or(0))),
-            base: address,
-        })
+        )
+        .map_err(in_line)?
+        .with_related_address(raddr.map(|ip| SocketAddr::new(ip, rport.unwrap_or(0))))
+        .with_tcp_type(tcp_type)
+        .map_err(in_line)
     }
 }
 
@@ -312,8 +445,8 @@ impl fmt::Display for Candidate {
         if let Some(r) = self.related_address {
             write!(f, " raddr {} rport {}", r.ip(), r.port())?;
         }
-        if self.protocol == Protocol::Tcp {
-            f.write_str(" tcptype passive")?;
+        if let Some(t) = self.tcp_type {
+            write!(f, " tcptype {}", t.as_str())?;
         }
         Ok(())
     }

@@ -22,7 +22,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-pub use candidate::{Candidate, CandidateKind, DEFAULT_LOCAL_PREFERENCE, compute_priority};
+pub(crate) use candidate::protocol_from_token;
+pub use candidate::{
+    Candidate, CandidateKind, DEFAULT_LOCAL_PREFERENCE, TcpType, compute_priority,
+};
 use pair::{Pair, PairState, pair_priority};
 
 use crate::crypto::{CryptoProvider, default_provider};

@@ -24,7 +24,7 @@ use sansrtc::dtls::{DtlsCertificate, DtlsRole};
 use sansrtc::ice::{IceConnectionState, IceEvent};
 use sansrtc::io::{Endpoint, Input, Output, Protocol, Receive};
 use sansrtc::ortc::*;
-use sansrtc_tests::aiortc::BulkStream;
+use sansrtc_examples::bulk::{BulkStream, hex};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -392,10 +392,6 @@ fn openssl_name(iana: &str) -> String {
         .replace("AES_256", "AES256")
         .replace("CHACHA20_POLY1305_SHA256", "CHACHA20_POLY1305")
         .replace('_', "-")
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn main() {
