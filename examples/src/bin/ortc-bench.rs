@@ -372,6 +372,126 @@ fn memory_figure() {
     );
 }
 
+/// `n` peers connect to one server socket (a `Mux` of `n` chains), in memory with no
+/// latency: the wall time until every peer's channel is open on both ends, and the heap
+/// the server holds per connection once they are.
+fn mux_figure(n: usize) {
+    use std::collections::HashMap;
+
+    use sansrtc::mux::Mux;
+
+    let certs: Vec<DtlsCertificate> = (0..2)
+        .map(|_| DtlsCertificate::generate(&*default_provider()).expect("cert"))
+        .collect();
+    let server_addr: SocketAddr = "198.51.100.1:3478".parse().expect("literal");
+    let client_addr = |i: usize| -> SocketAddr {
+        format!("10.{}.{}.{}:5000", i / 62500, (i / 250) % 250, i % 250 + 1)
+            .parse()
+            .expect("address")
+    };
+    let mut now = Instant::now();
+    let mut clients = Vec::with_capacity(n);
+    let mut servers = Vec::with_capacity(n);
+    let mut by_addr = HashMap::with_capacity(n);
+    for i in 0..n {
+        let mut c = chain(2 * i as u64 + 1, client_addr(i), &certs[0], now);
+        let mut s = chain(2 * i as u64 + 2, server_addr, &certs[1], now);
+        start_pair(&mut c, &mut s);
+        let id = c
+            .create_data_channel(&DataChannelParameters::new("peer"))
+            .expect("channel");
+        by_addr.insert(client_addr(i), i);
+        clients.push((c, id));
+        servers.push(s);
+    }
+    counting::set(true);
+    let before = counting::live();
+    let mut mux = Mux::new(now);
+    for s in servers {
+        mux.insert(s);
+    }
+    let started = std::time::Instant::now();
+    let receive = |source, destination, contents, now| {
+        Input::Receive(Receive {
+            now,
+            protocol: sansrtc::io::Protocol::Udp,
+            source,
+            destination,
+            contents,
+        })
+    };
+    let mut open = 0;
+    let mut ticks = 0;
+    while open < n {
+        // Everything the clients send reaches the server socket, and back, until quiet.
+        loop {
+            let mut moved = false;
+            for (c, _) in clients.iter_mut() {
+                while let Some(t) = next_transmit(c) {
+                    for d in t.datagrams() {
+                        mux.handle_input(receive(t.source, t.destination, d, now));
+                    }
+                    moved = true;
+                }
+            }
+            loop {
+                match mux.poll_output() {
+                    Output::Transmit(t) => {
+                        let i = by_addr[&t.destination];
+                        for d in t.datagrams() {
+                            clients[i]
+                                .0
+                                .handle_input(receive(t.source, t.destination, d, now));
+                        }
+                        moved = true;
+                    }
+                    Output::Event(_) => {}
+                    Output::Timeout(_) => break,
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+        open = clients.iter().filter(|(c, id)| is_open(c, *id)).count();
+        // Time passes for the retransmission and pacing timers.
+        now += Duration::from_millis(5);
+        ticks += 1;
+        assert!(ticks < 2000, "{open} of {n} open after {ticks} ticks");
+        for (c, _) in clients.iter_mut() {
+            c.handle_input(Input::Timeout(now));
+        }
+        mux.handle_input(Input::Timeout(now));
+    }
+    let took = started.elapsed();
+    let held = counting::live().wrapping_sub(before);
+    counting::set(false);
+    assert!(
+        mux.ids().all(|id| mux.get(id).is_some_and(|s| {
+            s.data_channels()
+                .is_some_and(|d| d.channel_ids().next().is_some())
+        })),
+        "every server chain has its peer's channel"
+    );
+    println!(
+        "mux: {n} connections through one server socket (in memory, no latency): all channels open after {:.2} s wall ({:.0} µs per connection, {ticks} ticks of 5 ms virtual); server heap {:.1} KiB per connection",
+        took.as_secs_f64(),
+        took.as_secs_f64() * 1e6 / n as f64,
+        held as f64 / n as f64 / 1024.0
+    );
+}
+
+/// The next transmit of `c`, skipping its events; `None` once it is waiting.
+fn next_transmit(c: &mut SctpTransport) -> Option<sansrtc::io::Transmit> {
+    loop {
+        match c.poll_output() {
+            Output::Transmit(t) => return Some(t),
+            Output::Event(_) => {}
+            Output::Timeout(_) => return None,
+        }
+    }
+}
+
 fn setup_figure() {
     let cert = DtlsCertificate::generate(&*default_provider()).expect("cert");
     let rtt = Duration::from_millis(20);
@@ -482,6 +602,13 @@ fn main() {
     }
     if run("setup") {
         setup_figure();
+    }
+    if run("mux") {
+        let n = std::env::var("MUX_CONNECTIONS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(10_000);
+        mux_figure(n);
     }
     if args.iter().any(|a| a == "aiortc") {
         aiortc_figure();
