@@ -53,7 +53,7 @@
 //! ```
 //!
 //! The driver, like everything else that is not async-std's, lives once in
-//! [`sansrtc_ortc_async`] ([`sansrtc_ortc_async::UdpDriver`]); sockets and timers are
+//! [`sansrtc_async`] ([`sansrtc_async::UdpDriver`]); sockets and timers are
 //! async-io's (async-std's reactor, and smol's), so this crate is only
 //! [`AsyncStdRuntime`]: async-std's spawn over them.
 
@@ -139,12 +139,12 @@ use std::future::Future;
 use std::io;
 use std::time::Instant;
 
-use sansrtc_ortc_async::{AsyncIoSocket, AsyncIoTimer, Runtime};
-pub use sansrtc_ortc_async::{DriveStats, InterfaceFilter};
+use sansrtc_async::{AsyncIoSocket, AsyncIoTimer, Runtime};
+pub use sansrtc_async::{DriveStats, InterfaceFilter};
 
 /// An [`Endpoint`](sansrtc::io::Endpoint) driven over UDP sockets on async-std; see
-/// [`sansrtc_ortc_async::UdpDriver`].
-pub type UdpDriver<T> = sansrtc_ortc_async::UdpDriver<AsyncStdRuntime, T>;
+/// [`sansrtc_async::UdpDriver`].
+pub type UdpDriver<T> = sansrtc_async::UdpDriver<AsyncStdRuntime, T>;
 
 /// async-std as a [`Runtime`]: its tasks, over async-io's timer and sockets.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]

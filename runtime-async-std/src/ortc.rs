@@ -1,20 +1,20 @@
 //! How the handles work (the chain's task, back-pressure, shutdown) is described in
-//! [`sansrtc_ortc_async`], which holds them for every runtime; this module fixes their
+//! [`sansrtc_async`], which holds them for every runtime; this module fixes their
 //! runtime to [`AsyncStdRuntime`](crate::ortc::AsyncStdRuntime).
 
-pub use sansrtc_ortc_async::*;
+pub use sansrtc_async::*;
 
 pub use crate::AsyncStdRuntime;
 
-/// `RTCIceGatherer` on async-std; see [`sansrtc_ortc_async::IceGatherer`].
-pub type IceGatherer = sansrtc_ortc_async::IceGatherer<AsyncStdRuntime>;
-/// `RTCIceTransport` on async-std; see [`sansrtc_ortc_async::IceTransport`].
-pub type IceTransport = sansrtc_ortc_async::IceTransport<AsyncStdRuntime>;
-/// `RTCDtlsTransport` on async-std; see [`sansrtc_ortc_async::DtlsTransport`].
-pub type DtlsTransport = sansrtc_ortc_async::DtlsTransport<AsyncStdRuntime>;
-/// `RTCSctpTransport` on async-std; see [`sansrtc_ortc_async::SctpTransport`].
-pub type SctpTransport = sansrtc_ortc_async::SctpTransport<AsyncStdRuntime>;
-/// The channels the peer opens; see [`sansrtc_ortc_async::IncomingChannels`].
-pub type IncomingChannels = sansrtc_ortc_async::IncomingChannels<AsyncStdRuntime>;
-/// `RTCDataChannel` on async-std; see [`sansrtc_ortc_async::DataChannel`].
-pub type DataChannel = sansrtc_ortc_async::DataChannel<AsyncStdRuntime>;
+/// `RTCIceGatherer` on async-std; see [`sansrtc_async::IceGatherer`].
+pub type IceGatherer = sansrtc_async::IceGatherer<AsyncStdRuntime>;
+/// `RTCIceTransport` on async-std; see [`sansrtc_async::IceTransport`].
+pub type IceTransport = sansrtc_async::IceTransport<AsyncStdRuntime>;
+/// `RTCDtlsTransport` on async-std; see [`sansrtc_async::DtlsTransport`].
+pub type DtlsTransport = sansrtc_async::DtlsTransport<AsyncStdRuntime>;
+/// `RTCSctpTransport` on async-std; see [`sansrtc_async::SctpTransport`].
+pub type SctpTransport = sansrtc_async::SctpTransport<AsyncStdRuntime>;
+/// The channels the peer opens; see [`sansrtc_async::IncomingChannels`].
+pub type IncomingChannels = sansrtc_async::IncomingChannels<AsyncStdRuntime>;
+/// `RTCDataChannel` on async-std; see [`sansrtc_async::DataChannel`].
+pub type DataChannel = sansrtc_async::DataChannel<AsyncStdRuntime>;

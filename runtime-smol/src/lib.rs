@@ -53,7 +53,7 @@
 //! ```
 //!
 //! The driver, like everything else that is not smol's, lives once in
-//! [`sansrtc_ortc_async`] ([`sansrtc_ortc_async::UdpDriver`]); sockets and timers are
+//! [`sansrtc_async`] ([`sansrtc_async::UdpDriver`]); sockets and timers are
 //! async-io's (smol's reactor, and async-std's), so this crate is only
 //! [`SmolRuntime`]: smol's spawn over them. smol is async-std's successor upstream.
 
@@ -139,12 +139,12 @@ use std::future::Future;
 use std::io;
 use std::time::Instant;
 
-use sansrtc_ortc_async::{AsyncIoSocket, AsyncIoTimer, Runtime};
-pub use sansrtc_ortc_async::{DriveStats, InterfaceFilter};
+use sansrtc_async::{AsyncIoSocket, AsyncIoTimer, Runtime};
+pub use sansrtc_async::{DriveStats, InterfaceFilter};
 
 /// An [`Endpoint`](sansrtc::io::Endpoint) driven over UDP sockets on smol; see
-/// [`sansrtc_ortc_async::UdpDriver`].
-pub type UdpDriver<T> = sansrtc_ortc_async::UdpDriver<SmolRuntime, T>;
+/// [`sansrtc_async::UdpDriver`].
+pub type UdpDriver<T> = sansrtc_async::UdpDriver<SmolRuntime, T>;
 
 /// smol as a [`Runtime`]: tasks on its global executor, over async-io's timer and
 /// sockets.

@@ -54,7 +54,7 @@
 //! ```
 //!
 //! The driver, like everything else that is not tokio's, lives once in
-//! [`sansrtc_ortc_async`] ([`sansrtc_ortc_async::UdpDriver`]); this crate is only
+//! [`sansrtc_async`] ([`sansrtc_async::UdpDriver`]); this crate is only
 //! [`TokioRuntime`]: tokio's spawn, clock, timer and socket readiness.
 
 #![forbid(unsafe_code)]
@@ -143,13 +143,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use sansrtc_ortc_async::{AsyncTimer, AsyncUdpSocket, Runtime};
-pub use sansrtc_ortc_async::{DriveStats, InterfaceFilter};
+use sansrtc_async::{AsyncTimer, AsyncUdpSocket, Runtime};
+pub use sansrtc_async::{DriveStats, InterfaceFilter};
 use tokio::io::Interest;
 
 /// An [`Endpoint`](sansrtc::io::Endpoint) driven over UDP sockets on tokio; see
-/// [`sansrtc_ortc_async::UdpDriver`].
-pub type UdpDriver<T> = sansrtc_ortc_async::UdpDriver<TokioRuntime, T>;
+/// [`sansrtc_async::UdpDriver`].
+pub type UdpDriver<T> = sansrtc_async::UdpDriver<TokioRuntime, T>;
 
 /// tokio as a [`Runtime`]: its tasks, its clock (so a runtime with paused time drives
 /// endpoints in virtual time), its timer and its sockets' readiness.

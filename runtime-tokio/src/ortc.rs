@@ -1,20 +1,20 @@
 //! How the handles work (the chain's task, back-pressure, shutdown) is described in
-//! [`sansrtc_ortc_async`], which holds them for every runtime; this module fixes their
+//! [`sansrtc_async`], which holds them for every runtime; this module fixes their
 //! runtime to [`TokioRuntime`](crate::ortc::TokioRuntime).
 
-pub use sansrtc_ortc_async::*;
+pub use sansrtc_async::*;
 
 pub use crate::TokioRuntime;
 
-/// `RTCIceGatherer` on tokio; see [`sansrtc_ortc_async::IceGatherer`].
-pub type IceGatherer = sansrtc_ortc_async::IceGatherer<TokioRuntime>;
-/// `RTCIceTransport` on tokio; see [`sansrtc_ortc_async::IceTransport`].
-pub type IceTransport = sansrtc_ortc_async::IceTransport<TokioRuntime>;
-/// `RTCDtlsTransport` on tokio; see [`sansrtc_ortc_async::DtlsTransport`].
-pub type DtlsTransport = sansrtc_ortc_async::DtlsTransport<TokioRuntime>;
-/// `RTCSctpTransport` on tokio; see [`sansrtc_ortc_async::SctpTransport`].
-pub type SctpTransport = sansrtc_ortc_async::SctpTransport<TokioRuntime>;
-/// The channels the peer opens; see [`sansrtc_ortc_async::IncomingChannels`].
-pub type IncomingChannels = sansrtc_ortc_async::IncomingChannels<TokioRuntime>;
-/// `RTCDataChannel` on tokio; see [`sansrtc_ortc_async::DataChannel`].
-pub type DataChannel = sansrtc_ortc_async::DataChannel<TokioRuntime>;
+/// `RTCIceGatherer` on tokio; see [`sansrtc_async::IceGatherer`].
+pub type IceGatherer = sansrtc_async::IceGatherer<TokioRuntime>;
+/// `RTCIceTransport` on tokio; see [`sansrtc_async::IceTransport`].
+pub type IceTransport = sansrtc_async::IceTransport<TokioRuntime>;
+/// `RTCDtlsTransport` on tokio; see [`sansrtc_async::DtlsTransport`].
+pub type DtlsTransport = sansrtc_async::DtlsTransport<TokioRuntime>;
+/// `RTCSctpTransport` on tokio; see [`sansrtc_async::SctpTransport`].
+pub type SctpTransport = sansrtc_async::SctpTransport<TokioRuntime>;
+/// The channels the peer opens; see [`sansrtc_async::IncomingChannels`].
+pub type IncomingChannels = sansrtc_async::IncomingChannels<TokioRuntime>;
+/// `RTCDataChannel` on tokio; see [`sansrtc_async::DataChannel`].
+pub type DataChannel = sansrtc_async::DataChannel<TokioRuntime>;

@@ -29,7 +29,7 @@
 //! use std::net::SocketAddr;
 //! use std::time::{Duration, Instant};
 //! use bytes::Bytes;
-//! use sansrtc_ortc_async::driver::{Drive, Step};
+//! use sansrtc_async::driver::{Drive, Step};
 //! use sansrtc::io::{Endpoint, IDLE_TIMEOUT, Input, Output, Protocol, Transmit};
 //!
 //! /// With a peer: sends 10 bytes as datagrams of 4 as soon as it starts, reports each
@@ -275,7 +275,7 @@ fn gso_turned_off(batch: &Batch, max_segments_now: usize) -> bool {
 /// `None` for a source no socket serves, and for anything but UDP.
 ///
 /// ```
-/// # use sansrtc_ortc_async::driver::route;
+/// # use sansrtc_async::driver::route;
 /// # use sansrtc::io::{Protocol, Transmit};
 /// let locals = ["127.0.0.1:5000".parse().unwrap(), "[::]:6000".parse().unwrap()];
 /// let from = |src: &str| Transmit::single(Protocol::Udp, src.parse().unwrap(), "192.0.2.1:9".parse().unwrap(), vec![1].into());
