@@ -613,7 +613,7 @@ impl Link {
         &self,
         command: impl FnOnce(Sender<Result<T, Error>>) -> Command,
     ) -> Result<T, Error> {
-        super::launch::<R>(self)?;
+        crate::gatherer::launch::<R>(self)?;
         let (tx, rx) = async_channel::bounded(1);
         self.post(command(tx))?;
         match rx.recv().await {

@@ -1,11 +1,11 @@
 //! smol runtime for sansrtc: UDP sockets and a timer around any sans-IO
-//! [`Endpoint`].
+//! [`Endpoint`](sansrtc::io::Endpoint).
 //!
 //! [`UdpDriver`] owns an endpoint and one UDP socket per local address, and runs the loop
 //! every sansrtc machine needs: send what it transmits, wait for datagrams or its next
 //! deadline, feed them in, and hand its events to you. Sends and receives are batched
 //! where the OS allows (GSO, GRO, `recvmmsg` through `quinn-udp`), and every datagram
-//! reaches the endpoint as its own [`Bytes`](bytes::Bytes) cut from the receive buffer.
+//! reaches the endpoint as its own `Bytes` cut from the receive buffer.
 //!
 //! ```
 //! use std::collections::VecDeque;

@@ -1,0 +1,202 @@
+//! `RTCIceGatherer`: binding the sockets, gathering, and launching the chain's task.
+
+use super::*;
+
+/// How an [`IceGatherer`] binds and gathers.
+#[derive(Debug, Clone, Default)]
+pub struct IceGathererOptions {
+    /// Addresses to bind one UDP socket each (port 0: a free port). Empty: every
+    /// interface address that `interface_filter` selects, IPv4 and IPv6.
+    pub addresses: Vec<SocketAddr>,
+    /// Port for every interface address when `addresses` is empty (0: a free port each).
+    pub port: u16,
+    /// Which interface addresses to bind when `addresses` is empty.
+    pub interface_filter: InterfaceFilter,
+    /// STUN servers to learn server-reflexive candidates from.
+    pub stun_servers: Vec<SocketAddr>,
+    /// Seed for ICE credentials and tie-breaker, and for the DTLS and SCTP layers above;
+    /// random when `None` (set it only for reproducible tests).
+    pub seed: Option<u64>,
+    /// Run as an ICE-lite agent.
+    pub lite: bool,
+    /// Pacing of connectivity checks (RFC 8445 §14.2, Ta); `None` keeps core's default.
+    pub ta: Option<Duration>,
+}
+
+impl IceGathererOptions {
+    /// Bind exactly these addresses (no interface enumeration).
+    pub fn bind(addresses: impl IntoIterator<Item = SocketAddr>) -> Self {
+        IceGathererOptions {
+            addresses: addresses.into_iter().collect(),
+            ..Default::default()
+        }
+    }
+}
+
+/// A seed for the layers' random choices (credentials, tags, DTLS randoms). Core's
+/// default seed is fixed, for reproducible simulations; on a network every chain needs
+/// its own.
+fn random_seed() -> u64 {
+    let mut b = [0u8; 8];
+    if sansrtc::crypto::default_provider()
+        .fill_random(&mut b)
+        .is_err()
+    {
+        use std::hash::{BuildHasher, RandomState};
+        return RandomState::new().hash_one(std::time::SystemTime::now());
+    }
+    u64::from_le_bytes(b)
+}
+
+/// Binds the sockets, gathers host candidates and starts the chain's task, once.
+pub(crate) fn launch<R: Runtime>(link: &Link) -> Result<(), Error> {
+    let shared = &link.shared;
+    let mut slot = shared.launch.lock().unwrap_or_else(PoisonError::into_inner);
+    let Some(Launch {
+        mut gatherer,
+        options,
+        commands,
+    }) = slot.take()
+    else {
+        return Ok(());
+    };
+    let bound = if options.addresses.is_empty() {
+        UdpDriver::<R, Chain>::bind_interfaces(
+            Chain::new(R::now()),
+            options.port,
+            options.interface_filter,
+        )
+    } else {
+        UdpDriver::<R, Chain>::bind(Chain::new(R::now()), &options.addresses)
+    };
+    let gathered = bound.map_err(Error::from).and_then(|driver| {
+        gatherer.gather(driver.local_addrs())?;
+        Ok(driver)
+    });
+    let mut driver = match gathered {
+        Ok(d) => d,
+        Err(e) => {
+            *slot = Some(Launch {
+                gatherer,
+                options,
+                commands,
+            });
+            return Err(e);
+        }
+    };
+    let (addrs, candidates, gathering) = (
+        driver.local_addrs().to_vec(),
+        gatherer.local_candidates(),
+        gatherer.state(),
+    );
+    driver.endpoint_mut().stage = Stage::Gatherer(gatherer);
+    shared.update(|s| {
+        s.launched = true;
+        s.local_addrs = addrs;
+        s.local_candidates = candidates;
+        s.gathering = gathering;
+    });
+    R::spawn(actor::run::<R>(driver, commands, shared.clone()));
+    Ok(())
+}
+
+impl Link {
+    /// Stops everything and waits until the sockets are closed.
+    pub(crate) async fn shutdown(&self) {
+        let never_launched = self
+            .shared
+            .launch
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .is_some();
+        if never_launched {
+            actor::mark_done(&self.shared);
+        }
+        let _ = self.post(Command::Shutdown);
+        self.shared.wait_for(|s| s.done.then_some(())).await;
+    }
+
+    /// Queues a command if the task runs or will run; a stopped chain ignores it.
+    pub(crate) fn post_quietly(&self, command: Command) {
+        let _ = self.post(command);
+    }
+}
+
+/// `RTCIceGatherer`: binds the UDP sockets and gathers local candidates.
+///
+/// Clones are handles to the same gatherer.
+#[derive(Debug, Clone)]
+pub struct IceGatherer<R> {
+    pub(crate) link: Link,
+    pub(crate) runtime: PhantomData<fn() -> R>,
+}
+
+impl<R: Runtime> IceGatherer<R> {
+    /// A gatherer with fresh credentials; nothing is bound until
+    /// [`gather`](IceGatherer::gather).
+    pub fn new(options: IceGathererOptions) -> Self {
+        let seed = options.seed.unwrap_or_else(random_seed);
+        let core = sansrtc::ortc::IceGatherer::new(
+            sansrtc::ortc::IceGathererConfig {
+                seed: Some(seed),
+                stun_servers: options.stun_servers.clone(),
+                lite: options.lite,
+                ta: options.ta,
+                ..Default::default()
+            },
+            R::now(),
+        );
+        let (shared, commands) = Shared::new(core, options);
+        IceGatherer {
+            link: Link { shared, commands },
+            runtime: PhantomData,
+        }
+    }
+
+    /// `gather()`: binds the sockets and resolves once gathering is complete (host
+    /// candidates at once; server-reflexive ones when every STUN server has answered or
+    /// timed out). Calling it again waits for the same gathering.
+    pub async fn gather(&self) -> Result<(), Error> {
+        launch::<R>(&self.link)?;
+        self.link
+            .shared
+            .wait_for(|s| match s.gathering {
+                IceGatheringState::Complete => Some(Ok(())),
+                _ if s.done => Some(Err(s.closed_error())),
+                _ => None,
+            })
+            .await
+    }
+
+    /// `getLocalParameters()`: available before gathering.
+    pub fn local_parameters(&self) -> IceParameters {
+        self.link.shared.read(|s| s.ice_parameters.clone())
+    }
+
+    /// `getLocalCandidates()`: what has been gathered so far.
+    pub fn local_candidates(&self) -> Vec<IceCandidate> {
+        self.link.shared.read(|s| s.local_candidates.clone())
+    }
+
+    /// The addresses the sockets are bound to (empty before gathering).
+    pub fn local_addresses(&self) -> Vec<SocketAddr> {
+        self.link.shared.read(|s| s.local_addrs.clone())
+    }
+
+    /// `state`.
+    pub fn state(&self) -> IceGatheringState {
+        self.link.shared.read(|s| s.gathering)
+    }
+
+    /// `onstatechange`: gathering states from now on.
+    pub fn state_changes(&self) -> Events<IceGatheringState> {
+        let rx = self.link.shared.update(|s| s.gathering_events.subscribe());
+        Events::new(rx, &self.link)
+    }
+
+    /// Stops the whole chain and closes the sockets; see [`IceTransport::stop`].
+    pub async fn stop(&self) {
+        self.link.shutdown().await;
+    }
+}

@@ -1,0 +1,191 @@
+//! `RTCSctpTransport` and the stream of channels the peer opens.
+
+use super::*;
+
+/// `RTCSctpTransport`: the SCTP association over a DTLS transport, and its data
+/// channels.
+#[derive(Debug, Clone)]
+pub struct SctpTransport<R> {
+    pub(crate) link: Link,
+    port: u16,
+    pub(crate) runtime: PhantomData<fn() -> R>,
+}
+
+impl<R: Runtime> SctpTransport<R> {
+    /// `new RTCSctpTransport(dtlsTransport, port)` (WebRTC uses port 5000), with the
+    /// default [`ReceiveLimits`]. Fails if the DTLS transport has one already.
+    pub fn new(transport: &DtlsTransport<R>, port: u16) -> Result<Self, Error> {
+        Self::with_limits(transport, port, ReceiveLimits::default())
+    }
+
+    /// [`new`](SctpTransport::new) with other bounds on what is held for the
+    /// application to read.
+    pub fn with_limits(
+        transport: &DtlsTransport<R>,
+        port: u16,
+        limits: ReceiveLimits,
+    ) -> Result<Self, Error> {
+        let link = transport.link.clone();
+        if link.shared.update(|s| {
+            let taken = s.sctp_port.replace(port).is_some();
+            if !taken {
+                s.limits = limits;
+            }
+            taken
+        }) {
+            return Err(Error::AlreadyCreated("SCTP"));
+        }
+        // Its seed derives from the gatherer's (`IceGathererOptions::seed`), in core.
+        link.post_quietly(Command::CreateSctp {
+            port,
+            receive_window: limits.receive_window,
+        });
+        Ok(SctpTransport {
+            link,
+            port,
+            runtime: PhantomData,
+        })
+    }
+
+    /// `getCapabilities()`.
+    pub fn capabilities(&self) -> SctpCapabilities {
+        SctpCapabilities::from(&sansrtc::sctp::SctpConfig::default())
+    }
+
+    /// `port`.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `start(remoteCaps, remotePort)`: starts the association (it connects once DTLS
+    /// is up; watch [`state_changes`](SctpTransport::state_changes) or a channel's
+    /// [`open`](DataChannel::open)). Start DTLS first: its role picks the channel ids.
+    pub async fn start(&self, remote: &SctpCapabilities, remote_port: u16) -> Result<(), Error> {
+        let remote = *remote;
+        self.link
+            .call::<R, _>(|reply| Command::SctpStart {
+                remote,
+                port: remote_port,
+                reply,
+            })
+            .await
+    }
+
+    /// `state`.
+    pub fn state(&self) -> SctpTransportState {
+        self.link.shared.read(|s| s.sctp_state)
+    }
+
+    /// `onstatechange`: states from now on.
+    pub fn state_changes(&self) -> Events<SctpTransportState> {
+        let rx = self.link.shared.update(|s| s.sctp_events.subscribe());
+        Events::new(rx, &self.link)
+    }
+
+    /// `transport`: the DTLS transport underneath.
+    pub fn transport(&self) -> DtlsTransport<R> {
+        DtlsTransport {
+            link: self.link.clone(),
+            runtime: PhantomData,
+        }
+    }
+
+    /// `new RTCDataChannel(transport, parameters)`. Usable at once: its id is known
+    /// once the SCTP transport has started (at once for negotiated channels), it opens
+    /// with the association, and sends made before wait for it.
+    pub fn create_data_channel(
+        &self,
+        params: DataChannelParameters,
+    ) -> Result<DataChannel<R>, Error> {
+        if params.max_retransmits.is_some() && params.max_packet_life_time.is_some() {
+            return Err(DataChannelError::BothReliabilityLimits.into());
+        }
+        if params.negotiated && params.id.is_none() {
+            return Err(DataChannelError::NegotiatedWithoutId.into());
+        }
+        let key = self.link.shared.update(|s| {
+            s.add_channel(ChannelEntry::new(
+                params.clone(),
+                DataChannelState::Connecting,
+            ))
+        });
+        self.link.post(Command::CreateChannel { key })?;
+        DataChannel::from_key(&self.link, key).ok_or(Error::Closed)
+    }
+
+    /// `ondatachannel`: channels the peer opens. Each goes to one of the streams taken
+    /// from this transport; channels that arrive while nobody listens wait for the
+    /// first listener, except one that closes with nothing unread before it is taken
+    /// (it is forgotten; see the [crate docs](crate#receive-flow-control)).
+    pub fn incoming_channels(&self) -> IncomingChannels<R> {
+        IncomingChannels {
+            link: self.link.clone(),
+            listener: None,
+            runtime: PhantomData,
+        }
+    }
+
+    /// How many channels the chain holds state for, and how many of those wait in the
+    /// incoming queue to be taken: for tests of what a peer can make it hold.
+    #[doc(hidden)]
+    pub fn held_channels(&self) -> (usize, usize) {
+        self.link.shared.read(Snapshot::held_channels)
+    }
+
+    /// `stop()`: a graceful SCTP shutdown (queued data is delivered first), waiting at
+    /// most a few seconds for the peer; DTLS and ICE keep running until stopped.
+    pub async fn stop(&self) {
+        if !self.link.shared.read(|s| s.launched) || self.link.post(Command::SctpStop).is_err() {
+            return;
+        }
+        let closed = self.link.shared.wait_for(|s| {
+            (s.done
+                || matches!(
+                    s.sctp_state,
+                    SctpTransportState::Closed | SctpTransportState::New
+                ))
+            .then_some(())
+        });
+        futures_lite::future::or(closed, R::sleep(SCTP_STOP_TIMEOUT)).await;
+    }
+}
+
+/// The stream of channels the peer opens ([`SctpTransport::incoming_channels`]).
+#[derive(Debug)]
+pub struct IncomingChannels<R> {
+    pub(crate) link: Link,
+    listener: Option<event_listener::EventListener>,
+    pub(crate) runtime: PhantomData<fn() -> R>,
+}
+
+impl<R: Runtime> IncomingChannels<R> {
+    /// The next channel the peer opened; `None` once the chain has stopped and every
+    /// channel left has been taken.
+    pub async fn next(&mut self) -> Option<DataChannel<R>> {
+        futures_lite::StreamExt::next(self).await
+    }
+}
+
+impl<R: Runtime> Stream for IncomingChannels<R> {
+    type Item = DataChannel<R>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<DataChannel<R>>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(listener) = &mut this.listener {
+                std::task::ready!(Pin::new(listener).poll(cx));
+                this.listener = None;
+            }
+            match this.link.shared.quietly(Snapshot::take_incoming) {
+                Incoming::Channel(key, params) => {
+                    let reader = Reader::counted(&this.link, key);
+                    return Poll::Ready(Some(DataChannel::with_reader(
+                        &this.link, key, params, reader,
+                    )));
+                }
+                Incoming::End => return Poll::Ready(None),
+                Incoming::Wait(listener) => this.listener = Some(listener),
+            }
+        }
+    }
+}
