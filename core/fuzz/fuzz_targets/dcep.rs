@@ -1,5 +1,5 @@
 //! DCEP codec: `DcepMessage::parse` on arbitrary bytes, with an exact re-encoding round trip.
-//! The harness lives in `src/lib.rs`.
+//! The harness lives in `src/dcep.rs`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

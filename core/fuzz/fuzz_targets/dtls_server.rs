@@ -1,5 +1,5 @@
 //! DTLS server: one `Dtls` server fed datagrams, time advances, API calls and its own
-//! datagrams reflected back. See `src/lib.rs` for the input format.
+//! datagrams reflected back. See `src/dtls_machine.rs` for the input format.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -1,4 +1,4 @@
-//! Two ORTC chains connecting while the input meddles with the path (see `src/lib.rs`).
+//! Two ORTC chains connecting while the input meddles with the path (see `src/ortc_chain.rs`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

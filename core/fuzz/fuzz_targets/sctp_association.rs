@@ -1,5 +1,6 @@
 //! SCTP association: one `Association` fed datagrams, time advances, API calls, its own
-//! packets reflected back and an honest peer's packets (some mutated). See `src/lib.rs`.
+//! packets reflected back and an honest peer's packets (some mutated). See
+//! `src/sctp_association.rs`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

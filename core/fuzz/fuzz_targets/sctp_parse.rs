@@ -1,5 +1,5 @@
 //! SCTP codec: `Packet::parse` under both checksum policies (and with the checksum fixed up)
-//! and `Chunk::parse_all`, with re-encoding round trips. The harness lives in `src/lib.rs`.
+//! and `Chunk::parse_all`, with re-encoding round trips. The harness lives in `src/sctp_parse.rs`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

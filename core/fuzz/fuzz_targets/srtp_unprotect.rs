@@ -1,4 +1,4 @@
-//! SRTP/SRTCP unprotect (and protect round trips) on hostile input. See `src/lib.rs`.
+//! SRTP/SRTCP unprotect (and protect round trips) on hostile input. See `src/srtp.rs`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
