@@ -134,8 +134,15 @@ pub struct UdpDriver<R: Runtime, T> {
     sockets: Vec<Socket<R::Socket>>,
     ready: Vec<usize>,
     timer: R::Timer,
+    /// Waits in a row that found the deadline already due and did not wait.
+    due_streak: u32,
     runtime: PhantomData<R>,
 }
+
+/// Due deadlines handled in a row without waiting before the driver waits on its timer
+/// anyway, which yields to the executor: a machine whose deadline stays due cannot keep
+/// the task from ever yielding.
+const MAX_DUE_STREAK: u32 = 64;
 
 impl<R: Runtime, T: Endpoint> UdpDriver<R, T> {
     /// Binds one socket per address (port 0 picks a free port) and drives `endpoint` over
@@ -174,6 +181,7 @@ impl<R: Runtime, T: Endpoint> UdpDriver<R, T> {
             ready: Vec::with_capacity(sockets.len()),
             sockets,
             timer: R::timer(R::now()),
+            due_streak: 0,
             runtime: PhantomData,
         })
     }
@@ -296,28 +304,40 @@ impl<R: Runtime, T: Endpoint> UdpDriver<R, T> {
             sockets,
             ready,
             timer,
+            due_streak,
             ..
         } = self;
-        timer.reset(deadline);
-        poll_fn(|cx| {
-            ready.clear();
-            // Every socket is polled, ready or not, so each keeps a waker registered and
-            // a busy one cannot hide the others.
-            for (i, s) in sockets.iter().enumerate() {
-                match s.poll_recv_ready(cx) {
-                    Poll::Ready(Ok(())) => ready.push(i),
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                    Poll::Pending => {}
+        ready.clear();
+        if deadline <= R::now() && *due_streak < MAX_DUE_STREAK {
+            *due_streak += 1;
+            // Already due: no waiting. A timer set in the past would still wait for its
+            // next tick (tokio's are a millisecond apart), which cost every connection
+            // a millisecond of setup. The sockets are still read, without waiting, so a
+            // machine that keeps its deadline due cannot starve them.
+            ready.extend(0..sockets.len());
+        } else {
+            *due_streak = 0;
+            timer.reset(deadline);
+            poll_fn(|cx| {
+                ready.clear();
+                // Every socket is polled, ready or not, so each keeps a waker registered and
+                // a busy one cannot hide the others.
+                for (i, s) in sockets.iter().enumerate() {
+                    match s.poll_recv_ready(cx) {
+                        Poll::Ready(Ok(())) => ready.push(i),
+                        Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                        Poll::Pending => {}
+                    }
                 }
-            }
-            let expired = timer.poll_expired(cx).is_ready();
-            if expired || !ready.is_empty() {
-                Poll::Ready(Ok(()))
-            } else {
-                Poll::Pending
-            }
-        })
-        .await?;
+                let expired = timer.poll_expired(cx).is_ready();
+                if expired || !ready.is_empty() {
+                    Poll::Ready(Ok(()))
+                } else {
+                    Poll::Pending
+                }
+            })
+            .await?;
+        }
         let now = R::now();
         for &i in ready.iter() {
             let Some(sock) = sockets.get_mut(i) else {
