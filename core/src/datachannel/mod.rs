@@ -26,6 +26,10 @@ mod dcep;
 
 #[cfg(test)]
 mod tests;
+/// Whole data channels in the simulator, each hosted directly through `io::Pinned`.
+#[cfg(test)]
+#[path = "sim/tests.rs"]
+mod tests_sim;
 
 pub use crate::sctp::Ppid;
 pub use channels::{

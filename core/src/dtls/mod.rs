@@ -1500,6 +1500,10 @@ fn supported_schemes() -> Vec<u16> {
 
 #[cfg(test)]
 mod tests;
+/// Whole DTLS sessions in the simulator, each hosted directly through `io::Pinned`.
+#[cfg(test)]
+#[path = "sim/tests.rs"]
+mod tests_sim;
 
 impl Layer for Dtls {
     type Event = DtlsEvent;

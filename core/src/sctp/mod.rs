@@ -79,6 +79,10 @@ mod tsn_tracker;
 
 #[cfg(test)]
 mod tests;
+/// Whole SCTP associations in the simulator, each hosted directly through `io::Pinned`.
+#[cfg(test)]
+#[path = "sim/tests.rs"]
+mod tests_sim;
 // Named tests.rs like every unit-test file, which the sans-IO check exempts (a test
 // starts virtual time from one real Instant).
 #[cfg(test)]

@@ -3,14 +3,14 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use sansrtc::datachannel::{
+use crate::datachannel::{
     DataChannelConfig, DataChannelEvent, DataChannelInit, DataChannelState, DataChannels,
 };
-use sansrtc::dtls::DtlsRole;
-use sansrtc::io::Pinned;
-use sansrtc::sctp::{Association, SctpConfig};
-use sansrtc::sim::{EndpointId, HostConfig, LinkConfig, Sim};
+use crate::dtls::DtlsRole;
+use crate::io::Pinned;
+use crate::sctp::{Association, SctpConfig};
+use crate::sim::{EndpointId, HostConfig, LinkConfig, Sim};
+use bytes::Bytes;
 
 struct Pair {
     sim: Sim<Pinned<DataChannels>>,

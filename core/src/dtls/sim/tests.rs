@@ -4,10 +4,10 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use sansrtc::crypto::{HashAlgorithm, default_provider};
-use sansrtc::dtls::{Dtls, DtlsCertificate, DtlsConfig, DtlsError, DtlsEvent, DtlsRole};
-use sansrtc::io::Pinned;
-use sansrtc::sim::{EndpointId, HostConfig, LinkConfig, Sim};
+use crate::crypto::{HashAlgorithm, default_provider};
+use crate::dtls::{Dtls, DtlsCertificate, DtlsConfig, DtlsError, DtlsEvent, DtlsRole};
+use crate::io::Pinned;
+use crate::sim::{EndpointId, HostConfig, LinkConfig, Sim};
 
 struct Pair {
     sim: Sim<Pinned<Dtls>>,

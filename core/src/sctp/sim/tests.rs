@@ -4,11 +4,11 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use crate::io::Pinned;
+use crate::rng::Rng;
+use crate::sctp::{Association, SctpConfig, SctpEvent};
+use crate::sim::{EndpointId, HostConfig, LinkConfig, Sim};
 use bytes::Bytes;
-use sansrtc::io::Pinned;
-use sansrtc::rng::Rng;
-use sansrtc::sctp::{Association, SctpConfig, SctpEvent};
-use sansrtc::sim::{EndpointId, HostConfig, LinkConfig, Sim};
 
 struct Pair {
     sim: Sim<Pinned<Association>>,
@@ -184,7 +184,7 @@ fn large_messages_are_fragmented_and_reassembled() {
 /// at most once, intact, ordered ones in order, and all of them on a clean link.
 #[test]
 fn lossy_links_deliver_exactly_once_in_order() {
-    use sansrtc::sctp::SendOptions;
+    use crate::sctp::SendOptions;
     let seeds = 1000;
     let mut worst = Duration::ZERO;
     let only: Option<u64> = std::env::var("SCTP_SEED").ok().and_then(|s| s.parse().ok());
@@ -345,7 +345,7 @@ fn lossy_links_deliver_exactly_once_in_order() {
 /// still gets everything; nothing arrives twice.
 #[test]
 fn partial_reliability_only_drops_what_the_policy_allows() {
-    use sansrtc::sctp::SendOptions;
+    use crate::sctp::SendOptions;
     for seed in 0..50u64 {
         let link = LinkConfig::new()
             .latency(Duration::from_millis(20))
@@ -434,7 +434,7 @@ fn partial_reliability_only_drops_what_the_policy_allows() {
 /// Timed reliability: messages whose lifetime ends while the path is down are dropped.
 #[test]
 fn lifetime_expired_messages_are_abandoned() {
-    use sansrtc::sctp::SendOptions;
+    use crate::sctp::SendOptions;
     let mut p = pair(
         77,
         LinkConfig::new()
@@ -574,11 +574,11 @@ fn graceful_shutdown_flushes_queued_data() {
     assert_eq!(delivered, 50);
     assert!(ev_b.iter().any(|(_, e)| *e
         == SctpEvent::Closed {
-            reason: sansrtc::sctp::CloseReason::ShutdownComplete
+            reason: crate::sctp::CloseReason::ShutdownComplete
         }));
     assert!(p.sim.take_events(a).iter().any(|(_, e)| *e
         == SctpEvent::Closed {
-            reason: sansrtc::sctp::CloseReason::ShutdownComplete
+            reason: crate::sctp::CloseReason::ShutdownComplete
         }));
 }
 
@@ -700,7 +700,7 @@ fn interleaving_lets_small_messages_overtake_a_large_one() {
 /// still name its SSN (or MID), or the ordered stream behind it would wait for ever.
 #[test]
 fn a_half_sent_message_that_expires_does_not_block_its_stream() {
-    use sansrtc::sctp::SendOptions;
+    use crate::sctp::SendOptions;
     for interleave in [false, true] {
         for lifetime_ms in [30u64, 45, 60, 75, 90, 120, 150] {
             let link = LinkConfig::new().latency(Duration::from_millis(10));
@@ -798,8 +798,8 @@ fn deferred_release_holds_the_sender_until_the_reader_catches_up() {
 /// missing one) are never put together into a message.
 #[test]
 fn idata_fragments_with_a_gap_in_their_fsns_are_not_a_message() {
-    use sansrtc::io::Output;
-    use sansrtc::sctp::{Checksum, ChecksumPolicy, Chunk, Fsn, Packet, PpidOrFsn};
+    use crate::io::Output;
+    use crate::sctp::{Checksum, ChecksumPolicy, Chunk, Fsn, Packet, PpidOrFsn};
     let now = Instant::now();
     let cfg = |seed| SctpConfig {
         seed,
