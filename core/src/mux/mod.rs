@@ -237,11 +237,33 @@ impl<E: Demuxed> Mux<E> {
                     if slot.deadline != Some(at) {
                         slot.deadline = Some(at);
                         self.timers.push(Reverse((at, id)));
+                        self.compact_timers();
                     }
                     return;
                 }
             }
         }
+    }
+
+    /// Rebuilds the heap from the current deadlines once stale entries outnumber them.
+    /// A peer whose every datagram moves its connection's deadline later would otherwise
+    /// leave one stale entry per datagram until its time came: the heap stays within
+    /// twice the connections.
+    fn compact_timers(&mut self) {
+        if self.timers.len() <= 2 * self.conns.len() + 64 {
+            return;
+        }
+        self.timers = self
+            .conns
+            .iter()
+            .filter_map(|(&id, slot)| slot.deadline.map(|at| Reverse((at, id))))
+            .collect();
+    }
+
+    /// How many deadlines the heap holds, stale ones included.
+    #[cfg(test)]
+    fn filed_deadlines(&self) -> usize {
+        self.timers.len()
     }
 
     /// Drains connections commanded through `get_mut` since the last poll.
@@ -317,3 +339,6 @@ impl<E: Demuxed> Endpoint for Mux<E> {
         Output::Timeout(self.now + IDLE_TIMEOUT)
     }
 }
+
+#[cfg(test)]
+mod tests;
