@@ -93,3 +93,52 @@ pub fn dtls_plaintext(content_type: u8, seq: u64, payload: &[u8]) -> Vec<u8> {
     record::write_record(&mut d, content_type, record::DTLS_1_2, 0, seq, payload);
     d
 }
+
+/// ORTC chains for the tests that need many of them.
+pub mod ortc {
+    use std::net::SocketAddr;
+    use std::time::Instant;
+
+    use sansrtc::dtls::DtlsCertificate;
+    use sansrtc::ortc::{
+        DtlsTransport, IceGatherer, IceGathererConfig, IceRole, IceTransport, SctpTransport,
+    };
+
+    /// A whole chain (ICE, DTLS, SCTP on port 5000) gathered on `addr`, its clock from `now`.
+    pub fn chain(
+        seed: u64,
+        addr: SocketAddr,
+        cert: &DtlsCertificate,
+        now: Instant,
+    ) -> SctpTransport {
+        let mut g = IceGatherer::new(
+            IceGathererConfig {
+                seed: Some(seed),
+                ..Default::default()
+            },
+            now,
+        );
+        g.gather(&[addr]).expect("host candidate");
+        SctpTransport::new(
+            DtlsTransport::new(IceTransport::new(g), vec![cert.clone()]).expect("certificate"),
+            5000,
+        )
+    }
+
+    /// Starts every layer of `x` with what `y` signals, as an offer/answer would.
+    pub fn start(x: &mut SctpTransport, y: &SctpTransport, role: IceRole) {
+        let (ice, candidates) = (
+            y.transport().transport().local_parameters(),
+            y.transport().transport().gatherer_candidates(),
+        );
+        let (dtls, caps) = (y.transport().local_parameters(), y.capabilities());
+        let xi = x.transport_mut().transport_mut();
+        xi.start(&ice, role).expect("ICE start");
+        for c in &candidates {
+            xi.add_remote_candidate(Some(c)).expect("candidate");
+        }
+        xi.add_remote_candidate(None).expect("end of candidates");
+        x.transport_mut().start(&dtls).expect("DTLS start");
+        x.start(&caps, 5000).expect("SCTP start");
+    }
+}

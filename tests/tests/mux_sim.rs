@@ -9,12 +9,10 @@ use sansrtc::datachannel::DataChannelEvent;
 use sansrtc::dtls::DtlsCertificate;
 use sansrtc::io::{Endpoint, Input, Output, Protocol, Receive};
 use sansrtc::mux::{ConnectionId, Mux};
-use sansrtc::ortc::{
-    DataChannelParameters, DtlsTransport, IceGatherer, IceGathererConfig, IceRole, IceTransport,
-    OrtcEvent, SctpTransport,
-};
+use sansrtc::ortc::{DataChannelParameters, IceRole, OrtcEvent, SctpTransport};
 use sansrtc::sim::{HostConfig, LinkConfig, Sim};
 use sansrtc::stun::{Class, MessageBuilder, Method, TransactionId};
+use sansrtc_tests::ortc::{chain, start};
 
 /// A host of the simulation: one client chain, or the server's mux of chains.
 #[allow(clippy::large_enum_variant)]
@@ -47,38 +45,6 @@ impl Endpoint for Node {
             },
         }
     }
-}
-
-fn chain(seed: u64, addr: SocketAddr, cert: &DtlsCertificate, now: Instant) -> SctpTransport {
-    let mut g = IceGatherer::new(
-        IceGathererConfig {
-            seed: Some(seed),
-            ..Default::default()
-        },
-        now,
-    );
-    g.gather(&[addr]).unwrap();
-    SctpTransport::new(
-        DtlsTransport::new(IceTransport::new(g), vec![cert.clone()]).unwrap(),
-        5000,
-    )
-}
-
-/// Starts `x` with what `y` signals.
-fn start(x: &mut SctpTransport, y: &SctpTransport, role: IceRole) {
-    let (ice, candidates) = (
-        y.transport().transport().local_parameters(),
-        y.transport().transport().gatherer_candidates(),
-    );
-    let (dtls, caps) = (y.transport().local_parameters(), y.capabilities());
-    let xi = x.transport_mut().transport_mut();
-    xi.start(&ice, role).unwrap();
-    for c in &candidates {
-        xi.add_remote_candidate(Some(c)).unwrap();
-    }
-    xi.add_remote_candidate(None).unwrap();
-    x.transport_mut().start(&dtls).unwrap();
-    x.start(&caps, 5000).unwrap();
 }
 
 /// A thousand clients, each with its own address, connect to one server address; each

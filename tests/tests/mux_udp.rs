@@ -2,50 +2,15 @@
 //! to one loopback port, and each peer, on a socket of its own, opens a channel and
 //! greets its own server-side chain.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use sansrtc::crypto::default_provider;
 use sansrtc::datachannel::DataChannelEvent;
 use sansrtc::dtls::DtlsCertificate;
 use sansrtc::mux::{ConnectionId, Mux};
-use sansrtc::ortc::{
-    DataChannelParameters, DtlsTransport, IceGatherer, IceGathererConfig, IceRole, IceTransport,
-    OrtcEvent, SctpTransport,
-};
+use sansrtc::ortc::{DataChannelParameters, IceRole, OrtcEvent, SctpTransport};
+use sansrtc_tests::ortc::{chain, start};
 use sansrtc_tokio::UdpDriver;
-
-fn chain(seed: u64, addr: SocketAddr, cert: &DtlsCertificate) -> SctpTransport {
-    let mut g = IceGatherer::new(
-        IceGathererConfig {
-            seed: Some(seed),
-            ..Default::default()
-        },
-        Instant::now(),
-    );
-    g.gather(&[addr]).unwrap();
-    SctpTransport::new(
-        DtlsTransport::new(IceTransport::new(g), vec![cert.clone()]).unwrap(),
-        5000,
-    )
-}
-
-/// Starts `x` with what `y` signals.
-fn start(x: &mut SctpTransport, y: &SctpTransport, role: IceRole) {
-    let (ice, candidates) = (
-        y.transport().transport().local_parameters(),
-        y.transport().transport().gatherer_candidates(),
-    );
-    let (dtls, caps) = (y.transport().local_parameters(), y.capabilities());
-    let xi = x.transport_mut().transport_mut();
-    xi.start(&ice, role).unwrap();
-    for c in &candidates {
-        xi.add_remote_candidate(Some(c)).unwrap();
-    }
-    xi.add_remote_candidate(None).unwrap();
-    x.transport_mut().start(&dtls).unwrap();
-    x.start(&caps, 5000).unwrap();
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn peers_share_one_server_socket_over_loopback() {
@@ -70,8 +35,8 @@ async fn peers_share_one_server_socket_over_loopback() {
         let probe = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let addr = probe.local_addr().unwrap();
         drop(probe);
-        let mut c = chain(2 * i as u64 + 1, addr, &client_cert);
-        let mut s = chain(2 * i as u64 + 2, server_addr, &server_cert);
+        let mut c = chain(2 * i as u64 + 1, addr, &client_cert, Instant::now());
+        let mut s = chain(2 * i as u64 + 2, server_addr, &server_cert, Instant::now());
         start(&mut c, &s, IceRole::Controlling);
         start(&mut s, &c, IceRole::Controlled);
         let id = c
