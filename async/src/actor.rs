@@ -150,7 +150,7 @@ pub(crate) async fn run<R: Runtime>(
     }
     driver.endpoint_mut().stop_above_ice();
     actor.flush::<R>(&mut driver).await;
-    if let Some(ice) = driver.endpoint_mut().ice_mut() {
+    if let Some(mut ice) = driver.endpoint_mut().ice_mut() {
         ice.stop();
     }
     actor.flush::<R>(&mut driver).await;
@@ -236,7 +236,7 @@ impl Actor {
             } => chain.create_sctp(port, receive_window),
             Command::DtlsSetRole { role, reply } => {
                 let result = match chain.dtls_mut() {
-                    Some(dtls) => dtls.set_local_role(role).map_err(Error::from),
+                    Some(mut dtls) => dtls.set_local_role(role).map_err(Error::from),
                     None => Err(OrtcError::NotStarted("create the DTLS transport first").into()),
                 };
                 let _ = reply.try_send(result);
@@ -251,7 +251,7 @@ impl Actor {
                 reply,
             } => {
                 let result = match chain.ice_mut() {
-                    Some(ice) => ice.start(&remote, role).map_err(Error::from),
+                    Some(mut ice) => ice.start(&remote, role).map_err(Error::from),
                     None => Err(Error::from(OrtcError::NotStarted(
                         "create the ICE transport first",
                     ))),
@@ -263,7 +263,7 @@ impl Actor {
             }
             Command::AddRemoteCandidate { candidate, reply } => {
                 let result = match chain.ice_mut() {
-                    Some(ice) => ice
+                    Some(mut ice) => ice
                         .add_remote_candidate(candidate.as_ref())
                         .map_err(Error::from),
                     None => Err(Error::from(OrtcError::NotStarted(
@@ -273,7 +273,7 @@ impl Actor {
                 let _ = reply.try_send(result);
             }
             Command::DtlsStart { remote, reply } => {
-                let Some(dtls) = chain.dtls_mut() else {
+                let Some(mut dtls) = chain.dtls_mut() else {
                     return fail(
                         &reply,
                         OrtcError::NotStarted("create the DTLS transport first"),
@@ -290,7 +290,7 @@ impl Actor {
                 port,
                 reply,
             } => {
-                let Some(sctp) = chain.sctp_mut() else {
+                let Some(mut sctp) = chain.sctp_mut() else {
                     return fail(
                         &reply,
                         OrtcError::NotStarted("create the SCTP transport first"),
@@ -306,7 +306,7 @@ impl Actor {
                 let _ = reply.try_send(Ok(()));
             }
             Command::SctpStop => {
-                if let Some(sctp) = chain.sctp_mut() {
+                if let Some(mut sctp) = chain.sctp_mut() {
                     sctp.stop();
                 }
             }
@@ -339,7 +339,7 @@ impl Actor {
                     let c = s.channels.get(&key)?;
                     Some((c.id?, c.low_threshold))
                 });
-                if let (Some((id, low)), Some(sctp)) = (found, chain.sctp_mut()) {
+                if let (Some((id, low)), Some(mut sctp)) = (found, chain.sctp_mut()) {
                     sctp.set_buffered_amount_low_threshold(id, low);
                 }
                 self.flush_parked(chain, key);
@@ -353,7 +353,7 @@ impl Actor {
                 let id = self
                     .shared
                     .read(|s| s.channels.get(&key).and_then(|c| c.id));
-                let (Some(id), Some(sctp)) = (id, chain.sctp_mut()) else {
+                let (Some(id), Some(mut sctp)) = (id, chain.sctp_mut()) else {
                     return;
                 };
                 if sctp.close_channel(id).is_err() {
@@ -373,7 +373,7 @@ impl Actor {
         }) else {
             return;
         };
-        let Some(sctp) = chain.sctp_mut() else {
+        let Some(mut sctp) = chain.sctp_mut() else {
             return;
         };
         match sctp.create_data_channel(&params) {
@@ -481,13 +481,13 @@ impl Actor {
             OrtcEvent::Ice(e) => self.ice_event(chain, e),
             OrtcEvent::DtlsStateChange(state) => {
                 let dtls = chain.dtls();
+                let dtls = dtls.as_ref();
                 let suite = dtls.and_then(|d| d.cipher_suite());
-                let session = dtls.and_then(|d| d.session());
                 let (version, srtp) = (
-                    session.and_then(|d| d.version()),
-                    session.and_then(|d| d.srtp_profile()),
+                    dtls.and_then(|d| d.version()),
+                    dtls.and_then(|d| d.srtp_profile()),
                 );
-                let error = dtls.and_then(|d| d.error()).cloned();
+                let error = dtls.and_then(|d| d.error().cloned());
                 self.shared.update(|s| {
                     s.dtls_state = state;
                     if state == DtlsTransportState::Connected {
@@ -601,7 +601,7 @@ impl Actor {
                     Delivery::Overflow => {
                         tracing::debug!(id, "unread messages over their bound; channel closed");
                         chain.release_received(wire);
-                        if let Some(sctp) = chain.sctp_mut() {
+                        if let Some(mut sctp) = chain.sctp_mut() {
                             let _ = sctp.close_channel(id);
                         }
                     }

@@ -6,26 +6,23 @@ use std::collections::{HashMap, VecDeque};
 use sansrtc::dtls::DtlsCertificate;
 use std::time::Instant;
 
+use sansrtc::engine::Engine;
 use sansrtc::io::{Endpoint, IDLE_TIMEOUT, Input, Output};
-use sansrtc::ortc::{
-    DtlsTransport, IceGatherer, IceTransport, OrtcError, OrtcEvent, SctpTransport,
-};
+use sansrtc::ortc::{DtlsTransport, IceTransport, OrtcError, OrtcEvent, SctpTransport};
 
 use super::Message;
 
-/// The chain as built so far: each `new` on a handle wraps the outermost object in the
-/// next one, as the core objects own the one below.
-// One per chain, moved only when a transport is created: boxing would buy nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Default)]
+/// How far the application has built the chain with the ORTC handles: each `new` on a
+/// handle creates the next object, and the engine underneath shows only what exists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Stage {
     /// Sockets bound, nothing gathered yet (only while launching).
     #[default]
     Empty,
-    Gatherer(IceGatherer),
-    Ice(IceTransport),
-    Dtls(DtlsTransport),
-    Sctp(SctpTransport),
+    Gatherer,
+    Ice,
+    Dtls,
+    Sctp,
 }
 
 /// What the chain reports to the task.
@@ -50,7 +47,9 @@ pub(crate) enum ChainEvent {
 /// what it last reported, and reports the change.
 #[derive(Debug)]
 pub(crate) struct Chain {
-    pub(crate) stage: Stage,
+    stage: Stage,
+    /// The engine, from the moment the gatherer has gathered.
+    engine: Option<Engine>,
     /// The latest time of any input: what an empty chain counts its idle wake-up from.
     now: Instant,
     watched: HashMap<u16, usize>,
@@ -63,6 +62,7 @@ impl Chain {
     pub(crate) fn new(now: Instant) -> Self {
         Chain {
             stage: Stage::Empty,
+            engine: None,
             now,
             watched: HashMap::new(),
             dirty: false,
@@ -70,53 +70,46 @@ impl Chain {
         }
     }
 
-    pub(crate) fn ice_mut(&mut self) -> Option<&mut IceTransport> {
-        match &mut self.stage {
-            Stage::Ice(i) => Some(i),
-            Stage::Dtls(d) => Some(d.transport_mut()),
-            Stage::Sctp(s) => Some(s.transport_mut().transport_mut()),
-            _ => None,
-        }
+    /// The gatherer's engine, gathered: the chain's first object.
+    pub(crate) fn install(&mut self, engine: Engine) {
+        self.engine = Some(engine);
+        self.stage = Stage::Gatherer;
     }
 
-    pub(crate) fn ice(&self) -> Option<&IceTransport> {
-        match &self.stage {
-            Stage::Ice(i) => Some(i),
-            Stage::Dtls(d) => Some(d.transport()),
-            Stage::Sctp(s) => Some(s.transport().transport()),
-            _ => None,
-        }
+    /// The engine, once the chain has reached `stage`.
+    fn at(&self, stage: Stage) -> Option<&Engine> {
+        self.engine.as_ref().filter(|_| self.stage >= stage)
     }
 
-    pub(crate) fn dtls_mut(&mut self) -> Option<&mut DtlsTransport> {
-        match &mut self.stage {
-            Stage::Dtls(d) => Some(d),
-            Stage::Sctp(s) => Some(s.transport_mut()),
-            _ => None,
-        }
+    fn at_mut(&mut self, stage: Stage) -> Option<&mut Engine> {
+        self.engine.as_mut().filter(|_| self.stage >= stage)
     }
 
-    pub(crate) fn dtls(&self) -> Option<&DtlsTransport> {
-        match &self.stage {
-            Stage::Dtls(d) => Some(d),
-            Stage::Sctp(s) => Some(s.transport()),
-            _ => None,
-        }
+    pub(crate) fn ice_mut(&mut self) -> Option<IceTransport<&mut Engine>> {
+        Some(self.at_mut(Stage::Ice)?.ice_transport_mut())
     }
 
-    pub(crate) fn sctp_mut(&mut self) -> Option<&mut SctpTransport> {
-        match &mut self.stage {
-            Stage::Sctp(s) => Some(s),
-            _ => None,
-        }
+    pub(crate) fn ice(&self) -> Option<IceTransport<&Engine>> {
+        Some(self.at(Stage::Ice)?.ice_transport())
+    }
+
+    pub(crate) fn dtls_mut(&mut self) -> Option<DtlsTransport<&mut Engine>> {
+        Some(self.at_mut(Stage::Dtls)?.dtls_transport_mut())
+    }
+
+    pub(crate) fn dtls(&self) -> Option<DtlsTransport<&Engine>> {
+        Some(self.at(Stage::Dtls)?.dtls_transport())
+    }
+
+    pub(crate) fn sctp_mut(&mut self) -> Option<SctpTransport<&mut Engine>> {
+        Some(self.at_mut(Stage::Sctp)?.sctp_transport_mut())
     }
 
     /// `new RTCIceTransport(gatherer)`.
     pub(crate) fn create_ice(&mut self) {
-        self.stage = match std::mem::take(&mut self.stage) {
-            Stage::Gatherer(g) => Stage::Ice(IceTransport::new(g)),
-            other => other,
-        };
+        if self.stage == Stage::Gatherer {
+            self.stage = Stage::Ice;
+        }
     }
 
     /// `new RTCDtlsTransport(ice, certificates)`, seeded (in core) from the gatherer's seed.
@@ -124,14 +117,13 @@ impl Chain {
         &mut self,
         certificates: Vec<DtlsCertificate>,
     ) -> Result<(), OrtcError> {
-        self.stage = match std::mem::take(&mut self.stage) {
-            Stage::Ice(i) => {
-                // The handle refuses an empty list, the only thing `new` fails on, so
-                // the ICE transport is not lost here.
-                Stage::Dtls(DtlsTransport::new(i, certificates)?)
-            }
-            other => other,
-        };
+        if self.stage != Stage::Ice {
+            return Ok(());
+        }
+        if let Some(e) = &mut self.engine {
+            e.dtls_transport_mut().set_certificates(certificates)?;
+            self.stage = Stage::Dtls;
+        }
         Ok(())
     }
 
@@ -139,21 +131,22 @@ impl Chain {
     /// a receive window of `receive_window` bytes that delivered messages keep their room
     /// in until the application takes them (`release_received`).
     pub(crate) fn create_sctp(&mut self, port: u16, receive_window: u32) {
-        self.stage = match std::mem::take(&mut self.stage) {
-            Stage::Dtls(d) => {
-                let mut s = SctpTransport::new(d, port);
-                let cfg = s.config_mut();
-                cfg.receive_window = receive_window;
-                cfg.deferred_release = true;
-                Stage::Sctp(s)
-            }
-            other => other,
-        };
+        if self.stage != Stage::Dtls {
+            return;
+        }
+        if let Some(e) = &mut self.engine {
+            let mut s = e.sctp_transport_mut();
+            let cfg = s.config_mut();
+            cfg.local_port = port;
+            cfg.receive_window = receive_window;
+            cfg.deferred_release = true;
+            self.stage = Stage::Sctp;
+        }
     }
 
     /// Sends a message; returns the channel's buffered amount after it.
     pub(crate) fn send(&mut self, id: u16, message: Message) -> Result<usize, OrtcError> {
-        let sctp = self
+        let mut sctp = self
             .sctp_mut()
             .ok_or(OrtcError::NotStarted("the SCTP transport is not started"))?;
         match message {
@@ -168,32 +161,29 @@ impl Chain {
     /// Hands `n` bytes of messages the application took (or that were dropped) back
     /// to SCTP's receive window.
     pub(crate) fn release_received(&mut self, n: usize) {
-        if let Some(s) = self.sctp_mut() {
+        if let Some(mut s) = self.sctp_mut() {
             s.release_received(n);
         }
     }
 
     pub(crate) fn buffered_amount(&self, id: u16) -> usize {
-        match &self.stage {
-            Stage::Sctp(s) => s.buffered_amount(id),
-            _ => 0,
-        }
+        self.at(Stage::Sctp)
+            .map_or(0, |e| e.sctp_transport().buffered_amount(id))
     }
 
     /// Stops every layer above ICE: ABORT and close_notify (SCTP and DTLS), so the peer
     /// learns at once instead of by timeout.
     pub(crate) fn stop_above_ice(&mut self) {
-        match &mut self.stage {
-            Stage::Sctp(s) => s.stop_all(),
-            Stage::Dtls(d) => d.stop(),
-            _ => {}
+        if let Some(e) = self.at_mut(Stage::Dtls) {
+            e.dtls_transport_mut().stop();
         }
     }
 
     fn check_buffered(&mut self) {
-        let Stage::Sctp(s) = &self.stage else {
+        let Some(e) = self.engine.as_ref().filter(|_| self.stage == Stage::Sctp) else {
             return;
         };
+        let s = e.sctp_transport();
         let changes = &mut self.changes;
         self.watched.retain(|&id, last| {
             let amount = s.buffered_amount(id);
@@ -212,12 +202,8 @@ impl Endpoint for Chain {
     fn handle_input(&mut self, input: Input) {
         self.dirty = true;
         self.now = self.now.max(input.now());
-        match &mut self.stage {
-            Stage::Empty => {}
-            Stage::Gatherer(g) => g.handle_input(input),
-            Stage::Ice(i) => i.handle_input(input),
-            Stage::Dtls(d) => d.handle_input(input),
-            Stage::Sctp(s) => s.handle_input(input),
+        if let Some(e) = &mut self.engine {
+            e.handle_input(input);
         }
     }
 
@@ -225,12 +211,9 @@ impl Endpoint for Chain {
         if let Some((id, amount)) = self.changes.pop_front() {
             return Output::Event(ChainEvent::Buffered { id, amount });
         }
-        let out = match &mut self.stage {
-            Stage::Empty => Output::Timeout(self.now + IDLE_TIMEOUT),
-            Stage::Gatherer(g) => g.poll_output(),
-            Stage::Ice(i) => i.poll_output(),
-            Stage::Dtls(d) => d.poll_output(),
-            Stage::Sctp(s) => s.poll_output(),
+        let out = match &mut self.engine {
+            None => Output::Timeout(self.now + IDLE_TIMEOUT),
+            Some(e) => e.poll_output(),
         };
         match out {
             Output::Transmit(t) => Output::Transmit(t),

@@ -70,7 +70,7 @@ pub(crate) fn launch<R: Runtime>(link: &Link) -> Result<(), Error> {
         UdpDriver::<R, Chain>::bind(Chain::new(R::now()), &options.addresses)
     };
     let gathered = bound.map_err(Error::from).and_then(|driver| {
-        gatherer.gather(driver.local_addrs())?;
+        gatherer.ice_gatherer_mut().gather(driver.local_addrs())?;
         Ok(driver)
     });
     let mut driver = match gathered {
@@ -86,10 +86,10 @@ pub(crate) fn launch<R: Runtime>(link: &Link) -> Result<(), Error> {
     };
     let (addrs, candidates, gathering) = (
         driver.local_addrs().to_vec(),
-        gatherer.local_candidates(),
-        gatherer.state(),
+        gatherer.ice_gatherer().local_candidates(),
+        gatherer.ice_gatherer().state(),
     );
-    driver.endpoint_mut().stage = Stage::Gatherer(gatherer);
+    driver.endpoint_mut().install(gatherer);
     shared.update(|s| {
         s.launched = true;
         s.local_addrs = addrs;
@@ -137,12 +137,16 @@ impl<R: Runtime> IceGatherer<R> {
     /// [`gather`](IceGatherer::gather).
     pub fn new(options: IceGathererOptions) -> Self {
         let seed = options.seed.unwrap_or_else(random_seed);
-        let core = sansrtc::ortc::IceGatherer::new(
-            sansrtc::ortc::IceGathererConfig {
-                seed: Some(seed),
-                stun_servers: options.stun_servers.clone(),
-                lite: options.lite,
-                ta: options.ta,
+        // The engine starts without certificates: the DTLS handle brings them.
+        let core = sansrtc::engine::Engine::new(
+            sansrtc::engine::EngineConfig {
+                ice: sansrtc::ortc::IceGathererConfig {
+                    seed: Some(seed),
+                    stun_servers: options.stun_servers.clone(),
+                    lite: options.lite,
+                    ta: options.ta,
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             R::now(),

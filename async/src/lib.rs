@@ -141,7 +141,7 @@ pub use self::sctp::{IncomingChannels, SctpTransport};
 pub use self::udp::UdpDriver;
 
 use self::actor::Command;
-use self::chain::{Chain, Stage};
+use self::chain::Chain;
 use self::state::{ChannelEntry, Incoming, Launch, Link, Reader, Shared, Snapshot, Taken};
 
 /// The `bufferedAmount` above which sends wait, unless

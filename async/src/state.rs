@@ -405,7 +405,7 @@ impl Snapshot {
 
 /// What `gather` needs to bind the sockets and start the task.
 pub(crate) struct Launch {
-    pub(crate) gatherer: sansrtc::ortc::IceGatherer,
+    pub(crate) gatherer: sansrtc::engine::Engine,
     pub(crate) options: IceGathererOptions,
     pub(crate) commands: Receiver<Command>,
 }
@@ -419,7 +419,7 @@ pub(crate) struct Shared {
 impl Shared {
     /// State before anything is bound, and the queue commands wait in until `launch`.
     pub(crate) fn new(
-        gatherer: sansrtc::ortc::IceGatherer,
+        gatherer: sansrtc::engine::Engine,
         options: IceGathererOptions,
     ) -> (Arc<Self>, Sender<Command>) {
         let (commands_tx, commands) = async_channel::unbounded();
@@ -427,10 +427,10 @@ impl Shared {
             launched: false,
             done: false,
             failure: None,
-            ice_parameters: gatherer.local_parameters(),
+            ice_parameters: gatherer.ice_gatherer().local_parameters(),
             local_addrs: Vec::new(),
             local_candidates: Vec::new(),
-            gathering: gatherer.state(),
+            gathering: gatherer.ice_gatherer().state(),
             gathering_events: Subscribers::default(),
             ice_created: false,
             ice_state: IceConnectionState::New,

@@ -70,6 +70,7 @@ pub mod crypto;
 pub mod datachannel;
 pub mod demux;
 pub mod dtls;
+pub mod engine;
 pub mod ice;
 pub mod io;
 pub mod mux;

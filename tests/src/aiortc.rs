@@ -10,16 +10,15 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
+use base64::Engine as _;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
 use sansrtc::crypto::default_provider;
 use sansrtc::dtls::DtlsCertificate;
+use sansrtc::engine::{Engine, EngineConfig};
 use sansrtc::io::{Endpoint, Input, Output, Protocol, Receive};
-use sansrtc::ortc::{
-    DtlsTransport, IceGatherer, IceGathererConfig, IceRole, IceTransport, OrtcEvent, SctpTransport,
-};
+use sansrtc::ortc::{IceGathererConfig, IceRole, OrtcEvent};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -150,7 +149,7 @@ impl Drop for Peer {
 /// Our end: the ORTC chain over one loopback UDP socket.
 pub struct Ours {
     /// The chain.
-    pub chain: SctpTransport,
+    pub chain: Engine,
     socket: UdpSocket,
     local: SocketAddr,
     /// Every event the chain reported, with when.
@@ -164,18 +163,20 @@ impl Ours {
         let socket = UdpSocket::bind("127.0.0.1:0").expect("bind UDP");
         let local = socket.local_addr().unwrap();
         let cert = DtlsCertificate::generate(&*default_provider()).unwrap();
-        let mut g = IceGatherer::new(
-            IceGathererConfig {
-                seed: Some(seed),
-                ..Default::default()
+        let mut chain = Engine::new(
+            EngineConfig {
+                ice: IceGathererConfig {
+                    seed: Some(seed),
+                    ..Default::default()
+                },
+                ..EngineConfig::with_certificate(cert)
             },
             Instant::now(),
         );
-        g.gather(&[local]).unwrap();
-        let dtls = DtlsTransport::new(IceTransport::new(g), vec![cert]).unwrap();
-        let mut chain = SctpTransport::new(dtls, 5000);
-        chain.config_mut().seed = seed;
-        chain.config_mut().max_receive_message_size = max_message_size;
+        chain.ice_gatherer_mut().gather(&[local]).unwrap();
+        let mut sctp = chain.sctp_transport_mut();
+        sctp.config_mut().seed = seed;
+        sctp.config_mut().max_receive_message_size = max_message_size;
         Ours {
             chain,
             socket,
@@ -187,21 +188,21 @@ impl Ours {
 
     /// Our parameters in the shape `start` wants, and our role for the peer.
     pub fn start_command(&self, peer_controlling: bool) -> Value {
-        let ice = self.chain.transport().transport();
+        let ice = self.chain.ice_gatherer();
         json!({
             "type": "start",
             "ice": ice.local_parameters(),
-            "candidates": ice.gatherer_candidates(),
-            "dtls": self.chain.transport().local_parameters(),
-            "sctp": self.chain.capabilities(),
-            "port": self.chain.port(),
+            "candidates": ice.local_candidates(),
+            "dtls": self.chain.dtls_transport().local_parameters(),
+            "sctp": self.chain.sctp_transport().capabilities(),
+            "port": self.chain.sctp_transport().port(),
             "iceControlling": peer_controlling,
         })
     }
 
     /// Start our layers with the peer's `hello`.
     pub fn start(&mut self, hello: &Value, role: IceRole) {
-        let ice = self.chain.transport_mut().transport_mut();
+        let mut ice = self.chain.ice_transport_mut();
         ice.start(&serde_json::from_value(hello["ice"].clone()).unwrap(), role)
             .unwrap();
         for c in hello["candidates"].as_array().unwrap() {
@@ -210,11 +211,12 @@ impl Ours {
         }
         ice.add_remote_candidate(None).unwrap();
         self.chain
-            .transport_mut()
+            .dtls_transport_mut()
             .start(&serde_json::from_value(hello["dtls"].clone()).unwrap())
             .unwrap();
         let port = hello["port"].as_u64().unwrap() as u16;
         self.chain
+            .sctp_transport_mut()
             .start(
                 &serde_json::from_value(hello["sctp"].clone()).unwrap(),
                 port,

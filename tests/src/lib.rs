@@ -94,51 +94,52 @@ pub fn dtls_plaintext(content_type: u8, seq: u64, payload: &[u8]) -> Vec<u8> {
     d
 }
 
-/// ORTC chains for the tests that need many of them.
+/// ORTC engines for the tests that need many of them.
 pub mod ortc {
     use std::net::SocketAddr;
     use std::time::Instant;
 
     use sansrtc::dtls::DtlsCertificate;
-    use sansrtc::ortc::{
-        DtlsTransport, IceGatherer, IceGathererConfig, IceRole, IceTransport, SctpTransport,
-    };
+    use sansrtc::engine::{Engine, EngineConfig};
+    use sansrtc::ortc::{IceGathererConfig, IceRole};
 
-    /// A whole chain (ICE, DTLS, SCTP on port 5000) gathered on `addr`, its clock from `now`.
-    pub fn chain(
-        seed: u64,
-        addr: SocketAddr,
-        cert: &DtlsCertificate,
-        now: Instant,
-    ) -> SctpTransport {
-        let mut g = IceGatherer::new(
-            IceGathererConfig {
-                seed: Some(seed),
-                ..Default::default()
+    /// A whole engine (ICE, DTLS, SCTP on port 5000) gathered on `addr`, its clock from `now`.
+    pub fn chain(seed: u64, addr: SocketAddr, cert: &DtlsCertificate, now: Instant) -> Engine {
+        let mut e = Engine::new(
+            EngineConfig {
+                ice: IceGathererConfig {
+                    seed: Some(seed),
+                    ..Default::default()
+                },
+                ..EngineConfig::with_certificate(cert.clone())
             },
             now,
         );
-        g.gather(&[addr]).expect("host candidate");
-        SctpTransport::new(
-            DtlsTransport::new(IceTransport::new(g), vec![cert.clone()]).expect("certificate"),
-            5000,
-        )
+        e.ice_gatherer_mut()
+            .gather(&[addr])
+            .expect("host candidate");
+        e
     }
 
     /// Starts every layer of `x` with what `y` signals, as an offer/answer would.
-    pub fn start(x: &mut SctpTransport, y: &SctpTransport, role: IceRole) {
+    pub fn start(x: &mut Engine, y: &Engine, role: IceRole) {
         let (ice, candidates) = (
-            y.transport().transport().local_parameters(),
-            y.transport().transport().gatherer_candidates(),
+            y.ice_gatherer().local_parameters(),
+            y.ice_gatherer().local_candidates(),
         );
-        let (dtls, caps) = (y.transport().local_parameters(), y.capabilities());
-        let xi = x.transport_mut().transport_mut();
+        let (dtls, caps) = (
+            y.dtls_transport().local_parameters(),
+            y.sctp_transport().capabilities(),
+        );
+        let mut xi = x.ice_transport_mut();
         xi.start(&ice, role).expect("ICE start");
         for c in &candidates {
             xi.add_remote_candidate(Some(c)).expect("candidate");
         }
         xi.add_remote_candidate(None).expect("end of candidates");
-        x.transport_mut().start(&dtls).expect("DTLS start");
-        x.start(&caps, 5000).expect("SCTP start");
+        x.dtls_transport_mut().start(&dtls).expect("DTLS start");
+        x.sctp_transport_mut()
+            .start(&caps, 5000)
+            .expect("SCTP start");
     }
 }

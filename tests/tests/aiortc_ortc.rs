@@ -29,7 +29,7 @@ fn connect(our_role: IceRole, peer_args: &[&str], max_message: usize) -> (Ours, 
         v["type"] == "connected"
     });
     run_until(&mut ours, &mut peer, T, "our SCTP connected", |o, _| {
-        o.chain.state() == sansrtc::ortc::SctpTransportState::Connected
+        o.chain.sctp_transport().state() == sansrtc::ortc::SctpTransportState::Connected
     });
     println!(
         "aiortc {}: {} {} {}, ICE {} / DTLS {} on their side; ours {:?}; our SCTP up after {:?}",
@@ -39,10 +39,10 @@ fn connect(our_role: IceRole, peer_args: &[&str], max_message: usize) -> (Ours, 
         connected["srtpProfile"],
         connected["iceRole"],
         connected["dtlsRole"],
-        ours.chain.transport().cipher_suite(),
+        ours.chain.dtls_transport().cipher_suite(),
         started.elapsed()
     );
-    let our_dtls = ours.chain.transport().role().unwrap();
+    let our_dtls = ours.chain.dtls_transport().role().unwrap();
     let expected = if our_role == IceRole::Controlling {
         DtlsRole::Server
     } else {
@@ -74,9 +74,14 @@ fn our_messages(ours: &Ours, id: u16) -> Vec<(Bytes, bool)> {
 }
 
 fn open_ours(ours: &mut Ours, peer: &mut Peer, p: &DataChannelParameters) -> u16 {
-    let id = ours.chain.create_data_channel(p).unwrap();
+    let id = ours
+        .chain
+        .sctp_transport_mut()
+        .create_data_channel(p)
+        .unwrap();
     run_until(ours, peer, T, "our channel open", |o, _| {
         o.chain
+            .sctp_transport()
             .channel(id)
             .is_some_and(|c| c.state == DataChannelState::Open)
     });
@@ -90,7 +95,7 @@ fn stop(mut ours: Ours, mut peer: Peer) {
     });
     // aiortc's SCTP stop is an ABORT: our association closes with it.
     run_until(&mut ours, &mut peer, T, "our SCTP closed", |o, _| {
-        o.chain.state() == sansrtc::ortc::SctpTransportState::Closed
+        o.chain.sctp_transport().state() == sansrtc::ortc::SctpTransportState::Closed
     });
 }
 
@@ -104,12 +109,19 @@ fn controlling_server_channels_both_ways_text_binary_empty() {
             .is_some()
     });
     peer.send(&json!({"type": "echo", "id": id, "on": true}));
-    ours.chain.send_text(id, "hello aiortc").unwrap();
     ours.chain
+        .sctp_transport_mut()
+        .send_text(id, "hello aiortc")
+        .unwrap();
+    ours.chain
+        .sctp_transport_mut()
         .send_binary(id, Bytes::from_static(&[0, 1, 2, 255]))
         .unwrap();
-    ours.chain.send_text(id, "").unwrap();
-    ours.chain.send_binary(id, Bytes::new()).unwrap();
+    ours.chain.sctp_transport_mut().send_text(id, "").unwrap();
+    ours.chain
+        .sctp_transport_mut()
+        .send_binary(id, Bytes::new())
+        .unwrap();
     run_until(&mut ours, &mut peer, T, "echoes", |o, _| {
         our_messages(o, id).len() == 4
     });
@@ -131,10 +143,11 @@ fn controlling_server_channels_both_ways_text_binary_empty() {
     assert_eq!(their % 2, 0, "aiortc is the DTLS client: even ids");
     run_until(&mut ours, &mut peer, T, "incoming channel", |o, _| {
         o.chain
+            .sctp_transport()
             .channel(their)
             .is_some_and(|c| c.state == DataChannelState::Open)
     });
-    let info = ours.chain.channel(their).unwrap();
+    let info = ours.chain.sctp_transport().channel(their).unwrap();
     assert_eq!(
         (info.label.as_str(), info.protocol.as_str()),
         ("from-aiortc", "p")
@@ -153,7 +166,10 @@ fn controlling_server_channels_both_ways_text_binary_empty() {
             (Bytes::new(), false),
         ]
     );
-    ours.chain.send_text(their, "back at you").unwrap();
+    ours.chain
+        .sctp_transport_mut()
+        .send_text(their, "back at you")
+        .unwrap();
     let m = expect_line(&mut ours, &mut peer, T, "our message", |v| {
         v["type"] == "message" && v["id"] == their
     });
@@ -168,14 +184,17 @@ fn controlled_client_connects_and_talks() {
     let id = open_ours(&mut ours, &mut peer, &DataChannelParameters::new("c"));
     assert_eq!(id % 2, 0, "we are the DTLS client: even ids");
     peer.send(&json!({"type": "echo", "id": id, "on": true}));
-    ours.chain.send_text(id, "ping").unwrap();
+    ours.chain
+        .sctp_transport_mut()
+        .send_text(id, "ping")
+        .unwrap();
     run_until(&mut ours, &mut peer, T, "echo", |o, _| {
         our_messages(o, id).len() == 1
     });
     // We stop first: a graceful SCTP SHUTDOWN, then DTLS close_notify; aiortc sees both.
-    ours.chain.stop();
+    ours.chain.sctp_transport_mut().stop();
     run_until(&mut ours, &mut peer, T, "our SCTP shut down", |o, _| {
-        o.chain.state() == sansrtc::ortc::SctpTransportState::Closed
+        o.chain.sctp_transport().state() == sansrtc::ortc::SctpTransportState::Closed
     });
     expect_line(
         &mut ours,
@@ -184,15 +203,15 @@ fn controlled_client_connects_and_talks() {
         "aiortc sees the channel close",
         |v| v["type"] == "channelState" && v["id"] == id && v["state"] == "closed",
     );
-    ours.chain.transport_mut().stop();
+    ours.chain.dtls_transport_mut().stop();
     expect_line(&mut ours, &mut peer, T, "aiortc's DTLS closed", |v| {
         v["type"] == "state" && v["transport"] == "dtls" && v["state"] == "closed"
     });
     assert_eq!(
-        ours.chain.transport().state(),
+        ours.chain.dtls_transport().state(),
         sansrtc::ortc::DtlsTransportState::Closed
     );
-    ours.chain.transport_mut().transport_mut().stop();
+    ours.chain.ice_transport_mut().stop();
     peer.send(&json!({"type": "stop"}));
     expect_line(&mut ours, &mut peer, T, "stopped", |v| {
         v["type"] == "stopped"
@@ -210,14 +229,15 @@ fn bulk_send(ours: &mut Ours, peer: &mut Peer, id: u16, seed: u64, total: usize,
         Duration::from_secs(120),
         "our bulk send",
         |o, _| {
-            while at < total && o.chain.buffered_amount(id) < 4 << 20 {
+            while at < total && o.chain.sctp_transport().buffered_amount(id) < 4 << 20 {
                 let n = size.min(total - at);
                 o.chain
+                    .sctp_transport_mut()
                     .send_binary(id, Bytes::copy_from_slice(stream.read(at, n)))
                     .unwrap();
                 at += n;
             }
-            at == total && o.chain.buffered_amount(id) == 0
+            at == total && o.chain.sctp_transport().buffered_amount(id) == 0
         },
     );
 }
@@ -235,7 +255,10 @@ fn large_messages_and_bulk_both_ways_with_checksums() {
     let stream = sansrtc_examples::bulk::BulkStream::new(3);
     let mib = Bytes::copy_from_slice(stream.read(0, 1 << 20));
     peer.send(&json!({"type": "expect", "id": id, "bytes": 1 << 20}));
-    ours.chain.send_binary(id, mib.clone()).unwrap();
+    ours.chain
+        .sctp_transport_mut()
+        .send_binary(id, mib.clone())
+        .unwrap();
     let r = expect_line(&mut ours, &mut peer, T, "1 MiB received", |v| {
         v["type"] == "received" && v["bytes"] == 1 << 20
     });
@@ -349,7 +372,10 @@ fn unordered_unreliable_negotiated_and_closing_from_each_side() {
     );
     peer.send(&json!({"type": "echo", "id": lossy, "on": true}));
     for i in 0..20 {
-        ours.chain.send_text(lossy, &format!("u{i}")).unwrap();
+        ours.chain
+            .sctp_transport_mut()
+            .send_text(lossy, &format!("u{i}"))
+            .unwrap();
     }
     // Loopback loses nothing: all twenty come back, in whatever order.
     run_until(&mut ours, &mut peer, T, "unordered echoes", |o, _| {
@@ -385,6 +411,7 @@ fn unordered_unreliable_negotiated_and_closing_from_each_side() {
         our_messages(o, 42).len() == 1
     });
     ours.chain
+        .sctp_transport_mut()
         .send_binary(42, Bytes::from_static(b"yes"))
         .unwrap();
     let m = expect_line(&mut ours, &mut peer, T, "our negotiated message", |v| {
@@ -392,12 +419,16 @@ fn unordered_unreliable_negotiated_and_closing_from_each_side() {
     });
     assert_eq!(unb64(m["binary"].as_str().unwrap()), b"yes");
     // Close from our side: aiortc sees it close.
-    ours.chain.close_channel(lossy).unwrap();
+    ours.chain
+        .sctp_transport_mut()
+        .close_channel(lossy)
+        .unwrap();
     expect_line(&mut ours, &mut peer, T, "aiortc sees our close", |v| {
         v["type"] == "channelState" && v["id"] == lossy && v["state"] == "closed"
     });
     run_until(&mut ours, &mut peer, T, "our side closed", |o, _| {
         o.chain
+            .sctp_transport()
             .channel(lossy)
             .is_none_or(|c| c.state == DataChannelState::Closed)
     });

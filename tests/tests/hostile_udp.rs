@@ -11,16 +11,16 @@ use bytes::Bytes;
 use sansrtc::crypto::default_provider;
 use sansrtc::datachannel::{DataChannelEvent, DataChannelState};
 use sansrtc::dtls::DtlsCertificate;
+use sansrtc::engine::{Engine, EngineConfig};
 use sansrtc::io::{Endpoint, Input, Output, Protocol, Receive};
 use sansrtc::ortc::{
-    DataChannelParameters, DtlsTransport, DtlsTransportState, IceGatherer, IceGathererConfig,
-    IceRole, IceTransport, OrtcEvent, SctpTransport, SctpTransportState,
+    DataChannelParameters, DtlsTransportState, IceRole, OrtcEvent, SctpTransportState,
 };
 use sansrtc_tests::dtls_plaintext;
 
 /// One chain on its own loopback socket, driven by a non-blocking loop.
 struct Node {
-    chain: SctpTransport,
+    chain: Engine,
     socket: UdpSocket,
     addr: SocketAddr,
     deadline: Option<Instant>,
@@ -32,12 +32,11 @@ impl Node {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         socket.set_nonblocking(true).unwrap();
         let addr = socket.local_addr().unwrap();
-        let mut gatherer = IceGatherer::new(IceGathererConfig::default(), Instant::now());
-        gatherer.gather(&[addr]).unwrap();
         let cert = DtlsCertificate::generate(&*default_provider()).unwrap();
-        let dtls = DtlsTransport::new(IceTransport::new(gatherer), vec![cert]).unwrap();
+        let mut chain = Engine::new(EngineConfig::with_certificate(cert), Instant::now());
+        chain.ice_gatherer_mut().gather(&[addr]).unwrap();
         Node {
-            chain: SctpTransport::new(dtls, 5000),
+            chain,
             socket,
             addr,
             deadline: None,
@@ -46,17 +45,7 @@ impl Node {
     }
 
     fn start(&mut self, peer: &Node, role: IceRole) {
-        let ice = peer.chain.transport().transport();
-        let (params, candidates) = (ice.local_parameters(), ice.gatherer_candidates());
-        let dtls = peer.chain.transport().local_parameters();
-        let sctp = peer.chain.capabilities();
-        let mine = self.chain.transport_mut().transport_mut();
-        mine.start(&params, role).unwrap();
-        for c in candidates.iter().map(Some).chain([None]) {
-            mine.add_remote_candidate(c).unwrap();
-        }
-        self.chain.transport_mut().start(&dtls).unwrap();
-        self.chain.start(&sctp, 5000).unwrap();
+        sansrtc_tests::ortc::start(&mut self.chain, &peer.chain, role);
         self.chain.handle_input(Input::Timeout(Instant::now()));
     }
 
@@ -140,11 +129,13 @@ fn a_strangers_dtls_records_neither_block_nor_close_the_connection() {
     b.start(a, IceRole::Controlled);
     let id = nodes[0]
         .chain
+        .sctp_transport_mut()
         .create_data_channel(&DataChannelParameters::new("chat"))
         .unwrap();
     let open = |n: &[Node; 2]| {
         n.iter().all(|n| {
             n.chain
+                .sctp_transport()
                 .channel(id)
                 .is_some_and(|c| c.state == DataChannelState::Open)
         })
@@ -168,9 +159,15 @@ fn a_strangers_dtls_records_neither_block_nor_close_the_connection() {
     drive(&mut nodes, Duration::from_millis(300), |_| false);
     assert!(t.elapsed() >= Duration::from_millis(300));
     for n in &nodes {
-        assert_eq!(n.chain.transport().state(), DtlsTransportState::Connected);
-        assert_eq!(n.chain.state(), SctpTransportState::Connected);
-        let ice = n.chain.transport().transport().agent().stats();
+        assert_eq!(
+            n.chain.dtls_transport().state(),
+            DtlsTransportState::Connected
+        );
+        assert_eq!(
+            n.chain.sctp_transport().state(),
+            SctpTransportState::Connected
+        );
+        let ice = n.chain.ice_transport().agent().stats();
         // The blocker and three alerts (a genuine datagram that overtook its address's
         // first check may add to it, harmlessly).
         assert!(ice.dropped_unverified_source >= 4, "{ice:?}");
@@ -184,8 +181,16 @@ fn a_strangers_dtls_records_neither_block_nor_close_the_connection() {
         );
     }
     assert!(open(&nodes));
-    nodes[0].chain.send_text(id, "still here").unwrap();
-    nodes[1].chain.send_text(id, "me too").unwrap();
+    nodes[0]
+        .chain
+        .sctp_transport_mut()
+        .send_text(id, "still here")
+        .unwrap();
+    nodes[1]
+        .chain
+        .sctp_transport_mut()
+        .send_text(id, "me too")
+        .unwrap();
     let got = |n: &Node, text: &str| {
         n.events.iter().any(|e| {
             matches!(e, OrtcEvent::DataChannel(DataChannelEvent::Message { data, .. }) if data == text)

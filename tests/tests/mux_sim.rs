@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 use sansrtc::crypto::default_provider;
 use sansrtc::datachannel::DataChannelEvent;
 use sansrtc::dtls::DtlsCertificate;
+use sansrtc::engine::Engine;
 use sansrtc::io::{Endpoint, Input, Output, Protocol, Receive};
 use sansrtc::mux::{ConnectionId, Mux};
-use sansrtc::ortc::{DataChannelParameters, IceRole, OrtcEvent, SctpTransport};
+use sansrtc::ortc::{DataChannelParameters, IceRole, OrtcEvent};
 use sansrtc::sim::{HostConfig, LinkConfig, Sim};
 use sansrtc::stun::{Class, MessageBuilder, Method, TransactionId};
 use sansrtc_tests::ortc::{chain, start};
@@ -17,8 +18,8 @@ use sansrtc_tests::ortc::{chain, start};
 /// A host of the simulation: one client chain, or the server's mux of chains.
 #[allow(clippy::large_enum_variant)]
 enum Node {
-    Client(SctpTransport),
-    Server(Mux<SctpTransport>),
+    Client(Engine),
+    Server(Mux<Engine>),
 }
 
 impl Endpoint for Node {
@@ -76,6 +77,7 @@ fn a_thousand_connections_share_one_server_socket() {
         start(&mut client, &server, IceRole::Controlling);
         start(&mut server, &client, IceRole::Controlled);
         client
+            .sctp_transport_mut()
             .create_data_channel(&DataChannelParameters::new(&format!("peer-{i}")))
             .unwrap();
         conn_of.push(mux.insert(server));
@@ -101,7 +103,9 @@ fn a_thousand_connections_share_one_server_socket() {
                     let Node::Client(c) = s.endpoint_mut(who) else {
                         unreachable!()
                     };
-                    c.send_text(ch, &format!("hello from {i}")).unwrap();
+                    c.sctp_transport_mut()
+                        .send_text(ch, &format!("hello from {i}"))
+                        .unwrap();
                 }
                 (Some(conn), OrtcEvent::DataChannel(DataChannelEvent::Message { data, .. })) => {
                     let i = conn_of.iter().position(|&c| c == conn).unwrap();
@@ -147,8 +151,7 @@ fn a_thousand_connections_share_one_server_socket() {
     let ufrag = m
         .get(conn_of[0])
         .unwrap()
-        .transport()
-        .transport()
+        .ice_transport()
         .local_parameters()
         .username_fragment;
     let forged = MessageBuilder::new(Class::Request, Method::Binding, TransactionId([7; 12]))

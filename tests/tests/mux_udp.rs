@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 use sansrtc::crypto::default_provider;
 use sansrtc::datachannel::DataChannelEvent;
 use sansrtc::dtls::DtlsCertificate;
+use sansrtc::engine::Engine;
 use sansrtc::mux::{ConnectionId, Mux};
-use sansrtc::ortc::{DataChannelParameters, IceRole, OrtcEvent, SctpTransport};
+use sansrtc::ortc::{DataChannelParameters, IceRole, OrtcEvent};
 use sansrtc_tests::ortc::{chain, start};
 use sansrtc_tokio::UdpDriver;
 
@@ -23,7 +24,7 @@ async fn peers_share_one_server_socket_over_loopback() {
         DtlsCertificate::generate(&*p).unwrap(),
     );
     let mut server = UdpDriver::bind(
-        Mux::<SctpTransport>::new(Instant::now()),
+        Mux::<Engine>::new(Instant::now()),
         &["127.0.0.1:0".parse().unwrap()],
     )
     .unwrap();
@@ -40,6 +41,7 @@ async fn peers_share_one_server_socket_over_loopback() {
         start(&mut c, &s, IceRole::Controlling);
         start(&mut s, &c, IceRole::Controlled);
         let id = c
+            .sctp_transport_mut()
             .create_data_channel(&DataChannelParameters::new(&format!("peer-{i}")))
             .unwrap();
         conns.push(server.endpoint_mut().insert(s));
@@ -56,6 +58,7 @@ async fn peers_share_one_server_socket_over_loopback() {
                 {
                     driver
                         .endpoint_mut()
+                        .sctp_transport_mut()
                         .send_text(id, &format!("hello from {i}"))
                         .unwrap();
                 }

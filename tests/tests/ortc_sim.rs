@@ -8,35 +8,36 @@ use bytes::Bytes;
 use sansrtc::crypto::default_provider;
 use sansrtc::datachannel::DataChannelEvent;
 use sansrtc::dtls::{DtlsCertificate, DtlsRole};
+use sansrtc::engine::{Engine, EngineConfig};
 use sansrtc::ortc::{
-    DataChannelParameters, DtlsParameters, DtlsTransport, DtlsTransportState, IceCandidate,
-    IceGatherer, IceGathererConfig, IceParameters, IceRole, IceTransport, OrtcEvent,
-    SctpCapabilities, SctpTransport, SctpTransportState,
+    DataChannelParameters, DtlsParameters, DtlsTransportState, IceCandidate, IceGathererConfig,
+    IceParameters, IceRole, OrtcEvent, SctpCapabilities, SctpTransportState,
 };
 use sansrtc::sim::{EndpointId, HostConfig, LinkConfig, Sim};
 use sansrtc_tests::dtls_plaintext;
 
 struct Pair {
-    sim: Sim<SctpTransport>,
+    sim: Sim<Engine>,
     a: EndpointId,
     b: EndpointId,
 }
 
-fn chain(seed: u64, addr: SocketAddr, now: Instant) -> SctpTransport {
+fn chain(seed: u64, addr: SocketAddr, now: Instant) -> Engine {
     let cert = DtlsCertificate::generate(&*default_provider()).unwrap();
-    let mut g = IceGatherer::new(
-        IceGathererConfig {
-            seed: Some(seed),
-            ..Default::default()
+    let mut e = Engine::new(
+        EngineConfig {
+            ice: IceGathererConfig {
+                seed: Some(seed),
+                ..Default::default()
+            },
+            ..EngineConfig::with_certificate(cert)
         },
         now,
     );
-    g.gather(&[addr]).unwrap();
-    let mut dtls = DtlsTransport::new(IceTransport::new(g), vec![cert]).unwrap();
-    dtls.config_mut().seed = seed;
-    let mut sctp = SctpTransport::new(dtls, 5000);
-    sctp.config_mut().seed = seed;
-    sctp
+    e.ice_gatherer_mut().gather(&[addr]).unwrap();
+    e.dtls_transport_mut().config_mut().unwrap().seed = seed;
+    e.sctp_transport_mut().config_mut().seed = seed;
+    e
 }
 
 /// What one side signals, through JSON as aiortc would read and write it.
@@ -47,13 +48,12 @@ struct Signal {
     sctp: SctpCapabilities,
 }
 
-fn signal(t: &SctpTransport) -> Signal {
+fn signal(t: &Engine) -> Signal {
     let json = |v: String| v;
-    let ice = json(serde_json::to_string(&t.transport().transport().local_parameters()).unwrap());
-    let cands =
-        json(serde_json::to_string(&t.transport().transport().gatherer_candidates()).unwrap());
-    let dtls = json(serde_json::to_string(&t.transport().local_parameters()).unwrap());
-    let sctp = json(serde_json::to_string(&t.capabilities()).unwrap());
+    let ice = json(serde_json::to_string(&t.ice_transport().local_parameters()).unwrap());
+    let cands = json(serde_json::to_string(&t.ice_gatherer().local_candidates()).unwrap());
+    let dtls = json(serde_json::to_string(&t.dtls_transport().local_parameters()).unwrap());
+    let sctp = json(serde_json::to_string(&t.sctp_transport().capabilities()).unwrap());
     Signal {
         ice: serde_json::from_str(&ice).unwrap(),
         candidates: serde_json::from_str(&cands).unwrap(),
@@ -62,15 +62,15 @@ fn signal(t: &SctpTransport) -> Signal {
     }
 }
 
-fn start(t: &mut SctpTransport, remote: &Signal, role: IceRole) {
-    let ice = t.transport_mut().transport_mut();
+fn start(t: &mut Engine, remote: &Signal, role: IceRole) {
+    let mut ice = t.ice_transport_mut();
     ice.start(&remote.ice, role).unwrap();
     for c in &remote.candidates {
         ice.add_remote_candidate(Some(c)).unwrap();
     }
     ice.add_remote_candidate(None).unwrap();
-    t.transport_mut().start(&remote.dtls).unwrap();
-    t.start(&remote.sctp, 5000).unwrap();
+    t.dtls_transport_mut().start(&remote.dtls).unwrap();
+    t.sctp_transport_mut().start(&remote.sctp, 5000).unwrap();
 }
 
 fn pair(seed: u64, link: LinkConfig) -> Pair {
@@ -99,10 +99,12 @@ fn open_channel(p: &mut Pair, label: &str) -> u16 {
     let id = p
         .sim
         .endpoint_mut(a)
+        .sctp_transport_mut()
         .create_data_channel(&DataChannelParameters::new(label))
         .unwrap();
-    let open = |s: &Sim<SctpTransport>, who| {
+    let open = |s: &Sim<Engine>, who| {
         s.endpoint(who)
+            .sctp_transport()
             .channel(id)
             .is_some_and(|c| c.state == sansrtc::datachannel::DataChannelState::Open)
     };
@@ -122,10 +124,10 @@ fn channel_open(events: &[(Duration, EndpointId, OrtcEvent)], who: EndpointId) -
 #[test]
 fn json_shapes_match_aiortc_field_names() {
     let t = chain(1, "198.51.100.1:5000".parse().unwrap(), Instant::now());
-    let ice = serde_json::to_value(t.transport().transport().local_parameters()).unwrap();
+    let ice = serde_json::to_value(t.ice_transport().local_parameters()).unwrap();
     assert!(ice["usernameFragment"].is_string() && ice["password"].is_string());
     assert_eq!(ice["iceLite"], false);
-    let c = serde_json::to_value(&t.transport().transport().gatherer_candidates()[0]).unwrap();
+    let c = serde_json::to_value(&t.ice_gatherer().local_candidates()[0]).unwrap();
     for k in [
         "component",
         "foundation",
@@ -145,7 +147,7 @@ fn json_shapes_match_aiortc_field_names() {
         (c["protocol"].as_str(), c["type"].as_str()),
         (Some("udp"), Some("host"))
     );
-    let dtls = serde_json::to_value(t.transport().local_parameters()).unwrap();
+    let dtls = serde_json::to_value(t.dtls_transport().local_parameters()).unwrap();
     assert_eq!(dtls["role"], "auto");
     assert_eq!(dtls["fingerprints"][0]["algorithm"], "sha-256");
     assert_eq!(
@@ -153,7 +155,7 @@ fn json_shapes_match_aiortc_field_names() {
         32 * 3 - 1
     );
     assert_eq!(
-        serde_json::to_value(t.capabilities()).unwrap(),
+        serde_json::to_value(t.sctp_transport().capabilities()).unwrap(),
         serde_json::json!({"maxMessageSize": 262144})
     );
     // aiortc's own JSON reads back: a candidate with nulls where it has no value.
@@ -186,13 +188,19 @@ fn chain_connects_and_carries_messages_both_ways() {
         "channel open after {open:?}"
     );
     // Roles: a is ICE-controlling, so the DTLS server (odd stream ids).
-    assert_eq!(p.sim.endpoint(a).transport().role(), Some(DtlsRole::Server));
-    assert_eq!(p.sim.endpoint(b).transport().role(), Some(DtlsRole::Client));
+    assert_eq!(
+        p.sim.endpoint(a).dtls_transport().role(),
+        Some(DtlsRole::Server)
+    );
+    assert_eq!(
+        p.sim.endpoint(b).dtls_transport().role(),
+        Some(DtlsRole::Client)
+    );
     assert_eq!(id % 2, 1);
     for who in [a, b] {
         let t = p.sim.endpoint(who);
-        assert_eq!(t.transport().state(), DtlsTransportState::Connected);
-        assert_eq!(t.state(), SctpTransportState::Connected);
+        assert_eq!(t.dtls_transport().state(), DtlsTransportState::Connected);
+        assert_eq!(t.sctp_transport().state(), SctpTransportState::Connected);
     }
     let incoming = events.iter().find_map(|(_, who, e)| match e {
         OrtcEvent::DataChannel(DataChannelEvent::Incoming(info)) if *who == b => Some(info.clone()),
@@ -202,12 +210,21 @@ fn chain_connects_and_carries_messages_both_ways() {
         incoming.map(|i| (i.id, i.label)),
         Some((id, "chat".to_string()))
     );
-    p.sim.endpoint_mut(a).send_text(id, "hello").unwrap();
+    p.sim
+        .endpoint_mut(a)
+        .sctp_transport_mut()
+        .send_text(id, "hello")
+        .unwrap();
     p.sim
         .endpoint_mut(b)
+        .sctp_transport_mut()
         .send_binary(id, Bytes::from_static(b"\x00\x01"))
         .unwrap();
-    p.sim.endpoint_mut(b).send_binary(id, Bytes::new()).unwrap();
+    p.sim
+        .endpoint_mut(b)
+        .sctp_transport_mut()
+        .send_binary(id, Bytes::new())
+        .unwrap();
     p.sim.run_for(Duration::from_secs(1));
     let msgs = |who| {
         p.sim
@@ -246,11 +263,13 @@ fn setup_under_loss_stays_within_a_few_times_the_clean_time() {
         let id = p
             .sim
             .endpoint_mut(a)
+            .sctp_transport_mut()
             .create_data_channel(&DataChannelParameters::new("x"))
             .unwrap();
         assert!(
             p.sim.run_until(Duration::from_secs(60), |s| {
                 s.endpoint(a)
+                    .sctp_transport()
                     .channel(id)
                     .is_some_and(|c| c.state == sansrtc::datachannel::DataChannelState::Open)
             }),
@@ -267,20 +286,24 @@ fn setup_under_loss_stays_within_a_few_times_the_clean_time() {
 #[test]
 fn misuse_gets_errors_that_name_the_problem() {
     use sansrtc::ortc::{DtlsFingerprint, DtlsRoleParam, OrtcError};
-    let cert = DtlsCertificate::generate(&*default_provider()).unwrap();
-    let g = IceGatherer::new(IceGathererConfig::default(), Instant::now());
+    // An engine without a certificate has no DTLS layer; an empty list is refused.
+    let mut bare = Engine::new(EngineConfig::default(), Instant::now());
+    let own = signal(&bare);
+    let e = bare.dtls_transport_mut().start(&own.dtls).unwrap_err();
+    assert!(e.to_string().contains("no DTLS certificate"), "{e}");
     assert!(matches!(
-        DtlsTransport::new(IceTransport::new(g), vec![]),
+        bare.dtls_transport_mut().set_certificates(vec![]),
         Err(OrtcError::InvalidParameters(_))
     ));
     let mut a = chain(1, "198.51.100.1:5000".parse().unwrap(), Instant::now());
     let b = chain(2, "198.51.100.2:5000".parse().unwrap(), Instant::now());
     let sb = signal(&b);
     // SCTP before DTLS: the DTLS role is not known yet.
-    let e = a.start(&sb.sctp, 5000).unwrap_err();
+    let e = a.sctp_transport_mut().start(&sb.sctp, 5000).unwrap_err();
     assert!(e.to_string().contains("start the DTLS transport"), "{e}");
     assert!(matches!(
-        a.create_data_channel(&DataChannelParameters::new("x")),
+        a.sctp_transport_mut()
+            .create_data_channel(&DataChannelParameters::new("x")),
         Err(OrtcError::NotStarted(_))
     ));
     // DTLS parameters without a usable fingerprint.
@@ -289,7 +312,7 @@ fn misuse_gets_errors_that_name_the_problem() {
         role: DtlsRoleParam::Auto,
     };
     assert!(matches!(
-        a.transport_mut().start(&none),
+        a.dtls_transport_mut().start(&none),
         Err(OrtcError::InvalidParameters(_))
     ));
     let bad = DtlsParameters {
@@ -300,27 +323,26 @@ fn misuse_gets_errors_that_name_the_problem() {
         role: DtlsRoleParam::Auto,
     };
     assert!(matches!(
-        a.transport_mut().start(&bad),
+        a.dtls_transport_mut().start(&bad),
         Err(OrtcError::Dtls(_))
     ));
     // Twice is refused.
-    let ice = a.transport_mut().transport_mut();
+    let mut ice = a.ice_transport_mut();
     ice.start(&sb.ice, IceRole::Controlled).unwrap();
     assert!(matches!(
         ice.start(&sb.ice, IceRole::Controlled),
         Err(OrtcError::AlreadyStarted(_))
     ));
-    a.transport_mut().start(&sb.dtls).unwrap();
+    a.dtls_transport_mut().start(&sb.dtls).unwrap();
     assert!(matches!(
-        a.transport_mut().start(&sb.dtls),
+        a.dtls_transport_mut().start(&sb.dtls),
         Err(OrtcError::AlreadyStarted(_))
     ));
-    a.start(&sb.sctp, 5000).unwrap();
+    a.sctp_transport_mut().start(&sb.sctp, 5000).unwrap();
     assert!(matches!(
-        a.start(&sb.sctp, 5000),
+        a.sctp_transport_mut().start(&sb.sctp, 5000),
         Err(OrtcError::AlreadyStarted(_))
     ));
-    let _ = cert;
 }
 
 #[test]
@@ -329,14 +351,13 @@ fn explicit_dtls_roles_win_over_the_ice_role() {
     let mut a = chain(1, "198.51.100.1:5000".parse().unwrap(), Instant::now());
     let b = chain(2, "198.51.100.2:5000".parse().unwrap(), Instant::now());
     let mut sb = signal(&b);
-    a.transport_mut()
-        .transport_mut()
+    a.ice_transport_mut()
         .start(&sb.ice, IceRole::Controlling)
         .unwrap();
     // Controlling would make us the server; the peer says it is the server.
     sb.dtls.role = DtlsRoleParam::Server;
-    a.transport_mut().start(&sb.dtls).unwrap();
-    assert_eq!(a.transport().role(), Some(DtlsRole::Client));
+    a.dtls_transport_mut().start(&sb.dtls).unwrap();
+    assert_eq!(a.dtls_transport().role(), Some(DtlsRole::Client));
 }
 
 #[test]
@@ -354,7 +375,7 @@ fn a_wrong_fingerprint_fails_dtls_and_closes_sctp() {
     let (sa, mut sb) = (signal(&ta), signal(&tb));
     // A signalling path that swapped in someone else's certificate.
     let other = chain(3, "198.51.100.3:5000".parse().unwrap(), sim.now());
-    sb.dtls = other.transport().local_parameters();
+    sb.dtls = other.dtls_transport().local_parameters();
     start(&mut ta, &sb, IceRole::Controlling);
     start(&mut tb, &sa, IceRole::Controlled);
     let a = sim.add_endpoint(ha, ta);
@@ -362,13 +383,16 @@ fn a_wrong_fingerprint_fails_dtls_and_closes_sctp() {
     sim.bind(a, aa);
     sim.bind(b, ba);
     assert!(sim.run_until(Duration::from_secs(10), |s| {
-        s.endpoint(a).transport().state() == DtlsTransportState::Failed
+        s.endpoint(a).dtls_transport().state() == DtlsTransportState::Failed
     }));
     sim.run_for(Duration::from_secs(1));
-    assert_eq!(sim.endpoint(a).state(), SctpTransportState::Closed);
+    assert_eq!(
+        sim.endpoint(a).sctp_transport().state(),
+        SctpTransportState::Closed
+    );
     // The peer learns of it from the alert.
     assert_ne!(
-        sim.endpoint(b).transport().state(),
+        sim.endpoint(b).dtls_transport().state(),
         DtlsTransportState::Connected
     );
 }
@@ -400,17 +424,19 @@ fn a_peer_that_starts_first_is_answered_once_we_start() {
     start(sim.endpoint_mut(b), &sa, IceRole::Controlling);
     let id = sim
         .endpoint_mut(b)
+        .sctp_transport_mut()
         .create_data_channel(&DataChannelParameters::new("late"))
         .unwrap();
     let t0 = sim.elapsed();
     assert!(sim.run_until(Duration::from_secs(5), |s| {
         s.endpoint(b)
+            .sctp_transport()
             .channel(id)
             .is_some_and(|c| c.state == sansrtc::datachannel::DataChannelState::Open)
     }));
     let took = sim.elapsed() - t0;
     for who in [a, b] {
-        let stats = sim.endpoint(who).transport().transport().agent().stats();
+        let stats = sim.endpoint(who).ice_transport().agent().stats();
         assert_eq!(stats.role_conflicts, 0, "{stats:?}");
     }
     // ICE, DTLS, SCTP, DCEP from b's start: about six round trips of 20 ms.
@@ -421,20 +447,20 @@ fn a_peer_that_starts_first_is_answered_once_we_start() {
 #[test]
 fn seeds_are_drawn_unless_given() {
     let params = |seed: Option<u64>| {
-        let g = IceGatherer::new(
-            IceGathererConfig {
-                seed,
-                ..Default::default()
+        let cert = DtlsCertificate::generate(&*default_provider()).unwrap();
+        let mut e = Engine::new(
+            EngineConfig {
+                ice: IceGathererConfig {
+                    seed,
+                    ..Default::default()
+                },
+                ..EngineConfig::with_certificate(cert)
             },
             Instant::now(),
         );
-        let ice = IceTransport::new(g);
-        let p = ice.local_parameters();
-        let cert = DtlsCertificate::generate(&*default_provider()).unwrap();
-        let mut dtls = DtlsTransport::new(ice, vec![cert]).unwrap();
-        let dtls_seed = dtls.config_mut().seed;
-        let mut sctp = SctpTransport::new(dtls, 5000);
-        (p, (dtls_seed, sctp.config_mut().seed))
+        let p = e.ice_transport().local_parameters();
+        let dtls_seed = e.dtls_transport_mut().config_mut().unwrap().seed;
+        (p, (dtls_seed, e.sctp_transport_mut().config_mut().seed))
     };
     let (a, b) = (params(None), params(None));
     assert_ne!(a.0, b.0, "unseeded chains got the same ICE credentials");
@@ -448,36 +474,38 @@ fn a_chosen_local_dtls_role_is_announced_and_kept() {
     let mut a = chain(1, "198.51.100.1:5000".parse().unwrap(), Instant::now());
     let b = chain(2, "198.51.100.2:5000".parse().unwrap(), Instant::now());
     let mut sb = signal(&b);
-    a.transport_mut()
+    a.dtls_transport_mut()
         .set_local_role(DtlsRoleParam::Client)
         .unwrap();
-    assert_eq!(a.transport().local_parameters().role, DtlsRoleParam::Client);
-    let json = serde_json::to_value(a.transport().local_parameters()).unwrap();
+    assert_eq!(
+        a.dtls_transport().local_parameters().role,
+        DtlsRoleParam::Client
+    );
+    let json = serde_json::to_value(a.dtls_transport().local_parameters()).unwrap();
     assert_eq!(json["role"], "client");
-    a.transport_mut()
-        .transport_mut()
+    a.ice_transport_mut()
         .start(&sb.ice, IceRole::Controlling)
         .unwrap();
     // Both claiming the client role is refused, naming it; the transport stays new.
     sb.dtls.role = DtlsRoleParam::Client;
-    let e = a.transport_mut().start(&sb.dtls).unwrap_err();
+    let e = a.dtls_transport_mut().start(&sb.dtls).unwrap_err();
     assert!(matches!(e, OrtcError::InvalidParameters(_)), "{e}");
-    assert_eq!(a.transport().state(), DtlsTransportState::New);
+    assert_eq!(a.dtls_transport().state(), DtlsTransportState::New);
     // With the peer on auto, ours wins over the ICE role (controlling would be server).
     sb.dtls.role = DtlsRoleParam::Auto;
-    a.transport_mut().start(&sb.dtls).unwrap();
-    assert_eq!(a.transport().role(), Some(DtlsRole::Client));
+    a.dtls_transport_mut().start(&sb.dtls).unwrap();
+    assert_eq!(a.dtls_transport().role(), Some(DtlsRole::Client));
 }
 
 /// The address of `t`'s (one) host candidate.
-fn host_address(t: &SctpTransport) -> SocketAddr {
-    let c = &t.transport().transport().gatherer_candidates()[0];
+fn host_address(t: &Engine) -> SocketAddr {
+    let c = &t.ice_gatherer().local_candidates()[0];
     SocketAddr::new(c.ip.parse().unwrap(), c.port)
 }
 
 /// Hand `who` a datagram from `source`, as if it came off its socket now, and check that
 /// it makes `who` send nothing (no reflection, no amplification).
-fn inject(sim: &mut Sim<SctpTransport>, who: EndpointId, source: SocketAddr, contents: Vec<u8>) {
+fn inject(sim: &mut Sim<Engine>, who: EndpointId, source: SocketAddr, contents: Vec<u8>) {
     use sansrtc::io::{Endpoint, Input, Output, Protocol, Receive};
     let now = sim.now();
     let destination = host_address(sim.endpoint(who));
@@ -522,8 +550,9 @@ fn forged_dtls_records_neither_block_nor_close_the_connection() {
         }
     }
     let id = open_channel(&mut p, "chat");
-    let open = |s: &Sim<SctpTransport>, who| {
+    let open = |s: &Sim<Engine>, who| {
         s.endpoint(who)
+            .sctp_transport()
             .channel(id)
             .is_some_and(|c| c.state == DataChannelState::Open)
     };
@@ -550,18 +579,22 @@ fn forged_dtls_records_neither_block_nor_close_the_connection() {
     p.sim.run_for(Duration::from_secs(2));
     for who in [a, b] {
         let t = p.sim.endpoint(who);
-        assert_eq!(t.transport().state(), DtlsTransportState::Connected);
-        assert_eq!(t.state(), SctpTransportState::Connected);
+        assert_eq!(t.dtls_transport().state(), DtlsTransportState::Connected);
+        assert_eq!(t.sctp_transport().state(), SctpTransportState::Connected);
         assert!(open(&p.sim, who));
-        let dtls = t.transport().session().unwrap().stats();
+        let dtls = t.dtls_transport().session().unwrap().stats();
         // Records spoofing the peer's (verified) address reached DTLS and were dropped
         // there; the stranger's never got past ICE, nor did anything sent before the
         // peer's address passed a check.
         assert_eq!(dtls.plaintext_dropped, 6, "{dtls:?}");
-        let ice = t.transport().transport().agent().stats();
+        let ice = t.ice_transport().agent().stats();
         assert_eq!(ice.dropped_unverified_source, 8, "{ice:?}");
     }
-    p.sim.endpoint_mut(a).send_text(id, "still here").unwrap();
+    p.sim
+        .endpoint_mut(a)
+        .sctp_transport_mut()
+        .send_text(id, "still here")
+        .unwrap();
     p.sim.run_for(Duration::from_secs(1));
     assert!(p.sim.events().iter().any(|(_, w, e)| *w == b
         && matches!(e, OrtcEvent::DataChannel(DataChannelEvent::Message { data, .. }) if data == "still here")));
@@ -577,16 +610,22 @@ fn channels_close_and_refuse_sends_when_dtls_closes() {
     let (a, b) = (p.a, p.b);
     let id = open_channel(&mut p, "chat");
     // Only DTLS closes on a: close_notify goes out, SCTP on b learns it from DTLS.
-    p.sim.endpoint_mut(a).transport_mut().stop();
+    p.sim.endpoint_mut(a).dtls_transport_mut().stop();
     p.sim.run_for(Duration::from_secs(1));
     let t = p.sim.endpoint(b);
-    assert_eq!(t.transport().state(), DtlsTransportState::Closed);
-    assert_eq!(t.state(), SctpTransportState::Closed);
+    assert_eq!(t.dtls_transport().state(), DtlsTransportState::Closed);
+    assert_eq!(t.sctp_transport().state(), SctpTransportState::Closed);
     assert_eq!(
-        t.channel(id).map(|c| c.state),
+        t.sctp_transport().channel(id).map(|c| c.state),
         Some(DataChannelState::Closed)
     );
     assert!(p.sim.events().iter().any(|(_, w, e)| *w == b
         && matches!(e, OrtcEvent::DataChannel(DataChannelEvent::Closed(c)) if *c == id)));
-    assert!(p.sim.endpoint_mut(b).send_text(id, "lost?").is_err());
+    assert!(
+        p.sim
+            .endpoint_mut(b)
+            .sctp_transport_mut()
+            .send_text(id, "lost?")
+            .is_err()
+    );
 }

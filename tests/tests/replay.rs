@@ -13,68 +13,34 @@ use sansrtc::crypto::{CryptoProvider, InsecureSeededProvider};
 use sansrtc::datachannel::DataChannelState;
 use sansrtc::demux::{PacketKind, classify};
 use sansrtc::dtls::DtlsCertificate;
-use sansrtc::ortc::{
-    DataChannelParameters, DtlsParameters, DtlsTransport, IceCandidate, IceGatherer,
-    IceGathererConfig, IceParameters, IceRole, IceTransport, SctpCapabilities, SctpTransport,
-};
+use sansrtc::engine::{Engine, EngineConfig};
+use sansrtc::ortc::{DataChannelParameters, IceGathererConfig, IceRole};
 use sansrtc::sim::{HostConfig, LinkConfig, Sim, TransmitRecord};
 use sansrtc::srtp::DtlsSrtpContexts;
+use sansrtc_tests::ortc::start;
 
 /// DTLS content types (RFC 6347 §4.1, RFC 5246 §6.2.1).
 const CHANGE_CIPHER_SPEC: u8 = 20;
 const HANDSHAKE: u8 = 22;
 const APPLICATION_DATA: u8 = 23;
 
-/// One side's chain; every random choice comes from `seed` (ICE, and derived from it DTLS
-/// and SCTP) or from the seeded provider (keys, certificate, signatures).
-fn chain(
-    provider: Arc<dyn CryptoProvider>,
-    seed: u64,
-    addr: SocketAddr,
-    now: Instant,
-) -> SctpTransport {
+/// One side's engine; every random choice comes from `seed` (ICE, and derived from it
+/// DTLS and SCTP) or from the seeded provider (keys, certificate, signatures).
+fn chain(provider: Arc<dyn CryptoProvider>, seed: u64, addr: SocketAddr, now: Instant) -> Engine {
     let cert = DtlsCertificate::generate(&*provider).unwrap();
-    let mut g = IceGatherer::new(
-        IceGathererConfig {
-            seed: Some(seed),
-            provider,
-            ..Default::default()
+    let mut e = Engine::new(
+        EngineConfig {
+            ice: IceGathererConfig {
+                seed: Some(seed),
+                provider,
+                ..Default::default()
+            },
+            ..EngineConfig::with_certificate(cert)
         },
         now,
     );
-    g.gather(&[addr]).unwrap();
-    SctpTransport::new(
-        DtlsTransport::new(IceTransport::new(g), vec![cert]).unwrap(),
-        5000,
-    )
-}
-
-/// What one side signals to the other.
-struct Signal {
-    ice: IceParameters,
-    candidates: Vec<IceCandidate>,
-    dtls: DtlsParameters,
-    sctp: SctpCapabilities,
-}
-
-fn signal(t: &SctpTransport) -> Signal {
-    Signal {
-        ice: t.transport().transport().local_parameters(),
-        candidates: t.transport().transport().gatherer_candidates(),
-        dtls: t.transport().local_parameters(),
-        sctp: t.capabilities(),
-    }
-}
-
-fn start(t: &mut SctpTransport, remote: &Signal, role: IceRole) {
-    let ice = t.transport_mut().transport_mut();
-    ice.start(&remote.ice, role).unwrap();
-    for c in &remote.candidates {
-        ice.add_remote_candidate(Some(c)).unwrap();
-    }
-    ice.add_remote_candidate(None).unwrap();
-    t.transport_mut().start(&remote.dtls).unwrap();
-    t.start(&remote.sctp, 5000).unwrap();
+    e.ice_gatherer_mut().gather(&[addr]).unwrap();
+    e
 }
 
 /// ~10 s of a call over a link losing 5 % each way: a channel opened, then a message
@@ -98,9 +64,8 @@ fn call(crypto_seed: u64) -> (Vec<TransmitRecord>, BytesMut) {
     };
     let mut ta = chain(provider(0), 21, aa, sim.now());
     let mut tb = chain(provider(1), 22, ba, sim.now());
-    let (sa, sb) = (signal(&ta), signal(&tb));
-    start(&mut ta, &sb, IceRole::Controlling);
-    start(&mut tb, &sa, IceRole::Controlled);
+    start(&mut ta, &tb, IceRole::Controlling);
+    start(&mut tb, &ta, IceRole::Controlled);
     let a = sim.add_endpoint(ha, ta);
     let b = sim.add_endpoint(hb, tb);
     sim.bind(a, aa);
@@ -108,10 +73,12 @@ fn call(crypto_seed: u64) -> (Vec<TransmitRecord>, BytesMut) {
 
     let id = sim
         .endpoint_mut(a)
+        .sctp_transport_mut()
         .create_data_channel(&DataChannelParameters::new("replay"))
         .unwrap();
-    let open = |s: &Sim<SctpTransport>, who| {
+    let open = |s: &Sim<Engine>, who| {
         s.endpoint(who)
+            .sctp_transport()
             .channel(id)
             .is_some_and(|c| c.state == DataChannelState::Open)
     };
@@ -119,14 +86,16 @@ fn call(crypto_seed: u64) -> (Vec<TransmitRecord>, BytesMut) {
     while sim.elapsed() < Duration::from_secs(10) {
         let n = sim.elapsed().as_millis();
         sim.endpoint_mut(a)
+            .sctp_transport_mut()
             .send_text(id, &format!("from a at {n} ms"))
             .unwrap();
         sim.endpoint_mut(b)
+            .sctp_transport_mut()
             .send_binary(id, Bytes::from(vec![n as u8; 300]))
             .unwrap();
         sim.run_for(Duration::from_millis(100));
     }
-    let dtls = sim.endpoint(a).transport();
+    let dtls = sim.endpoint(a).dtls_transport();
     let (profile, material) = dtls.srtp_keying_material().unwrap();
     let mut srtp =
         DtlsSrtpContexts::new(profile, &material, dtls.role().unwrap(), dtls.srtp_config())

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use sansrtc::dtls::DtlsCertificate;
+use sansrtc::engine::{Engine, EngineConfig};
 use sansrtc::io::{Endpoint, Input, Output, Protocol, Receive, Transmit};
 use sansrtc::sctp::SctpConfig;
 
@@ -47,31 +48,39 @@ pub fn ortc_chain(data: &[u8]) {
 
 /// What a datagram from a stranger must not change: every layer's state, the path, the
 /// channels, and how much DTLS and SCTP have done.
-fn ortc_snapshot(t: &sansrtc::ortc::SctpTransport) -> String {
-    let ice = t.transport().transport().agent();
-    let dtls = t.transport().session().map(|d| {
-        let s = d.stats();
-        (d.is_connected(), s.retransmits, s.datagrams_sent)
-    });
-    let channels = t
+fn ortc_snapshot(e: &Engine) -> String {
+    let (ice_state, pair, responses) = {
+        let ice = e.ice_transport();
+        let agent = ice.agent();
+        (
+            agent.connection_state(),
+            agent
+                .selected_pair()
+                .map(|(l, r)| (l.address(), r.address())),
+            agent.stats().responses_received,
+        )
+    };
+    let (dtls, dtls_state) = {
+        let d = e.dtls_transport();
+        let s = d.session().map(|d| {
+            let s = d.stats();
+            (d.is_connected(), s.retransmits, s.datagrams_sent)
+        });
+        (s, d.state())
+    };
+    let sctp = e.sctp_transport();
+    let channels = sctp
         .data_channels()
         .map(|c| format!("{:?}", c.association().stats()));
     format!(
-        "{:?} {:?} {:?} {:?} {:?} {dtls:?} {channels:?}",
-        ice.connection_state(),
-        ice.selected_pair().map(|(l, r)| (l.address(), r.address())),
-        t.transport().state(),
-        t.state(),
-        ice.stats().responses_received,
+        "{ice_state:?} {pair:?} {dtls_state:?} {:?} {responses:?} {dtls:?} {channels:?}",
+        sctp.state(),
     )
 }
 
 /// Whether the chains connected (the replay test checks it for clean seeds).
 pub fn run_ortc_chain(data: &[u8]) -> bool {
-    use sansrtc::ortc::{
-        DataChannelParameters, DtlsTransport, IceGatherer, IceGathererConfig, IceRole,
-        IceTransport, SctpTransport,
-    };
+    use sansrtc::ortc::{DataChannelParameters, IceGathererConfig, IceRole};
     static CERTS: OnceLock<(DtlsCertificate, DtlsCertificate)> = OnceLock::new();
     let (ca, cb) = CERTS.get_or_init(|| {
         let p = sansrtc::crypto::default_provider();
@@ -85,28 +94,29 @@ pub fn run_ortc_chain(data: &[u8]) -> bool {
     let stranger: SocketAddr = "203.0.113.9:4000".parse().expect("literal");
     let mut now = base_instant();
     let chain = |seed: u64, addr: SocketAddr, cert: &DtlsCertificate| {
-        let mut g = IceGatherer::new(
-            IceGathererConfig {
-                seed: Some(seed),
-                ..Default::default()
+        let mut e = Engine::new(
+            EngineConfig {
+                ice: IceGathererConfig {
+                    seed: Some(seed),
+                    ..Default::default()
+                },
+                ..EngineConfig::with_certificate(cert.clone())
             },
             now,
         );
-        g.gather(&[addr]).expect("host candidate");
-        SctpTransport::new(
-            DtlsTransport::new(IceTransport::new(g), vec![cert.clone()]).expect("certificate"),
-            5000,
-        )
+        e.ice_gatherer_mut()
+            .gather(&[addr])
+            .expect("host candidate");
+        e
     };
     let mut a = chain(1, a_addr, ca);
     let mut b = chain(2, b_addr, cb);
-    let signal = |y: &SctpTransport| {
-        let ice = y.transport().transport();
+    let signal = |y: &Engine| {
         (
-            ice.local_parameters(),
-            ice.gatherer_candidates(),
-            y.transport().local_parameters(),
-            y.capabilities(),
+            y.ice_gatherer().local_parameters(),
+            y.ice_gatherer().local_candidates(),
+            y.dtls_transport().local_parameters(),
+            y.sctp_transport().capabilities(),
         )
     };
     let (sa, sb) = (signal(&a), signal(&b));
@@ -114,14 +124,16 @@ pub fn run_ortc_chain(data: &[u8]) -> bool {
         (&mut a, sb, IceRole::Controlling),
         (&mut b, sa, IceRole::Controlled),
     ] {
-        let xi = x.transport_mut().transport_mut();
+        let mut xi = x.ice_transport_mut();
         xi.start(&params, role).expect("ICE start");
         for c in &cands {
             xi.add_remote_candidate(Some(c)).expect("candidate");
         }
         xi.add_remote_candidate(None).expect("end of candidates");
-        x.transport_mut().start(&dtls).expect("DTLS start");
-        x.start(&caps, 5000).expect("SCTP start");
+        x.dtls_transport_mut().start(&dtls).expect("DTLS start");
+        x.sctp_transport_mut()
+            .start(&caps, 5000)
+            .expect("SCTP start");
     }
     let recv = |source: SocketAddr, destination: SocketAddr, contents: Bytes, now: Instant| {
         Input::Receive(Receive {
@@ -133,7 +145,7 @@ pub fn run_ortc_chain(data: &[u8]) -> bool {
         })
     };
     // Drain one side: its datagrams, with how the path treats the first one to A.
-    fn drain(t: &mut SctpTransport, now: Instant) -> Vec<Transmit> {
+    fn drain(t: &mut Engine, now: Instant) -> Vec<Transmit> {
         let (taken, _) = settle("ORTC chain", now, 100_000, || t.poll_output());
         taken
             .into_iter()
@@ -147,8 +159,8 @@ pub fn run_ortc_chain(data: &[u8]) -> bool {
     let mut mangle: Option<(u8, u8)> = None;
     let mut lose = false;
     let mut twice = false;
-    let exchange = |a: &mut SctpTransport,
-                    b: &mut SctpTransport,
+    let exchange = |a: &mut Engine,
+                    b: &mut Engine,
                     now: Instant,
                     mangle: &mut Option<(u8, u8)>,
                     lose: &mut bool,
@@ -267,18 +279,23 @@ pub fn run_ortc_chain(data: &[u8]) -> bool {
                 rest = tail;
                 match op % 3 {
                     0 => {
-                        if let Ok(id) = a.create_data_channel(&DataChannelParameters::new("f")) {
+                        if let Ok(id) = a
+                            .sctp_transport_mut()
+                            .create_data_channel(&DataChannelParameters::new("f"))
+                        {
                             channels.push(id);
                         }
                     }
                     1 => {
                         if let Some(&id) = channels.first() {
-                            let _ = a.send_binary(id, Bytes::from(vec![op; usize::from(op) * 40]));
+                            let _ = a
+                                .sctp_transport_mut()
+                                .send_binary(id, Bytes::from(vec![op; usize::from(op) * 40]));
                         }
                     }
                     _ => {
                         if let Some(id) = channels.pop() {
-                            let _ = a.close_channel(id);
+                            let _ = a.sctp_transport_mut().close_channel(id);
                         }
                     }
                 }
@@ -293,8 +310,8 @@ pub fn run_ortc_chain(data: &[u8]) -> bool {
         a.handle_input(Input::Timeout(now));
         b.handle_input(Input::Timeout(now));
     }
-    let connected = a.state() == sansrtc::ortc::SctpTransportState::Connected
-        && b.state() == sansrtc::ortc::SctpTransportState::Connected;
+    let connected = a.sctp_transport().state() == sansrtc::ortc::SctpTransportState::Connected
+        && b.sctp_transport().state() == sansrtc::ortc::SctpTransportState::Connected;
     if !meddled {
         assert!(connected, "a clean path did not connect");
     }

@@ -60,18 +60,13 @@ impl Demuxed for IceAgent {
     }
 }
 
-impl Demuxed for crate::ortc::SctpTransport {
+impl Demuxed for crate::engine::Engine {
     fn local_ufrag(&self) -> &str {
-        self.transport()
-            .transport()
-            .agent()
-            .local_credentials()
-            .ufrag
-            .as_str()
+        crate::engine::Engine::local_ufrag(self)
     }
 
     fn verified_remote(&mut self, remote: SocketAddr) -> bool {
-        self.transport_mut().transport_mut().verified_remote(remote)
+        crate::engine::Engine::verified_remote(self, remote)
     }
 }
 

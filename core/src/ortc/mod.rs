@@ -2,36 +2,85 @@
 //! `RTCIceGatherer` → `RTCIceTransport` → `RTCDtlsTransport` → `RTCSctpTransport` →
 //! `RTCDataChannel`.
 //!
-//! Each object owns the one below it (ORTC's `transport` reference), and each offers the
-//! shared verbs — [`Input`](crate::io::Input) in, [`Output`](crate::io::Output) out — so the
-//! outermost object one holds is the whole chain: it takes every datagram of its socket,
-//! demultiplexes it per RFC 7983 (STUN to ICE, DTLS to DTLS), and hands out transmits on
-//! the ICE-selected pair, events and the next deadline. No layer reaches into another's
-//! state; each uses the public API of the machine below it.
-//!
-//! Timers start from what ICE measured: the DTLS flight timer and the SCTP initial RTO
-//! are derived from the selected pair's round-trip time instead of the RFCs' fixed 1 s
-//! and 3 s, and there is no HelloVerifyRequest by default (ICE already proved the path).
+//! One [`Engine`](crate::engine::Engine) per remote peer owns every layer; these objects
+//! are borrowed views onto it with aiortc's names and parameters
+//! ([`Engine::ice_gatherer`](crate::engine::Engine::ice_gatherer),
+//! [`ice_transport`](crate::engine::Engine::ice_transport),
+//! [`dtls_transport`](crate::engine::Engine::dtls_transport),
+//! [`sctp_transport`](crate::engine::Engine::sctp_transport)). The engine is what the
+//! socket loop drives; the views are how the application starts and uses each layer.
 //!
 //! ```
 //! use std::net::SocketAddr;
 //! use std::time::Instant;
 //! use sansrtc::crypto::default_provider;
 //! use sansrtc::dtls::DtlsCertificate;
-//! use sansrtc::ortc::{DtlsTransport, IceGatherer, IceGathererConfig, IceRole, IceTransport, SctpTransport};
+//! use sansrtc::engine::{Engine, EngineConfig};
+//! use sansrtc::ortc::{DataChannelParameters, DtlsParameters, IceParameters, IceRole, SctpCapabilities};
 //!
-//! let cert = DtlsCertificate::generate(&*default_provider()).unwrap();
-//! // The chain's clock starts here; every transport built on the gatherer shares it.
-//! let mut gatherer = IceGatherer::new(IceGathererConfig::default(), Instant::now());
-//! gatherer.gather(&["127.0.0.1:40000".parse::<SocketAddr>().unwrap()]).unwrap();
-//! let sctp = SctpTransport::new(DtlsTransport::new(IceTransport::new(gatherer), vec![cert]).unwrap(), 5000);
-//! // Exchange these with the peer (they serialize to aiortc's JSON shapes) ...
-//! let _ice = sctp.transport().transport().local_parameters();
-//! let _candidates = sctp.transport().transport().gatherer_candidates();
-//! let _dtls = sctp.transport().local_parameters();
-//! let _caps = sctp.capabilities();
-//! // ... then start each layer with the peer's, and drive `sctp` with its socket.
+//! fn engine(port: u16) -> Engine {
+//!     let cert = DtlsCertificate::generate(&*default_provider()).unwrap();
+//!     let mut e = Engine::new(EngineConfig::with_certificate(cert), Instant::now());
+//!     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+//!     e.ice_gatherer_mut().gather(&[addr]).unwrap();
+//!     e
+//! }
+//! let (mut a, mut b) = (engine(40000), engine(40001));
+//! // What each side signals to the other.
+//! let signal = |e: &Engine| -> (IceParameters, DtlsParameters, SctpCapabilities) {
+//!     (e.ice_gatherer().local_parameters(), e.dtls_transport().local_parameters(),
+//!      e.sctp_transport().capabilities())
+//! };
+//! let (ice_b, dtls_b, caps_b) = signal(&b);
+//! a.ice_transport_mut().start(&ice_b, IceRole::Controlling).unwrap();
+//! for c in b.ice_gatherer().local_candidates() {
+//!     a.ice_transport_mut().add_remote_candidate(Some(&c)).unwrap();
+//! }
+//! a.dtls_transport_mut().start(&dtls_b).unwrap();
+//! a.sctp_transport_mut().start(&caps_b, 5000).unwrap();
+//! let id = a.sctp_transport_mut().create_data_channel(&DataChannelParameters::new("chat")).unwrap();
+//! // ... b likewise; then drive both engines with their sockets (`Endpoint`).
+//! # let _ = id;
 //! ```
+
+/// A getter that lends from the engine, written once for both kinds of view: through a
+/// shared view (`&'a Engine`) the reference lives as long as the engine borrow, so
+/// `let c = engine.sctp_transport().channel(id)` can be kept; through a mutable view, as
+/// long as the view.
+macro_rules! lend {
+    ($view:ident, $(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> Option<&$t:ty> = |$e:ident| $body:expr) => {
+        impl<'a> $view<&'a Engine> {
+            $(#[$doc])*
+            pub fn $name(&self, $($arg: $ty),*) -> Option<&'a $t> {
+                let $e: &'a Engine = self.e;
+                $body
+            }
+        }
+        impl $view<&mut Engine> {
+            $(#[$doc])*
+            pub fn $name(&self, $($arg: $ty),*) -> Option<&$t> {
+                let $e: &Engine = self.e;
+                $body
+            }
+        }
+    };
+    ($view:ident, $(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> &$t:ty = |$e:ident| $body:expr) => {
+        impl<'a> $view<&'a Engine> {
+            $(#[$doc])*
+            pub fn $name(&self, $($arg: $ty),*) -> &'a $t {
+                let $e: &'a Engine = self.e;
+                $body
+            }
+        }
+        impl $view<&mut Engine> {
+            $(#[$doc])*
+            pub fn $name(&self, $($arg: $ty),*) -> &$t {
+                let $e: &Engine = self.e;
+                $body
+            }
+        }
+    };
+}
 
 mod dtls;
 mod ice;

@@ -12,34 +12,44 @@ use bytes::Bytes;
 use sansrtc::crypto::default_provider;
 use sansrtc::datachannel::DataChannelEvent;
 use sansrtc::dtls::DtlsCertificate;
+use sansrtc::engine::{Engine, EngineConfig};
 use sansrtc::io::{Endpoint, Input, Output, Protocol, Receive};
 use sansrtc::ortc::*;
 use serde_json::{Value, json};
 
 /// Build the chain on a fresh loopback socket, swap parameters with the peer, start it.
-fn setup(role: IceRole, tx: Sender<Value>, rx: Receiver<Value>) -> (SctpTransport, UdpSocket) {
+fn setup(role: IceRole, tx: Sender<Value>, rx: Receiver<Value>) -> (Engine, UdpSocket) {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mut gatherer = IceGatherer::new(IceGathererConfig::default(), Instant::now());
-    gatherer.gather(&[socket.local_addr().unwrap()]).unwrap();
     let cert = DtlsCertificate::generate(&*default_provider()).unwrap();
-    let dtls = DtlsTransport::new(IceTransport::new(gatherer), vec![cert]).unwrap();
-    let mut sctp = SctpTransport::new(dtls, 5000);
-    let ice = sctp.transport().transport();
+    // One engine holds every layer; the ORTC objects are views onto it.
+    let mut engine = Engine::new(EngineConfig::with_certificate(cert), Instant::now());
+    engine
+        .ice_gatherer_mut()
+        .gather(&[socket.local_addr().unwrap()])
+        .unwrap();
+    let gatherer = engine.ice_gatherer();
     tx.send(json!({
-        "ice": ice.local_parameters(), "candidates": ice.gatherer_candidates(),
-        "dtls": sctp.transport().local_parameters(), "sctp": sctp.capabilities(),
+        "ice": gatherer.local_parameters(), "candidates": gatherer.local_candidates(),
+        "dtls": engine.dtls_transport().local_parameters(),
+        "sctp": engine.sctp_transport().capabilities(),
     }))
     .unwrap();
     let remote = rx.recv().unwrap();
-    let ice = sctp.transport_mut().transport_mut();
+    let mut ice = engine.ice_transport_mut();
     ice.start(&param(&remote, "ice"), role).unwrap();
     let candidates: Vec<IceCandidate> = param(&remote, "candidates");
     for c in candidates.iter().map(Some).chain([None]) {
         ice.add_remote_candidate(c).unwrap(); // `None`: end of candidates
     }
-    sctp.transport_mut().start(&param(&remote, "dtls")).unwrap();
-    sctp.start(&param(&remote, "sctp"), 5000).unwrap();
-    (sctp, socket)
+    engine
+        .dtls_transport_mut()
+        .start(&param(&remote, "dtls"))
+        .unwrap();
+    engine
+        .sctp_transport_mut()
+        .start(&param(&remote, "sctp"), 5000)
+        .unwrap();
+    (engine, socket)
 }
 
 fn param<T: serde::de::DeserializeOwned>(remote: &Value, key: &str) -> T {
@@ -50,9 +60,9 @@ fn param<T: serde::de::DeserializeOwned>(remote: &Value, key: &str) -> T {
 /// next deadline, feed back the datagram or the timeout. `on_event` may act on the chain;
 /// it returns false to end the loop.
 fn run(
-    sctp: &mut SctpTransport,
+    sctp: &mut Engine,
     socket: &UdpSocket,
-    mut on_event: impl FnMut(&mut SctpTransport, OrtcEvent) -> bool,
+    mut on_event: impl FnMut(&mut Engine, OrtcEvent) -> bool,
 ) {
     let local = socket.local_addr().unwrap();
     let mut buf = vec![0u8; 65536];
@@ -104,8 +114,10 @@ fn main() {
         run(&mut sctp, &socket, |sctp, e| match e {
             OrtcEvent::DataChannel(DataChannelEvent::Message { id, data, text }) => {
                 match text {
-                    true => sctp.send_text(id, std::str::from_utf8(&data).unwrap()),
-                    false => sctp.send_binary(id, data),
+                    true => sctp
+                        .sctp_transport_mut()
+                        .send_text(id, std::str::from_utf8(&data).unwrap()),
+                    false => sctp.sctp_transport_mut().send_binary(id, data),
                 }
                 .unwrap();
                 true
@@ -117,6 +129,7 @@ fn main() {
     let started = Instant::now();
     let (mut sctp, socket) = setup(IceRole::Controlling, tx_a, rx_a);
     let id = sctp
+        .sctp_transport_mut()
         .create_data_channel(&DataChannelParameters::new("echo"))
         .unwrap();
     let mut echoed = 0;
@@ -125,14 +138,16 @@ fn main() {
             OrtcEvent::DataChannel(DataChannelEvent::Open(i)) if i == id => {
                 println!("channel open after {:?}", started.elapsed());
                 for i in 0..5 {
-                    sctp.send_text(id, &format!("message {i}")).unwrap();
+                    sctp.sctp_transport_mut()
+                        .send_text(id, &format!("message {i}"))
+                        .unwrap();
                 }
             }
             OrtcEvent::DataChannel(DataChannelEvent::Message { data, .. }) => {
                 println!("echoed: {}", String::from_utf8_lossy(&data));
                 echoed += 1;
                 if echoed == 5 {
-                    sctp.close_channel(id).unwrap();
+                    sctp.sctp_transport_mut().close_channel(id).unwrap();
                 }
             }
             OrtcEvent::DataChannel(DataChannelEvent::Closed(_)) => return false,

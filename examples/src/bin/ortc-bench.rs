@@ -20,6 +20,7 @@ use bytes::Bytes;
 use sansrtc::crypto::default_provider;
 use sansrtc::datachannel::{DataChannelEvent, DataChannelState};
 use sansrtc::dtls::DtlsCertificate;
+use sansrtc::engine::{Engine, EngineConfig};
 use sansrtc::io::{Endpoint, Input, Output, Receive};
 use sansrtc::ortc::*;
 use sansrtc::sim::{HostConfig, LinkConfig, Sim};
@@ -29,51 +30,54 @@ use sansrtc_tokio::UdpDriver;
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
-/// A chain gathered on `addr` (certificates are costly to make: pass one in).
-fn chain(seed: u64, addr: SocketAddr, cert: &DtlsCertificate, now: Instant) -> SctpTransport {
-    let mut g = IceGatherer::new(
-        IceGathererConfig {
-            seed: Some(seed),
-            ..Default::default()
+/// An engine gathered on `addr` (certificates are costly to make: pass one in).
+fn chain(seed: u64, addr: SocketAddr, cert: &DtlsCertificate, now: Instant) -> Engine {
+    let mut e = Engine::new(
+        EngineConfig {
+            ice: IceGathererConfig {
+                seed: Some(seed),
+                ..Default::default()
+            },
+            ..EngineConfig::with_certificate(cert.clone())
         },
         now,
     );
-    g.gather(&[addr]).expect("host candidate");
-    let mut dtls = DtlsTransport::new(IceTransport::new(g), vec![cert.clone()]).expect("cert");
-    dtls.config_mut().seed = seed;
-    let mut sctp = SctpTransport::new(dtls, 5000);
-    sctp.config_mut().seed = seed;
-    sctp
+    e.ice_gatherer_mut()
+        .gather(&[addr])
+        .expect("host candidate");
+    e
 }
 
 /// Start `a` (controlling) and `b` with each other's parameters.
-fn start_pair(a: &mut SctpTransport, b: &mut SctpTransport) {
-    let info = |t: &SctpTransport| {
-        let ice = t.transport().transport();
+fn start_pair(a: &mut Engine, b: &mut Engine) {
+    let info = |t: &Engine| {
         (
-            ice.local_parameters(),
-            ice.gatherer_candidates(),
-            t.transport().local_parameters(),
-            t.capabilities(),
+            t.ice_gatherer().local_parameters(),
+            t.ice_gatherer().local_candidates(),
+            t.dtls_transport().local_parameters(),
+            t.sctp_transport().capabilities(),
         )
     };
     let (ia, ib) = (info(a), info(b));
     for (t, (ice, cands, dtls, caps), role) in
         [(a, ib, IceRole::Controlling), (b, ia, IceRole::Controlled)]
     {
-        let it = t.transport_mut().transport_mut();
+        let mut it = t.ice_transport_mut();
         it.start(&ice, role).expect("ICE start");
         for c in &cands {
             it.add_remote_candidate(Some(c)).expect("candidate");
         }
         it.add_remote_candidate(None).expect("end of candidates");
-        t.transport_mut().start(&dtls).expect("DTLS start");
-        t.start(&caps, 5000).expect("SCTP start");
+        t.dtls_transport_mut().start(&dtls).expect("DTLS start");
+        t.sctp_transport_mut()
+            .start(&caps, 5000)
+            .expect("SCTP start");
     }
 }
 
-fn is_open(t: &SctpTransport, id: u16) -> bool {
-    t.channel(id)
+fn is_open(t: &Engine, id: u16) -> bool {
+    t.sctp_transport()
+        .channel(id)
         .is_some_and(|c| c.state == DataChannelState::Open)
 }
 
@@ -91,12 +95,7 @@ fn ms(d: Duration) -> f64 {
 async fn connected_pair(
     seed: u64,
     cert: &DtlsCertificate,
-) -> (
-    UdpDriver<SctpTransport>,
-    UdpDriver<SctpTransport>,
-    u16,
-    Duration,
-) {
+) -> (UdpDriver<Engine>, UdpDriver<Engine>, u16, Duration) {
     let lo: SocketAddr = "127.0.0.1:0".parse().expect("literal");
     // Bind first (the chain learns its address from the socket), then gather.
     let probe_a = std::net::UdpSocket::bind(lo).expect("bind");
@@ -108,6 +107,7 @@ async fn connected_pair(
     // Nothing runs before the first input: ICE starts with the drivers' first turn.
     start_pair(&mut ta, &mut tb);
     let id = ta
+        .sctp_transport_mut()
         .create_data_channel(&DataChannelParameters::new("bench"))
         .expect("channel");
     let mut a = UdpDriver::bind(ta, &[aa]).expect("bind a");
@@ -173,13 +173,15 @@ fn throughput_figure() {
         });
         // Refill when half the queue drained, as an application on `bufferedamountlow`.
         a.endpoint_mut()
+            .sctp_transport_mut()
             .set_buffered_amount_low_threshold(id, 2 << 20);
         let payload = Bytes::from(vec![0x5a; msg]);
         let mut sent = 0;
         let start = Instant::now();
         while sent < total {
-            while sent < total && a.endpoint().buffered_amount(id) < 4 << 20 {
+            while sent < total && a.endpoint().sctp_transport().buffered_amount(id) < 4 << 20 {
                 a.endpoint_mut()
+                    .sctp_transport_mut()
                     .send_binary(id, payload.clone())
                     .expect("send");
                 sent += msg;
@@ -288,7 +290,7 @@ fn throughput_async_figure() {
 }
 
 /// Move what `from` sends into `to`; returns whether anything moved.
-fn forward(from: &mut SctpTransport, to: &mut SctpTransport, now: Instant) -> bool {
+fn forward(from: &mut Engine, to: &mut Engine, now: Instant) -> bool {
     let mut moved = false;
     loop {
         match from.poll_output() {
@@ -311,7 +313,7 @@ fn forward(from: &mut SctpTransport, to: &mut SctpTransport, now: Instant) -> bo
 }
 
 /// Move everything between two in-memory chains until both are quiet.
-fn pump(a: &mut SctpTransport, b: &mut SctpTransport, now: Instant) {
+fn pump(a: &mut Engine, b: &mut Engine, now: Instant) {
     while forward(a, b, now) | forward(b, a, now) {}
 }
 
@@ -340,6 +342,7 @@ fn memory_figure() {
         let mut b = chain(2 * i as u64 + 2, ip(2 * i + 1), &certs[1], Instant::now());
         start_pair(&mut a, &mut b);
         let id = a
+            .sctp_transport_mut()
             .create_data_channel(&DataChannelParameters::new("idle"))
             .expect("channel");
         a.handle_input(Input::Timeout(now));
@@ -398,6 +401,7 @@ fn mux_figure(n: usize) {
         let mut s = chain(2 * i as u64 + 2, server_addr, &certs[1], now);
         start_pair(&mut c, &mut s);
         let id = c
+            .sctp_transport_mut()
             .create_data_channel(&DataChannelParameters::new("peer"))
             .expect("channel");
         by_addr.insert(client_addr(i), i);
@@ -468,7 +472,8 @@ fn mux_figure(n: usize) {
     counting::set(false);
     assert!(
         mux.ids().all(|id| mux.get(id).is_some_and(|s| {
-            s.data_channels()
+            s.sctp_transport()
+                .data_channels()
                 .is_some_and(|d| d.channel_ids().next().is_some())
         })),
         "every server chain has its peer's channel"
@@ -482,7 +487,7 @@ fn mux_figure(n: usize) {
 }
 
 /// The next transmit of `c`, skipping its events; `None` once it is waiting.
-fn next_transmit(c: &mut SctpTransport) -> Option<sansrtc::io::Transmit> {
+fn next_transmit(c: &mut Engine) -> Option<sansrtc::io::Transmit> {
     loop {
         match c.poll_output() {
             Output::Transmit(t) => return Some(t),
@@ -511,6 +516,7 @@ fn setup_figure() {
             let mut tb = chain(seed * 2 + 2, ba, &cert, sim.now());
             start_pair(&mut ta, &mut tb);
             let id = ta
+                .sctp_transport_mut()
                 .create_data_channel(&DataChannelParameters::new("x"))
                 .expect("channel");
             let a = sim.add_endpoint(ha, ta);

@@ -16,11 +16,12 @@ use std::time::{Duration, Instant};
 use mio::net::{TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token};
 
-use base64::Engine;
+use base64::Engine as _;
 use bytes::Bytes;
 use sansrtc::crypto::default_provider;
 use sansrtc::datachannel::{DataChannelEvent, DataChannelInfo};
 use sansrtc::dtls::{DtlsCertificate, DtlsRole};
+use sansrtc::engine::{Engine, EngineConfig};
 use sansrtc::ice::{IceConnectionState, IceEvent};
 use sansrtc::io::{Endpoint, Input, Output, Protocol, Receive};
 use sansrtc::ortc::*;
@@ -46,7 +47,7 @@ struct Bulk {
 
 struct Peer {
     name: String,
-    chain: SctpTransport,
+    chain: Engine,
     socket: UdpSocket,
     out: TcpStream,
     out_buf: Vec<u8>,
@@ -150,12 +151,14 @@ impl Peer {
             "send" => {
                 let id = id()?;
                 let r = match (c["text"].as_str(), c["binary"].as_str()) {
-                    (Some(t), _) => self.chain.send_text(id, t),
+                    (Some(t), _) => self.chain.sctp_transport_mut().send_text(id, t),
                     (_, Some(b)) => {
                         let data = base64::engine::general_purpose::STANDARD
                             .decode(b)
                             .map_err(|e| e.to_string())?;
-                        self.chain.send_binary(id, Bytes::from(data))
+                        self.chain
+                            .sctp_transport_mut()
+                            .send_binary(id, Bytes::from(data))
                     }
                     _ => return Err("send needs text or binary".into()),
                 };
@@ -192,20 +195,25 @@ impl Peer {
                     started: Instant::now(),
                 };
                 let id = id()?;
-                self.chain.set_buffered_amount_low_threshold(id, 2 << 20);
+                self.chain
+                    .sctp_transport_mut()
+                    .set_buffered_amount_low_threshold(id, 2 << 20);
                 self.bulks.insert(id, b);
                 Ok(())
             }
             "close" => {
                 let id = id()?;
-                self.chain.close_channel(id).map_err(|e| e.to_string())?;
+                self.chain
+                    .sctp_transport_mut()
+                    .close_channel(id)
+                    .map_err(|e| e.to_string())?;
                 let label = self.labels.get(&id).cloned().unwrap_or_default();
                 self.say(json!({"type": "channelState", "id": id, "label": label, "state": "closing", "ms": null}));
                 Ok(())
             }
             "stop" => {
-                self.chain.stop_all();
-                self.chain.transport_mut().transport_mut().stop();
+                self.chain.stop();
+                self.chain.ice_transport_mut().stop();
                 self.stopping = true;
                 Ok(())
             }
@@ -222,7 +230,7 @@ impl Peer {
         let e = |e: serde_json::Error| e.to_string();
         let s = |e: OrtcError| e.to_string();
         self.t0 = Some(Instant::now());
-        let ice = self.chain.transport_mut().transport_mut();
+        let mut ice = self.chain.ice_transport_mut();
         ice.start(&serde_json::from_value(p("ice")).map_err(e)?, self.role)
             .map_err(s)?;
         let cands: Vec<IceCandidate> = serde_json::from_value(p("candidates")).map_err(e)?;
@@ -231,10 +239,13 @@ impl Peer {
         }
         ice.add_remote_candidate(None).map_err(s)?;
         let dtls = serde_json::from_value(p("dtls")).map_err(e)?;
-        self.chain.transport_mut().start(&dtls).map_err(s)?;
+        self.chain.dtls_transport_mut().start(&dtls).map_err(s)?;
         let port = c["port"].as_u64().unwrap_or(5000) as u16;
         let caps = serde_json::from_value(p("sctp")).map_err(e)?;
-        self.chain.start(&caps, port).map_err(s)?;
+        self.chain
+            .sctp_transport_mut()
+            .start(&caps, port)
+            .map_err(s)?;
         for o in std::mem::take(&mut self.queued_opens) {
             self.command(o);
         }
@@ -246,10 +257,16 @@ impl Peer {
             serde_json::from_value(c.clone()).map_err(|e| e.to_string())?;
         let id = self
             .chain
+            .sctp_transport_mut()
             .create_data_channel(&params)
             .map_err(|e| e.to_string())?;
         self.labels.insert(id, params.label.clone());
-        let info = self.chain.channel(id).ok_or("channel vanished")?.clone();
+        let info = self
+            .chain
+            .sctp_transport()
+            .channel(id)
+            .ok_or("channel vanished")?
+            .clone();
         self.say(channel_json(&info, "local"));
         Ok(())
     }
@@ -273,14 +290,14 @@ impl Peer {
                 let name = format!("{s:?}").to_lowercase();
                 self.say(state("dtls", &name));
                 if s == DtlsTransportState::Connected {
-                    let t = self.chain.transport();
+                    let t = self.chain.dtls_transport();
                     let suite = t.cipher_suite().map(|c| c.name());
                     let srtp = t.session().and_then(|d| d.srtp_profile()).map(|p| p.name());
                     let dtls_role = match t.role() {
                         Some(DtlsRole::Client) => "client",
                         _ => "server",
                     };
-                    let ice_role = match t.transport().role() {
+                    let ice_role = match self.chain.ice_transport().role() {
                         IceRole::Controlling => "controlling",
                         _ => "controlled",
                     };
@@ -322,8 +339,11 @@ impl Peer {
     fn message(&mut self, id: u16, data: Bytes, text: bool) {
         if self.echo.contains(&id) {
             let r = match text {
-                true => self.chain.send_text(id, &String::from_utf8_lossy(&data)),
-                false => self.chain.send_binary(id, data),
+                true => self
+                    .chain
+                    .sctp_transport_mut()
+                    .send_text(id, &String::from_utf8_lossy(&data)),
+                false => self.chain.sctp_transport_mut().send_binary(id, data),
             };
             if let Err(e) = r {
                 self.error("", e);
@@ -356,7 +376,7 @@ impl Peer {
         let ids: Vec<u16> = self.bulks.keys().copied().collect();
         for id in ids {
             loop {
-                let buffered = self.chain.buffered_amount(id);
+                let buffered = self.chain.sctp_transport().buffered_amount(id);
                 let b = self.bulks.get_mut(&id).expect("listed");
                 if b.at == b.total {
                     if buffered == 0 {
@@ -374,7 +394,7 @@ impl Peer {
                 let chunk = Bytes::copy_from_slice(b.stream.read(b.at, n));
                 b.hash.update(&chunk);
                 b.at += n;
-                if let Err(e) = self.chain.send_binary(id, chunk) {
+                if let Err(e) = self.chain.sctp_transport_mut().send_binary(id, chunk) {
                     self.bulks.remove(&id);
                     self.error("bulk", e);
                     break;
@@ -407,14 +427,24 @@ fn main() {
         .expect("IP");
     let mut socket = UdpSocket::bind(SocketAddr::new(ip, 0)).expect("bind UDP");
     let local = socket.local_addr().expect("bound");
-    let mut gatherer = IceGatherer::new(IceGathererConfig::default(), Instant::now());
-    gatherer.gather(&[local]).expect("host candidate");
     let cert = DtlsCertificate::generate(&*default_provider()).expect("certificate");
-    let dtls = DtlsTransport::new(IceTransport::new(gatherer), vec![cert]).expect("DTLS");
     let port = arg(&args, "--sctp-port").map_or(5000, |p| p.parse().expect("port"));
-    let mut chain = SctpTransport::new(dtls, port);
+    let mut chain = Engine::new(
+        EngineConfig {
+            sctp_port: Some(port),
+            ..EngineConfig::with_certificate(cert)
+        },
+        Instant::now(),
+    );
+    chain
+        .ice_gatherer_mut()
+        .gather(&[local])
+        .expect("host candidate");
     if let Some(m) = arg(&args, "--max-message-size") {
-        chain.config_mut().max_receive_message_size = m.parse().expect("size");
+        chain
+            .sctp_transport_mut()
+            .config_mut()
+            .max_receive_message_size = m.parse().expect("size");
     }
     let control = std::net::TcpStream::connect(&connect).expect("controller");
     control.set_nodelay(true).ok();
@@ -445,11 +475,11 @@ fn main() {
         labels: HashMap::new(),
         stopping: false,
     };
-    let ice = peer.chain.transport().transport();
+    let ice = peer.chain.ice_gatherer();
     let hello = json!({"type": "hello", "name": peer.name,
         "versions": {"sansrtc": env!("CARGO_PKG_VERSION")},
-        "ice": ice.local_parameters(), "candidates": ice.gatherer_candidates(),
-        "dtls": peer.chain.transport().local_parameters(), "sctp": peer.chain.capabilities(),
+        "ice": ice.local_parameters(), "candidates": ice.local_candidates(),
+        "dtls": peer.chain.dtls_transport().local_parameters(), "sctp": peer.chain.sctp_transport().capabilities(),
         "port": port});
     peer.say(hello);
     let mut poll = poll;

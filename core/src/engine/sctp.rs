@@ -1,0 +1,193 @@
+//! The engine's SCTP part: the association and its data channels, over DTLS.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::{DtlsPart, IcePart};
+use crate::datachannel::{DataChannelConfig, DataChannelEvent, DataChannels};
+use crate::dtls::DtlsRole;
+use crate::ice::IceAgent;
+use crate::io::{IDLE_TIMEOUT, Output};
+use crate::ortc::{DtlsTransportState, OrtcEvent, SctpTransportState};
+use crate::sctp::{Association, SctpConfig};
+
+/// SCTP packets kept from before `start` (the peer's INIT, a retransmission or two).
+const MAX_EARLY: usize = 4;
+
+#[derive(Debug)]
+pub(crate) struct SctpPart {
+    /// Whether the engine has an SCTP layer at all.
+    pub(crate) enabled: bool,
+    pub(crate) cfg: SctpConfig,
+    pub(crate) channel_cfg: DataChannelConfig,
+    pub(crate) channels: Option<DataChannels>,
+    pub(crate) state: SctpTransportState,
+    connect_sent: bool,
+    /// SCTP packets that arrived before `start`.
+    early: VecDeque<Bytes>,
+}
+
+impl SctpPart {
+    pub(crate) fn new(port: Option<u16>, ice: &IcePart) -> Self {
+        SctpPart {
+            enabled: port.is_some(),
+            cfg: SctpConfig {
+                local_port: port.unwrap_or(5000),
+                seed: ice.derived_seed(2),
+                ..SctpConfig::default()
+            },
+            channel_cfg: DataChannelConfig::default(),
+            channels: None,
+            state: SctpTransportState::New,
+            connect_sent: false,
+            early: VecDeque::new(),
+        }
+    }
+
+    pub(crate) fn set_state(&mut self, s: SctpTransportState, events: &mut VecDeque<OrtcEvent>) {
+        if self.state != s {
+            self.state = s;
+            events.push_back(OrtcEvent::SctpStateChange(s));
+        }
+    }
+
+    /// Build the association (the DTLS role picks the channel id parity) and open it if
+    /// DTLS is already up.
+    pub(crate) fn start(
+        &mut self,
+        assoc: Association,
+        role: DtlsRole,
+        now: Instant,
+        dtls: DtlsTransportState,
+        ice: &IceAgent,
+        events: &mut VecDeque<OrtcEvent>,
+    ) {
+        let mut channels = DataChannels::with_config(assoc, role, self.channel_cfg.clone());
+        for p in self.early.drain(..) {
+            channels.handle_packet(now, p);
+        }
+        self.channels = Some(channels);
+        self.set_state(SctpTransportState::Connecting, events);
+        if dtls == DtlsTransportState::Connected {
+            self.connect(now, ice);
+        }
+    }
+
+    /// Open the association once DTLS is up; its first timer starts from the ICE RTT.
+    fn connect(&mut self, now: Instant, ice: &IceAgent) {
+        let Some(c) = &mut self.channels else {
+            return;
+        };
+        if self.connect_sent {
+            return;
+        }
+        if let Some(rtt) = ice.selected_rtt() {
+            c.association_mut()
+                .set_initial_rto(rtt * 2 + Duration::from_millis(10));
+        }
+        c.association_mut().connect(now);
+        self.connect_sent = true;
+    }
+
+    /// End the association (SCTP ABORT), so channels report `closed` and sends fail
+    /// instead of vanishing.
+    pub(crate) fn abort(&mut self, reason: &str, events: &mut VecDeque<OrtcEvent>) {
+        if let Some(c) = &mut self.channels {
+            c.association_mut().abort(reason);
+        }
+        if self.state != SctpTransportState::New {
+            self.set_state(SctpTransportState::Closed, events);
+        }
+    }
+
+    pub(crate) fn on_dtls_state(
+        &mut self,
+        s: DtlsTransportState,
+        now: Instant,
+        ice: &IceAgent,
+        events: &mut VecDeque<OrtcEvent>,
+    ) {
+        match s {
+            DtlsTransportState::Connected => self.connect(now, ice),
+            // Nothing can reach the peer any more.
+            DtlsTransportState::Closed | DtlsTransportState::Failed => {
+                self.abort("DTLS transport closed", events);
+            }
+            _ => {}
+        }
+    }
+
+    /// Application data from DTLS.
+    pub(crate) fn handle_data(&mut self, now: Instant, p: Bytes, events: &mut VecDeque<OrtcEvent>) {
+        match &mut self.channels {
+            Some(c) => c.handle_packet(now, p),
+            None if !self.enabled => events.push_back(OrtcEvent::DtlsData(p)),
+            None if self.early.len() < MAX_EARLY => self.early.push_back(p),
+            None => tracing::trace!("SCTP before start: dropped (the peer retransmits)"),
+        }
+    }
+
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        if let Some(c) = &mut self.channels {
+            c.handle_timeout(now);
+        }
+    }
+
+    /// Seal every SCTP packet ready now into DTLS records, in place.
+    pub(crate) fn write_into(&mut self, dtls: &mut DtlsPart) {
+        if let (Some(c), Some(d)) = (&mut self.channels, &mut dtls.session)
+            && d.is_connected()
+        {
+            while d.send_with(|buf| c.poll_transmit(buf)).unwrap_or(false) {}
+        }
+    }
+
+    /// One round of the channels' output: `Some(deadline)` when there is nothing more
+    /// now (a day from `now` without an association), `None` when something happened
+    /// (an event queued, a packet sent).
+    pub(crate) fn poll(
+        &mut self,
+        now: Instant,
+        dtls: &mut DtlsPart,
+        events: &mut VecDeque<OrtcEvent>,
+    ) -> Option<Instant> {
+        let Some(c) = self.channels.as_mut() else {
+            return Some(now + IDLE_TIMEOUT);
+        };
+        let out = c.poll_output();
+        let established = c.association().is_established();
+        match out {
+            Output::Transmit(p) => {
+                // Control packets built before DTLS was up, or by the owned-packet path.
+                match &mut dtls.session {
+                    Some(d) => {
+                        if let Err(e) = d.send(&p) {
+                            tracing::debug!(error = %e, "SCTP packet not sent");
+                        }
+                    }
+                    None => tracing::debug!("SCTP packet before DTLS: dropped"),
+                }
+                None
+            }
+            Output::Event(e) => {
+                if established && self.state == SctpTransportState::Connecting {
+                    self.set_state(SctpTransportState::Connected, events);
+                }
+                if let DataChannelEvent::AssociationClosed { .. } = &e {
+                    self.set_state(SctpTransportState::Closed, events);
+                }
+                events.push_back(OrtcEvent::DataChannel(e));
+                None
+            }
+            Output::Timeout(t) => {
+                if established && self.state == SctpTransportState::Connecting {
+                    self.set_state(SctpTransportState::Connected, events);
+                    return None;
+                }
+                Some(t)
+            }
+        }
+    }
+}
