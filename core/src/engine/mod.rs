@@ -267,3 +267,6 @@ impl Endpoint for Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -13,7 +13,8 @@ use crate::io::{IDLE_TIMEOUT, Output};
 use crate::ortc::{DtlsTransportState, OrtcEvent, SctpTransportState};
 use crate::sctp::{Association, SctpConfig};
 
-/// SCTP packets kept from before `start` (the peer's INIT, a retransmission or two).
+/// SCTP packets kept from before `start` (the peer's INIT and what follows it); the
+/// newest are kept, as a retransmission supersedes what it repeats.
 const MAX_EARLY: usize = 4;
 
 #[derive(Debug)]
@@ -124,8 +125,12 @@ impl SctpPart {
         match &mut self.channels {
             Some(c) => c.handle_packet(now, p),
             None if !self.enabled => events.push_back(OrtcEvent::DtlsData(p)),
-            None if self.early.len() < MAX_EARLY => self.early.push_back(p),
-            None => tracing::trace!("SCTP before start: dropped (the peer retransmits)"),
+            None => {
+                if self.early.len() == MAX_EARLY {
+                    self.early.pop_front();
+                }
+                self.early.push_back(p);
+            }
         }
     }
 
