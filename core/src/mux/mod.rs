@@ -10,7 +10,12 @@
 //!    verified the check ([`Demuxed::verified_remote`]: its MESSAGE-INTEGRITY matched our
 //!    password), so a forged request, which anyone who saw the ufrag can send from any
 //!    address, steers nothing;
-//! 3. anything else comes from no known peer: it is dropped and counted
+//! 3. else, for a STUN response, by its transaction id, when it answers a request one of
+//!    our connections sent off the learned paths (to a STUN server while gathering, or
+//!    to a peer before its path is learned) and comes back on the path that request
+//!    took; the mux files the requests it sees its connections send, so only our own
+//!    traffic, bounded per connection and for STUN's 40 s, is kept;
+//! 4. anything else comes from no known peer: it is dropped and counted
 //!    ([`MuxStats::unknown_source`]), and no connection sees it.
 //!
 //! The mux is itself an [`Endpoint`]: drive it like any machine. Its events carry the
@@ -34,11 +39,11 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::ice::IceAgent;
-use crate::io::{Endpoint, IDLE_TIMEOUT, Input, Output, Receive};
-use crate::stun::{self, Class, Method};
+use crate::io::{Endpoint, IDLE_TIMEOUT, Input, Output, Receive, Transmit};
+use crate::stun::{self, Class, Method, TransactionId};
 
 /// What the mux needs to know of a connection besides its verbs.
 pub trait Demuxed: Endpoint {
@@ -83,9 +88,93 @@ pub struct MuxStats {
     pub routed_by_ufrag: u64,
     /// Paths learned (a connection verified a check from a new address).
     pub paths_learned: u64,
+    /// STUN responses routed to the connection whose request they answer (a STUN
+    /// server's answer to gathering, or a peer's answer before its path was learned).
+    pub routed_by_transaction: u64,
     /// Datagrams from no known peer (no learned path, no USERNAME naming one of our
-    /// connections): dropped.
+    /// connections, no answer to one of their requests): dropped.
     pub unknown_source: u64,
+}
+
+/// A STUN request a connection sent where no learned path leads back to it: its answer
+/// is routed by the transaction id, if it comes from where the request went.
+#[derive(Debug, Clone, Copy)]
+struct Outstanding {
+    id: ConnectionId,
+    /// (our address, where the request went).
+    path: (SocketAddr, SocketAddr),
+    /// After this an answer is no longer expected (RFC 8489's 39.5 s, rounded up).
+    expires: Instant,
+}
+
+/// How long a request's answer is routed.
+const TRANSACTION_LIFETIME: Duration = Duration::from_secs(40);
+
+/// Requests filed per connection, on average, before new ones go unfiled (their answers
+/// are then dropped as a stranger's, and the connection retransmits as on loss). A
+/// connection has a few in flight: one per STUN server while gathering, and its checks
+/// until its peer's path is learned.
+const REQUESTS_PER_CONNECTION: usize = 8;
+
+/// Our connections' STUN requests sent where no learned path leads back, by transaction
+/// id. Only requests we send are filed, so a peer cannot grow it; entries leave when
+/// answered or after [`TRANSACTION_LIFETIME`], oldest first, in O(1) each.
+#[derive(Debug, Default)]
+struct Requests {
+    by_id: HashMap<TransactionId, Outstanding>,
+    /// Filing order, which is expiry order (the clock only moves forward); answered
+    /// entries stay here until their time and are skipped.
+    order: VecDeque<(Instant, TransactionId)>,
+}
+
+impl Requests {
+    /// Files `t` if it is a STUN request.
+    fn record(&mut self, id: ConnectionId, t: &Transmit, now: Instant, conns: usize) {
+        while let Some(&(expires, tid)) = self.order.front() {
+            if expires > now {
+                break;
+            }
+            self.order.pop_front();
+            if self.by_id.get(&tid).is_some_and(|o| o.expires == expires) {
+                self.by_id.remove(&tid);
+            }
+        }
+        let Ok(msg) = stun::Message::parse(&t.contents) else {
+            return;
+        };
+        if msg.class() != Class::Request
+            || self.order.len() >= REQUESTS_PER_CONNECTION * conns + 256
+        {
+            return;
+        }
+        let expires = now + TRANSACTION_LIFETIME;
+        let tid = msg.transaction_id();
+        self.order.push_back((expires, tid));
+        self.by_id.insert(
+            tid,
+            Outstanding {
+                id,
+                path: (t.source, t.destination),
+                expires,
+            },
+        );
+    }
+
+    /// The connection whose request `tid` answers, if the answer came back on the path
+    /// the request took; anyone else naming the id is a stranger.
+    fn answered(
+        &mut self,
+        tid: TransactionId,
+        path: (SocketAddr, SocketAddr),
+    ) -> Option<ConnectionId> {
+        let o = self.by_id.get(&tid)?;
+        if o.path != path {
+            return None;
+        }
+        let id = o.id;
+        self.by_id.remove(&tid);
+        Some(id)
+    }
 }
 
 #[derive(Debug)]
@@ -105,6 +194,8 @@ pub struct Mux<E: Endpoint> {
     by_ufrag: HashMap<String, ConnectionId>,
     /// (our address, the peer's address) → connection.
     by_path: HashMap<(SocketAddr, SocketAddr), ConnectionId>,
+    /// Requests sent off the learned paths, to route their answers.
+    requests: Requests,
     timers: BinaryHeap<Reverse<(Instant, ConnectionId)>>,
     /// Connections commanded through `get_mut`, to poll before anything else.
     touched: Vec<ConnectionId>,
@@ -121,6 +212,7 @@ impl<E: Demuxed> Mux<E> {
             conns: HashMap::new(),
             by_ufrag: HashMap::new(),
             by_path: HashMap::new(),
+            requests: Requests::default(),
             timers: BinaryHeap::new(),
             touched: Vec::new(),
             out: VecDeque::new(),
@@ -208,6 +300,13 @@ impl<E: Demuxed> Mux<E> {
             return None;
         }
         let msg = stun::Message::parse(&r.contents).ok()?;
+        if matches!(msg.class(), Class::Success | Class::Error) {
+            let id = self
+                .requests
+                .answered(msg.transaction_id(), (r.destination, r.source))?;
+            self.stats.routed_by_transaction += 1;
+            return Some((id, false));
+        }
         if (msg.class(), msg.method()) != (Class::Request, Method::Binding) {
             return None;
         }
@@ -219,12 +318,21 @@ impl<E: Demuxed> Mux<E> {
 
     /// Takes every output of one connection into the mux's queue and files its deadline.
     fn drain(&mut self, id: ConnectionId) {
+        let conns = self.conns.len();
         let Some(slot) = self.conns.get_mut(&id) else {
             return;
         };
         loop {
             match slot.conn.poll_output() {
-                Output::Transmit(t) => self.out.push_back(Output::Transmit(t)),
+                Output::Transmit(t) => {
+                    if t.segment_size.is_none()
+                        && stun::is_stun(&t.contents)
+                        && !self.by_path.contains_key(&(t.source, t.destination))
+                    {
+                        self.requests.record(id, &t, self.now, conns);
+                    }
+                    self.out.push_back(Output::Transmit(t));
+                }
                 Output::Event(e) => self.out.push_back(Output::Event((id, e))),
                 Output::Timeout(at) => {
                     // An unchanged deadline is already filed; a new one is filed anew

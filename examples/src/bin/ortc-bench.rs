@@ -317,6 +317,48 @@ fn pump(a: &mut Engine, b: &mut Engine, now: Instant) {
     while forward(a, b, now) | forward(b, a, now) {}
 }
 
+/// The processing cost of one connection's setup, both ends in one thread, in memory (no
+/// sockets, no waiting): ICE, DTLS (ECDHE, both certificates signed and checked), SCTP,
+/// DCEP. What remains of the connect figure is socket and scheduling time.
+fn connect_cpu_figure() {
+    let n = 50;
+    let certs: Vec<DtlsCertificate> = (0..2)
+        .map(|_| DtlsCertificate::generate(&*default_provider()).expect("cert"))
+        .collect();
+    let mut times = Vec::with_capacity(n);
+    for i in 0..n {
+        let ip = |host: usize| -> SocketAddr {
+            format!("10.0.0.{}:5000", host + 1)
+                .parse()
+                .expect("address")
+        };
+        let started = Instant::now();
+        let mut now = started;
+        let mut a = chain(2 * i as u64 + 1, ip(0), &certs[0], now);
+        let mut b = chain(2 * i as u64 + 2, ip(1), &certs[1], now);
+        start_pair(&mut a, &mut b);
+        let id = a
+            .sctp_transport_mut()
+            .create_data_channel(&DataChannelParameters::new("cpu"))
+            .expect("channel");
+        a.handle_input(Input::Timeout(now));
+        b.handle_input(Input::Timeout(now));
+        while !(is_open(&a, id) && is_open(&b, id)) {
+            pump(&mut a, &mut b, now);
+            // Virtual time moves only when both are waiting (ICE paces its checks).
+            now += Duration::from_millis(1);
+            a.handle_input(Input::Timeout(now));
+            b.handle_input(Input::Timeout(now));
+        }
+        times.push(started.elapsed());
+    }
+    let median = percentile(&mut times, 0.5);
+    println!(
+        "connect CPU, both ends in one thread, in memory, {n} pairs: median {:.3} ms",
+        ms(median)
+    );
+}
+
 fn memory_figure() {
     let n = 1000usize;
     let certs: Vec<DtlsCertificate> = (0..2)
@@ -596,6 +638,9 @@ fn main() {
     let run = |name: &str| args.is_empty() || args.iter().any(|a| a == name);
     if run("connect") {
         connect_figure();
+    }
+    if args.iter().any(|a| a == "connect-cpu") {
+        connect_cpu_figure();
     }
     if run("throughput") {
         throughput_figure();
