@@ -113,7 +113,7 @@ impl DtlsPart {
     /// Feed the datagrams that came before `start`.
     pub(crate) fn feed_early(&mut self, now: Instant) {
         if let Some(d) = &mut self.session {
-            for c in self.early.drain(..) {
+            for c in std::mem::take(&mut self.early) {
                 d.handle_datagram_owned(now, owned(c));
             }
         }

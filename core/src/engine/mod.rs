@@ -51,7 +51,7 @@ use std::time::Instant;
 
 use crate::demux::{PacketKind, classify};
 use crate::dtls::DtlsCertificate;
-use crate::ice::IceEvent;
+use crate::ice::{IceEvent, release_if_empty};
 use crate::io::{Endpoint, Input, Output, Receive, Transmit};
 use crate::ortc::{
     DtlsTransport, IceGatherer, IceGathererConfig, IceTransport, OrtcEvent, SctpTransport,
@@ -259,10 +259,15 @@ impl Endpoint for Engine {
                 dtls::Polled::Deadline(t) => t,
             };
             let sctp_deadline = match self.sctp.poll(self.now, &mut self.dtls, &mut self.events) {
-                Some(t) => t,
-                // Something happened; go round once more.
-                None => continue,
+                sctp::Polled::Event(e) => return Output::Event(e),
+                sctp::Polled::Again => continue,
+                sctp::Polled::Deadline(t) => t,
             };
+            // Drained. Idle engines keep no room for the next burst: a server holds
+            // thousands of them.
+            release_if_empty(&mut self.events);
+            release_if_empty(&mut self.pending);
+            release_if_empty(&mut self.dtls.held);
             return Output::Timeout(ice_deadline.min(dtls_deadline).min(sctp_deadline));
         }
     }

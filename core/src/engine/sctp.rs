@@ -17,6 +17,19 @@ use crate::sctp::{Association, SctpConfig};
 /// newest are kept, as a retransmission supersedes what it repeats.
 const MAX_EARLY: usize = 4;
 
+/// What one round of the SCTP part produced.
+// Returned and matched at once, never stored: boxing the event would cost an allocation
+// per message to save stack.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Polled {
+    /// A channel event for the application.
+    Event(OrtcEvent),
+    /// Something happened (a packet sent, a state change queued): poll again.
+    Again,
+    /// Nothing more now; call again by then.
+    Deadline(Instant),
+}
+
 #[derive(Debug)]
 pub(crate) struct SctpPart {
     /// Whether the engine has an SCTP layer at all.
@@ -66,7 +79,7 @@ impl SctpPart {
         events: &mut VecDeque<OrtcEvent>,
     ) {
         let mut channels = DataChannels::with_config(assoc, role, self.channel_cfg.clone());
-        for p in self.early.drain(..) {
+        for p in std::mem::take(&mut self.early) {
             channels.handle_packet(now, p);
         }
         self.channels = Some(channels);
@@ -149,17 +162,17 @@ impl SctpPart {
         }
     }
 
-    /// One round of the channels' output: `Some(deadline)` when there is nothing more
-    /// now (a day from `now` without an association), `None` when something happened
-    /// (an event queued, a packet sent).
+    /// One round of the channels' output. State changes it causes are queued in
+    /// `events`; a channel event comes back directly, as it is the common case (one per
+    /// message).
     pub(crate) fn poll(
         &mut self,
         now: Instant,
         dtls: &mut DtlsPart,
         events: &mut VecDeque<OrtcEvent>,
-    ) -> Option<Instant> {
+    ) -> Polled {
         let Some(c) = self.channels.as_mut() else {
-            return Some(now + IDLE_TIMEOUT);
+            return Polled::Deadline(now + IDLE_TIMEOUT);
         };
         let out = c.poll_output();
         let established = c.association().is_established();
@@ -174,7 +187,7 @@ impl SctpPart {
                     }
                     None => tracing::debug!("SCTP packet before DTLS: dropped"),
                 }
-                None
+                Polled::Again
             }
             Output::Event(e) => {
                 if established && self.state == SctpTransportState::Connecting {
@@ -183,15 +196,20 @@ impl SctpPart {
                 if let DataChannelEvent::AssociationClosed { .. } = &e {
                     self.set_state(SctpTransportState::Closed, events);
                 }
-                events.push_back(OrtcEvent::DataChannel(e));
-                None
+                if events.is_empty() {
+                    Polled::Event(OrtcEvent::DataChannel(e))
+                } else {
+                    // A state change comes first.
+                    events.push_back(OrtcEvent::DataChannel(e));
+                    Polled::Again
+                }
             }
             Output::Timeout(t) => {
                 if established && self.state == SctpTransportState::Connecting {
                     self.set_state(SctpTransportState::Connected, events);
-                    return None;
+                    return Polled::Again;
                 }
-                Some(t)
+                Polled::Deadline(t)
             }
         }
     }

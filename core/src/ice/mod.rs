@@ -293,7 +293,9 @@ pub struct IceAgent {
     /// Index of the pair application data uses.
     selected: Option<usize>,
     /// The pair data used before an ICE restart, until a new one is selected.
-    restart_path: Option<(Candidate, Candidate)>,
+    /// Boxed: two candidates are 272 bytes that every agent would carry inline, and only
+    /// an agent mid-restart has them.
+    restart_path: Option<Box<(Candidate, Candidate)>>,
     /// Controlling: the pair whose USE-CANDIDATE check is in flight.
     nominating: Option<usize>,
     first_valid_at: Option<Instant>,
@@ -414,7 +416,7 @@ impl IceAgent {
                 let p = &self.pairs[pi];
                 Some((&self.local[p.local], &self.remote[p.remote]))
             }
-            None => self.restart_path.as_ref().map(|(l, r)| (l, r)),
+            None => self.restart_path.as_deref().map(|(l, r)| (l, r)),
         }
     }
 
@@ -622,7 +624,7 @@ impl IceAgent {
 
     fn forget_remote(&mut self) {
         if let Some((l, r)) = self.selected_pair() {
-            self.restart_path = Some((l.clone(), r.clone()));
+            self.restart_path = Some(Box::new((l.clone(), r.clone())));
         }
         self.remote.clear();
         self.pairs.clear();
@@ -1407,7 +1409,19 @@ impl Endpoint for IceAgent {
         if let Some(e) = self.events.pop_front() {
             return Output::Event(e);
         }
+        // Drained: an idle agent keeps no room for the next burst (events are 272
+        // bytes each), as thousands of idle connections would hold kilobytes each.
+        release_if_empty(&mut self.out);
+        release_if_empty(&mut self.events);
         Output::Timeout(self.next_deadline().unwrap_or(self.now + IDLE_TIMEOUT))
+    }
+}
+
+/// Frees an empty queue's buffer. Called once a machine is drained: outputs come in
+/// bursts, so this costs one allocation per burst, not per item.
+pub(crate) fn release_if_empty<T>(q: &mut VecDeque<T>) {
+    if q.is_empty() && q.capacity() > 0 {
+        *q = VecDeque::new();
     }
 }
 
