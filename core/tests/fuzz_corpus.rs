@@ -63,6 +63,31 @@ fn replay(target: &str, f: fn(&[u8])) -> usize {
 }
 
 #[test]
+fn mux_corpus_replays_without_panic() {
+    let n = replay("mux", harness::mux);
+    assert!(n >= 8, "mux corpus lost its seeds: {n} files");
+    // The seeds reach every way of routing, and the stranger's way out.
+    let stats = |name: &str| {
+        let (_, data) = corpus("mux")
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .expect("seed");
+        harness::run_mux(&data)
+    };
+    let s = stats("signed-check-then-data");
+    assert_eq!(
+        (s.routed_by_ufrag, s.paths_learned, s.routed_by_path),
+        (1, 1, 1),
+        "{s:?}"
+    );
+    // From a stranger, from the STUN server, then the same answer replayed.
+    let s = stats("stun-answer-right-and-wrong-source");
+    assert_eq!((s.routed_by_transaction, s.unknown_source), (1, 2), "{s:?}");
+    let s = stats("forged-check-stranger");
+    assert_eq!((s.unknown_source, s.paths_learned), (1, 0), "{s:?}");
+}
+
+#[test]
 fn stun_corpus_replays_without_panic() {
     let n = replay("stun", harness::stun);
     assert!(n >= 20, "stun corpus lost its seeds: {n} files");

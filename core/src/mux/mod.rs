@@ -303,7 +303,8 @@ impl<E: Demuxed> Mux<E> {
         if matches!(msg.class(), Class::Success | Class::Error) {
             let id = self
                 .requests
-                .answered(msg.transaction_id(), (r.destination, r.source))?;
+                .answered(msg.transaction_id(), (r.destination, r.source))
+                .filter(|id| self.conns.contains_key(id))?;
             self.stats.routed_by_transaction += 1;
             return Some((id, false));
         }
