@@ -36,7 +36,11 @@ pub(crate) struct SctpPart {
     pub(crate) enabled: bool,
     pub(crate) cfg: SctpConfig,
     pub(crate) channel_cfg: DataChannelConfig,
+    /// The association and its channels: built when the first channel is created or at
+    /// `start`, whichever comes first (a channel needs the DTLS role for its id).
     pub(crate) channels: Option<DataChannels>,
+    /// `start` was called: the association runs.
+    pub(crate) started: bool,
     pub(crate) state: SctpTransportState,
     connect_sent: bool,
     /// SCTP packets that arrived before `start`.
@@ -54,6 +58,7 @@ impl SctpPart {
             },
             channel_cfg: DataChannelConfig::default(),
             channels: None,
+            started: false,
             state: SctpTransportState::New,
             connect_sent: false,
             early: VecDeque::new(),
@@ -67,22 +72,41 @@ impl SctpPart {
         }
     }
 
-    /// Build the association (the DTLS role picks the channel id parity) and open it if
-    /// DTLS is already up.
+    /// The channels, built on first use with the configuration as it is then; the DTLS
+    /// role picks the channel id parity (RFC 8832 §6).
+    pub(crate) fn channels(&mut self, role: DtlsRole, now: Instant) -> &mut DataChannels {
+        let (cfg, channel_cfg) = (&self.cfg, &self.channel_cfg);
+        self.channels.get_or_insert_with(|| {
+            DataChannels::with_config(
+                Association::new(cfg.clone(), now),
+                role,
+                channel_cfg.clone(),
+            )
+        })
+    }
+
+    /// Start the association with the peer's port and message size, and open it if DTLS
+    /// is already up. Channels created before open with it.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn start(
         &mut self,
-        assoc: Association,
         role: DtlsRole,
+        remote_port: u16,
+        peer_max_message_size: Option<usize>,
         now: Instant,
         dtls: DtlsTransportState,
         ice: &IceAgent,
         events: &mut VecDeque<OrtcEvent>,
     ) {
-        let mut channels = DataChannels::with_config(assoc, role, self.channel_cfg.clone());
-        for p in std::mem::take(&mut self.early) {
+        let early = std::mem::take(&mut self.early);
+        let channels = self.channels(role, now);
+        let assoc = channels.association_mut();
+        assoc.set_remote_port(remote_port);
+        assoc.set_peer_max_message_size(peer_max_message_size);
+        for p in early {
             channels.handle_packet(now, p);
         }
-        self.channels = Some(channels);
+        self.started = true;
         self.set_state(SctpTransportState::Connecting, events);
         if dtls == DtlsTransportState::Connected {
             self.connect(now, ice);
@@ -94,7 +118,7 @@ impl SctpPart {
         let Some(c) = &mut self.channels else {
             return;
         };
-        if self.connect_sent {
+        if self.connect_sent || !self.started {
             return;
         }
         if let Some(rtt) = ice.selected_rtt() {
@@ -136,9 +160,9 @@ impl SctpPart {
     /// Application data from DTLS.
     pub(crate) fn handle_data(&mut self, now: Instant, p: Bytes, events: &mut VecDeque<OrtcEvent>) {
         match &mut self.channels {
-            Some(c) => c.handle_packet(now, p),
-            None if !self.enabled => events.push_back(OrtcEvent::DtlsData(p)),
-            None => {
+            Some(c) if self.started => c.handle_packet(now, p),
+            _ if !self.enabled => events.push_back(OrtcEvent::DtlsData(p)),
+            _ => {
                 if self.early.len() == MAX_EARLY {
                     self.early.pop_front();
                 }
@@ -148,7 +172,9 @@ impl SctpPart {
     }
 
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
-        if let Some(c) = &mut self.channels {
+        if let Some(c) = &mut self.channels
+            && self.started
+        {
             c.handle_timeout(now);
         }
     }
@@ -156,6 +182,7 @@ impl SctpPart {
     /// Seal every SCTP packet ready now into DTLS records, in place.
     pub(crate) fn write_into(&mut self, dtls: &mut DtlsPart) {
         if let (Some(c), Some(d)) = (&mut self.channels, &mut dtls.session)
+            && self.started
             && d.is_connected()
         {
             while d.send_with(|buf| c.poll_transmit(buf)).unwrap_or(false) {}

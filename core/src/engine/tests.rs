@@ -192,3 +192,57 @@ fn a_peers_init_before_our_sctp_start_is_answered_at_start() {
     // Without the kept INIT, b's own INIT starts a handshake of two round trips (40 ms).
     assert!(took <= Duration::from_millis(30), "took {took:?}");
 }
+
+/// A channel created once DTLS is started, before the SCTP transport starts, keeps the
+/// id it was given and opens with the association.
+#[test]
+fn a_channel_created_before_sctp_start_keeps_its_id_and_opens() {
+    use crate::datachannel::DataChannelState;
+    use crate::ortc::DataChannelParameters;
+    let (mut sim, a, b) = pair(true, Some(5000));
+    let params = DataChannelParameters::new("early");
+    // Without the DTLS role there is no id to give.
+    let e = sim
+        .endpoint_mut(a)
+        .sctp_transport_mut()
+        .create_data_channel(&params)
+        .unwrap_err();
+    assert!(e.to_string().contains("start the DTLS transport"), "{e}");
+    start_dtls(&mut sim, a, b);
+    let id = sim
+        .endpoint_mut(a)
+        .sctp_transport_mut()
+        .create_data_channel(&params)
+        .unwrap();
+    let state = |s: &Sim<Engine>, who| {
+        s.endpoint(who)
+            .sctp_transport()
+            .channel(id)
+            .map(|c| c.state)
+    };
+    assert_eq!(state(&sim, a), Some(DataChannelState::Connecting));
+    sim.run_for(Duration::from_millis(300));
+    assert_eq!(state(&sim, a), Some(DataChannelState::Connecting));
+    let (ca, cb) = (
+        sim.endpoint(a).sctp_transport().capabilities(),
+        sim.endpoint(b).sctp_transport().capabilities(),
+    );
+    sim.endpoint_mut(a)
+        .sctp_transport_mut()
+        .start(&cb, 5000)
+        .unwrap();
+    sim.endpoint_mut(b)
+        .sctp_transport_mut()
+        .start(&ca, 5000)
+        .unwrap();
+    assert!(sim.run_until(Duration::from_secs(2), |s| {
+        state(s, a) == Some(DataChannelState::Open) && state(s, b) == Some(DataChannelState::Open)
+    }));
+    assert_eq!(
+        sim.endpoint(b)
+            .sctp_transport()
+            .channel(id)
+            .map(|c| c.label.as_str()),
+        Some("early")
+    );
+}

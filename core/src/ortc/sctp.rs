@@ -7,7 +7,7 @@ use bytes::Bytes;
 use super::{DataChannelParameters, OrtcError, SctpCapabilities};
 use crate::datachannel::{DataChannelConfig, DataChannelInfo, DataChannels};
 use crate::engine::Engine;
-use crate::sctp::{Association, SctpConfig};
+use crate::sctp::SctpConfig;
 
 /// `RTCSctpTransportState`.
 #[non_exhaustive]
@@ -32,20 +32,22 @@ pub struct SctpTransport<R> {
 }
 
 impl<R: DerefMut<Target = Engine>> SctpTransport<R> {
-    /// Adjust the association's configuration (window, message size, seed) before `start`.
+    /// Adjust the association's configuration (window, message size, seed) before
+    /// `start` and before the first data channel, which build the association from it.
     pub fn config_mut(&mut self) -> &mut SctpConfig {
         &mut self.e.sctp.cfg
     }
 
     /// Adjust the limits on what the peer may open (channel count, label and protocol
-    /// lengths) before `start`; its rustdoc states the memory one peer can make the
+    /// lengths) before `start` and the first data channel; its rustdoc states the memory one peer can make the
     /// association and its channels hold.
     pub fn channel_config_mut(&mut self) -> &mut DataChannelConfig {
         &mut self.e.sctp.channel_cfg
     }
 
     /// `start(remoteCaps, remotePort)`. The DTLS transport must be started first: its
-    /// role picks the data channel id parity (RFC 8832 §6).
+    /// role picks the data channel id parity (RFC 8832 §6). Channels created before
+    /// open with the association.
     pub fn start(&mut self, remote: &SctpCapabilities, remote_port: u16) -> Result<(), OrtcError> {
         let e = &mut *self.e;
         if !e.sctp.enabled {
@@ -53,7 +55,7 @@ impl<R: DerefMut<Target = Engine>> SctpTransport<R> {
                 "the engine has no SCTP layer (EngineConfig::sctp_port)",
             ));
         }
-        if e.sctp.channels.is_some() {
+        if e.sctp.started {
             return Err(OrtcError::AlreadyStarted("SCTP transport"));
         }
         let Some(role) = e.dtls.role else {
@@ -61,16 +63,12 @@ impl<R: DerefMut<Target = Engine>> SctpTransport<R> {
                 "start the DTLS transport before the SCTP transport",
             ));
         };
-        let mut cfg = e.sctp.cfg.clone();
-        cfg.remote_port = remote_port;
-        let mut assoc = Association::new(cfg, e.now);
         // W3C: a max message size of 0 means the peer takes any size.
-        assoc.set_peer_max_message_size(
-            (remote.max_message_size != 0).then_some(remote.max_message_size as usize),
-        );
+        let max = (remote.max_message_size != 0).then_some(remote.max_message_size as usize);
         e.sctp.start(
-            assoc,
             role,
+            remote_port,
+            max,
             e.now,
             e.dtls.state,
             &e.ice.agent,
@@ -84,14 +82,26 @@ impl<R: DerefMut<Target = Engine>> SctpTransport<R> {
             .sctp
             .channels
             .as_mut()
-            .ok_or(OrtcError::NotStarted("the SCTP transport is not started"))
+            .ok_or(OrtcError::NotStarted("no data channel has been created"))
     }
 
-    /// `new RTCDataChannel(transport, parameters)`: returns its stream id. Before the
-    /// association is up the channel waits, and opens with it.
+    /// `new RTCDataChannel(transport, parameters)`: returns its stream id, which it keeps.
+    /// Works once the DTLS transport is started (its role picks the id's parity, RFC 8832
+    /// §6), before or after `start`: the channel waits for the association and opens
+    /// with it.
     pub fn create_data_channel(&mut self, p: &DataChannelParameters) -> Result<u16, OrtcError> {
-        let init = p.init();
-        Ok(self.channels_mut()?.create(&p.label, init)?)
+        let e = &mut *self.e;
+        if !e.sctp.enabled {
+            return Err(OrtcError::NotStarted(
+                "the engine has no SCTP layer (EngineConfig::sctp_port)",
+            ));
+        }
+        let Some(role) = e.dtls.role else {
+            return Err(OrtcError::NotStarted(
+                "start the DTLS transport before creating a data channel: its role picks the id",
+            ));
+        };
+        Ok(e.sctp.channels(role, e.now).create(&p.label, p.init())?)
     }
 
     /// `send(string)`.

@@ -734,6 +734,13 @@ impl Association {
         }
     }
 
+    /// The peer's SCTP port, when it is learned after the association was built (the
+    /// ORTC `start` brings it after data channels were created). Before the first packet
+    /// only: it is in every packet's common header.
+    pub fn set_remote_port(&mut self, port: u16) {
+        self.cfg.remote_port = port;
+    }
+
     /// The peer's maximum message size (from SDP `a=max-message-size`); larger messages
     /// are refused by [`Association::send`].
     pub fn set_peer_max_message_size(&mut self, max: Option<usize>) {
