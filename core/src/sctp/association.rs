@@ -1703,6 +1703,15 @@ impl Association {
         )
     }
 
+    /// The next event, without building packets: for a caller that takes packets
+    /// through [`Association::poll_transmit`] a batch at a time, as quinn's `poll` sits
+    /// beside its `poll_transmit`. [`Association::poll_output`] would first build every
+    /// packet there is to send into owned buffers, the copy `poll_transmit` exists to
+    /// avoid. Deadlines come from [`Association::poll_timeout`].
+    pub fn poll_event(&mut self) -> Option<SctpEvent> {
+        self.events.pop_front()
+    }
+
     /// When [`handle_timeout`](Self::handle_timeout) must next be called, if a timer is
     /// armed.
     pub fn poll_timeout(&self) -> Option<Instant> {

@@ -69,7 +69,8 @@ struct Side {
 impl Side {
     /// What an event loop does: take one datagram at a time through DTLS and SCTP, and
     /// send what that produced, a socket batch's worth per turn (as with GSO/GRO and
-    /// recvmmsg) so the two ends alternate. Returns whether anything happened.
+    /// recvmmsg) so the two ends alternate; what does not fit the batch waits for the
+    /// next turn. Returns whether anything happened.
     fn service(&mut self, outbox: &mut VecDeque<BytesMut>, now: Instant) -> bool {
         let mut busy = false;
         let mut budget = BATCH;
@@ -104,15 +105,12 @@ impl Side {
                     budget -= 1;
                 }
             }
-            loop {
-                match self.dc.poll_output() {
-                    Output::Event(DataChannelEvent::Message { .. }) => self.delivered += 1,
-                    Output::Transmit(p) => {
-                        let _ = self.dtls.send(&p);
-                        sent = true;
-                    }
-                    Output::Event(_) => {}
-                    _ => break,
+            // Events only: packets past this turn's batch wait in the association for
+            // the next turn's `poll_transmit` (`poll_output` would build them all now,
+            // into owned buffers DTLS then copies into records).
+            while let Some(e) = self.dc.poll_event() {
+                if let DataChannelEvent::Message { .. } = e {
+                    self.delivered += 1;
                 }
             }
             while let Output::Transmit(d) = self.dtls.poll_output() {
