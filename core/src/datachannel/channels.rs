@@ -534,16 +534,10 @@ impl DataChannels {
         if !std::mem::take(&mut self.acks_pending) {
             return;
         }
-        let ids: Vec<u16> = self
-            .channels
-            .iter()
-            .filter(|(_, c)| c.above_threshold)
-            .map(|(&id, _)| id)
-            .collect();
-        for id in ids {
-            let amount = self.assoc.buffered_amount_on(id);
-            let c = self.channels.get_mut(&id).expect("listed above");
-            if amount <= c.info.buffered_amount_low_threshold {
+        // Runs after every acknowledgement: walk the channels in place rather than
+        // gather ids into a fresh vector each time.
+        for (&id, c) in self.channels.iter_mut().filter(|(_, c)| c.above_threshold) {
+            if self.assoc.buffered_amount_on(id) <= c.info.buffered_amount_low_threshold {
                 c.above_threshold = false;
                 self.events
                     .push_back(DataChannelEvent::BufferedAmountLow(id));
