@@ -503,7 +503,10 @@ pub struct Association {
     chunk_scratch: Vec<Chunk>,
     /// A packet buffer a poll did not need.
     packet_spare: Vec<u8>,
-    out: VecDeque<Bytes>,
+    /// Packets built ahead of a poll (handshake, immediate SACKs, ABORT), as plain
+    /// buffers: `poll_transmit` copies one out and keeps its buffer as `packet_spare`,
+    /// so an acknowledgement per second packet costs no allocation.
+    out: VecDeque<Vec<u8>>,
     events: VecDeque<SctpEvent>,
     stats: SctpStats,
 }
@@ -782,7 +785,7 @@ impl Association {
                 reason.as_bytes(),
             ))],
         });
-        self.emit_packet(self.peer_tag, vec![abort]);
+        self.emit_packet(self.peer_tag, &[abort]);
         self.fail(CloseReason::LocalAbort(reason.to_owned()));
     }
 
@@ -798,7 +801,7 @@ impl Association {
             tag_reflected: false,
             causes: vec![cause],
         });
-        self.emit_packet(self.peer_tag, vec![abort]);
+        self.emit_packet(self.peer_tag, &[abort]);
         self.fail(CloseReason::PeerMisbehaved(violation));
     }
 
@@ -874,7 +877,7 @@ impl Association {
 
     fn send_init(&mut self) {
         let init = Chunk::Init(self.init_chunk());
-        self.emit_packet(0, vec![init]);
+        self.emit_packet(0, &[init]);
     }
 
     fn cookie_time_ms(&self) -> u64 {
@@ -1066,7 +1069,7 @@ impl Association {
                 {
                     self.emit_packet(
                         self.peer_tag,
-                        vec![Chunk::ShutdownComplete(super::ShutdownComplete {
+                        &[Chunk::ShutdownComplete(super::ShutdownComplete {
                             tag_reflected: false,
                         })],
                     );
@@ -1118,10 +1121,10 @@ impl Association {
         if self.ack_now && self.queue.is_empty() && self.marked_count == 0 {
             let sack = self.build_sack();
             // RFC 9260 §6.5: an ERROR may share the packet as long as it follows the SACK.
-            let chunks = std::iter::once(sack)
-                .chain(self.take_error_chunk())
-                .collect();
-            self.emit_packet(self.peer_tag, chunks);
+            match self.take_error_chunk() {
+                Some(error) => self.emit_packet(self.peer_tag, &[sack, error]),
+                None => self.emit_packet(self.peer_tag, &[sack]),
+            }
         }
         self.deliver();
         self.perform_deferred_reset();
@@ -1147,7 +1150,7 @@ impl Association {
         ack.initiate_tag = my_tag;
         ack.params
             .push(InitParam::StateCookie(self.make_cookie(init, my_tag)));
-        self.emit_packet(init.initiate_tag, vec![Chunk::InitAck(ack)]);
+        self.emit_packet(init.initiate_tag, &[Chunk::InitAck(ack)]);
     }
 
     fn on_init_ack(&mut self, ack: &Init) {
@@ -1180,10 +1183,7 @@ impl Association {
         self.init_attempts = 1;
         self.timers
             .set_or_stop(Timer::T1, Some(self.now + self.rto));
-        self.emit_packet(
-            self.peer_tag,
-            vec![Chunk::CookieEcho(CookieEcho { cookie })],
-        );
+        self.emit_packet(self.peer_tag, &[Chunk::CookieEcho(CookieEcho { cookie })]);
     }
 
     fn on_cookie_echo(&mut self, c: &CookieEcho) {
@@ -1211,7 +1211,7 @@ impl Association {
             // the shutdown run its course).
             _ => return,
         }
-        self.emit_packet(self.peer_tag, vec![Chunk::CookieAck]);
+        self.emit_packet(self.peer_tag, &[Chunk::CookieAck]);
     }
 
     /// Hand back `n` bytes of delivered messages (with `deferred_release`): their room
@@ -1465,7 +1465,7 @@ impl Association {
                     if let Some(c) = self.cookie.clone() {
                         self.emit_packet(
                             self.peer_tag,
-                            vec![Chunk::CookieEcho(CookieEcho { cookie: c })],
+                            &[Chunk::CookieEcho(CookieEcho { cookie: c })],
                         );
                     }
                 }
@@ -1486,7 +1486,7 @@ impl Association {
             self.timers.set(Timer::T2Shutdown, now + self.rto);
             match self.state {
                 State::ShutdownSent => self.send_shutdown(),
-                State::ShutdownAckSent => self.emit_packet(self.peer_tag, vec![Chunk::ShutdownAck]),
+                State::ShutdownAckSent => self.emit_packet(self.peer_tag, &[Chunk::ShutdownAck]),
                 _ => self.timers.stop(Timer::T2Shutdown),
             }
         }
@@ -1624,7 +1624,7 @@ impl Association {
             State::ShutdownSent => {
                 self.state = State::ShutdownAckSent;
                 self.timers.set(Timer::T2Shutdown, now + self.rto);
-                self.emit_packet(self.peer_tag, vec![Chunk::ShutdownAck]);
+                self.emit_packet(self.peer_tag, &[Chunk::ShutdownAck]);
             }
             State::Established | State::ShutdownPending => {
                 self.state = State::ShutdownReceived;
@@ -1646,7 +1646,7 @@ impl Association {
             State::ShutdownReceived if idle => {
                 self.state = State::ShutdownAckSent;
                 self.timers.set(Timer::T2Shutdown, now + self.rto);
-                self.emit_packet(self.peer_tag, vec![Chunk::ShutdownAck]);
+                self.emit_packet(self.peer_tag, &[Chunk::ShutdownAck]);
             }
             _ => {}
         }
@@ -1656,7 +1656,7 @@ impl Association {
         let cum = self.rx_tsns.cum_tsn();
         self.emit_packet(
             self.peer_tag,
-            vec![Chunk::Shutdown(super::Shutdown {
+            &[Chunk::Shutdown(super::Shutdown {
                 cumulative_tsn_ack: cum,
             })],
         );
@@ -1669,6 +1669,7 @@ impl Association {
     pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> bool {
         if let Some(p) = self.out.pop_front() {
             buf.extend_from_slice(&p);
+            self.recycle_packet_buf(p);
             return true;
         }
         if self.state == State::Failed {
@@ -1691,7 +1692,7 @@ impl Association {
         }
         self.debug_check();
         if let Some(p) = self.out.pop_front() {
-            return Output::Transmit(p);
+            return Output::Transmit(Bytes::from(p));
         }
         if let Some(e) = self.events.pop_front() {
             return Output::Event(e);

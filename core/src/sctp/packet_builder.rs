@@ -6,23 +6,41 @@
 //! A child module of `association.rs` (declared there), since bundling reads and moves
 //! most of the send side's state.
 
-use bytes::Bytes;
-
 use super::{Association, COMMON_HEADER, DATA_HEADER, IDATA_HEADER, InFlight, Timer};
 use crate::sctp::{Checksum, Chunk, Data, Fsn, Mid, PacketWriter, Ppid, Sid, Ssn};
 
 impl Association {
     /// Encode and queue one packet with these chunks.
-    pub(super) fn emit_packet(&mut self, vtag: u32, chunks: Vec<Chunk>) {
-        let mut buf = Vec::with_capacity(self.cfg.mtu);
+    pub(super) fn emit_packet(&mut self, vtag: u32, chunks: &[Chunk]) {
+        let mut buf = self.take_packet_buf();
         let mut w = self.packet_writer(&mut buf, vtag);
-        for c in &chunks {
+        for c in chunks {
             if let Err(e) = w.push(c) {
                 tracing::warn!(error = %e, "SCTP chunk did not encode");
             }
         }
         if self.finish_packet(w) {
-            self.out.push_back(Bytes::from(buf));
+            self.out.push_back(buf);
+        } else {
+            self.recycle_packet_buf(buf);
+        }
+    }
+
+    /// An empty buffer for the next packet: the spare one if there is one.
+    fn take_packet_buf(&mut self) -> Vec<u8> {
+        let mut buf = std::mem::take(&mut self.packet_spare);
+        buf.clear();
+        if buf.capacity() == 0 {
+            buf.reserve(self.cfg.mtu);
+        }
+        buf
+    }
+
+    /// Keep a packet's buffer as the spare once its bytes are gone, unless a spare is
+    /// already kept (one is enough: packets are built one at a time).
+    pub(super) fn recycle_packet_buf(&mut self, buf: Vec<u8>) {
+        if self.packet_spare.capacity() == 0 {
+            self.packet_spare = buf;
         }
     }
 
@@ -53,15 +71,12 @@ impl Association {
     pub(super) fn fill_packets(&mut self) {
         loop {
             // Most polls find nothing to send: the buffer waits for the next one.
-            let mut buf = std::mem::take(&mut self.packet_spare);
-            if buf.capacity() == 0 {
-                buf.reserve(self.cfg.mtu);
-            }
+            let mut buf = self.take_packet_buf();
             if !self.write_packet(&mut buf) {
                 self.packet_spare = buf;
                 break;
             }
-            self.out.push_back(Bytes::from(buf));
+            self.out.push_back(buf);
         }
     }
 
