@@ -617,6 +617,24 @@ impl Association {
         }
     }
 
+    /// Adds `len` acknowledged bytes of `stream` to the run in `run`, settling the run
+    /// so far when the stream changes.
+    fn settle_run(
+        map: &mut HashMap<u16, usize>,
+        run: &mut Option<(u16, usize)>,
+        stream: u16,
+        len: usize,
+    ) {
+        match run {
+            Some((sid, n)) if *sid == stream => *n += len,
+            _ => {
+                if let Some((sid, n)) = run.replace((stream, len)) {
+                    Self::settle(map, sid, n);
+                }
+            }
+        }
+    }
+
     /// Bytes queued or unacknowledged on one stream (a data channel's `bufferedAmount`).
     pub fn buffered_amount_on(&self, stream_id: u16) -> usize {
         self.unacked_by_stream.get(&stream_id).copied().unwrap_or(0)
@@ -1311,7 +1329,11 @@ impl Association {
             return;
         }
         let mut bytes_acked = 0usize;
-        let mut rtt_sample = None;
+        // When the last chunk that measures the path left; the sample is taken once.
+        let mut rtt_sent_at = None;
+        // Acknowledged bytes of a run of chunks on one stream: consecutive chunks are
+        // mostly one stream's, so the per-stream count is looked up once per run.
+        let mut run: Option<(u16, usize)> = None;
         let advanced = cum > self.cum_ack;
         // Cumulatively acknowledged.
         while let Some((_, f)) = self.inflight.pop_through(cum) {
@@ -1322,19 +1344,21 @@ impl Association {
                 self.marked_count -= 1;
             }
             if !f.acked && !f.abandoned {
-                bytes_acked += f.chunk.user_data.len();
-                Self::settle(
+                let len = f.chunk.user_data.len();
+                bytes_acked += len;
+                Self::settle_run(
                     &mut self.unacked_by_stream,
+                    &mut run,
                     f.chunk.stream_id.0,
-                    f.chunk.user_data.len(),
+                    len,
                 );
                 if !f.marked {
-                    self.flight_bytes -= f.chunk.user_data.len().min(self.flight_bytes);
+                    self.flight_bytes -= len.min(self.flight_bytes);
                 }
                 // Only a chunk acknowledged for the first time, and sent once, measures
                 // the path (Karn); one gap-acked earlier waited here for a hole to fill.
                 if !f.retransmitted {
-                    rtt_sample = Some(now.saturating_duration_since(f.sent_at));
+                    rtt_sent_at = Some(f.sent_at);
                 }
             }
         }
@@ -1349,25 +1373,31 @@ impl Association {
             for (t, f) in self.inflight.range_mut(lo..=hi) {
                 if !f.acked && !f.abandoned {
                     f.acked = true;
-                    bytes_acked += f.chunk.user_data.len();
-                    Self::settle(
+                    let len = f.chunk.user_data.len();
+                    bytes_acked += len;
+                    Self::settle_run(
                         &mut self.unacked_by_stream,
+                        &mut run,
                         f.chunk.stream_id.0,
-                        f.chunk.user_data.len(),
+                        len,
                     );
                     if f.marked {
                         self.marked_count -= 1;
                     } else {
-                        self.flight_bytes -= f.chunk.user_data.len().min(self.flight_bytes);
+                        self.flight_bytes -= len.min(self.flight_bytes);
                     }
                     f.marked = false;
                     if !f.retransmitted {
-                        rtt_sample = Some(now.saturating_duration_since(f.sent_at));
+                        rtt_sent_at = Some(f.sent_at);
                     }
                 }
                 highest_gap_acked = highest_gap_acked.max(t);
             }
         }
+        if let Some((sid, n)) = run {
+            Self::settle(&mut self.unacked_by_stream, sid, n);
+        }
+        let rtt_sample = rtt_sent_at.map(|at| now.saturating_duration_since(at));
         if let Some(r) = rtt_sample {
             self.update_rto(r);
         }
