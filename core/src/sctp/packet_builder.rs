@@ -106,6 +106,24 @@ impl Association {
             self.control.push_back(f);
         }
         self.start_reset_request(now);
+        // A caller asks until told there is nothing, so most calls find nothing: say
+        // so without starting a packet when no control chunk, SACK or retransmission
+        // waits and no new data may go (none queued, or cwnd or the peer's window full;
+        // the same test the loop below starts with).
+        if self.control.is_empty()
+            && !self.ack_now
+            && self.marked_count == 0
+            && !(self.ack_due && self.pending_data_to_send())
+        {
+            let cwnd = self.cc.window();
+            let may_send = COMMON_HEADER + self.data_header() + 4 <= mtu
+                && self.flight_bytes < cwnd
+                && (self.peer_rwnd > 0 || self.flight_bytes == 0);
+            if self.queue.is_empty() || !may_send {
+                self.cwnd_limited = !self.queue.is_empty() && self.flight_bytes >= cwnd;
+                return false;
+            }
+        }
         {
             let mut w = self.packet_writer(buf, self.peer_tag);
             let mut carries_data = false;
