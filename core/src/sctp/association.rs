@@ -448,7 +448,9 @@ pub struct Association {
     /// Input arrived since the last abandonment scan.
     pr_scan_due: bool,
     /// Per stream: bytes sent by the application, not yet acknowledged or abandoned.
-    unacked_by_stream: HashMap<u16, usize>,
+    /// Looked up on every SACK and every buffered-amount check, usually for one or a
+    /// few streams: an ordered map answers those without hashing the key.
+    unacked_by_stream: BTreeMap<u16, usize>,
 
     // Receive side.
     /// Which of the peer's TSNs arrived (RFC 9260 §3.3.4), for DATA and I-DATA alike.
@@ -559,7 +561,7 @@ impl Association {
             queued_bytes: 0,
             pr_outstanding: 0,
             pr_scan_due: false,
-            unacked_by_stream: HashMap::new(),
+            unacked_by_stream: BTreeMap::new(),
             rx_tsns: TsnTracker::default(),
             received: BTreeMap::new(),
             streams_in_limit: 0,
@@ -608,7 +610,7 @@ impl Association {
     }
 
     /// Bytes of a stream leave the buffered amount (acknowledged or abandoned).
-    fn settle(map: &mut HashMap<u16, usize>, stream: u16, bytes: usize) {
+    fn settle(map: &mut BTreeMap<u16, usize>, stream: u16, bytes: usize) {
         if let Some(v) = map.get_mut(&stream) {
             *v -= bytes.min(*v);
             if *v == 0 {
@@ -620,7 +622,7 @@ impl Association {
     /// Adds `len` acknowledged bytes of `stream` to the run in `run`, settling the run
     /// so far when the stream changes.
     fn settle_run(
-        map: &mut HashMap<u16, usize>,
+        map: &mut BTreeMap<u16, usize>,
         run: &mut Option<(u16, usize)>,
         stream: u16,
         len: usize,
@@ -1588,7 +1590,7 @@ impl Association {
                 .map(|f| f.chunk.user_data.len())
                 .sum();
             debug_assert_eq!(flight, self.flight_bytes, "flight bytes out of step");
-            let mut by_stream: HashMap<u16, usize> = HashMap::new();
+            let mut by_stream: BTreeMap<u16, usize> = BTreeMap::new();
             for m in self.queue.iter() {
                 *by_stream.entry(m.stream).or_default() += m.data.len() - m.offset;
             }
