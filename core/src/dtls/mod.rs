@@ -545,12 +545,22 @@ impl Dtls {
             return Err(DtlsError::NotConnected);
         };
         let prefix = cipher.prefix_len();
-        // A buffer `write` declined last time is used again. A new one is sized for a
-        // record as large as the last (at least one MTU), exactly: a datagram whose
-        // length is its capacity becomes `Bytes` without a second allocation for the
-        // shared header, and a bulk sender's records are all one size.
+        // A buffer `write` declined last time is used again. A new one is sized for
+        // exactly the record expected: a datagram whose length is its capacity becomes
+        // `Bytes` without a second allocation for the shared header, and a bulk
+        // sender's records are all one size.
         let mut dgram = self.spare.take().unwrap_or_else(|| {
-            let plain = self.cfg.mtu.max(256).max(self.last_app_plaintext);
+            let mtu = self.cfg.mtu.max(256);
+            let last = self.last_app_plaintext;
+            // A run of small records (a receiver's acknowledgements) gets small buffers,
+            // which the allocator serves from its fast per-size caches; anything larger
+            // a full MTU's worth, so a slightly shorter record does not make the next
+            // full one grow its buffer.
+            let plain = if last > 0 && last <= mtu / 4 {
+                last
+            } else {
+                mtu.max(last)
+            };
             Vec::with_capacity(cipher.record_len(plain))
         });
         dgram.clear();
