@@ -494,6 +494,26 @@ impl DataChannels {
         }
     }
 
+    /// The next channel event, without building packets: the companion of
+    /// [`DataChannels::poll_transmit`] for a caller that sends a batch at a time and
+    /// leaves the rest for its next turn ([`DataChannels::poll_output`] would build
+    /// every packet there is into owned buffers first). Deadlines come from
+    /// [`crate::sctp::Association::poll_timeout`].
+    pub fn poll_event(&mut self) -> Option<DataChannelEvent> {
+        loop {
+            if let Some(e) = self.events.pop_front() {
+                return Some(e);
+            }
+            match self.assoc.poll_event() {
+                Some(e) => self.on_sctp_event(e),
+                None => {
+                    self.check_buffered_low();
+                    return self.events.pop_front();
+                }
+            }
+        }
+    }
+
     /// Hand back the room of `n` bytes of delivered messages in the receive window, when
     /// the association runs with `SctpConfig::deferred_release` (see
     /// [`crate::sctp::Association::release_received`]). `n` is the length of the `data`
@@ -514,16 +534,10 @@ impl DataChannels {
         if !std::mem::take(&mut self.acks_pending) {
             return;
         }
-        let ids: Vec<u16> = self
-            .channels
-            .iter()
-            .filter(|(_, c)| c.above_threshold)
-            .map(|(&id, _)| id)
-            .collect();
-        for id in ids {
-            let amount = self.assoc.buffered_amount_on(id);
-            let c = self.channels.get_mut(&id).expect("listed above");
-            if amount <= c.info.buffered_amount_low_threshold {
+        // Runs after every acknowledgement: walk the channels in place rather than
+        // gather ids into a fresh vector each time.
+        for (&id, c) in self.channels.iter_mut().filter(|(_, c)| c.above_threshold) {
+            if self.assoc.buffered_amount_on(id) <= c.info.buffered_amount_low_threshold {
                 c.above_threshold = false;
                 self.events
                     .push_back(DataChannelEvent::BufferedAmountLow(id));

@@ -320,6 +320,8 @@ pub struct Dtls {
     write_cipher: Option<RecordCipher>,
     /// A datagram buffer `send_with` did not fill, kept for the next call.
     spare: Option<Vec<u8>>,
+    /// Plaintext bytes of the last record `send_with` sealed: the next buffer's size.
+    last_app_plaintext: usize,
     read_epoch: u16,
     read_cipher: Option<RecordCipher>,
     pending_read_cipher: Option<RecordCipher>,
@@ -406,6 +408,7 @@ impl Dtls {
             cert_verify_checked: false,
             out: VecDeque::new(),
             spare: None,
+            last_app_plaintext: 0,
             events: VecDeque::new(),
             stats: DtlsStats::default(),
         };
@@ -503,7 +506,12 @@ impl Dtls {
         if data.len() > MAX_APP_RECORD {
             return Err(DtlsError::MessageTooLarge(data.len()));
         }
-        let mut dgram = Vec::with_capacity(data.len() + 64);
+        // Exactly the record's size, so it becomes `Bytes` without a second allocation.
+        let cap = self
+            .write_cipher
+            .as_ref()
+            .map_or(data.len() + 64, |c| c.record_len(data.len()));
+        let mut dgram = Vec::with_capacity(cap);
         self.seal_record(&mut dgram, APPLICATION_DATA, data);
         self.push_datagram(dgram);
         Ok(())
@@ -537,11 +545,24 @@ impl Dtls {
             return Err(DtlsError::NotConnected);
         };
         let prefix = cipher.prefix_len();
-        // A buffer `write` declined last time is used again.
-        let mut dgram = self
-            .spare
-            .take()
-            .unwrap_or_else(|| Vec::with_capacity(self.cfg.mtu.max(256) + 64));
+        // A buffer `write` declined last time is used again. A new one is sized for
+        // exactly the record expected: a datagram whose length is its capacity becomes
+        // `Bytes` without a second allocation for the shared header, and a bulk
+        // sender's records are all one size.
+        let mut dgram = self.spare.take().unwrap_or_else(|| {
+            let mtu = self.cfg.mtu.max(256);
+            let last = self.last_app_plaintext;
+            // A run of small records (a receiver's acknowledgements) gets small buffers,
+            // which the allocator serves from its fast per-size caches; anything larger
+            // a full MTU's worth, so a slightly shorter record does not make the next
+            // full one grow its buffer.
+            let plain = if last > 0 && last <= mtu / 4 {
+                last
+            } else {
+                mtu.max(last)
+            };
+            Vec::with_capacity(cipher.record_len(plain))
+        });
         dgram.clear();
         dgram.resize(prefix, 0);
         if !write(&mut dgram) {
@@ -552,6 +573,7 @@ impl Dtls {
         if len > MAX_APP_RECORD {
             return Err(DtlsError::MessageTooLarge(len));
         }
+        self.last_app_plaintext = len;
         let seq = self.next_write_seq();
         let epoch = self.write_epoch;
         if let Some(c) = &self.write_cipher {

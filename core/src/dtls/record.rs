@@ -200,6 +200,11 @@ impl RecordCipher {
         HEADER_LEN + if self.kind == NonceKind::Gcm { 8 } else { 0 }
     }
 
+    /// Bytes of a whole protected record with `plain` bytes of plaintext.
+    pub fn record_len(&self, plain: usize) -> usize {
+        HEADER_LEN + plain + overhead(self.kind)
+    }
+
     /// Protect the record that starts at `at` in `out`: `out[at..at + prefix_len()]` is
     /// room for the header and explicit nonce, and the plaintext runs from there to the
     /// end. Writes the header, encrypts where the plaintext lies and appends the tag.

@@ -448,7 +448,9 @@ pub struct Association {
     /// Input arrived since the last abandonment scan.
     pr_scan_due: bool,
     /// Per stream: bytes sent by the application, not yet acknowledged or abandoned.
-    unacked_by_stream: HashMap<u16, usize>,
+    /// Looked up on every SACK and every buffered-amount check, usually for one or a
+    /// few streams: an ordered map answers those without hashing the key.
+    unacked_by_stream: BTreeMap<u16, usize>,
 
     // Receive side.
     /// Which of the peer's TSNs arrived (RFC 9260 §3.3.4), for DATA and I-DATA alike.
@@ -503,7 +505,10 @@ pub struct Association {
     chunk_scratch: Vec<Chunk>,
     /// A packet buffer a poll did not need.
     packet_spare: Vec<u8>,
-    out: VecDeque<Bytes>,
+    /// Packets built ahead of a poll (handshake, immediate SACKs, ABORT), as plain
+    /// buffers: `poll_transmit` copies one out and keeps its buffer as `packet_spare`,
+    /// so an acknowledgement per second packet costs no allocation.
+    out: VecDeque<Vec<u8>>,
     events: VecDeque<SctpEvent>,
     stats: SctpStats,
 }
@@ -556,7 +561,7 @@ impl Association {
             queued_bytes: 0,
             pr_outstanding: 0,
             pr_scan_due: false,
-            unacked_by_stream: HashMap::new(),
+            unacked_by_stream: BTreeMap::new(),
             rx_tsns: TsnTracker::default(),
             received: BTreeMap::new(),
             streams_in_limit: 0,
@@ -605,11 +610,29 @@ impl Association {
     }
 
     /// Bytes of a stream leave the buffered amount (acknowledged or abandoned).
-    fn settle(map: &mut HashMap<u16, usize>, stream: u16, bytes: usize) {
+    fn settle(map: &mut BTreeMap<u16, usize>, stream: u16, bytes: usize) {
         if let Some(v) = map.get_mut(&stream) {
             *v -= bytes.min(*v);
             if *v == 0 {
                 map.remove(&stream);
+            }
+        }
+    }
+
+    /// Adds `len` acknowledged bytes of `stream` to the run in `run`, settling the run
+    /// so far when the stream changes.
+    fn settle_run(
+        map: &mut BTreeMap<u16, usize>,
+        run: &mut Option<(u16, usize)>,
+        stream: u16,
+        len: usize,
+    ) {
+        match run {
+            Some((sid, n)) if *sid == stream => *n += len,
+            _ => {
+                if let Some((sid, n)) = run.replace((stream, len)) {
+                    Self::settle(map, sid, n);
+                }
             }
         }
     }
@@ -789,7 +812,7 @@ impl Association {
                 reason.as_bytes(),
             ))],
         });
-        self.emit_packet(self.peer_tag, vec![abort]);
+        self.emit_packet(self.peer_tag, &[abort]);
         self.fail(CloseReason::LocalAbort(reason.to_owned()));
     }
 
@@ -805,7 +828,7 @@ impl Association {
             tag_reflected: false,
             causes: vec![cause],
         });
-        self.emit_packet(self.peer_tag, vec![abort]);
+        self.emit_packet(self.peer_tag, &[abort]);
         self.fail(CloseReason::PeerMisbehaved(violation));
     }
 
@@ -881,7 +904,7 @@ impl Association {
 
     fn send_init(&mut self) {
         let init = Chunk::Init(self.init_chunk());
-        self.emit_packet(0, vec![init]);
+        self.emit_packet(0, &[init]);
     }
 
     fn cookie_time_ms(&self) -> u64 {
@@ -1073,7 +1096,7 @@ impl Association {
                 {
                     self.emit_packet(
                         self.peer_tag,
-                        vec![Chunk::ShutdownComplete(super::ShutdownComplete {
+                        &[Chunk::ShutdownComplete(super::ShutdownComplete {
                             tag_reflected: false,
                         })],
                     );
@@ -1125,10 +1148,10 @@ impl Association {
         if self.ack_now && self.queue.is_empty() && self.marked_count == 0 {
             let sack = self.build_sack();
             // RFC 9260 §6.5: an ERROR may share the packet as long as it follows the SACK.
-            let chunks = std::iter::once(sack)
-                .chain(self.take_error_chunk())
-                .collect();
-            self.emit_packet(self.peer_tag, chunks);
+            match self.take_error_chunk() {
+                Some(error) => self.emit_packet(self.peer_tag, &[sack, error]),
+                None => self.emit_packet(self.peer_tag, &[sack]),
+            }
         }
         self.deliver();
         self.perform_deferred_reset();
@@ -1154,7 +1177,7 @@ impl Association {
         ack.initiate_tag = my_tag;
         ack.params
             .push(InitParam::StateCookie(self.make_cookie(init, my_tag)));
-        self.emit_packet(init.initiate_tag, vec![Chunk::InitAck(ack)]);
+        self.emit_packet(init.initiate_tag, &[Chunk::InitAck(ack)]);
     }
 
     fn on_init_ack(&mut self, ack: &Init) {
@@ -1187,10 +1210,7 @@ impl Association {
         self.init_attempts = 1;
         self.timers
             .set_or_stop(Timer::T1, Some(self.now + self.rto));
-        self.emit_packet(
-            self.peer_tag,
-            vec![Chunk::CookieEcho(CookieEcho { cookie })],
-        );
+        self.emit_packet(self.peer_tag, &[Chunk::CookieEcho(CookieEcho { cookie })]);
     }
 
     fn on_cookie_echo(&mut self, c: &CookieEcho) {
@@ -1218,7 +1238,7 @@ impl Association {
             // the shutdown run its course).
             _ => return,
         }
-        self.emit_packet(self.peer_tag, vec![Chunk::CookieAck]);
+        self.emit_packet(self.peer_tag, &[Chunk::CookieAck]);
     }
 
     /// Hand back `n` bytes of delivered messages (with `deferred_release`): their room
@@ -1318,7 +1338,11 @@ impl Association {
             return;
         }
         let mut bytes_acked = 0usize;
-        let mut rtt_sample = None;
+        // When the last chunk that measures the path left; the sample is taken once.
+        let mut rtt_sent_at = None;
+        // Acknowledged bytes of a run of chunks on one stream: consecutive chunks are
+        // mostly one stream's, so the per-stream count is looked up once per run.
+        let mut run: Option<(u16, usize)> = None;
         let advanced = cum > self.cum_ack;
         // Cumulatively acknowledged.
         while let Some((_, f)) = self.inflight.pop_through(cum) {
@@ -1329,19 +1353,21 @@ impl Association {
                 self.marked_count -= 1;
             }
             if !f.acked && !f.abandoned {
-                bytes_acked += f.chunk.user_data.len();
-                Self::settle(
+                let len = f.chunk.user_data.len();
+                bytes_acked += len;
+                Self::settle_run(
                     &mut self.unacked_by_stream,
+                    &mut run,
                     f.chunk.stream_id.0,
-                    f.chunk.user_data.len(),
+                    len,
                 );
                 if !f.marked {
-                    self.flight_bytes -= f.chunk.user_data.len().min(self.flight_bytes);
+                    self.flight_bytes -= len.min(self.flight_bytes);
                 }
                 // Only a chunk acknowledged for the first time, and sent once, measures
                 // the path (Karn); one gap-acked earlier waited here for a hole to fill.
                 if !f.retransmitted {
-                    rtt_sample = Some(now.saturating_duration_since(f.sent_at));
+                    rtt_sent_at = Some(f.sent_at);
                 }
             }
         }
@@ -1356,25 +1382,31 @@ impl Association {
             for (t, f) in self.inflight.range_mut(lo..=hi) {
                 if !f.acked && !f.abandoned {
                     f.acked = true;
-                    bytes_acked += f.chunk.user_data.len();
-                    Self::settle(
+                    let len = f.chunk.user_data.len();
+                    bytes_acked += len;
+                    Self::settle_run(
                         &mut self.unacked_by_stream,
+                        &mut run,
                         f.chunk.stream_id.0,
-                        f.chunk.user_data.len(),
+                        len,
                     );
                     if f.marked {
                         self.marked_count -= 1;
                     } else {
-                        self.flight_bytes -= f.chunk.user_data.len().min(self.flight_bytes);
+                        self.flight_bytes -= len.min(self.flight_bytes);
                     }
                     f.marked = false;
                     if !f.retransmitted {
-                        rtt_sample = Some(now.saturating_duration_since(f.sent_at));
+                        rtt_sent_at = Some(f.sent_at);
                     }
                 }
                 highest_gap_acked = highest_gap_acked.max(t);
             }
         }
+        if let Some((sid, n)) = run {
+            Self::settle(&mut self.unacked_by_stream, sid, n);
+        }
+        let rtt_sample = rtt_sent_at.map(|at| now.saturating_duration_since(at));
         if let Some(r) = rtt_sample {
             self.update_rto(r);
         }
@@ -1472,7 +1504,7 @@ impl Association {
                     if let Some(c) = self.cookie.clone() {
                         self.emit_packet(
                             self.peer_tag,
-                            vec![Chunk::CookieEcho(CookieEcho { cookie: c })],
+                            &[Chunk::CookieEcho(CookieEcho { cookie: c })],
                         );
                     }
                 }
@@ -1493,7 +1525,7 @@ impl Association {
             self.timers.set(Timer::T2Shutdown, now + self.rto);
             match self.state {
                 State::ShutdownSent => self.send_shutdown(),
-                State::ShutdownAckSent => self.emit_packet(self.peer_tag, vec![Chunk::ShutdownAck]),
+                State::ShutdownAckSent => self.emit_packet(self.peer_tag, &[Chunk::ShutdownAck]),
                 _ => self.timers.stop(Timer::T2Shutdown),
             }
         }
@@ -1565,7 +1597,7 @@ impl Association {
                 .map(|f| f.chunk.user_data.len())
                 .sum();
             debug_assert_eq!(flight, self.flight_bytes, "flight bytes out of step");
-            let mut by_stream: HashMap<u16, usize> = HashMap::new();
+            let mut by_stream: BTreeMap<u16, usize> = BTreeMap::new();
             for m in self.queue.iter() {
                 *by_stream.entry(m.stream).or_default() += m.data.len() - m.offset;
             }
@@ -1631,7 +1663,7 @@ impl Association {
             State::ShutdownSent => {
                 self.state = State::ShutdownAckSent;
                 self.timers.set(Timer::T2Shutdown, now + self.rto);
-                self.emit_packet(self.peer_tag, vec![Chunk::ShutdownAck]);
+                self.emit_packet(self.peer_tag, &[Chunk::ShutdownAck]);
             }
             State::Established | State::ShutdownPending => {
                 self.state = State::ShutdownReceived;
@@ -1653,7 +1685,7 @@ impl Association {
             State::ShutdownReceived if idle => {
                 self.state = State::ShutdownAckSent;
                 self.timers.set(Timer::T2Shutdown, now + self.rto);
-                self.emit_packet(self.peer_tag, vec![Chunk::ShutdownAck]);
+                self.emit_packet(self.peer_tag, &[Chunk::ShutdownAck]);
             }
             _ => {}
         }
@@ -1663,7 +1695,7 @@ impl Association {
         let cum = self.rx_tsns.cum_tsn();
         self.emit_packet(
             self.peer_tag,
-            vec![Chunk::Shutdown(super::Shutdown {
+            &[Chunk::Shutdown(super::Shutdown {
                 cumulative_tsn_ack: cum,
             })],
         );
@@ -1676,6 +1708,7 @@ impl Association {
     pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> bool {
         if let Some(p) = self.out.pop_front() {
             buf.extend_from_slice(&p);
+            self.recycle_packet_buf(p);
             return true;
         }
         if self.state == State::Failed {
@@ -1698,7 +1731,7 @@ impl Association {
         }
         self.debug_check();
         if let Some(p) = self.out.pop_front() {
-            return Output::Transmit(p);
+            return Output::Transmit(Bytes::from(p));
         }
         if let Some(e) = self.events.pop_front() {
             return Output::Event(e);
@@ -1708,6 +1741,15 @@ impl Association {
             self.poll_timeout()
                 .map_or(now + IDLE_TIMEOUT, |at| at.max(now)),
         )
+    }
+
+    /// The next event, without building packets: for a caller that takes packets
+    /// through [`Association::poll_transmit`] a batch at a time, as quinn's `poll` sits
+    /// beside its `poll_transmit`. [`Association::poll_output`] would first build every
+    /// packet there is to send into owned buffers, the copy `poll_transmit` exists to
+    /// avoid. Deadlines come from [`Association::poll_timeout`].
+    pub fn poll_event(&mut self) -> Option<SctpEvent> {
+        self.events.pop_front()
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must next be called, if a timer is

@@ -6,23 +6,41 @@
 //! A child module of `association.rs` (declared there), since bundling reads and moves
 //! most of the send side's state.
 
-use bytes::Bytes;
-
 use super::{Association, COMMON_HEADER, DATA_HEADER, IDATA_HEADER, InFlight, Timer};
 use crate::sctp::{Checksum, Chunk, Data, Fsn, Mid, PacketWriter, Ppid, Sid, Ssn};
 
 impl Association {
     /// Encode and queue one packet with these chunks.
-    pub(super) fn emit_packet(&mut self, vtag: u32, chunks: Vec<Chunk>) {
-        let mut buf = Vec::with_capacity(self.cfg.mtu);
+    pub(super) fn emit_packet(&mut self, vtag: u32, chunks: &[Chunk]) {
+        let mut buf = self.take_packet_buf();
         let mut w = self.packet_writer(&mut buf, vtag);
-        for c in &chunks {
+        for c in chunks {
             if let Err(e) = w.push(c) {
                 tracing::warn!(error = %e, "SCTP chunk did not encode");
             }
         }
         if self.finish_packet(w) {
-            self.out.push_back(Bytes::from(buf));
+            self.out.push_back(buf);
+        } else {
+            self.recycle_packet_buf(buf);
+        }
+    }
+
+    /// An empty buffer for the next packet: the spare one if there is one.
+    fn take_packet_buf(&mut self) -> Vec<u8> {
+        let mut buf = std::mem::take(&mut self.packet_spare);
+        buf.clear();
+        if buf.capacity() == 0 {
+            buf.reserve(self.cfg.mtu);
+        }
+        buf
+    }
+
+    /// Keep a packet's buffer as the spare once its bytes are gone, unless a spare is
+    /// already kept (one is enough: packets are built one at a time).
+    pub(super) fn recycle_packet_buf(&mut self, buf: Vec<u8>) {
+        if self.packet_spare.capacity() == 0 {
+            self.packet_spare = buf;
         }
     }
 
@@ -53,15 +71,12 @@ impl Association {
     pub(super) fn fill_packets(&mut self) {
         loop {
             // Most polls find nothing to send: the buffer waits for the next one.
-            let mut buf = std::mem::take(&mut self.packet_spare);
-            if buf.capacity() == 0 {
-                buf.reserve(self.cfg.mtu);
-            }
+            let mut buf = self.take_packet_buf();
             if !self.write_packet(&mut buf) {
                 self.packet_spare = buf;
                 break;
             }
-            self.out.push_back(Bytes::from(buf));
+            self.out.push_back(buf);
         }
     }
 
@@ -91,6 +106,24 @@ impl Association {
             self.control.push_back(f);
         }
         self.start_reset_request(now);
+        // A caller asks until told there is nothing, so most calls find nothing: say
+        // so without starting a packet when no control chunk, SACK or retransmission
+        // waits and no new data may go (none queued, or cwnd or the peer's window full;
+        // the same test the loop below starts with).
+        if self.control.is_empty()
+            && !self.ack_now
+            && self.marked_count == 0
+            && !(self.ack_due && self.pending_data_to_send())
+        {
+            let cwnd = self.cc.window();
+            let may_send = COMMON_HEADER + self.data_header() + 4 <= mtu
+                && self.flight_bytes < cwnd
+                && (self.peer_rwnd > 0 || self.flight_bytes == 0);
+            if self.queue.is_empty() || !may_send {
+                self.cwnd_limited = !self.queue.is_empty() && self.flight_bytes >= cwnd;
+                return false;
+            }
+        }
         {
             let mut w = self.packet_writer(buf, self.peer_tag);
             let mut carries_data = false;

@@ -232,6 +232,10 @@ impl Association {
     /// take for the life of the association. Only fragments the cumulative TSN just
     /// reached are looked at, so each is looked at about once.
     pub(super) fn collect_dead_fragments(&mut self, old_cum: u64) {
+        // In-order arrival, the usual case, holds nothing: skip gathering candidates.
+        if self.received.is_empty() {
+            return;
+        }
         let cum = self.rx_tsns.cum();
         let candidates: Vec<u64> = self
             .received
