@@ -338,13 +338,6 @@ impl<R: Runtime> DataChannel<R> {
     pub async fn close(&self) {
         {
             let mut s = self.link.lock();
-            if !s.launched {
-                // Nothing runs yet: the channel never reaches the network.
-                if let Some(c) = s.channels.get_mut(&self.key) {
-                    c.report(DataChannelState::Closed);
-                }
-                return;
-            }
             if s.done {
                 return;
             }
@@ -353,6 +346,8 @@ impl<R: Runtime> DataChannel<R> {
                 .get(&self.key)
                 .and_then(|c| c.id.filter(|_| c.created));
             if let Some(at) = s.unstarted.iter().position(|&k| k == self.key) {
+                // SCTP has not started (nothing may even be bound): the channel never
+                // reaches the network.
                 s.unstarted.remove(at);
                 s.close_channel(self.key);
             } else if let Some(id) = id
