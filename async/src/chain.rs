@@ -128,12 +128,9 @@ impl State {
     /// Wakes the sends waiting on channels that can take a message now: the first of
     /// them once the buffered amount is at or below the high-water mark, all of them
     /// once the channel is closing (they fail).
-    fn wake_writers(&mut self) {
+    fn wake_writers(&self) {
         let engine = &self.engine;
-        for c in self.channels.values() {
-            if c.senders.is_empty() {
-                continue;
-            }
+        for c in self.blocked.iter().filter_map(|k| self.channels.get(k)) {
             let ready = match c.state(engine) {
                 DataChannelState::Open => c.buffered(engine) <= c.high_water,
                 DataChannelState::Connecting => false,

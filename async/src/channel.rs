@@ -386,8 +386,7 @@ impl<'a> SendTurn<'a> {
     fn new(link: &'a Link, key: u64) -> Result<Self, Error> {
         let mut s = link.lock();
         s.running()?;
-        let c = s.channels.get_mut(&key).ok_or(Error::ChannelClosed)?;
-        let ticket = c.take_ticket();
+        let ticket = s.take_ticket(key).ok_or(Error::ChannelClosed)?;
         Ok(SendTurn { link, key, ticket })
     }
 
@@ -420,8 +419,6 @@ impl<'a> SendTurn<'a> {
 
 impl Drop for SendTurn<'_> {
     fn drop(&mut self) {
-        if let Some(c) = self.link.lock().channels.get_mut(&self.key) {
-            c.drop_ticket(self.ticket);
-        }
+        self.link.lock().drop_ticket(self.key, self.ticket);
     }
 }

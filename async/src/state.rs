@@ -9,7 +9,7 @@
 //! Everything the engine can answer (states, roles, parameters, candidates, buffered
 //! amounts) is read from it, never copied.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -216,23 +216,6 @@ impl ChannelEntry {
         // Waiting sends go on once the channel opens and fail once it closes.
         self.writable.notify(usize::MAX);
     }
-
-    /// A place in the queue of waiting sends.
-    pub(crate) fn take_ticket(&mut self) -> u64 {
-        let ticket = self.next_ticket;
-        self.next_ticket += 1;
-        self.senders.push_back(ticket);
-        ticket
-    }
-
-    /// A send finished or was withdrawn: the next may go.
-    pub(crate) fn drop_ticket(&mut self, ticket: u64) {
-        let first = self.senders.front() == Some(&ticket);
-        self.senders.retain(|&t| t != ticket);
-        if first {
-            self.writable.notify(usize::MAX);
-        }
-    }
 }
 
 /// The chain's shared state: the engine, and what only the async layer needs.
@@ -268,6 +251,9 @@ pub(crate) struct State {
     next_key: u64,
     /// Stream id → channel key, for channels the engine knows.
     pub(crate) ids: HashMap<u16, u64>,
+    /// Channels with sends waiting (quinn's blocked writers): the ones the task looks at
+    /// after each batch of acknowledgements.
+    pub(crate) blocked: HashSet<u64>,
     /// Channels created before SCTP started, in creation order.
     pub(crate) unstarted: Vec<u64>,
     /// Keys of channels the peer opened that no incoming stream has taken yet, oldest
@@ -304,6 +290,32 @@ impl State {
         }
         self.driver = Some(waker.clone());
         false
+    }
+
+    /// A place in channel `key`'s queue of waiting sends; `None` if there is no such
+    /// channel.
+    pub(crate) fn take_ticket(&mut self, key: u64) -> Option<u64> {
+        let c = self.channels.get_mut(&key)?;
+        let ticket = c.next_ticket;
+        c.next_ticket += 1;
+        c.senders.push_back(ticket);
+        self.blocked.insert(key);
+        Some(ticket)
+    }
+
+    /// A send on channel `key` finished or was withdrawn: the next may go.
+    pub(crate) fn drop_ticket(&mut self, key: u64, ticket: u64) {
+        let Some(c) = self.channels.get_mut(&key) else {
+            self.blocked.remove(&key);
+            return;
+        };
+        let first = c.senders.front() == Some(&ticket);
+        c.senders.retain(|&t| t != ticket);
+        if c.senders.is_empty() {
+            self.blocked.remove(&key);
+        } else if first {
+            c.writable.notify(usize::MAX);
+        }
     }
 
     /// Whether the SCTP transport has started (the engine has its channels).
@@ -525,6 +537,7 @@ impl Shared {
             channels: HashMap::new(),
             next_key: 0,
             ids: HashMap::new(),
+            blocked: HashSet::new(),
             unstarted: Vec::new(),
             incoming: VecDeque::new(),
             incoming_arrived: Event::new(),
