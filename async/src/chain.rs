@@ -1,234 +1,397 @@
-//! The endpoint the task drives: whichever ORTC object is outermost so far, plus the
-//! buffered-amount watch that wakes blocked senders.
+//! The chain's task, as quinn's `ConnectionDriver`: it owns the sockets and drives the
+//! engine that lives in the shared [`State`]. Each turn locks the state, feeds what
+//! arrived, drains the engine's output — events go into the inboxes and subscribers,
+//! and the handles waiting on them are woken — and unlocks; then the transmits go out
+//! and the task waits for a socket, the timer or its waker.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::{Duration, Instant};
 
-use sansrtc::dtls::DtlsCertificate;
-use std::time::Instant;
+use bytes::Bytes;
+use futures_lite::future;
+use sansrtc::datachannel::{DataChannelEvent, DataChannelState};
+use sansrtc::ice::IceEvent;
+use sansrtc::io::{Endpoint, Input, Output, Transmit};
+use sansrtc::ortc::{DataChannelParameters, DtlsTransportState, OrtcEvent};
 
-use sansrtc::engine::Engine;
-use sansrtc::io::{Endpoint, IDLE_TIMEOUT, Input, Output};
-use sansrtc::ortc::{DtlsTransport, IceTransport, OrtcError, OrtcEvent, SctpTransport};
+use super::state::{ChannelEntry, Delivery, Shared, State};
+use super::{Message, Runtime, UdpDriver};
 
-use super::Message;
+/// How long shutting down keeps sending, so ABORT and close_notify reach the peer.
+const FLUSH: Duration = Duration::from_millis(20);
 
-/// How far the application has built the chain with the ORTC handles: each `new` on a
-/// handle creates the next object, and the engine underneath shows only what exists.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Stage {
-    /// Sockets bound, nothing gathered yet (only while launching).
-    #[default]
-    Empty,
-    Gatherer,
-    Ice,
-    Dtls,
-    Sctp,
-}
+/// Messages up to this size are copied out of the datagram they arrived in; larger ones
+/// were put together from fragments into their own buffer already. Above an MTU.
+const COPY_UP_TO: usize = 2048;
 
-/// What the chain reports to the task.
-// The same size as the `OrtcEvent` it wraps; the small variant costs no allocation.
-#[allow(clippy::large_enum_variant)]
+/// The chain reports nothing to its driver: events are dispatched under the lock.
 #[derive(Debug)]
-pub(crate) enum ChainEvent {
-    Ortc(OrtcEvent),
-    /// A channel's buffered amount changed since it was last reported (data was
-    /// acknowledged or abandoned).
-    Buffered {
-        id: u16,
-        amount: usize,
-    },
-}
+pub(crate) enum Never {}
 
-/// The ORTC chain as one [`Endpoint`].
-///
-/// Core reports `bufferedamountlow` only at the application's threshold; senders blocked
-/// at the high-water mark need to hear of every decrease. So after each batch of input
-/// the chain compares the buffered amount of every channel that has data in flight with
-/// what it last reported, and reports the change.
-#[derive(Debug)]
+/// The [`Endpoint`] the task's [`UdpDriver`] drives: a view of the engine in the shared
+/// state that batches the driver's calls into turns. What arrives is queued here and
+/// fed on the next poll, under one lock with the draining of the engine's output, so
+/// a handle never sees what a datagram did before its events were dispatched; the
+/// transmits wait here, outside the lock, while the driver sends them.
 pub(crate) struct Chain {
-    stage: Stage,
-    /// The engine, from the moment the gatherer has gathered.
-    engine: Option<Engine>,
-    /// The latest time of any input: what an empty chain counts its idle wake-up from.
-    now: Instant,
-    watched: HashMap<u16, usize>,
-    dirty: bool,
-    changes: VecDeque<(u16, usize)>,
+    shared: Arc<Shared>,
+    inputs: Vec<Input>,
+    transmits: VecDeque<Transmit>,
+}
+
+impl std::fmt::Debug for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chain")
+            .field("inputs", &self.inputs.len())
+            .field("transmits", &self.transmits.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Chain {
-    /// An empty chain whose clock starts at `now`.
-    pub(crate) fn new(now: Instant) -> Self {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
         Chain {
-            stage: Stage::Empty,
-            engine: None,
-            now,
-            watched: HashMap::new(),
-            dirty: false,
-            changes: VecDeque::new(),
+            shared,
+            inputs: Vec::new(),
+            transmits: VecDeque::new(),
         }
     }
 
-    /// The gatherer's engine, gathered: the chain's first object.
-    pub(crate) fn install(&mut self, engine: Engine) {
-        self.engine = Some(engine);
-        self.stage = Stage::Gatherer;
-    }
-
-    /// The engine, once the chain has reached `stage`.
-    fn at(&self, stage: Stage) -> Option<&Engine> {
-        self.engine.as_ref().filter(|_| self.stage >= stage)
-    }
-
-    fn at_mut(&mut self, stage: Stage) -> Option<&mut Engine> {
-        self.engine.as_mut().filter(|_| self.stage >= stage)
-    }
-
-    pub(crate) fn ice_mut(&mut self) -> Option<IceTransport<&mut Engine>> {
-        Some(self.at_mut(Stage::Ice)?.ice_transport_mut())
-    }
-
-    pub(crate) fn ice(&self) -> Option<IceTransport<&Engine>> {
-        Some(self.at(Stage::Ice)?.ice_transport())
-    }
-
-    pub(crate) fn dtls_mut(&mut self) -> Option<DtlsTransport<&mut Engine>> {
-        Some(self.at_mut(Stage::Dtls)?.dtls_transport_mut())
-    }
-
-    pub(crate) fn dtls(&self) -> Option<DtlsTransport<&Engine>> {
-        Some(self.at(Stage::Dtls)?.dtls_transport())
-    }
-
-    pub(crate) fn sctp_mut(&mut self) -> Option<SctpTransport<&mut Engine>> {
-        Some(self.at_mut(Stage::Sctp)?.sctp_transport_mut())
-    }
-
-    /// `new RTCIceTransport(gatherer)`.
-    pub(crate) fn create_ice(&mut self) {
-        if self.stage == Stage::Gatherer {
-            self.stage = Stage::Ice;
-        }
-    }
-
-    /// `new RTCDtlsTransport(ice, certificates)`, seeded (in core) from the gatherer's seed.
-    pub(crate) fn create_dtls(
-        &mut self,
-        certificates: Vec<DtlsCertificate>,
-    ) -> Result<(), OrtcError> {
-        if self.stage != Stage::Ice {
-            return Ok(());
-        }
-        if let Some(e) = &mut self.engine {
-            e.dtls_transport_mut().set_certificates(certificates)?;
-            self.stage = Stage::Dtls;
-        }
-        Ok(())
-    }
-
-    /// `new RTCSctpTransport(dtls, port)`, seeded (in core) from the gatherer's seed, with
-    /// a receive window of `receive_window` bytes that delivered messages keep their room
-    /// in until the application takes them (`release_received`).
-    pub(crate) fn create_sctp(&mut self, port: u16, receive_window: u32) {
-        if self.stage != Stage::Dtls {
-            return;
-        }
-        if let Some(e) = &mut self.engine {
-            let mut s = e.sctp_transport_mut();
-            let cfg = s.config_mut();
-            cfg.local_port = port;
-            cfg.receive_window = receive_window;
-            cfg.deferred_release = true;
-            self.stage = Stage::Sctp;
-        }
-    }
-
-    /// Sends a message; returns the channel's buffered amount after it.
-    pub(crate) fn send(&mut self, id: u16, message: Message) -> Result<usize, OrtcError> {
-        let mut sctp = self
-            .sctp_mut()
-            .ok_or(OrtcError::NotStarted("the SCTP transport is not started"))?;
-        match message {
-            Message::Text(t) => sctp.send_text(id, &t)?,
-            Message::Binary(b) => sctp.send_binary(id, b)?,
-        }
-        let amount = sctp.buffered_amount(id);
-        self.watched.insert(id, amount);
-        Ok(amount)
-    }
-
-    /// Hands `n` bytes of messages the application took (or that were dropped) back
-    /// to SCTP's receive window.
-    pub(crate) fn release_received(&mut self, n: usize) {
-        if let Some(mut s) = self.sctp_mut() {
-            s.release_received(n);
-        }
-    }
-
-    pub(crate) fn buffered_amount(&self, id: u16) -> usize {
-        self.at(Stage::Sctp)
-            .map_or(0, |e| e.sctp_transport().buffered_amount(id))
-    }
-
-    /// Stops every layer above ICE: ABORT and close_notify (SCTP and DTLS), so the peer
-    /// learns at once instead of by timeout.
-    pub(crate) fn stop_above_ice(&mut self) {
-        if let Some(e) = self.at_mut(Stage::Dtls) {
-            e.dtls_transport_mut().stop();
-        }
-    }
-
-    fn check_buffered(&mut self) {
-        let Some(e) = self.engine.as_ref().filter(|_| self.stage == Stage::Sctp) else {
-            return;
-        };
-        let s = e.sctp_transport();
-        let changes = &mut self.changes;
-        self.watched.retain(|&id, last| {
-            let amount = s.buffered_amount(id);
-            if amount != *last {
-                *last = amount;
-                changes.push_back((id, amount));
+    /// One turn: feed what arrived, drain the engine, wake whoever it concerns.
+    fn turn(&mut self) -> Instant {
+        let fed = !self.inputs.is_empty();
+        let (at, dispatched) = {
+            let mut s = self.shared.lock();
+            for input in self.inputs.drain(..) {
+                s.engine.handle_input(input);
             }
-            amount > 0
-        });
+            let drained = s.drain(Some(&mut self.transmits));
+            if fed {
+                // Acknowledgements have been processed: senders waiting at the
+                // high-water mark look again.
+                s.wake_writers();
+            }
+            drained
+        };
+        if dispatched {
+            self.shared.notify();
+        }
+        at
     }
 }
 
 impl Endpoint for Chain {
-    type Event = ChainEvent;
+    type Event = Never;
 
     fn handle_input(&mut self, input: Input) {
-        self.dirty = true;
-        self.now = self.now.max(input.now());
-        if let Some(e) = &mut self.engine {
-            e.handle_input(input);
+        self.inputs.push(input);
+    }
+
+    fn poll_output(&mut self) -> Output<Never> {
+        if let Some(t) = self.transmits.pop_front() {
+            return Output::Transmit(t);
+        }
+        let at = self.turn();
+        match self.transmits.pop_front() {
+            Some(t) => Output::Transmit(t),
+            None => Output::Timeout(at),
+        }
+    }
+}
+
+impl State {
+    /// Drains the engine's output: transmits into `transmits` (dropped when `None`, once
+    /// the sockets are gone), events dispatched. Returns the engine's deadline and
+    /// whether any event was dispatched.
+    fn drain(&mut self, mut transmits: Option<&mut VecDeque<Transmit>>) -> (Instant, bool) {
+        let mut dispatched = false;
+        loop {
+            match self.engine.poll_output() {
+                Output::Transmit(t) => {
+                    if let Some(q) = transmits.as_deref_mut() {
+                        q.push_back(t);
+                    }
+                }
+                Output::Event(e) => {
+                    dispatched = true;
+                    self.dispatch(e);
+                }
+                Output::Timeout(at) => return (at, dispatched),
+            }
         }
     }
 
-    fn poll_output(&mut self) -> Output<ChainEvent> {
-        if let Some((id, amount)) = self.changes.pop_front() {
-            return Output::Event(ChainEvent::Buffered { id, amount });
-        }
-        let out = match &mut self.engine {
-            None => Output::Timeout(self.now + IDLE_TIMEOUT),
-            Some(e) => e.poll_output(),
-        };
-        match out {
-            Output::Transmit(t) => Output::Transmit(t),
-            Output::Event(e) => Output::Event(ChainEvent::Ortc(e)),
-            Output::Timeout(at) => {
-                // Everything the last input caused has been handed out: acknowledgements
-                // have been processed, so buffered amounts are current.
-                if std::mem::take(&mut self.dirty) {
-                    self.check_buffered();
-                    if let Some((id, amount)) = self.changes.pop_front() {
-                        return Output::Event(ChainEvent::Buffered { id, amount });
-                    }
-                }
-                Output::Timeout(at)
+    /// Wakes the sends waiting on channels that can take a message now: the first of
+    /// them once the buffered amount is at or below the high-water mark, all of them
+    /// once the channel is closing (they fail).
+    fn wake_writers(&self) {
+        let engine = &self.engine;
+        for c in self.blocked.iter().filter_map(|k| self.channels.get(k)) {
+            let ready = match c.state(engine) {
+                DataChannelState::Open => c.buffered(engine) <= c.high_water,
+                DataChannelState::Connecting => false,
+                _ => true,
+            };
+            if ready {
+                c.writable.notify(usize::MAX);
             }
         }
+    }
+
+    fn dispatch(&mut self, event: OrtcEvent) {
+        match event {
+            OrtcEvent::Ice(IceEvent::ConnectionStateChange(state)) => {
+                self.ice_events.publish(state)
+            }
+            OrtcEvent::Ice(IceEvent::GatheringStateChange(state)) => {
+                self.gathering_events.publish(state)
+            }
+            OrtcEvent::DtlsStateChange(state) => self.dtls_events.publish(state),
+            OrtcEvent::SctpStateChange(state) => self.sctp_events.publish(state),
+            OrtcEvent::DataChannel(e) => self.channel_event(e),
+            other => tracing::trace!(event = ?other, "ORTC event not handled"),
+        }
+    }
+
+    fn channel_event(&mut self, event: DataChannelEvent) {
+        let report = |s: &mut Self, id: u16, state: DataChannelState| {
+            let Some(c) = s.ids.get(&id).and_then(|k| s.channels.get_mut(k)) else {
+                return;
+            };
+            c.report(state);
+        };
+        match event {
+            DataChannelEvent::Incoming(info) => {
+                let params = DataChannelParameters {
+                    label: info.label.clone(),
+                    max_packet_life_time: info.max_packet_life_time,
+                    max_retransmits: info.max_retransmits,
+                    ordered: info.ordered,
+                    protocol: info.protocol.clone(),
+                    negotiated: info.negotiated,
+                    id: Some(info.id),
+                };
+                let mut entry = ChannelEntry::new(params, info.state);
+                entry.created = true;
+                let key = self.add_incoming(entry);
+                self.ids.insert(info.id, key);
+            }
+            DataChannelEvent::Open(id) => report(self, id, DataChannelState::Open),
+            DataChannelEvent::Message { id, data, text } => self.message(id, data, text),
+            DataChannelEvent::BufferedAmountLow(id) => {
+                if let Some(c) = self.ids.get(&id).and_then(|k| self.channels.get_mut(k)) {
+                    c.events.publish(super::ChannelEvent::BufferedAmountLow);
+                }
+            }
+            DataChannelEvent::Closing(id) => report(self, id, DataChannelState::Closing),
+            DataChannelEvent::Closed(id) => {
+                // By id, so the map cannot keep a stream id whose entry is gone.
+                if let Some(key) = self.ids.remove(&id) {
+                    self.close_channel(key);
+                }
+            }
+            DataChannelEvent::AssociationClosed { reason } => {
+                tracing::debug!(%reason, "SCTP association closed");
+                let keys: Vec<u64> = self
+                    .ids
+                    .values()
+                    .copied()
+                    .chain(std::mem::take(&mut self.unstarted))
+                    .collect();
+                for key in keys {
+                    self.close_channel(key);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn message(&mut self, id: u16, data: Bytes, text: bool) {
+        // The bytes SCTP counted for it, which stay out of its receive window until the
+        // application takes the message or it is dropped.
+        let wire = data.len();
+        // Handed back here without waking the task: this is its own turn, and it drains
+        // what that produces.
+        let release = |s: &mut Self| s.engine.sctp_transport_mut().release_received(wire);
+        let Some(&key) = self.ids.get(&id) else {
+            return release(self);
+        };
+        let message = if text {
+            Message::Text(match String::from_utf8(data.to_vec()) {
+                Ok(s) => s,
+                // W3C decodes with replacement characters rather than dropping.
+                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            })
+        } else if wire <= COPY_UP_TO {
+            // A small message is a view into the datagram (or a whole GRO batch) it came
+            // in: a copy lets that go, so what a queued message holds is its own size.
+            // (Text is copied into its string anyway.)
+            Message::Binary(Bytes::copy_from_slice(&data))
+        } else {
+            Message::Binary(data)
+        };
+        match self.deliver(key, message, wire) {
+            Delivery::Queued => {}
+            Delivery::Dropped => release(self),
+            Delivery::Overflow => {
+                tracing::debug!(id, "unread messages over their bound; channel closed");
+                release(self);
+                let _ = self.engine.sctp_transport_mut().close_channel(id);
+            }
+        }
+    }
+
+    /// Creates channel `key` in the engine (SCTP has started).
+    pub(crate) fn create_channel(&mut self, key: u64) {
+        let Some(c) = self.channels.get(&key) else {
+            return;
+        };
+        if c.reported == DataChannelState::Closed {
+            // Closed before SCTP started: never created.
+            return;
+        }
+        let (params, low) = (c.params.clone(), c.low_threshold);
+        let mut sctp = self.engine.sctp_transport_mut();
+        match sctp.create_data_channel(&params) {
+            Ok(id) => {
+                sctp.set_buffered_amount_low_threshold(id, low);
+                let state = sctp.channel(id).map(|i| i.state);
+                self.ids.insert(id, key);
+                if let Some(c) = self.channels.get_mut(&key) {
+                    c.id = Some(id);
+                    c.created = true;
+                    if let Some(state) = state {
+                        c.report(state);
+                    }
+                }
+            }
+            Err(e) => {
+                if let Some(c) = self.channels.get_mut(&key) {
+                    c.error = Some(e.to_string());
+                }
+                self.close_channel(key);
+            }
+        }
+    }
+
+    /// Stops every layer above ICE: ABORT and close_notify (SCTP and DTLS), so the peer
+    /// learns at once instead of by timeout.
+    fn stop_above_ice(&mut self) {
+        if self.dtls_created {
+            self.engine.dtls_transport_mut().stop();
+        }
+    }
+
+    /// Every layer closed, every stream ended: the state once the task has ended (or
+    /// when a chain that never launched is stopped). Layers a broken socket left
+    /// running are stopped here without sending (there is nothing to send with), and
+    /// what that reports goes to the subscribers before their streams end.
+    pub(crate) fn finish(&mut self) {
+        self.done = true;
+        self.launched = true;
+        let dtls = self.engine.dtls_transport().state();
+        if !matches!(
+            dtls,
+            DtlsTransportState::New | DtlsTransportState::Failed | DtlsTransportState::Closed
+        ) {
+            self.engine.dtls_transport_mut().stop();
+        }
+        self.engine.ice_transport_mut().stop();
+        self.drain(None);
+        let keys: Vec<u64> = self.channels.keys().copied().collect();
+        for key in keys {
+            self.close_channel(key);
+        }
+        self.gathering_events.close();
+        self.ice_events.close();
+        self.dtls_events.close();
+        self.sctp_events.close();
+        self.end_incoming();
+    }
+}
+
+/// Why the task looked up from its sockets.
+enum Wake {
+    /// A handle changed the engine: poll it again.
+    Turn,
+    /// Told to stop, or every handle is gone.
+    Stop,
+    /// A socket broke.
+    Failed(std::io::Error),
+}
+
+/// Resolves when a handle wakes the task, or asks it to stop (quinn's driver waker).
+async fn woken(shared: &Shared) -> Wake {
+    poll_fn(|cx| {
+        let mut s = shared.lock();
+        if s.stop_requested || shared.abandoned() {
+            return Poll::Ready(Wake::Stop);
+        }
+        match s.take_woken(cx.waker()) {
+            true => Poll::Ready(Wake::Turn),
+            false => Poll::Pending,
+        }
+    })
+    .await
+}
+
+/// Drives the engine until told to stop, until every handle is gone, or until a socket
+/// breaks; then stops every layer, closes the sockets and marks the state done.
+pub(crate) async fn run<R: Runtime>(driver: UdpDriver<R, Chain>, shared: Arc<Shared>) {
+    // Declared first, dropped last: after the sockets (moved into a local below, as a
+    // parameter would outlive it), even if a layer panics.
+    let _done = Done(shared.clone());
+    let mut driver = driver;
+    loop {
+        // The driver never returns an event (they are dispatched in its turns), only a
+        // broken socket; `next_event` is cancel safe, so a wake-up costs nothing.
+        let wake = future::or(
+            async {
+                match driver.next_event().await {
+                    Ok(never) => match never {},
+                    Err(e) => Wake::Failed(e),
+                }
+            },
+            woken(&shared),
+        )
+        .await;
+        match wake {
+            Wake::Turn => {}
+            Wake::Stop => break,
+            Wake::Failed(e) => {
+                tracing::warn!(error = %e, "ORTC socket failed; the chain stops");
+                shared.lock().failure = Some(e.to_string());
+                return;
+            }
+        }
+    }
+    shared.lock().stop_above_ice();
+    flush::<R>(&mut driver).await;
+    shared.lock().engine.ice_transport_mut().stop();
+    flush::<R>(&mut driver).await;
+}
+
+/// Keeps the chain running for a moment, so what stopping queued goes out.
+async fn flush<R: Runtime>(driver: &mut UdpDriver<R, Chain>) {
+    let mut timer = pin!(R::sleep(FLUSH));
+    future::or(
+        async {
+            let _ = driver.next_event().await;
+        },
+        timer.as_mut(),
+    )
+    .await;
+}
+
+/// Marks the chain done when the task ends, however it ends.
+struct Done(Arc<Shared>);
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        self.0.update(State::finish);
     }
 }

@@ -137,11 +137,6 @@ pub struct DataChannel<R> {
 }
 
 impl<R: Runtime> DataChannel<R> {
-    pub(crate) fn from_key(link: &Link, key: u64) -> Option<Self> {
-        let (reader, params) = Reader::new(link, key)?;
-        Some(Self::with_reader(link, key, params, reader))
-    }
-
     pub(crate) fn with_reader(
         link: &Link,
         key: u64,
@@ -157,16 +152,9 @@ impl<R: Runtime> DataChannel<R> {
         }
     }
 
-    fn read<T>(&self, f: impl FnOnce(&ChannelEntry) -> T) -> Option<T> {
-        self.link.shared.read(|s| s.channels.get(&self.key).map(f))
-    }
-
-    fn update(&self, f: impl FnOnce(&mut ChannelEntry)) {
-        self.link.shared.update(|s| {
-            if let Some(c) = s.channels.get_mut(&self.key) {
-                f(c)
-            }
-        });
+    fn read<T>(&self, f: impl FnOnce(&ChannelEntry, &Engine) -> T) -> Option<T> {
+        let s = self.link.lock();
+        s.channels.get(&self.key).map(|c| f(c, &s.engine))
     }
 
     /// `label`.
@@ -201,45 +189,55 @@ impl<R: Runtime> DataChannel<R> {
 
     /// `id`: `None` until the SCTP transport has started and picked one.
     pub fn id(&self) -> Option<u16> {
-        self.read(|c| c.id).flatten()
+        self.read(|c, _| c.id).flatten()
     }
 
     /// `readyState`.
     pub fn ready_state(&self) -> DataChannelState {
-        self.read(|c| c.state).unwrap_or(DataChannelState::Closed)
+        self.read(ChannelEntry::state)
+            .unwrap_or(DataChannelState::Closed)
     }
 
-    /// `bufferedAmount`: bytes sent but not yet acknowledged, as of the last send or
-    /// acknowledgement.
+    /// `bufferedAmount`: bytes sent but not yet acknowledged.
     pub fn buffered_amount(&self) -> usize {
-        self.read(|c| c.buffered).unwrap_or(0)
+        self.read(ChannelEntry::buffered).unwrap_or(0)
     }
 
     /// `bufferedAmountLowThreshold`.
     pub fn buffered_amount_low_threshold(&self) -> usize {
-        self.read(|c| c.low_threshold).unwrap_or(0)
+        self.read(|c, _| c.low_threshold).unwrap_or(0)
     }
 
     /// `bufferedAmountLowThreshold = n`: [`ChannelEvent::BufferedAmountLow`] fires when
     /// `bufferedAmount` falls to or below it.
     pub fn set_buffered_amount_low_threshold(&self, n: usize) {
-        self.update(|c| c.low_threshold = n);
-        self.link
-            .post_quietly(Command::Thresholds { key: self.key });
+        let mut s = self.link.lock();
+        let Some(c) = s.channels.get_mut(&self.key) else {
+            return;
+        };
+        c.low_threshold = n;
+        if let (Some(id), true) = (c.id, c.created) {
+            s.engine
+                .sctp_transport_mut()
+                .set_buffered_amount_low_threshold(id, n);
+            s.wake();
+        }
     }
 
     /// The `bufferedAmount` above which sends wait ([`DEFAULT_HIGH_WATER_MARK`] unless
     /// set).
     pub fn high_water_mark(&self) -> usize {
-        self.read(|c| c.high_water)
+        self.read(|c, _| c.high_water)
             .unwrap_or(DEFAULT_HIGH_WATER_MARK)
     }
 
     /// Sets the high-water mark; see the [crate docs](crate#back-pressure) on back-pressure.
     pub fn set_high_water_mark(&self, n: usize) {
-        self.update(|c| c.high_water = n);
-        self.link
-            .post_quietly(Command::Thresholds { key: self.key });
+        if let Some(c) = self.link.lock().channels.get_mut(&self.key) {
+            c.high_water = n;
+            // A higher mark may let the first waiting send go.
+            c.writable.notify(usize::MAX);
+        }
     }
 
     /// `send(string)`; see [`send`](DataChannel::send).
@@ -257,14 +255,23 @@ impl<R: Runtime> DataChannel<R> {
     /// first or SCTP refuses it (too large for the peer). Dropping the future before it
     /// resolves may withdraw the message.
     pub async fn send(&self, message: Message) -> Result<(), Error> {
-        let key = self.key;
-        self.link
-            .call::<R, _>(|reply| Command::Send {
-                key,
-                message,
-                reply,
-            })
-            .await
+        crate::gatherer::launch::<R>(&self.link)?;
+        let turn = SendTurn::new(&self.link, self.key)?;
+        let mut message = Some(message);
+        loop {
+            let listener = {
+                let mut s = self.link.lock();
+                if let Some(result) = turn.try_send(&mut s, &mut message) {
+                    return result;
+                }
+                match s.channels.get(&self.key) {
+                    // Listening under the lock: a wake-up after it is not missed.
+                    Some(c) => c.writable.listen(),
+                    None => return Err(Error::ChannelClosed),
+                }
+            };
+            listener.await;
+        }
     }
 
     /// The next message; `None` once the channel is closed and every message read.
@@ -297,13 +304,10 @@ impl<R: Runtime> DataChannel<R> {
 
     /// `onopen`, `onbufferedamountlow`, `onclosing`, `onclose` from now on.
     pub fn events(&self) -> Events<ChannelEvent> {
-        let rx = self
-            .link
-            .shared
-            .update(|s| match s.channels.get_mut(&self.key) {
-                Some(c) if c.state != DataChannelState::Closed => c.events.subscribe(),
-                _ => async_channel::unbounded().1,
-            });
+        let rx = match self.link.lock().channels.get_mut(&self.key) {
+            Some(c) if c.reported != DataChannelState::Closed => c.events.subscribe(),
+            _ => async_channel::unbounded().1,
+        };
         Events::new(rx, &self.link)
     }
 
@@ -317,7 +321,7 @@ impl<R: Runtime> DataChannel<R> {
                 let Some(c) = s.channels.get(&key) else {
                     return Some(Err(Error::ChannelClosed));
                 };
-                match c.state {
+                match c.state(&s.engine) {
                     DataChannelState::Open => Some(Ok(())),
                     DataChannelState::Connecting => None,
                     _ => Some(Err(match &c.error {
@@ -332,33 +336,89 @@ impl<R: Runtime> DataChannel<R> {
     /// `close()`: resets the channel's streams; resolves once both ends are closed (or
     /// the chain stopped).
     pub async fn close(&self) {
-        let launched = self.link.shared.update(|s| {
-            if !s.launched
-                && let Some(c) = s.channels.get_mut(&self.key)
-            {
-                // Nothing runs yet: the channel never reaches the network.
-                c.set_state(DataChannelState::Closed);
-            }
-            s.launched
-        });
-        if !launched
-            || self
-                .link
-                .post(Command::CloseChannel { key: self.key })
-                .is_err()
         {
-            return;
+            let mut s = self.link.lock();
+            if s.done {
+                return;
+            }
+            let id = s
+                .channels
+                .get(&self.key)
+                .and_then(|c| c.id.filter(|_| c.created));
+            if let Some(at) = s.unstarted.iter().position(|&k| k == self.key) {
+                // SCTP has not started (nothing may even be bound): the channel never
+                // reaches the network.
+                s.unstarted.remove(at);
+                s.close_channel(self.key);
+            } else if let Some(id) = id
+                && s.engine.sctp_transport_mut().close_channel(id).is_err()
+            {
+                // The engine no longer knows it: it is closed already.
+                s.close_channel(self.key);
+            }
+            s.wake();
         }
+        self.link.shared.notify();
         let key = self.key;
         self.link
             .shared
-            .wait_for(move |s: &mut Snapshot| {
+            .wait_for(move |s| {
                 let closed = s
                     .channels
                     .get(&key)
-                    .is_none_or(|c| c.state == DataChannelState::Closed);
+                    .is_none_or(|c| c.state(&s.engine) == DataChannelState::Closed);
                 (closed || s.done).then_some(())
             })
             .await;
+    }
+}
+
+/// A send's place in its channel's queue of waiting sends (quinn's blocked writers, in
+/// order): dropping it, when the send finishes or its future is dropped, lets the next
+/// one go.
+struct SendTurn<'a> {
+    link: &'a Link,
+    key: u64,
+    ticket: u64,
+}
+
+impl<'a> SendTurn<'a> {
+    fn new(link: &'a Link, key: u64) -> Result<Self, Error> {
+        let mut s = link.lock();
+        s.running()?;
+        let ticket = s.take_ticket(key).ok_or(Error::ChannelClosed)?;
+        Ok(SendTurn { link, key, ticket })
+    }
+
+    /// Hands `message` to SCTP if the channel is open, this send is the first waiting
+    /// and the buffered amount is at or below the high-water mark; fails it if the
+    /// channel is closing or closed; `None` to wait.
+    fn try_send(&self, s: &mut State, message: &mut Option<Message>) -> Option<Result<(), Error>> {
+        let Some(c) = s.channels.get(&self.key) else {
+            // Closed and forgotten.
+            return Some(Err(Error::ChannelClosed));
+        };
+        match c.state(&s.engine) {
+            DataChannelState::Connecting => return None,
+            DataChannelState::Open => {}
+            _ => return Some(Err(Error::ChannelClosed)),
+        }
+        if c.senders.front() != Some(&self.ticket) || c.buffered(&s.engine) > c.high_water {
+            return None;
+        }
+        let (id, message) = (c.id?, message.take()?);
+        let mut sctp = s.engine.sctp_transport_mut();
+        let sent = match message {
+            Message::Text(t) => sctp.send_text(id, &t),
+            Message::Binary(b) => sctp.send_binary(id, b),
+        };
+        s.wake();
+        Some(sent.map_err(Error::from))
+    }
+}
+
+impl Drop for SendTurn<'_> {
+    fn drop(&mut self) {
+        self.link.lock().drop_ticket(self.key, self.ticket);
     }
 }

@@ -23,17 +23,17 @@ impl<R: Runtime> DtlsTransport<R> {
             .into());
         }
         let link = transport.link.clone();
-        if link
-            .shared
-            .update(|s| std::mem::replace(&mut s.dtls_created, true))
         {
-            return Err(Error::AlreadyCreated("DTLS"));
+            let mut s = link.lock();
+            if s.dtls_created {
+                return Err(Error::AlreadyCreated("DTLS"));
+            }
+            // Its seed derives from the gatherer's (`IceGathererOptions::seed`), in core.
+            s.engine
+                .dtls_transport_mut()
+                .set_certificates(certificates)?;
+            s.dtls_created = true;
         }
-        let local =
-            DtlsParameters::for_certificates(&certificates, &*sansrtc::crypto::default_provider());
-        link.shared.update(|s| s.dtls_local = Some(local));
-        // Its seed derives from the gatherer's (`IceGathererOptions::seed`), in core.
-        link.post_quietly(Command::CreateDtls { certificates });
         Ok(DtlsTransport {
             link,
             runtime: PhantomData,
@@ -42,29 +42,25 @@ impl<R: Runtime> DtlsTransport<R> {
 
     /// `getLocalParameters()`: SHA-256 fingerprints, role `auto`.
     pub fn local_parameters(&self) -> DtlsParameters {
-        self.link
-            .shared
-            .read(|s| s.dtls_local.clone())
-            .unwrap_or(DtlsParameters {
-                fingerprints: Vec::new(),
-                role: DtlsRoleParam::Auto,
-            })
+        self.link.lock().engine.dtls_transport().local_parameters()
     }
 
     /// `start(remoteParameters)`: resolves once the handshake is done and the peer's
     /// certificate matches; fails with [`Error::DtlsFailed`] otherwise. Start ICE first:
     /// with `auto` roles the ICE role picks the DTLS role.
     pub async fn start(&self, remote: &DtlsParameters) -> Result<(), Error> {
-        let remote = remote.clone();
         self.link
-            .call::<R, _>(|reply| Command::DtlsStart { remote, reply })
-            .await?;
+            .act::<R, _>(|s| Ok(s.engine.dtls_transport_mut().start(remote)?))?;
         self.link
             .shared
-            .wait_for(|s| match s.dtls_state {
+            .wait_for(|s| match s.engine.dtls_transport().state() {
                 DtlsTransportState::Connected => Some(Ok(())),
                 DtlsTransportState::Failed => Some(Err(Error::DtlsFailed(
-                    s.dtls_error.clone().unwrap_or(DtlsError::Timeout),
+                    s.engine
+                        .dtls_transport()
+                        .error()
+                        .cloned()
+                        .unwrap_or(DtlsError::Timeout),
                 ))),
                 DtlsTransportState::Closed => Some(Err(s.closed_error())),
                 _ if s.done => Some(Err(s.closed_error())),
@@ -75,39 +71,39 @@ impl<R: Runtime> DtlsTransport<R> {
 
     /// `state`.
     pub fn state(&self) -> DtlsTransportState {
-        self.link.shared.read(|s| s.dtls_state)
+        self.link.lock().engine.dtls_transport().state()
     }
 
     /// `onstatechange`: states from now on.
     pub fn state_changes(&self) -> Events<DtlsTransportState> {
-        let rx = self.link.shared.update(|s| s.dtls_events.subscribe());
+        let rx = self.link.lock().dtls_events.subscribe();
         Events::new(rx, &self.link)
     }
 
     /// The role taken at `start` (`None` before).
     pub fn role(&self) -> Option<DtlsRole> {
-        self.link.shared.read(|s| s.dtls_role)
+        self.link.lock().engine.dtls_transport().role()
     }
 
     /// The negotiated cipher suite, once connected.
     pub fn cipher_suite(&self) -> Option<CipherSuite> {
-        self.link.shared.read(|s| s.cipher_suite)
+        self.link.lock().engine.dtls_transport().cipher_suite()
     }
 
     /// The negotiated DTLS version, once connected.
     pub fn version(&self) -> Option<DtlsVersion> {
-        self.link.shared.read(|s| s.dtls_version)
+        self.link.lock().engine.dtls_transport().version()
     }
 
     /// The negotiated SRTP protection profile (RFC 5764), once connected, if the peer
     /// offered one we support.
     pub fn srtp_profile(&self) -> Option<SrtpProfile> {
-        self.link.shared.read(|s| s.srtp_profile)
+        self.link.lock().engine.dtls_transport().srtp_profile()
     }
 
     /// Why the transport failed, once its state is `Failed`.
     pub fn error(&self) -> Option<DtlsError> {
-        self.link.shared.read(|s| s.dtls_error.clone())
+        self.link.lock().engine.dtls_transport().error().cloned()
     }
 
     /// Chooses the DTLS role this side announces in
@@ -115,14 +111,7 @@ impl<R: Runtime> DtlsTransport<R> {
     /// `auto` lets the ICE role decide), before [`start`](Self::start).
     pub async fn set_local_role(&self, role: DtlsRoleParam) -> Result<(), Error> {
         self.link
-            .call::<R, _>(|reply| Command::DtlsSetRole { role, reply })
-            .await?;
-        self.link.shared.update(|s| {
-            if let Some(local) = &mut s.dtls_local {
-                local.role = role;
-            }
-        });
-        Ok(())
+            .act::<R, _>(|s| Ok(s.engine.dtls_transport_mut().set_local_role(role)?))
     }
 
     /// `transport`: the ICE transport underneath.
@@ -136,15 +125,20 @@ impl<R: Runtime> DtlsTransport<R> {
     /// `stop()`: ABORTs SCTP above, sends close_notify; ICE keeps running until it is
     /// stopped. Resolves once the DTLS transport is closed.
     pub async fn stop(&self) {
-        if !self.link.shared.read(|s| s.launched) || self.link.post(Command::DtlsStop).is_err() {
-            return;
+        {
+            let mut s = self.link.lock();
+            if !s.launched || s.done {
+                return;
+            }
+            s.engine.dtls_transport_mut().stop();
+            s.wake();
         }
         self.link
             .shared
             .wait_for(|s| {
                 (s.done
                     || matches!(
-                        s.dtls_state,
+                        s.engine.dtls_transport().state(),
                         DtlsTransportState::Closed | DtlsTransportState::Failed
                     ))
                 .then_some(())

@@ -51,75 +51,68 @@ fn random_seed() -> u64 {
 /// Binds the sockets, gathers host candidates and starts the chain's task, once.
 pub(crate) fn launch<R: Runtime>(link: &Link) -> Result<(), Error> {
     let shared = &link.shared;
-    let mut slot = shared.launch.lock().unwrap_or_else(PoisonError::into_inner);
-    let Some(Launch {
-        mut gatherer,
-        options,
-        commands,
-    }) = slot.take()
-    else {
+    let mut s = shared.lock();
+    let Some(options) = s.launch.take() else {
         return Ok(());
     };
+    let chain = Chain::new(shared.clone());
     let bound = if options.addresses.is_empty() {
-        UdpDriver::<R, Chain>::bind_interfaces(
-            Chain::new(R::now()),
-            options.port,
-            options.interface_filter,
-        )
+        UdpDriver::<R, Chain>::bind_interfaces(chain, options.port, options.interface_filter)
     } else {
-        UdpDriver::<R, Chain>::bind(Chain::new(R::now()), &options.addresses)
+        UdpDriver::<R, Chain>::bind(chain, &options.addresses)
     };
     let gathered = bound.map_err(Error::from).and_then(|driver| {
-        gatherer.ice_gatherer_mut().gather(driver.local_addrs())?;
+        s.engine.ice_gatherer_mut().gather(driver.local_addrs())?;
         Ok(driver)
     });
-    let mut driver = match gathered {
+    let driver = match gathered {
         Ok(d) => d,
         Err(e) => {
-            *slot = Some(Launch {
-                gatherer,
-                options,
-                commands,
-            });
+            s.launch = Some(options);
             return Err(e);
         }
     };
-    let (addrs, candidates, gathering) = (
-        driver.local_addrs().to_vec(),
-        gatherer.ice_gatherer().local_candidates(),
-        gatherer.ice_gatherer().state(),
-    );
-    driver.endpoint_mut().install(gatherer);
-    shared.update(|s| {
-        s.launched = true;
-        s.local_addrs = addrs;
-        s.local_candidates = candidates;
-        s.gathering = gathering;
-    });
-    R::spawn(actor::run::<R>(driver, commands, shared.clone()));
+    s.launched = true;
+    s.local_addrs = driver.local_addrs().to_vec();
+    drop(s);
+    shared.notify();
+    R::spawn(crate::chain::run::<R>(driver, shared.clone()));
     Ok(())
 }
 
 impl Link {
     /// Stops everything and waits until the sockets are closed.
     pub(crate) async fn shutdown(&self) {
-        let never_launched = self
-            .shared
-            .launch
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-            .is_some();
-        if never_launched {
-            actor::mark_done(&self.shared);
+        {
+            let mut s = self.lock();
+            if s.launch.take().is_some() {
+                // Nothing runs: the chain ends here, and can never launch.
+                s.finish();
+            } else {
+                s.stop_requested = true;
+                s.wake();
+            }
         }
-        let _ = self.post(Command::Shutdown);
+        self.shared.notify();
         self.shared.wait_for(|s| s.done.then_some(())).await;
     }
 
-    /// Queues a command if the task runs or will run; a stopped chain ignores it.
-    pub(crate) fn post_quietly(&self, command: Command) {
-        let _ = self.post(command);
+    /// Launches the task if it is not running yet, then calls `f` on the state unless
+    /// the task has ended, and wakes the task to send what `f` produced.
+    pub(crate) fn act<R: Runtime, T>(
+        &self,
+        f: impl FnOnce(&mut State) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        launch::<R>(self)?;
+        let r = {
+            let mut s = self.lock();
+            s.running()?;
+            let r = f(&mut s);
+            s.wake();
+            r
+        };
+        self.shared.notify();
+        r
     }
 }
 
@@ -151,9 +144,8 @@ impl<R: Runtime> IceGatherer<R> {
             },
             R::now(),
         );
-        let (shared, commands) = Shared::new(core, options);
         IceGatherer {
-            link: Link { shared, commands },
+            link: Link::new(Shared::new(core, options)),
             runtime: PhantomData,
         }
     }
@@ -165,7 +157,7 @@ impl<R: Runtime> IceGatherer<R> {
         launch::<R>(&self.link)?;
         self.link
             .shared
-            .wait_for(|s| match s.gathering {
+            .wait_for(|s| match s.engine.ice_gatherer().state() {
                 IceGatheringState::Complete => Some(Ok(())),
                 _ if s.done => Some(Err(s.closed_error())),
                 _ => None,
@@ -175,27 +167,27 @@ impl<R: Runtime> IceGatherer<R> {
 
     /// `getLocalParameters()`: available before gathering.
     pub fn local_parameters(&self) -> IceParameters {
-        self.link.shared.read(|s| s.ice_parameters.clone())
+        self.link.lock().engine.ice_gatherer().local_parameters()
     }
 
     /// `getLocalCandidates()`: what has been gathered so far.
     pub fn local_candidates(&self) -> Vec<IceCandidate> {
-        self.link.shared.read(|s| s.local_candidates.clone())
+        self.link.lock().engine.ice_gatherer().local_candidates()
     }
 
     /// The addresses the sockets are bound to (empty before gathering).
     pub fn local_addresses(&self) -> Vec<SocketAddr> {
-        self.link.shared.read(|s| s.local_addrs.clone())
+        self.link.lock().local_addrs.clone()
     }
 
     /// `state`.
     pub fn state(&self) -> IceGatheringState {
-        self.link.shared.read(|s| s.gathering)
+        self.link.lock().engine.ice_gatherer().state()
     }
 
     /// `onstatechange`: gathering states from now on.
     pub fn state_changes(&self) -> Events<IceGatheringState> {
-        let rx = self.link.shared.update(|s| s.gathering_events.subscribe());
+        let rx = self.link.lock().gathering_events.subscribe();
         Events::new(rx, &self.link)
     }
 

@@ -14,12 +14,7 @@ impl<R: Runtime> IceTransport<R> {
     /// again returns another handle to it.
     pub fn new(gatherer: &IceGatherer<R>) -> Self {
         let link = gatherer.link.clone();
-        if link
-            .shared
-            .update(|s| !std::mem::replace(&mut s.ice_created, true))
-        {
-            link.post_quietly(Command::CreateIce);
-        }
+        link.lock().ice_created = true;
         IceTransport {
             link,
             runtime: PhantomData,
@@ -30,20 +25,20 @@ impl<R: Runtime> IceTransport<R> {
     /// [`Error::IceFailed`] if no pair works. Add the remote candidates before or while
     /// it waits. Gathers first if [`IceGatherer::gather`] was not called.
     pub async fn start(&self, remote: &IceParameters, role: IceRole) -> Result<(), Error> {
-        let remote = remote.clone();
-        self.link
-            .call::<R, _>(|reply| Command::IceStart {
-                remote,
-                role,
-                reply,
-            })
-            .await?;
+        self.link.act::<R, _>(|s| {
+            s.engine.ice_transport_mut().start(remote, role)?;
+            s.ice_started = true;
+            Ok(())
+        })?;
         self.link
             .shared
-            .wait_for(|s| match s.ice_state {
+            .wait_for(|s| match s.engine.ice_transport().state() {
                 IceConnectionState::Connected | IceConnectionState::Completed => Some(Ok(())),
                 IceConnectionState::Failed => Some(Err(Error::IceFailed(
-                    s.ice_failure.unwrap_or(IceFailure::NoWorkingPair),
+                    s.engine
+                        .ice_transport()
+                        .failure()
+                        .unwrap_or(IceFailure::NoWorkingPair),
                 ))),
                 IceConnectionState::Closed => Some(Err(s.closed_error())),
                 _ if s.done => Some(Err(s.closed_error())),
@@ -57,31 +52,33 @@ impl<R: Runtime> IceTransport<R> {
         &self,
         candidate: Option<&IceCandidate>,
     ) -> Result<(), Error> {
-        let candidate = candidate.cloned();
-        self.link
-            .call::<R, _>(|reply| Command::AddRemoteCandidate { candidate, reply })
-            .await
+        self.link.act::<R, _>(|s| {
+            Ok(s.engine
+                .ice_transport_mut()
+                .add_remote_candidate(candidate)?)
+        })
     }
 
     /// `state` (`RTCIceTransportState`).
     pub fn state(&self) -> IceConnectionState {
-        self.link.shared.read(|s| s.ice_state)
+        self.link.lock().engine.ice_transport().state()
     }
 
     /// `onstatechange`: states from now on.
     pub fn state_changes(&self) -> Events<IceConnectionState> {
-        let rx = self.link.shared.update(|s| s.ice_events.subscribe());
+        let rx = self.link.lock().ice_events.subscribe();
         Events::new(rx, &self.link)
     }
 
     /// `role`: `None` before `start`; follows role conflicts after.
     pub fn role(&self) -> Option<IceRole> {
-        self.link.shared.read(|s| s.ice_role)
+        let s = self.link.lock();
+        s.ice_started.then(|| s.engine.ice_transport().role())
     }
 
     /// `getSelectedCandidatePair()`: (local, remote).
     pub fn selected_candidate_pair(&self) -> Option<(IceCandidate, IceCandidate)> {
-        self.link.shared.read(|s| s.selected_pair.clone())
+        self.link.lock().engine.ice_transport().selected_pair()
     }
 
     /// `iceGatherer`.

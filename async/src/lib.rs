@@ -13,18 +13,31 @@
 //!
 //! # How it works
 //!
-//! One task per chain owns a [`UdpDriver`] over the sans-IO
-//! [`sansrtc::ortc`] chain (GSO/GRO batching included) and serves commands that the handles
-//! ([`IceGatherer`], [`IceTransport`], [`DtlsTransport`], [`SctpTransport`],
-//! [`DataChannel`]) send it over a queue; each handle is a cheap clone of the same link.
-//! The task publishes what the chain reports into a snapshot the handles read
-//! synchronously (`state()`, `buffered_amount()`, …) and wait on (`start().await`,
-//! `open().await`), and into streams ([`Events`]) for state changes, channel events,
-//! incoming channels and messages.
+//! As in quinn, the handles ([`IceGatherer`], [`IceTransport`], [`DtlsTransport`],
+//! [`SctpTransport`], [`DataChannel`]) and the chain's task share one state behind a
+//! mutex, and that state holds the sans-IO [`sansrtc::engine::Engine`] itself. A handle
+//! locks it and calls the engine's ORTC views directly — `start`, `add_remote_candidate`,
+//! `create_data_channel`, `send_binary` — and reads from them what it reports
+//! (`state()`, `role()`, `selected_candidate_pair()`, `buffered_amount()`, …): nothing
+//! the engine knows is copied. A call that changes the engine then wakes the task, the
+//! way quinn's handles wake their connection driver. Each handle is a cheap clone of
+//! the same counted reference.
 //!
-//! The core objects own the one below them, so `IceTransport::new(&gatherer)` and the other
-//! constructors wrap the task's outermost object in the next one; a second transport over
-//! the same lower one is refused (or, for ICE, is the same transport).
+//! The task owns the sockets: a [`UdpDriver`] (GSO/GRO batching included) over a thin
+//! endpoint that stands for the engine in the shared state. On each turn it locks the
+//! state, feeds the engine what arrived and the timeouts due, drains the engine's
+//! output, dispatches the events — messages into their channel's queue, state changes
+//! and incoming channels into their streams ([`Events`]) — and wakes the handles
+//! waiting on them (`start().await`, `open().await`, a send at the high-water mark);
+//! then it unlocks, sends the transmits, and waits for a socket, the engine's deadline
+//! or its waker. Beside the engine the state keeps only what the async layer adds:
+//! which objects the application created, each channel's unread messages and waiting
+//! sends, the event subscribers, and the socket error that ended the task.
+//!
+//! The engine has every layer from the start; `IceTransport::new(&gatherer)` and the
+//! other constructors make the next layer visible (and hand it its certificates or
+//! port); a second transport over the same lower one is refused (or, for ICE, is the
+//! same transport).
 //!
 //! Nothing is bound until [`IceGatherer::gather`] (or the first call that needs the
 //! network, which gathers with the gatherer's options).
@@ -32,14 +45,15 @@
 //! ## Back-pressure
 //!
 //! [`DataChannel::send_binary`] and [`DataChannel::send_text`] resolve once the message
-//! has been handed to SCTP. The task hands a message over only while the channel's
+//! has been handed to SCTP. A send hands its message over only while the channel's
 //! `bufferedAmount` is at or below its [high-water
 //! mark](crate::DataChannel::set_high_water_mark) ([`DEFAULT_HIGH_WATER_MARK`] unless
 //! set), so `bufferedAmount` never exceeds the mark by more than one message and a sender
 //! that awaits each send holds at most one message in memory besides what SCTP buffers.
 //! Sends that wait are served in order, and are woken by acknowledgements: after every
-//! batch of datagrams the chain reports each changed buffered amount, whatever the
-//! application's `bufferedAmountLowThreshold` is. A send fails with
+//! batch of datagrams the task wakes the first waiting send of each channel whose
+//! buffered amount is back at or below the mark, whatever the application's
+//! `bufferedAmountLowThreshold` is. A send fails with
 //! [`Error::ChannelClosed`] (it is never dropped silently) if the channel closes first;
 //! dropping a waiting send future withdraws the message. Sends before the channel is open
 //! wait for it to open.
@@ -93,7 +107,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod actor;
 #[cfg(feature = "async-io")]
 mod async_io;
 mod chain;
@@ -111,7 +124,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -121,6 +134,7 @@ use futures_lite::Stream;
 use sansrtc::datachannel::DataChannelError;
 pub use sansrtc::datachannel::DataChannelState;
 pub use sansrtc::dtls::{CipherSuite, DtlsCertificate, DtlsError, DtlsRole, DtlsVersion};
+use sansrtc::engine::Engine;
 pub use sansrtc::ice::IceFailure;
 pub use sansrtc::ice::{IceConnectionState, IceGatheringState};
 pub use sansrtc::ortc::{
@@ -140,9 +154,8 @@ pub use self::runtime::{AsyncTimer, AsyncUdpSocket, Runtime};
 pub use self::sctp::{IncomingChannels, SctpTransport};
 pub use self::udp::UdpDriver;
 
-use self::actor::Command;
 use self::chain::Chain;
-use self::state::{ChannelEntry, Incoming, Launch, Link, Reader, Shared, Snapshot, Taken};
+use self::state::{ChannelEntry, Incoming, Link, Reader, Shared, State, Taken};
 
 /// The `bufferedAmount` above which sends wait, unless
 /// [`DataChannel::set_high_water_mark`] says otherwise: 1 MiB, several round trips of

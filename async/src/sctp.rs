@@ -7,7 +7,6 @@ use super::*;
 #[derive(Debug, Clone)]
 pub struct SctpTransport<R> {
     pub(crate) link: Link,
-    port: u16,
     pub(crate) runtime: PhantomData<fn() -> R>,
 }
 
@@ -26,59 +25,58 @@ impl<R: Runtime> SctpTransport<R> {
         limits: ReceiveLimits,
     ) -> Result<Self, Error> {
         let link = transport.link.clone();
-        if link.shared.update(|s| {
-            let taken = s.sctp_port.replace(port).is_some();
-            if !taken {
-                s.limits = limits;
+        {
+            let mut s = link.lock();
+            if std::mem::replace(&mut s.sctp_created, true) {
+                return Err(Error::AlreadyCreated("SCTP"));
             }
-            taken
-        }) {
-            return Err(Error::AlreadyCreated("SCTP"));
+            s.limits = limits;
+            // Its seed derives from the gatherer's (`IceGathererOptions::seed`), in core.
+            // Delivered messages keep their room in the receive window until the
+            // application takes them (`State::release`).
+            let mut sctp = s.engine.sctp_transport_mut();
+            let cfg = sctp.config_mut();
+            cfg.local_port = port;
+            cfg.receive_window = limits.receive_window;
+            cfg.deferred_release = true;
         }
-        // Its seed derives from the gatherer's (`IceGathererOptions::seed`), in core.
-        link.post_quietly(Command::CreateSctp {
-            port,
-            receive_window: limits.receive_window,
-        });
         Ok(SctpTransport {
             link,
-            port,
             runtime: PhantomData,
         })
     }
 
     /// `getCapabilities()`.
     pub fn capabilities(&self) -> SctpCapabilities {
-        SctpCapabilities::from(&sansrtc::sctp::SctpConfig::default())
+        self.link.lock().engine.sctp_transport().capabilities()
     }
 
     /// `port`.
     pub fn port(&self) -> u16 {
-        self.port
+        self.link.lock().engine.sctp_transport().port()
     }
 
     /// `start(remoteCaps, remotePort)`: starts the association (it connects once DTLS
     /// is up; watch [`state_changes`](SctpTransport::state_changes) or a channel's
     /// [`open`](DataChannel::open)). Start DTLS first: its role picks the channel ids.
     pub async fn start(&self, remote: &SctpCapabilities, remote_port: u16) -> Result<(), Error> {
-        let remote = *remote;
-        self.link
-            .call::<R, _>(|reply| Command::SctpStart {
-                remote,
-                port: remote_port,
-                reply,
-            })
-            .await
+        self.link.act::<R, _>(|s| {
+            s.engine.sctp_transport_mut().start(remote, remote_port)?;
+            for key in std::mem::take(&mut s.unstarted) {
+                s.create_channel(key);
+            }
+            Ok(())
+        })
     }
 
     /// `state`.
     pub fn state(&self) -> SctpTransportState {
-        self.link.shared.read(|s| s.sctp_state)
+        self.link.lock().engine.sctp_transport().state()
     }
 
     /// `onstatechange`: states from now on.
     pub fn state_changes(&self) -> Events<SctpTransportState> {
-        let rx = self.link.shared.update(|s| s.sctp_events.subscribe());
+        let rx = self.link.lock().sctp_events.subscribe();
         Events::new(rx, &self.link)
     }
 
@@ -103,14 +101,27 @@ impl<R: Runtime> SctpTransport<R> {
         if params.negotiated && params.id.is_none() {
             return Err(DataChannelError::NegotiatedWithoutId.into());
         }
-        let key = self.link.shared.update(|s| {
-            s.add_channel(ChannelEntry::new(
+        let key = {
+            let mut s = self.link.lock();
+            s.running()?;
+            let key = s.add_channel(ChannelEntry::new(
                 params.clone(),
                 DataChannelState::Connecting,
-            ))
-        });
-        self.link.post(Command::CreateChannel { key })?;
-        DataChannel::from_key(&self.link, key).ok_or(Error::Closed)
+            ));
+            // Its handle counts as a reader from the start, so nothing can forget it
+            // before the handle exists.
+            s.add_reader(key);
+            if s.sctp_started() {
+                s.create_channel(key);
+                s.wake();
+            } else {
+                s.unstarted.push(key);
+            }
+            key
+        };
+        self.link.shared.notify();
+        let reader = Reader::counted(&self.link, key);
+        Ok(DataChannel::with_reader(&self.link, key, params, reader))
     }
 
     /// `ondatachannel`: channels the peer opens. Each goes to one of the streams taken
@@ -129,19 +140,24 @@ impl<R: Runtime> SctpTransport<R> {
     /// incoming queue to be taken: for tests of what a peer can make it hold.
     #[doc(hidden)]
     pub fn held_channels(&self) -> (usize, usize) {
-        self.link.shared.read(Snapshot::held_channels)
+        self.link.lock().held_channels()
     }
 
     /// `stop()`: a graceful SCTP shutdown (queued data is delivered first), waiting at
     /// most a few seconds for the peer; DTLS and ICE keep running until stopped.
     pub async fn stop(&self) {
-        if !self.link.shared.read(|s| s.launched) || self.link.post(Command::SctpStop).is_err() {
-            return;
+        {
+            let mut s = self.link.lock();
+            if !s.launched || s.done {
+                return;
+            }
+            s.engine.sctp_transport_mut().stop();
+            s.wake();
         }
         let closed = self.link.shared.wait_for(|s| {
             (s.done
                 || matches!(
-                    s.sctp_state,
+                    s.engine.sctp_transport().state(),
                     SctpTransportState::Closed | SctpTransportState::New
                 ))
             .then_some(())
@@ -176,7 +192,8 @@ impl<R: Runtime> Stream for IncomingChannels<R> {
                 std::task::ready!(Pin::new(listener).poll(cx));
                 this.listener = None;
             }
-            match this.link.shared.quietly(Snapshot::take_incoming) {
+            let incoming = this.link.lock().take_incoming();
+            match incoming {
                 Incoming::Channel(key, params) => {
                     let reader = Reader::counted(&this.link, key);
                     return Poll::Ready(Some(DataChannel::with_reader(

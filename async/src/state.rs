@@ -1,25 +1,27 @@
-//! What the chain's task shares with its handles: a snapshot of every layer's state
-//! behind one lock, an event to wait on for changes, and the command queue.
+//! What a chain's task shares with its handles, as quinn's `ConnectionRef` shares its
+//! `State`: the core [`Engine`] itself behind one lock, and beside it only what the async
+//! layer adds — which ORTC objects the application created, each channel's unread
+//! messages ([`Inbox`]) and waiting senders, the subscribers to each kind of event, the
+//! task's waker and how the task ended.
 //!
-//! Each channel's unread messages live in the snapshot too ([`Inbox`]), with their own
-//! event, so a message arriving wakes that channel's readers and nobody else.
+//! Handles lock the state and call the engine's views (`engine.sctp_transport_mut()` …)
+//! directly, then [`wake`](State::wake) the task so it sends what the call produced.
+//! Everything the engine can answer (states, roles, parameters, candidates, buffered
+//! amounts) is read from it, never copied.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Waker;
 
 use async_channel::{Receiver, Sender};
 use event_listener::{Event, EventListener};
 use sansrtc::datachannel::DataChannelState;
-use sansrtc::dtls::{CipherSuite, DtlsRole};
+use sansrtc::engine::Engine;
 use sansrtc::ice::{IceConnectionState, IceGatheringState};
-use sansrtc::ortc::{
-    DataChannelParameters, DtlsParameters, DtlsTransportState, IceCandidate, IceParameters,
-    IceRole, SctpTransportState,
-};
+use sansrtc::ortc::{DataChannelParameters, DtlsTransportState, SctpTransportState};
 
-use super::Runtime;
-use super::actor::Command;
 use super::{ChannelEvent, Error, IceGathererOptions, Message, ReceiveLimits};
 
 /// Subscribers to one kind of event; each gets every event published after it joined.
@@ -48,18 +50,33 @@ impl<T> Default for Subscribers<T> {
     }
 }
 
-/// One data channel as its handles see it.
+/// One data channel as the async layer keeps it. Its state and buffered amount are the
+/// engine's while the engine knows the channel; the entry exists before the engine
+/// creates it (before SCTP starts) and after the engine forgets it (a closed channel
+/// stays readable), so it holds what bridges those times.
 pub(crate) struct ChannelEntry {
     pub(crate) params: DataChannelParameters,
+    /// The stream id: the negotiated one from the start, else once the engine picked one.
     pub(crate) id: Option<u16>,
-    pub(crate) state: DataChannelState,
-    pub(crate) buffered: usize,
+    /// The engine has the channel (or had it: a closed channel is forgotten there).
+    pub(crate) created: bool,
+    /// The last state published to the channel's event streams, which only move
+    /// forward; `Closed` once the channel is closed for the async layer.
+    pub(crate) reported: DataChannelState,
+    /// `bufferedAmountLowThreshold`, handed to the engine when it creates the channel.
     pub(crate) low_threshold: usize,
     pub(crate) high_water: usize,
     /// Why the channel closed without opening (its id was taken, say).
     pub(crate) error: Option<String>,
     pub(crate) inbox: Inbox,
     pub(crate) events: Subscribers<ChannelEvent>,
+    /// Sends waiting for their turn, by ticket, oldest first: only the first may hand
+    /// its message over, so sends that wait are served in order.
+    pub(crate) senders: VecDeque<u64>,
+    next_ticket: u64,
+    /// Notified when a waiting send may go on: the channel opened or closed, its
+    /// buffered amount fell to the high-water mark, or the send before it finished.
+    pub(crate) writable: Event,
 }
 
 /// One message waiting for the application, with the bytes SCTP counted for it in the
@@ -91,7 +108,7 @@ pub(crate) struct Inbox {
     arrived: Event,
 }
 
-/// What [`Snapshot::deliver`] did with a message.
+/// What [`State::deliver`] did with a message.
 pub(crate) enum Delivery {
     /// Queued for the application.
     Queued,
@@ -101,7 +118,7 @@ pub(crate) enum Delivery {
     Overflow,
 }
 
-/// What [`Snapshot::take_incoming`] found.
+/// What [`State::take_incoming`] found.
 pub(crate) enum Incoming {
     /// A channel the peer opened, counted as read by the caller's new handle.
     Channel(u64, DataChannelParameters),
@@ -111,7 +128,7 @@ pub(crate) enum Incoming {
     Wait(EventListener),
 }
 
-/// What [`Snapshot::take_message`] found.
+/// What [`State::take_message`] found.
 pub(crate) enum Taken {
     Message(Message),
     /// Closed (or unknown) and empty: the end of the messages.
@@ -121,23 +138,46 @@ pub(crate) enum Taken {
 }
 
 impl ChannelEntry {
-    pub(crate) fn new(params: DataChannelParameters, state: DataChannelState) -> Self {
+    pub(crate) fn new(params: DataChannelParameters, reported: DataChannelState) -> Self {
         ChannelEntry {
             id: params.id,
             params,
-            state,
-            buffered: 0,
+            created: false,
+            reported,
             low_threshold: 0,
             high_water: super::DEFAULT_HIGH_WATER_MARK,
             error: None,
             inbox: Inbox::default(),
             events: Subscribers::default(),
+            senders: VecDeque::new(),
+            next_ticket: 0,
+            writable: Event::new(),
         }
     }
 
     /// Unread wire bytes.
     pub(crate) fn unread_bytes(&self) -> usize {
         self.inbox.bytes
+    }
+
+    /// `readyState`: the engine's while it knows the channel.
+    pub(crate) fn state(&self, engine: &Engine) -> DataChannelState {
+        match (self.reported, self.id) {
+            (DataChannelState::Closed, _) => DataChannelState::Closed,
+            (_, Some(id)) if self.created => engine
+                .sctp_transport()
+                .channel(id)
+                .map_or(DataChannelState::Closed, |c| c.state),
+            (reported, _) => reported,
+        }
+    }
+
+    /// `bufferedAmount`, from the engine.
+    pub(crate) fn buffered(&self, engine: &Engine) -> usize {
+        match self.id {
+            Some(id) if self.created => engine.sctp_transport().buffered_amount(id),
+            _ => 0,
+        }
     }
 
     /// No handle and no stream will ever read this channel again.
@@ -153,11 +193,12 @@ impl ChannelEntry {
         self.inbox.closed && self.inbox.queue.is_empty() && self.inbox.readers == 0
     }
 
-    pub(crate) fn set_state(&mut self, state: DataChannelState) {
-        if self.state == state {
+    /// Publishes the channel's move to `state`, once per state.
+    pub(crate) fn report(&mut self, state: DataChannelState) {
+        if self.reported == state || self.reported == DataChannelState::Closed {
             return;
         }
-        self.state = state;
+        self.reported = state;
         let event = match state {
             DataChannelState::Open => ChannelEvent::Open,
             DataChannelState::Closing => ChannelEvent::Closing,
@@ -172,42 +213,49 @@ impl ChannelEntry {
         if state == DataChannelState::Closed {
             self.events.close();
         }
+        // Waiting sends go on once the channel opens and fail once it closes.
+        self.writable.notify(usize::MAX);
     }
 }
 
-/// Every layer's state, as last reported by the task.
-pub(crate) struct Snapshot {
+/// The chain's shared state: the engine, and what only the async layer needs.
+pub(crate) struct State {
+    pub(crate) engine: Engine,
+    /// How to bind and gather, until the task is launched (or the chain stopped first).
+    pub(crate) launch: Option<IceGathererOptions>,
     /// Sockets are bound and the task runs (or ran).
     pub(crate) launched: bool,
     /// The task has ended and its sockets are closed.
     pub(crate) done: bool,
     /// The socket error that ended the task.
     pub(crate) failure: Option<String>,
-    pub(crate) ice_parameters: IceParameters,
+    /// A handle asked the task to stop everything.
+    pub(crate) stop_requested: bool,
+    /// The task's waker, and whether it was woken since it last looked (a wake-up
+    /// before the task registers its waker is not lost).
+    driver: Option<Waker>,
+    woken: bool,
     pub(crate) local_addrs: Vec<SocketAddr>,
-    pub(crate) local_candidates: Vec<IceCandidate>,
-    pub(crate) gathering: IceGatheringState,
-    pub(crate) gathering_events: Subscribers<IceGatheringState>,
+    /// Which ORTC objects the application created: the engine has every layer from the
+    /// start, and the handles show only those.
     pub(crate) ice_created: bool,
-    pub(crate) ice_state: IceConnectionState,
-    pub(crate) ice_events: Subscribers<IceConnectionState>,
-    pub(crate) ice_role: Option<IceRole>,
-    pub(crate) selected_pair: Option<(IceCandidate, IceCandidate)>,
+    /// `IceTransport::start` succeeded: the ICE role means something from then on.
+    pub(crate) ice_started: bool,
     pub(crate) dtls_created: bool,
-    pub(crate) dtls_local: Option<DtlsParameters>,
-    pub(crate) dtls_state: DtlsTransportState,
+    pub(crate) sctp_created: bool,
+    pub(crate) gathering_events: Subscribers<IceGatheringState>,
+    pub(crate) ice_events: Subscribers<IceConnectionState>,
     pub(crate) dtls_events: Subscribers<DtlsTransportState>,
-    pub(crate) dtls_role: Option<DtlsRole>,
-    pub(crate) cipher_suite: Option<CipherSuite>,
-    pub(crate) dtls_version: Option<sansrtc::dtls::DtlsVersion>,
-    pub(crate) srtp_profile: Option<sansrtc::srtp::SrtpProfile>,
-    pub(crate) dtls_error: Option<sansrtc::dtls::DtlsError>,
-    pub(crate) ice_failure: Option<sansrtc::ice::IceFailure>,
-    pub(crate) sctp_port: Option<u16>,
-    pub(crate) sctp_state: SctpTransportState,
     pub(crate) sctp_events: Subscribers<SctpTransportState>,
     pub(crate) channels: HashMap<u64, ChannelEntry>,
-    pub(crate) next_key: u64,
+    next_key: u64,
+    /// Stream id → channel key, for channels the engine knows.
+    pub(crate) ids: HashMap<u16, u64>,
+    /// Channels with sends waiting (quinn's blocked writers): the ones the task looks at
+    /// after each batch of acknowledgements.
+    pub(crate) blocked: HashSet<u64>,
+    /// Channels created before SCTP started, in creation order.
+    pub(crate) unstarted: Vec<u64>,
     /// Keys of channels the peer opened that no incoming stream has taken yet, oldest
     /// first. Each has its entry in `channels` (a forgotten channel's key is removed
     /// with it), so a peer can queue no more keys than the chain holds entries.
@@ -218,10 +266,6 @@ pub(crate) struct Snapshot {
     pub(crate) limits: ReceiveLimits,
     /// What every channel's queue is charged, together.
     unread_charged: usize,
-    /// Wire bytes read (or discarded) that SCTP has not been handed back yet.
-    to_release: usize,
-    /// A `Command::Release` is queued: the task will take `to_release` anyway.
-    release_posted: bool,
 }
 
 /// What one queued message counts against the bounds besides its bytes: the queue slot,
@@ -229,7 +273,56 @@ pub(crate) struct Snapshot {
 /// (which hold nothing of the SCTP window) could queue millions.
 pub(crate) const MESSAGE_OVERHEAD: usize = 64;
 
-impl Snapshot {
+impl State {
+    /// Tells the task that the engine may have something to send or a new deadline, as
+    /// quinn's `State::wake`.
+    pub(crate) fn wake(&mut self) {
+        self.woken = true;
+        if let Some(w) = self.driver.take() {
+            w.wake();
+        }
+    }
+
+    /// Whether the task was woken since it last looked; if not, `waker` is woken next.
+    pub(crate) fn take_woken(&mut self, waker: &Waker) -> bool {
+        if std::mem::take(&mut self.woken) {
+            return true;
+        }
+        self.driver = Some(waker.clone());
+        false
+    }
+
+    /// A place in channel `key`'s queue of waiting sends; `None` if there is no such
+    /// channel.
+    pub(crate) fn take_ticket(&mut self, key: u64) -> Option<u64> {
+        let c = self.channels.get_mut(&key)?;
+        let ticket = c.next_ticket;
+        c.next_ticket += 1;
+        c.senders.push_back(ticket);
+        self.blocked.insert(key);
+        Some(ticket)
+    }
+
+    /// A send on channel `key` finished or was withdrawn: the next may go.
+    pub(crate) fn drop_ticket(&mut self, key: u64, ticket: u64) {
+        let Some(c) = self.channels.get_mut(&key) else {
+            self.blocked.remove(&key);
+            return;
+        };
+        let first = c.senders.front() == Some(&ticket);
+        c.senders.retain(|&t| t != ticket);
+        if c.senders.is_empty() {
+            self.blocked.remove(&key);
+        } else if first {
+            c.writable.notify(usize::MAX);
+        }
+    }
+
+    /// Whether the SCTP transport has started (the engine has its channels).
+    pub(crate) fn sctp_started(&self) -> bool {
+        self.engine.sctp_transport().data_channels().is_some()
+    }
+
     /// Queues a message the task received on channel `key` (`wire` bytes of the SCTP
     /// window), unless nobody will read it or it breaks a bound.
     pub(crate) fn deliver(&mut self, key: u64, message: Message, wire: usize) -> Delivery {
@@ -258,23 +351,33 @@ impl Snapshot {
         Delivery::Queued
     }
 
-    /// Takes the next unread message of channel `key`. The second value says whether the
-    /// caller must post `Command::Release` so the task hands the bytes back to SCTP.
-    pub(crate) fn take_message(&mut self, key: u64) -> (Taken, bool) {
+    /// Takes the next unread message of channel `key`, handing its bytes back to the
+    /// SCTP receive window.
+    pub(crate) fn take_message(&mut self, key: u64) -> Taken {
         let Some(c) = self.channels.get_mut(&key) else {
-            return (Taken::End, false);
+            return Taken::End;
         };
         let Some(Unread { message, wire }) = c.inbox.queue.pop_front() else {
             if c.inbox.closed {
-                return (Taken::End, false);
+                return Taken::End;
             }
-            return (Taken::Wait(c.inbox.arrived.listen()), false);
+            return Taken::Wait(c.inbox.arrived.listen());
         };
         let charge = wire.max(message.len()) + MESSAGE_OVERHEAD;
         c.inbox.bytes -= wire;
         c.inbox.charged -= charge;
         self.unread_charged -= charge;
-        (Taken::Message(message), self.released(wire))
+        self.release(wire);
+        Taken::Message(message)
+    }
+
+    /// Hands `wire` bytes of messages read or dropped back to the SCTP receive window;
+    /// the task tells the peer the window reopened.
+    pub(crate) fn release(&mut self, wire: usize) {
+        if wire > 0 {
+            self.engine.sctp_transport_mut().release_received(wire);
+            self.wake();
+        }
     }
 
     /// A handle or message stream of channel `key` was made.
@@ -287,15 +390,14 @@ impl Snapshot {
 
     /// A handle or message stream of channel `key` is gone. When it was the last, the
     /// unread messages are dropped (W3C drops messages nobody listens for) and their
-    /// room in the window handed back; the result says whether to post
-    /// `Command::Release`.
-    pub(crate) fn remove_reader(&mut self, key: u64) -> bool {
+    /// room in the window handed back.
+    pub(crate) fn remove_reader(&mut self, key: u64) {
         let Some(c) = self.channels.get_mut(&key) else {
-            return false;
+            return;
         };
         c.inbox.readers -= 1;
         if !c.abandoned() {
-            return false;
+            return;
         }
         let queue = std::mem::take(&mut c.inbox.queue);
         let wire = std::mem::take(&mut c.inbox.bytes);
@@ -303,22 +405,26 @@ impl Snapshot {
         drop(queue);
         // A closed channel's last reader is the last thing that could observe it.
         self.forget_if_unobservable(key);
-        self.released(wire)
+        self.release(wire);
     }
 
-    /// Channel `key` closed (or never opened): ends its messages and events, and
-    /// forgets it if nothing can observe it any more. Returns its stream id, if it had
-    /// one.
-    pub(crate) fn close_channel(&mut self, key: u64) -> Option<u16> {
-        let c = self.channels.get_mut(&key)?;
-        c.set_state(DataChannelState::Closed);
-        let id = c.id;
+    /// Channel `key` closed (or never opened): ends its messages, events and waiting
+    /// sends, and forgets it if nothing can observe it any more.
+    pub(crate) fn close_channel(&mut self, key: u64) {
+        let Some(c) = self.channels.get_mut(&key) else {
+            return;
+        };
+        c.report(DataChannelState::Closed);
+        if let Some(id) = c.id
+            && self.ids.get(&id) == Some(&key)
+        {
+            self.ids.remove(&id);
+        }
         self.forget_if_unobservable(key);
-        id
     }
 
     /// Drops channel `key`'s entry once nothing can observe it, so a peer that opens
-    /// and closes channels without end does not grow the snapshot: handles hold their
+    /// and closes channels without end does not grow the state: handles hold their
     /// entry alive (they count as readers), and the only other holder of a key, the
     /// incoming queue, loses it here too.
     fn forget_if_unobservable(&mut self, key: u64) {
@@ -374,19 +480,6 @@ impl Snapshot {
         (self.channels.len(), self.incoming.len())
     }
 
-    /// Counts `wire` bytes as ready to hand back; true if a `Command::Release` must be
-    /// posted for them.
-    fn released(&mut self, wire: usize) -> bool {
-        self.to_release += wire;
-        wire > 0 && !std::mem::replace(&mut self.release_posted, true)
-    }
-
-    /// What the task hands back to SCTP now (it is serving `Command::Release`).
-    pub(crate) fn take_release(&mut self) -> usize {
-        self.release_posted = false;
-        std::mem::take(&mut self.to_release)
-    }
-
     pub(crate) fn add_channel(&mut self, entry: ChannelEntry) -> u64 {
         let key = self.next_key;
         self.next_key += 1;
@@ -401,102 +494,88 @@ impl Snapshot {
             None => Error::Closed,
         }
     }
-}
 
-/// What `gather` needs to bind the sockets and start the task.
-pub(crate) struct Launch {
-    pub(crate) gatherer: sansrtc::engine::Engine,
-    pub(crate) options: IceGathererOptions,
-    pub(crate) commands: Receiver<Command>,
+    /// Fails with the closed error once the task has ended.
+    pub(crate) fn running(&self) -> Result<(), Error> {
+        match self.done {
+            true => Err(self.closed_error()),
+            false => Ok(()),
+        }
+    }
 }
 
 pub(crate) struct Shared {
-    state: Mutex<Snapshot>,
+    state: Mutex<State>,
+    /// Notified after every change handles may wait for with `wait_for`; the message
+    /// queues and the senders have events of their own.
     changed: Event,
-    pub(crate) launch: Mutex<Option<Launch>>,
+    /// Live [`Link`]s: when the last goes, the task stops everything.
+    handles: AtomicUsize,
 }
 
 impl Shared {
-    /// State before anything is bound, and the queue commands wait in until `launch`.
-    pub(crate) fn new(
-        gatherer: sansrtc::engine::Engine,
-        options: IceGathererOptions,
-    ) -> (Arc<Self>, Sender<Command>) {
-        let (commands_tx, commands) = async_channel::unbounded();
-        let snapshot = Snapshot {
+    /// The state of a chain that has bound nothing yet.
+    pub(crate) fn new(engine: Engine, options: IceGathererOptions) -> Arc<Self> {
+        let state = State {
+            engine,
+            launch: Some(options),
             launched: false,
             done: false,
             failure: None,
-            ice_parameters: gatherer.ice_gatherer().local_parameters(),
+            stop_requested: false,
+            driver: None,
+            woken: false,
             local_addrs: Vec::new(),
-            local_candidates: Vec::new(),
-            gathering: gatherer.ice_gatherer().state(),
-            gathering_events: Subscribers::default(),
             ice_created: false,
-            ice_state: IceConnectionState::New,
-            ice_events: Subscribers::default(),
-            ice_role: None,
-            selected_pair: None,
+            ice_started: false,
             dtls_created: false,
-            dtls_local: None,
-            dtls_state: DtlsTransportState::New,
+            sctp_created: false,
+            gathering_events: Subscribers::default(),
+            ice_events: Subscribers::default(),
             dtls_events: Subscribers::default(),
-            dtls_role: None,
-            cipher_suite: None,
-            dtls_version: None,
-            srtp_profile: None,
-            dtls_error: None,
-            ice_failure: None,
-            sctp_port: None,
-            sctp_state: SctpTransportState::New,
             sctp_events: Subscribers::default(),
             channels: HashMap::new(),
             next_key: 0,
+            ids: HashMap::new(),
+            blocked: HashSet::new(),
+            unstarted: Vec::new(),
             incoming: VecDeque::new(),
             incoming_arrived: Event::new(),
             limits: ReceiveLimits::default(),
             unread_charged: 0,
-            to_release: 0,
-            release_posted: false,
         };
-        let shared = Shared {
-            state: Mutex::new(snapshot),
+        Arc::new(Shared {
+            state: Mutex::new(state),
             changed: Event::new(),
-            launch: Mutex::new(Some(Launch {
-                gatherer,
-                options,
-                commands,
-            })),
-        };
-        (Arc::new(shared), commands_tx)
+            handles: AtomicUsize::new(0),
+        })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Snapshot> {
-        // A panic elsewhere cannot leave the snapshot half-written in a way that matters
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic elsewhere cannot leave the state half-written in a way that matters
         // more than losing every handle would.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Reads the snapshot.
-    pub(crate) fn read<R>(&self, f: impl FnOnce(&Snapshot) -> R) -> R {
-        f(&self.lock())
-    }
-
-    /// Changes something in the snapshot that nobody waits for with `wait_for` (the
-    /// message queues have their own events), so nobody is woken.
-    pub(crate) fn quietly<R>(&self, f: impl FnOnce(&mut Snapshot) -> R) -> R {
-        f(&mut self.lock())
-    }
-
-    /// Changes the snapshot and wakes everyone waiting on it.
-    pub(crate) fn update<R>(&self, f: impl FnOnce(&mut Snapshot) -> R) -> R {
-        let r = f(&mut self.lock());
+    /// Wakes everyone waiting in `wait_for`.
+    pub(crate) fn notify(&self) {
         self.changed.notify(usize::MAX);
+    }
+
+    /// Changes the state and wakes everyone waiting on it.
+    pub(crate) fn update<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        let r = f(&mut self.lock());
+        self.notify();
         r
     }
 
+    /// Whether every handle is gone.
+    pub(crate) fn abandoned(&self) -> bool {
+        self.handles.load(Ordering::Acquire) == 0
+    }
+
     /// Waits until `f` returns something, calling it after every change.
-    pub(crate) async fn wait_for<R>(&self, mut f: impl FnMut(&mut Snapshot) -> Option<R>) -> R {
+    pub(crate) async fn wait_for<R>(&self, mut f: impl FnMut(&mut State) -> Option<R>) -> R {
         loop {
             // Listen before looking, so a change in between is not missed.
             let listener = self.changed.listen();
@@ -508,18 +587,42 @@ impl Shared {
     }
 }
 
-/// What every handle holds: the shared state and a sender of commands. The task ends
-/// when the last one is dropped.
-#[derive(Clone)]
+/// What every handle holds, as quinn's `ConnectionRef`: the shared state, counted. The
+/// task stops everything when the last one is dropped.
 pub(crate) struct Link {
     pub(crate) shared: Arc<Shared>,
-    pub(crate) commands: Sender<Command>,
+}
+
+impl Link {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        shared.handles.fetch_add(1, Ordering::AcqRel);
+        Link { shared }
+    }
+
+    /// Locks the shared state. Never hold the guard while a `Link` is made or dropped.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.shared.lock()
+    }
+}
+
+impl Clone for Link {
+    fn clone(&self) -> Self {
+        Link::new(self.shared.clone())
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        if self.shared.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.shared.lock().wake();
+        }
+    }
 }
 
 impl std::fmt::Debug for Link {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Link")
-            .field("launched", &self.shared.read(|s| s.launched))
+            .field("launched", &self.lock().launched)
             .finish_non_exhaustive()
     }
 }
@@ -533,7 +636,8 @@ pub(crate) struct Reader {
 }
 
 impl Reader {
-    /// The reader that [`Snapshot::take_incoming`] already counted for channel `key`.
+    /// The reader already counted for channel `key` ([`State::add_reader`], under the
+    /// lock that made or found the channel).
     pub(crate) fn counted(link: &Link, key: u64) -> Self {
         Reader {
             link: link.clone(),
@@ -541,84 +645,31 @@ impl Reader {
         }
     }
 
-    /// A reader of channel `key` and its parameters; `None` if there is no such channel.
-    pub(crate) fn new(link: &Link, key: u64) -> Option<(Self, DataChannelParameters)> {
-        let params = link.shared.quietly(|s| {
-            let params = s.channels.get(&key)?.params.clone();
-            s.add_reader(key);
-            Some(params)
-        })?;
-        let reader = Reader {
-            link: link.clone(),
-            key,
-        };
-        Some((reader, params))
-    }
-
     /// The next message if one is queued (and the bytes it held go back to SCTP), the
     /// end, or what to wait on.
     pub(crate) fn take(&self) -> Taken {
-        let (taken, post) = self.link.shared.quietly(|s| s.take_message(self.key));
-        if post {
-            self.link.post_release();
-        }
-        taken
+        self.link.lock().take_message(self.key)
     }
 
     /// Unread wire bytes of the channel.
     pub(crate) fn unread_bytes(&self) -> usize {
-        self.link.shared.read(|s| {
-            s.channels
-                .get(&self.key)
-                .map_or(0, ChannelEntry::unread_bytes)
-        })
+        self.link
+            .lock()
+            .channels
+            .get(&self.key)
+            .map_or(0, ChannelEntry::unread_bytes)
     }
 }
 
 impl Clone for Reader {
     fn clone(&self) -> Self {
-        self.link.shared.quietly(|s| s.add_reader(self.key));
-        Reader {
-            link: self.link.clone(),
-            key: self.key,
-        }
+        self.link.lock().add_reader(self.key);
+        Reader::counted(&self.link, self.key)
     }
 }
 
 impl Drop for Reader {
     fn drop(&mut self) {
-        if self.link.shared.quietly(|s| s.remove_reader(self.key)) {
-            self.link.post_release();
-        }
-    }
-}
-
-impl Link {
-    /// Tells the task that read bytes wait to be handed back to SCTP (once per batch:
-    /// the snapshot remembers that one is queued). A stopped task needs no telling.
-    fn post_release(&self) {
-        let _ = self.commands.try_send(Command::Release);
-    }
-
-    /// Queues a command that needs no answer.
-    pub(crate) fn post(&self, command: Command) -> Result<(), Error> {
-        self.commands
-            .try_send(command)
-            .map_err(|_| self.shared.read(Snapshot::closed_error))
-    }
-
-    /// Binds the sockets and starts the task (gathering), then sends `command` and waits
-    /// for its answer.
-    pub(crate) async fn call<R: Runtime, T>(
-        &self,
-        command: impl FnOnce(Sender<Result<T, Error>>) -> Command,
-    ) -> Result<T, Error> {
-        crate::gatherer::launch::<R>(self)?;
-        let (tx, rx) = async_channel::bounded(1);
-        self.post(command(tx))?;
-        match rx.recv().await {
-            Ok(result) => result,
-            Err(_) => Err(self.shared.read(Snapshot::closed_error)),
-        }
+        self.link.lock().remove_reader(self.key);
     }
 }

@@ -48,6 +48,11 @@ async fn bulk_send_waits_at_the_high_water_mark_and_delivers_every_byte_in_order
 }
 
 #[async_std::test]
+async fn a_send_dropped_while_it_waits_withdraws_its_message_and_the_next_goes() {
+    cases::a_send_dropped_while_it_waits_withdraws_its_message_and_the_next_goes().await
+}
+
+#[async_std::test]
 async fn ipv6_loopback_connects_and_low_threshold_event_fires() {
     cases::ipv6_loopback_connects_and_low_threshold_event_fires().await
 }

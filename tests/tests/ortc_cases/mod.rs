@@ -334,6 +334,47 @@ pub async fn bulk_send_waits_at_the_high_water_mark_and_delivers_every_byte_in_o
     b.ice.stop().await;
 }
 
+pub async fn a_send_dropped_while_it_waits_withdraws_its_message_and_the_next_goes() {
+    let Some((a, b)) = connected("127.0.0.1:0").await else {
+        return;
+    };
+    let mut incoming = b.sctp.incoming_channels();
+    let tx = a
+        .sctp
+        .create_data_channel(DataChannelParameters::new("turns"))
+        .unwrap();
+    // At a mark of 0 a send waits until everything before it is acknowledged.
+    tx.set_high_water_mark(0);
+    within("open", tx.open()).await.unwrap();
+    let big = Bytes::from(vec![1u8; 256 << 10]);
+    within("first", tx.send_binary(big)).await.unwrap();
+    // A quarter MiB takes round trips of slow start to be acknowledged, so this send
+    // waits; dropping it withdraws its message.
+    assert!(
+        futures_lite::future::poll_once(tx.send_text("withdrawn"))
+            .await
+            .is_none()
+    );
+    // The withdrawn send holds nobody back, and waiting sends go in the order made.
+    let (second, third) = within(
+        "waiting sends",
+        futures_lite::future::zip(tx.send_text("second"), tx.send_text("third")),
+    )
+    .await;
+    second.unwrap();
+    third.unwrap();
+    let rx = within("incoming", incoming.next()).await.unwrap();
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(within("recv", rx.recv()).await.unwrap());
+    }
+    assert_eq!(got[0].len(), 256 << 10);
+    assert_eq!(got[1], Message::Text("second".into()));
+    assert_eq!(got[2], Message::Text("third".into()));
+    a.ice.stop().await;
+    b.ice.stop().await;
+}
+
 pub async fn ipv6_loopback_connects_and_low_threshold_event_fires() {
     let Some((a, b)) = connected("[::1]:0").await else {
         return;
