@@ -19,8 +19,8 @@ pub enum DataChannelError {
     /// No channel has this id.
     #[error("no data channel with id {0}")]
     UnknownChannel(u16),
-    /// The channel is not open (W3C InvalidStateError).
-    #[error("data channel {0} is not open")]
+    /// The channel is closing or closed (W3C InvalidStateError).
+    #[error("data channel {0} is closing or closed")]
     NotOpen(u16),
     /// A negotiated channel's id, or the requested id, is taken.
     #[error("data channel id {0} is already in use")]
@@ -381,7 +381,8 @@ impl DataChannels {
         }
     }
 
-    /// Send a string message.
+    /// Send a string message. On a channel still connecting it waits for the channel
+    /// to open and goes first (ordered, whatever the channel's setting).
     pub fn send_text(&mut self, id: u16, text: &str) -> Result<(), DataChannelError> {
         let ppid = if text.is_empty() {
             Ppid::STRING_EMPTY
@@ -406,11 +407,18 @@ impl DataChannels {
             .channels
             .get(&id)
             .ok_or(DataChannelError::UnknownChannel(id))?;
-        if c.info.state != DataChannelState::Open {
-            return Err(DataChannelError::NotOpen(id));
-        }
+        // Before it opens (the peer's DATA_CHANNEL_ACK, or the association, still to
+        // come) a message queues behind the DATA_CHANNEL_OPEN. RFC 8832 §6 lets the opener
+        // send before the ACK if it sends ordered, so the peer takes the OPEN first.
+        let unordered = match c.info.state {
+            DataChannelState::Open => !c.info.ordered,
+            DataChannelState::Connecting => false,
+            DataChannelState::Closing | DataChannelState::Closed => {
+                return Err(DataChannelError::NotOpen(id));
+            }
+        };
         let opts = SendOptions {
-            unordered: !c.info.ordered,
+            unordered,
             max_retransmits: c.info.max_retransmits,
             max_lifetime: c
                 .info

@@ -507,3 +507,42 @@ fn opens_with_the_wrong_id_parity_are_refused() {
     assert_eq!(mine % 2, 1);
     assert!(events(&mut p, b).contains(&DataChannelEvent::Open(mine)));
 }
+
+/// Messages sent on a channel before it opens wait for it, go out behind the
+/// DATA_CHANNEL_OPEN (ordered, even on an unordered channel, RFC 8832 §6) and arrive in
+/// order; a closed channel still refuses.
+#[test]
+fn messages_sent_before_the_channel_opens_wait_and_arrive_in_order() {
+    let mut p = pair(9, LinkConfig::new().latency(Duration::from_millis(10)));
+    let (a, b) = (p.a, p.b);
+    let dc = &mut p.sim.endpoint_mut(a).layer;
+    let id = dc
+        .create(
+            "eager",
+            DataChannelInit {
+                ordered: false,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(dc.channel(id).unwrap().state, DataChannelState::Connecting);
+    for i in 0..20 {
+        dc.send_text(id, &format!("early {i}")).unwrap();
+    }
+    assert!(dc.buffered_amount(id) > 0);
+    p.sim.run_for(Duration::from_millis(500));
+    let got: Vec<String> = events(&mut p, b)
+        .into_iter()
+        .filter_map(|e| match e {
+            DataChannelEvent::Message { id: m, data, .. } if m == id => {
+                Some(String::from_utf8(data.to_vec()).unwrap())
+            }
+            _ => None,
+        })
+        .collect();
+    let want: Vec<String> = (0..20).map(|i| format!("early {i}")).collect();
+    assert_eq!(got, want);
+    let dc = &mut p.sim.endpoint_mut(a).layer;
+    dc.close(id).unwrap();
+    assert!(dc.send_text(id, "late").is_err());
+}
