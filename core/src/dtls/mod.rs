@@ -583,6 +583,51 @@ impl Dtls {
         Ok(true)
     }
 
+    /// Append one application-data record, written in place by `write`, to `out`: the
+    /// datagrams of one GSO batch being built end to end in one buffer, so a packet is
+    /// written once and sealed where it lies, with no buffer of its own and no copy into
+    /// the batch. Returns the record's length, or `None` when `write` declined (`out`
+    /// is left as it was). Datagrams this session queued itself (handshake, alerts)
+    /// come from [`poll_output`](Self::poll_output) and go first:
+    /// [`has_queued_datagrams`](Self::has_queued_datagrams) tells.
+    pub fn seal_append(
+        &mut self,
+        out: &mut Vec<u8>,
+        write: impl FnOnce(&mut Vec<u8>) -> bool,
+    ) -> Result<Option<usize>, DtlsError> {
+        if self.state != State::Connected {
+            return Err(DtlsError::NotConnected);
+        }
+        let Some(cipher) = &self.write_cipher else {
+            return Err(DtlsError::NotConnected);
+        };
+        let at = out.len();
+        out.resize(at + cipher.prefix_len(), 0);
+        if !write(out) {
+            out.truncate(at);
+            return Ok(None);
+        }
+        let len = out.len() - at - cipher.prefix_len();
+        if len > MAX_APP_RECORD {
+            out.truncate(at);
+            return Err(DtlsError::MessageTooLarge(len));
+        }
+        self.last_app_plaintext = len;
+        let seq = self.next_write_seq();
+        let epoch = self.write_epoch;
+        if let Some(c) = &self.write_cipher {
+            c.seal_in_place(out, at, APPLICATION_DATA, epoch, seq);
+        }
+        self.stats.datagrams_sent += 1;
+        Ok(Some(out.len() - at))
+    }
+
+    /// Whether datagrams this session queued itself wait in
+    /// [`poll_output`](Self::poll_output).
+    pub fn has_queued_datagrams(&self) -> bool {
+        !self.out.is_empty()
+    }
+
     /// Close: send close_notify. Queued datagrams stay queued.
     pub fn close(&mut self) {
         if matches!(self.state, State::Closed | State::Failed) {

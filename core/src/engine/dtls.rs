@@ -16,7 +16,7 @@ const MAX_EARLY: usize = 8;
 
 /// Most datagrams one transmit carries (a GSO batch); the driver caps it further to what
 /// the socket takes.
-const MAX_BATCH: usize = 64;
+pub(super) const MAX_BATCH: usize = 64;
 
 #[derive(Debug)]
 pub(crate) struct DtlsPart {

@@ -52,6 +52,8 @@ use std::time::Instant;
 use crate::demux::{PacketKind, classify};
 use crate::dtls::DtlsCertificate;
 use crate::ice::{IceEvent, release_if_empty};
+use bytes::Bytes;
+
 use crate::io::{Endpoint, Input, Output, Receive, Transmit};
 use crate::ortc::{
     DtlsTransport, IceGatherer, IceGathererConfig, IceTransport, OrtcEvent, SctpTransport,
@@ -105,6 +107,8 @@ pub struct Engine {
     pub(crate) events: VecDeque<OrtcEvent>,
     /// Transmits ready to go (DTLS datagrams held until ICE had a pair).
     pending: VecDeque<Transmit>,
+    /// Bytes in the last SCTP batch: the next one's buffer size.
+    batch_hint: usize,
 }
 
 impl Engine {
@@ -120,6 +124,7 @@ impl Engine {
             sctp,
             events: VecDeque::new(),
             pending: VecDeque::new(),
+            batch_hint: 0,
         }
     }
 
@@ -197,6 +202,58 @@ impl Engine {
         self.dtls.handle_datagram(r.now, r.contents, rtt);
     }
 
+    /// The SCTP packets ready now, each written once into its place in one buffer and
+    /// sealed there as a DTLS record: one GSO batch of equal-size datagrams (the last
+    /// may be shorter), with no per-datagram buffer and no copy into the batch. Only
+    /// once the session's own datagrams (handshake, alerts) have gone, so order holds.
+    fn sctp_batch(&mut self) -> Option<Transmit> {
+        let (Some(c), Some(d)) = (&mut self.sctp.channels, &mut self.dtls.session) else {
+            return None;
+        };
+        if !self.sctp.started || !d.is_connected() || d.has_queued_datagrams() {
+            return None;
+        }
+        self.ice.agent.selected_pair()?;
+        // Sized from the last batch, so a bulk sender's batches never grow (a grown
+        // buffer would copy what it holds).
+        let mut batch = Vec::with_capacity(self.batch_hint.max(2048));
+        let (mut seg, mut count) = (0, 0);
+        while count < dtls::MAX_BATCH {
+            let at = batch.len();
+            let len = match d.seal_append(&mut batch, |buf| c.poll_transmit(buf)) {
+                Ok(Some(len)) => len,
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::debug!(error = %e, "SCTP packet not sealed");
+                    break;
+                }
+            };
+            if count == 0 {
+                seg = len;
+            } else if len > seg {
+                // Longer than the batch's segments (a full packet after a short SACK):
+                // it leads the next transmit instead.
+                let next = Bytes::from(batch.split_off(at));
+                self.pending
+                    .extend(self.ice.agent.transmit_on_selected(next));
+                break;
+            }
+            count += 1;
+            if len < seg {
+                break;
+            }
+        }
+        if count == 0 {
+            return None;
+        }
+        self.batch_hint = batch.len();
+        let mut t = self.ice.agent.transmit_on_selected(Bytes::from(batch))?;
+        if count > 1 {
+            t.segment_size = Some(seg);
+        }
+        Some(t)
+    }
+
     /// ICE chose (or changed) the pair: DTLS can start, and what it wrote before has
     /// somewhere to go.
     fn on_selected_pair(&mut self) {
@@ -243,8 +300,6 @@ impl Endpoint for Engine {
                 }
                 Output::Timeout(t) => t,
             };
-            // SCTP packets are written straight into DTLS records, so they leave now.
-            self.sctp.write_into(&mut self.dtls);
             let dtls_deadline = match self.dtls.poll(self.now, &self.ice.agent) {
                 dtls::Polled::Transmit(t) => return Output::Transmit(t),
                 dtls::Polled::Data(p) => {
@@ -258,6 +313,9 @@ impl Endpoint for Engine {
                 }
                 dtls::Polled::Deadline(t) => t,
             };
+            if let Some(t) = self.sctp_batch() {
+                return Output::Transmit(t);
+            }
             let sctp_deadline = match self.sctp.poll(self.now, &mut self.dtls, &mut self.events) {
                 sctp::Polled::Event(e) => return Output::Event(e),
                 sctp::Polled::Again => continue,

@@ -179,16 +179,6 @@ impl SctpPart {
         }
     }
 
-    /// Seal every SCTP packet ready now into DTLS records, in place.
-    pub(crate) fn write_into(&mut self, dtls: &mut DtlsPart) {
-        if let (Some(c), Some(d)) = (&mut self.channels, &mut dtls.session)
-            && self.started
-            && d.is_connected()
-        {
-            while d.send_with(|buf| c.poll_transmit(buf)).unwrap_or(false) {}
-        }
-    }
-
     /// One round of the channels' output. State changes it causes are queued in
     /// `events`; a channel event comes back directly, as it is the common case (one per
     /// message).
