@@ -18,7 +18,7 @@ use sansrtc::crypto::default_provider;
 use sansrtc::dtls::DtlsCertificate;
 use sansrtc::engine::{Engine, EngineConfig};
 use sansrtc::io::{Endpoint, Input, Output, Protocol, Receive};
-use sansrtc::ortc::{IceGathererConfig, IceRole, OrtcEvent};
+use sansrtc::ortc::{IceRole, OrtcEvent};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -164,13 +164,7 @@ impl Ours {
         let local = socket.local_addr().unwrap();
         let cert = DtlsCertificate::generate(&*default_provider()).unwrap();
         let mut chain = Engine::new(
-            EngineConfig {
-                ice: IceGathererConfig {
-                    seed: Some(seed),
-                    ..Default::default()
-                },
-                ..EngineConfig::with_certificate(cert)
-            },
+            EngineConfig::with_certificate(cert).seeded(seed),
             Instant::now(),
         );
         chain.ice_gatherer_mut().gather(&[local]).unwrap();

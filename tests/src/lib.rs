@@ -101,18 +101,12 @@ pub mod ortc {
 
     use sansrtc::dtls::DtlsCertificate;
     use sansrtc::engine::{Engine, EngineConfig};
-    use sansrtc::ortc::{IceGathererConfig, IceRole};
+    use sansrtc::ortc::IceRole;
 
     /// A whole engine (ICE, DTLS, SCTP on port 5000) gathered on `addr`, its clock from `now`.
     pub fn chain(seed: u64, addr: SocketAddr, cert: &DtlsCertificate, now: Instant) -> Engine {
         let mut e = Engine::new(
-            EngineConfig {
-                ice: IceGathererConfig {
-                    seed: Some(seed),
-                    ..Default::default()
-                },
-                ..EngineConfig::with_certificate(cert.clone())
-            },
+            EngineConfig::with_certificate(cert.clone()).seeded(seed),
             now,
         );
         e.ice_gatherer_mut()

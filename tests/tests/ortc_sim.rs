@@ -24,16 +24,7 @@ struct Pair {
 
 fn chain(seed: u64, addr: SocketAddr, now: Instant) -> Engine {
     let cert = DtlsCertificate::generate(&*default_provider()).unwrap();
-    let mut e = Engine::new(
-        EngineConfig {
-            ice: IceGathererConfig {
-                seed: Some(seed),
-                ..Default::default()
-            },
-            ..EngineConfig::with_certificate(cert)
-        },
-        now,
-    );
+    let mut e = Engine::new(EngineConfig::with_certificate(cert).seeded(seed), now);
     e.ice_gatherer_mut().gather(&[addr]).unwrap();
     e.dtls_transport_mut().config_mut().unwrap().seed = seed;
     e.sctp_transport_mut().config_mut().seed = seed;

@@ -80,7 +80,7 @@ fn ortc_snapshot(e: &Engine) -> String {
 
 /// Whether the chains connected (the replay test checks it for clean seeds).
 pub fn run_ortc_chain(data: &[u8]) -> bool {
-    use sansrtc::ortc::{DataChannelParameters, IceGathererConfig, IceRole};
+    use sansrtc::ortc::{DataChannelParameters, IceRole};
     static CERTS: OnceLock<(DtlsCertificate, DtlsCertificate)> = OnceLock::new();
     let (ca, cb) = CERTS.get_or_init(|| {
         let p = sansrtc::crypto::default_provider();
@@ -95,13 +95,7 @@ pub fn run_ortc_chain(data: &[u8]) -> bool {
     let mut now = base_instant();
     let chain = |seed: u64, addr: SocketAddr, cert: &DtlsCertificate| {
         let mut e = Engine::new(
-            EngineConfig {
-                ice: IceGathererConfig {
-                    seed: Some(seed),
-                    ..Default::default()
-                },
-                ..EngineConfig::with_certificate(cert.clone())
-            },
+            EngineConfig::with_certificate(cert.clone()).seeded(seed),
             now,
         );
         e.ice_gatherer_mut()

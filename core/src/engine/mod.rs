@@ -92,6 +92,13 @@ impl EngineConfig {
             ..EngineConfig::default()
         }
     }
+
+    /// This config with `seed` steering every random choice of every layer (ICE draws
+    /// from it, DTLS and SCTP from seeds derived from it): for reproducible simulations.
+    pub fn seeded(mut self, seed: u64) -> Self {
+        self.ice.seed = Some(seed);
+        self
+    }
 }
 
 /// Everything one remote peer needs, driven as one [`Endpoint`]. See the

@@ -33,13 +33,7 @@ static ALLOC: Counting = Counting;
 /// An engine gathered on `addr` (certificates are costly to make: pass one in).
 fn chain(seed: u64, addr: SocketAddr, cert: &DtlsCertificate, now: Instant) -> Engine {
     let mut e = Engine::new(
-        EngineConfig {
-            ice: IceGathererConfig {
-                seed: Some(seed),
-                ..Default::default()
-            },
-            ..EngineConfig::with_certificate(cert.clone())
-        },
+        EngineConfig::with_certificate(cert.clone()).seeded(seed),
         now,
     );
     e.ice_gatherer_mut()
