@@ -5,11 +5,27 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
+use super::Event;
 use super::IcePart;
 use crate::dtls::{Dtls, DtlsCertificate, DtlsConfig, DtlsError, DtlsEvent, DtlsRole, Fingerprint};
 use crate::ice::IceAgent;
 use crate::io::{Output, Transmit};
-use crate::ortc::{DtlsRoleParam, DtlsTransportState, OrtcEvent};
+
+/// `RTCDtlsTransportState`.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DtlsTransportState {
+    /// Not started.
+    New,
+    /// Started; waiting for ICE or in the handshake.
+    Connecting,
+    /// Handshake done, peer certificate matched.
+    Connected,
+    /// Closed by either end.
+    Closed,
+    /// Handshake or fingerprint failure.
+    Failed,
+}
 
 /// DTLS datagrams kept from before `start` (a peer's first flight is a few).
 const MAX_EARLY: usize = 8;
@@ -26,8 +42,8 @@ pub(crate) struct DtlsPart {
     pub(crate) base: Option<DtlsConfig>,
     /// The role taken at `start`.
     pub(crate) role: Option<DtlsRole>,
-    /// The role we announce (`auto` unless the application chose one).
-    pub(crate) local_role: DtlsRoleParam,
+    /// The role we announce: `None` is `auto`, unless the application chose one.
+    pub(crate) local_role: Option<DtlsRole>,
     pub(crate) remote_fingerprints: Vec<Fingerprint>,
     pub(crate) session: Option<Dtls>,
     pub(crate) state: DtlsTransportState,
@@ -61,7 +77,7 @@ impl DtlsPart {
             base,
             certificates,
             role: None,
-            local_role: DtlsRoleParam::Auto,
+            local_role: None,
             remote_fingerprints: Vec::new(),
             session: None,
             state: DtlsTransportState::New,
@@ -86,10 +102,10 @@ impl DtlsPart {
         self.base.is_some()
     }
 
-    pub(crate) fn set_state(&mut self, s: DtlsTransportState, events: &mut VecDeque<OrtcEvent>) {
+    pub(crate) fn set_state(&mut self, s: DtlsTransportState, events: &mut VecDeque<Event>) {
         if self.state != s {
             self.state = s;
-            events.push_back(OrtcEvent::DtlsStateChange(s));
+            events.push_back(Event::DtlsStateChange(s));
         }
     }
 
@@ -143,7 +159,7 @@ impl DtlsPart {
     }
 
     /// close_notify to the peer.
-    pub(crate) fn stop(&mut self, events: &mut VecDeque<OrtcEvent>) {
+    pub(crate) fn stop(&mut self, events: &mut VecDeque<Event>) {
         if let Some(d) = &mut self.session {
             d.close();
         }

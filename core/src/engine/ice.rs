@@ -4,10 +4,44 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::crypto::{CryptoProvider, HashAlgorithm};
+use std::net::SocketAddr;
+
+use crate::crypto::{CryptoProvider, HashAlgorithm, default_provider};
 use crate::ice::{IceAgent, IceConfig};
 use crate::io::{Endpoint, Input, Receive};
-use crate::ortc::IceGathererConfig;
+
+/// How a gatherer is set up.
+#[derive(Debug, Clone)]
+pub struct IceGathererConfig {
+    /// Seed for credentials, tie-breaker and transaction ids, and (derived from those) for
+    /// the DTLS and SCTP layers above. `None` draws one from the crypto provider, as every
+    /// chain on a network needs its own; set it for reproducible simulations.
+    pub seed: Option<u64>,
+    /// The one crypto provider of the chain built on this gatherer: ICE's STUN integrity
+    /// and DTLS (with its cookies) use it, and SRTP is to be keyed through the DTLS
+    /// transport's, which is this one. The default is ring; a simulation that
+    /// must replay byte for byte plugs in a seeded one (feature `insecure-seeded-crypto`).
+    pub provider: Arc<dyn CryptoProvider>,
+    /// STUN servers for server-reflexive candidates.
+    pub stun_servers: Vec<SocketAddr>,
+    /// Run as ICE-lite (answer checks, never send them).
+    pub lite: bool,
+    /// Pacing of connectivity checks (RFC 8445 §14.2, Ta); `None` keeps the agent's
+    /// default.
+    pub ta: Option<Duration>,
+}
+
+impl Default for IceGathererConfig {
+    fn default() -> Self {
+        IceGathererConfig {
+            seed: None,
+            provider: default_provider(),
+            stun_servers: Vec::new(),
+            lite: false,
+            ta: None,
+        }
+    }
+}
 
 /// Checks kept from before `start`.
 const MAX_EARLY_CHECKS: usize = 16;

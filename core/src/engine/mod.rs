@@ -6,7 +6,7 @@
 //! through [`Endpoint::handle_input`], and [`Endpoint::poll_output`] hands out transmits
 //! on the ICE-selected pair, events of every layer and the soonest deadline of all of
 //! them. It demultiplexes per RFC 7983: STUN to ICE, DTLS to DTLS (once ICE has verified
-//! the sender), anything else up as [`OrtcEvent::Datagram`].
+//! the sender), anything else up as [`Event::Datagram`].
 //!
 //! Applications do not talk to the parts directly: the ORTC objects are borrowed views
 //! onto the engine with aiortc's names ([`Engine::ice_gatherer`],
@@ -42,22 +42,45 @@ mod ice;
 mod sctp;
 
 pub(crate) use dtls::DtlsPart;
+pub use dtls::DtlsTransportState;
+pub use ice::IceGathererConfig;
 pub(crate) use ice::IcePart;
 pub(crate) use sctp::SctpPart;
+pub use sctp::SctpTransportState;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use bytes::Bytes;
+
 use crate::demux::{PacketKind, classify};
 use crate::dtls::DtlsCertificate;
 use crate::ice::{IceEvent, release_if_empty};
-use bytes::Bytes;
 
+use crate::datachannel::DataChannelEvent;
 use crate::io::{Endpoint, Input, Output, Receive, Transmit};
-use crate::ortc::{
-    DtlsTransport, IceGatherer, IceGathererConfig, IceTransport, OrtcEvent, SctpTransport,
-};
+
+/// Something the application should know about, from any layer of the engine (the ORTC
+/// views name it `Event`).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// From the ICE agent: candidates to signal, gathering and connection states (the
+    /// `RTCIceTransport` state is the connection state), the selected pair, a role change.
+    Ice(IceEvent),
+    /// `RTCDtlsTransport.state` changed.
+    DtlsStateChange(DtlsTransportState),
+    /// Application data from DTLS, when no SCTP transport sits above it.
+    DtlsData(Bytes),
+    /// `RTCSctpTransport.state` changed.
+    SctpStateChange(SctpTransportState),
+    /// A data channel event (open, message, closing, closed, buffered amount low).
+    DataChannel(DataChannelEvent),
+    /// A datagram no layer of this chain takes (with ICE alone: everything not STUN;
+    /// with DTLS: RTP and RTCP, until the media layer is there).
+    Datagram(Receive),
+}
 
 /// How an engine is built.
 #[derive(Debug, Clone)]
@@ -67,10 +90,10 @@ pub struct EngineConfig {
     pub ice: IceGathererConfig,
     /// DTLS certificates: the first is presented, all are in the local fingerprints.
     /// With none the engine has no DTLS layer and hands DTLS datagrams up as
-    /// [`OrtcEvent::Datagram`].
+    /// [`Event::Datagram`].
     pub certificates: Vec<DtlsCertificate>,
     /// The SCTP port (`new RTCSctpTransport(transport, port)`). With `None` the engine
-    /// has no SCTP layer and hands DTLS application data up as [`OrtcEvent::DtlsData`].
+    /// has no SCTP layer and hands DTLS application data up as [`Event::DtlsData`].
     pub sctp_port: Option<u16>,
 }
 
@@ -111,7 +134,7 @@ pub struct Engine {
     pub(crate) dtls: DtlsPart,
     pub(crate) sctp: SctpPart,
     /// Events for the application, raised by calls or by one part for another.
-    pub(crate) events: VecDeque<OrtcEvent>,
+    pub(crate) events: VecDeque<Event>,
     /// Transmits ready to go (DTLS datagrams held until ICE had a pair).
     pending: VecDeque<Transmit>,
     /// Bytes in the last SCTP batch: the next one's buffer size.
@@ -133,46 +156,6 @@ impl Engine {
             pending: VecDeque::new(),
             batch_hint: 0,
         }
-    }
-
-    /// `RTCIceGatherer`: local parameters and candidates.
-    pub fn ice_gatherer(&self) -> IceGatherer<&Engine> {
-        IceGatherer { e: self }
-    }
-
-    /// The gatherer, to gather.
-    pub fn ice_gatherer_mut(&mut self) -> IceGatherer<&mut Engine> {
-        IceGatherer { e: self }
-    }
-
-    /// `RTCIceTransport`: connectivity checks and the selected pair.
-    pub fn ice_transport(&self) -> IceTransport<&Engine> {
-        IceTransport { e: self }
-    }
-
-    /// The ICE transport, to start it and add candidates.
-    pub fn ice_transport_mut(&mut self) -> IceTransport<&mut Engine> {
-        IceTransport { e: self }
-    }
-
-    /// `RTCDtlsTransport`: the DTLS session over the ICE transport.
-    pub fn dtls_transport(&self) -> DtlsTransport<&Engine> {
-        DtlsTransport { e: self }
-    }
-
-    /// The DTLS transport, to configure and start it.
-    pub fn dtls_transport_mut(&mut self) -> DtlsTransport<&mut Engine> {
-        DtlsTransport { e: self }
-    }
-
-    /// `RTCSctpTransport` and its data channels, over the DTLS transport.
-    pub fn sctp_transport(&self) -> SctpTransport<&Engine> {
-        SctpTransport { e: self }
-    }
-
-    /// The SCTP transport, to start it and use its data channels.
-    pub fn sctp_transport_mut(&mut self) -> SctpTransport<&mut Engine> {
-        SctpTransport { e: self }
     }
 
     /// The latest time the engine was given (its start time before any input).
@@ -202,7 +185,7 @@ impl Engine {
             return;
         };
         if classify(&r.contents) != PacketKind::Dtls || !self.dtls.enabled() {
-            self.events.push_back(OrtcEvent::Datagram(r));
+            self.events.push_back(Event::Datagram(r));
             return;
         }
         let rtt = self.ice.agent.selected_rtt();
@@ -275,7 +258,7 @@ impl Engine {
 }
 
 impl Endpoint for Engine {
-    type Event = OrtcEvent;
+    type Event = Event;
 
     fn handle_input(&mut self, input: Input) {
         self.now = self.now.max(input.now());
@@ -289,7 +272,7 @@ impl Endpoint for Engine {
         }
     }
 
-    fn poll_output(&mut self) -> Output<OrtcEvent> {
+    fn poll_output(&mut self) -> Output<Event> {
         loop {
             if let Some(t) = self.pending.pop_front() {
                 return Output::Transmit(t);
@@ -303,7 +286,7 @@ impl Endpoint for Engine {
                     if matches!(e, IceEvent::SelectedPairChange { .. }) {
                         self.on_selected_pair();
                     }
-                    return Output::Event(OrtcEvent::Ice(e));
+                    return Output::Event(Event::Ice(e));
                 }
                 Output::Timeout(t) => t,
             };
@@ -316,7 +299,7 @@ impl Endpoint for Engine {
                 dtls::Polled::State(s) => {
                     self.sctp
                         .on_dtls_state(s, self.now, &self.ice.agent, &mut self.events);
-                    return Output::Event(OrtcEvent::DtlsStateChange(s));
+                    return Output::Event(Event::DtlsStateChange(s));
                 }
                 dtls::Polled::Deadline(t) => t,
             };

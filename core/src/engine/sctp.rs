@@ -6,12 +6,26 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::{DtlsPart, IcePart};
+use super::{DtlsTransportState, Event};
 use crate::datachannel::{DataChannelConfig, DataChannelEvent, DataChannels};
 use crate::dtls::DtlsRole;
 use crate::ice::IceAgent;
 use crate::io::{IDLE_TIMEOUT, Output};
-use crate::ortc::{DtlsTransportState, OrtcEvent, SctpTransportState};
 use crate::sctp::{Association, SctpConfig};
+
+/// `RTCSctpTransportState`.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SctpTransportState {
+    /// Not started.
+    New,
+    /// Started; waiting for DTLS or the association.
+    Connecting,
+    /// The association is up.
+    Connected,
+    /// Shut down, aborted or failed.
+    Closed,
+}
 
 /// SCTP packets kept from before `start` (the peer's INIT and what follows it); the
 /// newest are kept, as a retransmission supersedes what it repeats.
@@ -23,7 +37,7 @@ const MAX_EARLY: usize = 4;
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Polled {
     /// A channel event for the application.
-    Event(OrtcEvent),
+    Event(Event),
     /// Something happened (a packet sent, a state change queued): poll again.
     Again,
     /// Nothing more now; call again by then.
@@ -65,10 +79,10 @@ impl SctpPart {
         }
     }
 
-    pub(crate) fn set_state(&mut self, s: SctpTransportState, events: &mut VecDeque<OrtcEvent>) {
+    pub(crate) fn set_state(&mut self, s: SctpTransportState, events: &mut VecDeque<Event>) {
         if self.state != s {
             self.state = s;
-            events.push_back(OrtcEvent::SctpStateChange(s));
+            events.push_back(Event::SctpStateChange(s));
         }
     }
 
@@ -96,7 +110,7 @@ impl SctpPart {
         now: Instant,
         dtls: DtlsTransportState,
         ice: &IceAgent,
-        events: &mut VecDeque<OrtcEvent>,
+        events: &mut VecDeque<Event>,
     ) {
         let early = std::mem::take(&mut self.early);
         let channels = self.channels(role, now);
@@ -131,7 +145,7 @@ impl SctpPart {
 
     /// End the association (SCTP ABORT), so channels report `closed` and sends fail
     /// instead of vanishing.
-    pub(crate) fn abort(&mut self, reason: &str, events: &mut VecDeque<OrtcEvent>) {
+    pub(crate) fn abort(&mut self, reason: &str, events: &mut VecDeque<Event>) {
         if let Some(c) = &mut self.channels {
             c.association_mut().abort(reason);
         }
@@ -145,7 +159,7 @@ impl SctpPart {
         s: DtlsTransportState,
         now: Instant,
         ice: &IceAgent,
-        events: &mut VecDeque<OrtcEvent>,
+        events: &mut VecDeque<Event>,
     ) {
         match s {
             DtlsTransportState::Connected => self.connect(now, ice),
@@ -158,10 +172,10 @@ impl SctpPart {
     }
 
     /// Application data from DTLS.
-    pub(crate) fn handle_data(&mut self, now: Instant, p: Bytes, events: &mut VecDeque<OrtcEvent>) {
+    pub(crate) fn handle_data(&mut self, now: Instant, p: Bytes, events: &mut VecDeque<Event>) {
         match &mut self.channels {
             Some(c) if self.started => c.handle_packet(now, p),
-            _ if !self.enabled => events.push_back(OrtcEvent::DtlsData(p)),
+            _ if !self.enabled => events.push_back(Event::DtlsData(p)),
             _ => {
                 if self.early.len() == MAX_EARLY {
                     self.early.pop_front();
@@ -186,7 +200,7 @@ impl SctpPart {
         &mut self,
         now: Instant,
         dtls: &mut DtlsPart,
-        events: &mut VecDeque<OrtcEvent>,
+        events: &mut VecDeque<Event>,
     ) -> Polled {
         let Some(c) = self.channels.as_mut() else {
             return Polled::Deadline(now + IDLE_TIMEOUT);
@@ -214,10 +228,10 @@ impl SctpPart {
                     self.set_state(SctpTransportState::Closed, events);
                 }
                 if events.is_empty() {
-                    Polled::Event(OrtcEvent::DataChannel(e))
+                    Polled::Event(Event::DataChannel(e))
                 } else {
                     // A state change comes first.
-                    events.push_back(OrtcEvent::DataChannel(e));
+                    events.push_back(Event::DataChannel(e));
                     Polled::Again
                 }
             }

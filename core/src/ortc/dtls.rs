@@ -2,28 +2,12 @@
 
 use std::ops::{Deref, DerefMut};
 
-use super::{DtlsParameters, DtlsRoleParam, OrtcError};
+use super::{DtlsParameters, DtlsRoleParam, DtlsTransportState, OrtcError};
 use crate::dtls::{
     CipherSuite, Dtls, DtlsCertificate, DtlsConfig, DtlsError, DtlsRole, DtlsVersion, Fingerprint,
 };
 use crate::engine::Engine;
 use crate::srtp::{SrtpConfig, SrtpProfile};
-
-/// `RTCDtlsTransportState`.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DtlsTransportState {
-    /// Not started.
-    New,
-    /// Started; waiting for ICE or in the handshake.
-    Connecting,
-    /// Handshake done, peer certificate matched.
-    Connected,
-    /// Closed by either end.
-    Closed,
-    /// Handshake or fingerprint failure.
-    Failed,
-}
 
 /// `RTCDtlsTransport` over the ICE transport, a view onto an [`Engine`]
 /// (`&Engine` from [`Engine::dtls_transport`] reads, `&mut Engine` from
@@ -80,7 +64,11 @@ impl<R: DerefMut<Target = Engine>> DtlsTransport<R> {
         if self.e.dtls.state != DtlsTransportState::New {
             return Err(OrtcError::AlreadyStarted("DTLS transport"));
         }
-        self.e.dtls.local_role = role;
+        self.e.dtls.local_role = match role {
+            DtlsRoleParam::Client => Some(DtlsRole::Client),
+            DtlsRoleParam::Server => Some(DtlsRole::Server),
+            DtlsRoleParam::Auto => None,
+        };
         Ok(())
     }
 
@@ -105,7 +93,7 @@ impl<R: DerefMut<Target = Engine>> DtlsTransport<R> {
             .iter()
             .map(Fingerprint::try_from)
             .collect::<Result<_, _>>()?;
-        let local = e.dtls.local_role;
+        let local = announced(e.dtls.local_role);
         let role = match (local, remote.role) {
             (DtlsRoleParam::Client, DtlsRoleParam::Client)
             | (DtlsRoleParam::Server, DtlsRoleParam::Server) => {
@@ -154,7 +142,7 @@ impl<R: Deref<Target = Engine>> DtlsTransport<R> {
     pub fn local_parameters(&self) -> DtlsParameters {
         let d = &self.e.dtls;
         DtlsParameters {
-            role: d.local_role,
+            role: announced(d.local_role),
             ..DtlsParameters::for_certificates(&d.certificates, &**self.e.ice.provider())
         }
     }
@@ -210,3 +198,12 @@ lend!(DtlsTransport,
     /// The session underneath, once the handshake began.
     fn session() -> Option<&Dtls> = |e| e.dtls.session.as_ref()
 );
+
+/// The role we announce for the one we keep (`None` is `auto`).
+fn announced(role: Option<DtlsRole>) -> DtlsRoleParam {
+    match role {
+        Some(DtlsRole::Client) => DtlsRoleParam::Client,
+        Some(DtlsRole::Server) => DtlsRoleParam::Server,
+        None => DtlsRoleParam::Auto,
+    }
+}

@@ -2,47 +2,12 @@
 
 use std::net::SocketAddr;
 use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::{IceCandidate, IceParameters, OrtcError};
-use crate::crypto::{CryptoProvider, default_provider};
 use crate::engine::Engine;
 use crate::ice::{Candidate, IceAgent, IceConnectionState, IceGatheringState};
 use crate::io::{Endpoint, Input, Protocol};
-
-/// How a gatherer is set up.
-#[derive(Debug, Clone)]
-pub struct IceGathererConfig {
-    /// Seed for credentials, tie-breaker and transaction ids, and (derived from those) for
-    /// the DTLS and SCTP layers above. `None` draws one from the crypto provider, as every
-    /// chain on a network needs its own; set it for reproducible simulations.
-    pub seed: Option<u64>,
-    /// The one crypto provider of the chain built on this gatherer: ICE's STUN integrity
-    /// and DTLS (with its cookies) use it, and SRTP is to be keyed through the DTLS
-    /// transport's, which is this one. The default is ring; a simulation that
-    /// must replay byte for byte plugs in a seeded one (feature `insecure-seeded-crypto`).
-    pub provider: Arc<dyn CryptoProvider>,
-    /// STUN servers for server-reflexive candidates.
-    pub stun_servers: Vec<SocketAddr>,
-    /// Run as ICE-lite (answer checks, never send them).
-    pub lite: bool,
-    /// Pacing of connectivity checks (RFC 8445 §14.2, Ta); `None` keeps the agent's
-    /// default.
-    pub ta: Option<Duration>,
-}
-
-impl Default for IceGathererConfig {
-    fn default() -> Self {
-        IceGathererConfig {
-            seed: None,
-            provider: default_provider(),
-            stun_servers: Vec::new(),
-            lite: false,
-            ta: None,
-        }
-    }
-}
 
 /// `RTCIceGatherer`: local ICE parameters and candidates, a view onto an [`Engine`]
 /// ([`Engine::ice_gatherer`]). Core owns no sockets, so the caller (a runtime, or its

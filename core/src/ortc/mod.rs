@@ -2,7 +2,7 @@
 //! `RTCIceGatherer` → `RTCIceTransport` → `RTCDtlsTransport` → `RTCSctpTransport` →
 //! `RTCDataChannel`.
 //!
-//! One [`Engine`](crate::engine::Engine) per remote peer owns every layer; these objects
+//! One [`Engine`] per remote peer owns every layer; these objects
 //! are borrowed views onto it with aiortc's names and parameters
 //! ([`Engine::ice_gatherer`](crate::engine::Engine::ice_gatherer),
 //! [`ice_transport`](crate::engine::Engine::ice_transport),
@@ -87,20 +87,21 @@ mod ice;
 mod params;
 mod sctp;
 
-pub use dtls::{DtlsTransport, DtlsTransportState};
-pub use ice::{IceGatherer, IceGathererConfig, IceRole, IceTransport};
+pub use crate::engine::{
+    DtlsTransportState, Event as OrtcEvent, IceGathererConfig, SctpTransportState,
+};
+pub use dtls::DtlsTransport;
+pub use ice::{IceGatherer, IceRole, IceTransport};
 pub use params::{
     DataChannelParameters, DtlsFingerprint, DtlsParameters, DtlsRoleParam, IceCandidate,
     IceParameters, SctpCapabilities,
 };
-pub use sctp::{SctpTransport, SctpTransportState};
+pub use sctp::SctpTransport;
 
-use bytes::Bytes;
-
-use crate::datachannel::{DataChannelError, DataChannelEvent};
+use crate::datachannel::DataChannelError;
 use crate::dtls::DtlsError;
-use crate::ice::{IceError, IceEvent};
-use crate::io::Receive;
+use crate::engine::Engine;
+use crate::ice::IceError;
 use crate::sctp::SctpError;
 
 /// What went wrong with an ORTC call. Network input never produces one: bad datagrams
@@ -131,22 +132,45 @@ pub enum OrtcError {
     InvalidParameters(String),
 }
 
-/// Something the application should know about, from any layer of the chain.
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OrtcEvent {
-    /// From the ICE agent: candidates to signal, gathering and connection states (the
-    /// `RTCIceTransport` state is the connection state), the selected pair, a role change.
-    Ice(IceEvent),
-    /// `RTCDtlsTransport.state` changed.
-    DtlsStateChange(DtlsTransportState),
-    /// Application data from DTLS, when no SCTP transport sits above it.
-    DtlsData(Bytes),
-    /// `RTCSctpTransport.state` changed.
-    SctpStateChange(SctpTransportState),
-    /// A data channel event (open, message, closing, closed, buffered amount low).
-    DataChannel(DataChannelEvent),
-    /// A datagram no layer of this chain takes (with ICE alone: everything not STUN;
-    /// with DTLS: RTP and RTCP, until the media layer is there).
-    Datagram(Receive),
+/// The views: how the application reaches each layer of an engine.
+impl Engine {
+    /// `RTCIceGatherer`: local parameters and candidates.
+    pub fn ice_gatherer(&self) -> IceGatherer<&Engine> {
+        IceGatherer { e: self }
+    }
+
+    /// The gatherer, to gather.
+    pub fn ice_gatherer_mut(&mut self) -> IceGatherer<&mut Engine> {
+        IceGatherer { e: self }
+    }
+
+    /// `RTCIceTransport`: connectivity checks and the selected pair.
+    pub fn ice_transport(&self) -> IceTransport<&Engine> {
+        IceTransport { e: self }
+    }
+
+    /// The ICE transport, to start it and add candidates.
+    pub fn ice_transport_mut(&mut self) -> IceTransport<&mut Engine> {
+        IceTransport { e: self }
+    }
+
+    /// `RTCDtlsTransport`: the DTLS session over the ICE transport.
+    pub fn dtls_transport(&self) -> DtlsTransport<&Engine> {
+        DtlsTransport { e: self }
+    }
+
+    /// The DTLS transport, to configure and start it.
+    pub fn dtls_transport_mut(&mut self) -> DtlsTransport<&mut Engine> {
+        DtlsTransport { e: self }
+    }
+
+    /// `RTCSctpTransport` and its data channels, over the DTLS transport.
+    pub fn sctp_transport(&self) -> SctpTransport<&Engine> {
+        SctpTransport { e: self }
+    }
+
+    /// The SCTP transport, to start it and use its data channels.
+    pub fn sctp_transport_mut(&mut self) -> SctpTransport<&mut Engine> {
+        SctpTransport { e: self }
+    }
 }

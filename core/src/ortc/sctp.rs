@@ -4,24 +4,10 @@ use std::ops::{Deref, DerefMut};
 
 use bytes::Bytes;
 
-use super::{DataChannelParameters, OrtcError, SctpCapabilities};
+use super::{DataChannelParameters, OrtcError, SctpCapabilities, SctpTransportState};
 use crate::datachannel::{DataChannelConfig, DataChannelInfo, DataChannels};
 use crate::engine::Engine;
 use crate::sctp::SctpConfig;
-
-/// `RTCSctpTransportState`.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SctpTransportState {
-    /// Not started.
-    New,
-    /// Started; waiting for DTLS or the association.
-    Connecting,
-    /// The association is up.
-    Connected,
-    /// Shut down, aborted or failed.
-    Closed,
-}
 
 /// `RTCSctpTransport` over the DTLS transport, with the data channels on it: a view onto
 /// an [`Engine`] (`&Engine` from [`Engine::sctp_transport`] reads, `&mut Engine` from
