@@ -117,23 +117,6 @@ pub mod ortc {
 
     /// Starts every layer of `x` with what `y` signals, as an offer/answer would.
     pub fn start(x: &mut Engine, y: &Engine, role: IceRole) {
-        let (ice, candidates) = (
-            y.ice_gatherer().local_parameters(),
-            y.ice_gatherer().local_candidates(),
-        );
-        let (dtls, caps) = (
-            y.dtls_transport().local_parameters(),
-            y.sctp_transport().capabilities(),
-        );
-        let mut xi = x.ice_transport_mut();
-        xi.start(&ice, role).expect("ICE start");
-        for c in &candidates {
-            xi.add_remote_candidate(Some(c)).expect("candidate");
-        }
-        xi.add_remote_candidate(None).expect("end of candidates");
-        x.dtls_transport_mut().start(&dtls).expect("DTLS start");
-        x.sctp_transport_mut()
-            .start(&caps, 5000)
-            .expect("SCTP start");
+        x.start_with(&y.local_signal(), role).expect("start");
     }
 }

@@ -105,30 +105,9 @@ pub fn run_ortc_chain(data: &[u8]) -> bool {
     };
     let mut a = chain(1, a_addr, ca);
     let mut b = chain(2, b_addr, cb);
-    let signal = |y: &Engine| {
-        (
-            y.ice_gatherer().local_parameters(),
-            y.ice_gatherer().local_candidates(),
-            y.dtls_transport().local_parameters(),
-            y.sctp_transport().capabilities(),
-        )
-    };
-    let (sa, sb) = (signal(&a), signal(&b));
-    for (x, (params, cands, dtls, caps), role) in [
-        (&mut a, sb, IceRole::Controlling),
-        (&mut b, sa, IceRole::Controlled),
-    ] {
-        let mut xi = x.ice_transport_mut();
-        xi.start(&params, role).expect("ICE start");
-        for c in &cands {
-            xi.add_remote_candidate(Some(c)).expect("candidate");
-        }
-        xi.add_remote_candidate(None).expect("end of candidates");
-        x.dtls_transport_mut().start(&dtls).expect("DTLS start");
-        x.sctp_transport_mut()
-            .start(&caps, 5000)
-            .expect("SCTP start");
-    }
+    let (sa, sb) = (a.local_signal(), b.local_signal());
+    a.start_with(&sb, IceRole::Controlling).expect("start");
+    b.start_with(&sa, IceRole::Controlled).expect("start");
     let recv = |source: SocketAddr, destination: SocketAddr, contents: Bytes, now: Instant| {
         Input::Receive(Receive {
             now,

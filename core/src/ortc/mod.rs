@@ -174,3 +174,45 @@ impl Engine {
         SctpTransport { e: self }
     }
 }
+
+/// Everything one side signals to the other for the whole chain, in aiortc's JSON shapes:
+/// ICE parameters and candidates, DTLS parameters, SCTP capabilities and port.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OrtcSignal {
+    /// The gatherer's `getLocalParameters()`.
+    pub ice: IceParameters,
+    /// The gatherer's `getLocalCandidates()` (gathering complete).
+    pub candidates: Vec<IceCandidate>,
+    /// The DTLS transport's `getLocalParameters()`.
+    pub dtls: DtlsParameters,
+    /// The SCTP transport's `getCapabilities()`.
+    pub sctp: SctpCapabilities,
+    /// The SCTP transport's `port`.
+    pub port: u16,
+}
+
+impl Engine {
+    /// What this engine signals to its peer.
+    pub fn local_signal(&self) -> OrtcSignal {
+        OrtcSignal {
+            ice: self.ice_gatherer().local_parameters(),
+            candidates: self.ice_gatherer().local_candidates(),
+            dtls: self.dtls_transport().local_parameters(),
+            sctp: self.sctp_transport().capabilities(),
+            port: self.sctp_transport().port(),
+        }
+    }
+
+    /// Starts every layer with what the peer signalled, as an application would one by
+    /// one: ICE in `role` with the peer's candidates (and end-of-candidates), DTLS, SCTP.
+    pub fn start_with(&mut self, remote: &OrtcSignal, role: IceRole) -> Result<(), OrtcError> {
+        let mut ice = self.ice_transport_mut();
+        ice.start(&remote.ice, role)?;
+        for c in &remote.candidates {
+            ice.add_remote_candidate(Some(c))?;
+        }
+        ice.add_remote_candidate(None)?;
+        self.dtls_transport_mut().start(&remote.dtls)?;
+        self.sctp_transport_mut().start(&remote.sctp, remote.port)
+    }
+}

@@ -44,29 +44,9 @@ fn chain(seed: u64, addr: SocketAddr, cert: &DtlsCertificate, now: Instant) -> E
 
 /// Start `a` (controlling) and `b` with each other's parameters.
 fn start_pair(a: &mut Engine, b: &mut Engine) {
-    let info = |t: &Engine| {
-        (
-            t.ice_gatherer().local_parameters(),
-            t.ice_gatherer().local_candidates(),
-            t.dtls_transport().local_parameters(),
-            t.sctp_transport().capabilities(),
-        )
-    };
-    let (ia, ib) = (info(a), info(b));
-    for (t, (ice, cands, dtls, caps), role) in
-        [(a, ib, IceRole::Controlling), (b, ia, IceRole::Controlled)]
-    {
-        let mut it = t.ice_transport_mut();
-        it.start(&ice, role).expect("ICE start");
-        for c in &cands {
-            it.add_remote_candidate(Some(c)).expect("candidate");
-        }
-        it.add_remote_candidate(None).expect("end of candidates");
-        t.dtls_transport_mut().start(&dtls).expect("DTLS start");
-        t.sctp_transport_mut()
-            .start(&caps, 5000)
-            .expect("SCTP start");
-    }
+    let (sa, sb) = (a.local_signal(), b.local_signal());
+    a.start_with(&sb, IceRole::Controlling).expect("start");
+    b.start_with(&sa, IceRole::Controlled).expect("start");
 }
 
 fn is_open(t: &Engine, id: u16) -> bool {
