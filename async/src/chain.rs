@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_lite::future;
-use sansrtc::datachannel::{DataChannelEvent, DataChannelState};
+use sansrtc::datachannel::{ChannelId, DataChannelEvent, DataChannelState};
 use sansrtc::ice::IceEvent;
 use sansrtc::io::{Endpoint, Input, Output, Transmit};
 use sansrtc::ortc::{DataChannelParameters, DtlsTransportState, OrtcEvent};
@@ -158,10 +158,14 @@ impl State {
     }
 
     fn channel_event(&mut self, event: DataChannelEvent) {
-        let report = |s: &mut Self, id: u16, state: DataChannelState| {
-            let Some(c) = s.ids.get(&id).and_then(|k| s.channels.get_mut(k)) else {
+        let report = |s: &mut Self, ch: ChannelId, state: DataChannelState| {
+            let Some(c) = s.ids.get(&ch).and_then(|k| s.channels.get_mut(k)) else {
                 return;
             };
+            // The id as the engine has it now, kept for after it forgets the channel.
+            if let Some(info) = s.engine.sctp_transport().channel(ch) {
+                c.id = info.id;
+            }
             c.report(state);
         };
         match event {
@@ -173,35 +177,32 @@ impl State {
                     ordered: info.ordered,
                     protocol: info.protocol.clone(),
                     negotiated: info.negotiated,
-                    id: Some(info.id),
+                    id: info.id,
                 };
-                let mut entry = ChannelEntry::new(params, info.state);
-                entry.created = true;
-                let key = self.add_incoming(entry);
-                self.ids.insert(info.id, key);
+                let key = self.add_incoming(ChannelEntry::new(params, info.channel, info.state));
+                self.ids.insert(info.channel, key);
             }
-            DataChannelEvent::Open(id) => report(self, id, DataChannelState::Open),
-            DataChannelEvent::Message { id, data, text } => self.message(id, data, text),
-            DataChannelEvent::BufferedAmountLow(id) => {
-                if let Some(c) = self.ids.get(&id).and_then(|k| self.channels.get_mut(k)) {
+            DataChannelEvent::Open(ch) => report(self, ch, DataChannelState::Open),
+            DataChannelEvent::Message {
+                channel,
+                data,
+                text,
+            } => self.message(channel, data, text),
+            DataChannelEvent::BufferedAmountLow(ch) => {
+                if let Some(c) = self.ids.get(&ch).and_then(|k| self.channels.get_mut(k)) {
                     c.events.publish(super::ChannelEvent::BufferedAmountLow);
                 }
             }
-            DataChannelEvent::Closing(id) => report(self, id, DataChannelState::Closing),
-            DataChannelEvent::Closed(id) => {
-                // By id, so the map cannot keep a stream id whose entry is gone.
-                if let Some(key) = self.ids.remove(&id) {
+            DataChannelEvent::Closing(ch) => report(self, ch, DataChannelState::Closing),
+            DataChannelEvent::Closed(ch) => {
+                // By handle, so the map cannot keep a handle whose entry is gone.
+                if let Some(key) = self.ids.remove(&ch) {
                     self.close_channel(key);
                 }
             }
             DataChannelEvent::AssociationClosed { reason } => {
                 tracing::debug!(%reason, "SCTP association closed");
-                let keys: Vec<u64> = self
-                    .ids
-                    .values()
-                    .copied()
-                    .chain(std::mem::take(&mut self.unstarted))
-                    .collect();
+                let keys: Vec<u64> = self.ids.values().copied().collect();
                 for key in keys {
                     self.close_channel(key);
                 }
@@ -210,14 +211,14 @@ impl State {
         }
     }
 
-    fn message(&mut self, id: u16, data: Bytes, text: bool) {
+    fn message(&mut self, ch: ChannelId, data: Bytes, text: bool) {
         // The bytes SCTP counted for it, which stay out of its receive window until the
         // application takes the message or it is dropped.
         let wire = data.len();
         // Handed back here without waking the task: this is its own turn, and it drains
         // what that produces.
         let release = |s: &mut Self| s.engine.sctp_transport_mut().release_received(wire);
-        let Some(&key) = self.ids.get(&id) else {
+        let Some(&key) = self.ids.get(&ch) else {
             return release(self);
         };
         let message = if text {
@@ -238,42 +239,9 @@ impl State {
             Delivery::Queued => {}
             Delivery::Dropped => release(self),
             Delivery::Overflow => {
-                tracing::debug!(id, "unread messages over their bound; channel closed");
+                tracing::debug!(%ch, "unread messages over their bound; channel closed");
                 release(self);
-                let _ = self.engine.sctp_transport_mut().close_channel(id);
-            }
-        }
-    }
-
-    /// Creates channel `key` in the engine (SCTP has started).
-    pub(crate) fn create_channel(&mut self, key: u64) {
-        let Some(c) = self.channels.get(&key) else {
-            return;
-        };
-        if c.reported == DataChannelState::Closed {
-            // Closed before SCTP started: never created.
-            return;
-        }
-        let (params, low) = (c.params.clone(), c.low_threshold);
-        let mut sctp = self.engine.sctp_transport_mut();
-        match sctp.create_data_channel(&params) {
-            Ok(id) => {
-                sctp.set_buffered_amount_low_threshold(id, low);
-                let state = sctp.channel(id).map(|i| i.state);
-                self.ids.insert(id, key);
-                if let Some(c) = self.channels.get_mut(&key) {
-                    c.id = Some(id);
-                    c.created = true;
-                    if let Some(state) = state {
-                        c.report(state);
-                    }
-                }
-            }
-            Err(e) => {
-                if let Some(c) = self.channels.get_mut(&key) {
-                    c.error = Some(e.to_string());
-                }
-                self.close_channel(key);
+                let _ = self.engine.sctp_transport_mut().close_channel(ch);
             }
         }
     }

@@ -187,9 +187,10 @@ impl<R: Runtime> DataChannel<R> {
         self.params.negotiated
     }
 
-    /// `id`: `None` until the SCTP transport has started and picked one.
+    /// `id`: the SCTP stream id; `None` until the DTLS role is known (it picks the
+    /// id's parity), unless one was asked for.
     pub fn id(&self) -> Option<u16> {
-        self.read(|c, _| c.id).flatten()
+        self.read(ChannelEntry::id).flatten()
     }
 
     /// `readyState`.
@@ -216,12 +217,11 @@ impl<R: Runtime> DataChannel<R> {
             return;
         };
         c.low_threshold = n;
-        if let (Some(id), true) = (c.id, c.created) {
-            s.engine
-                .sctp_transport_mut()
-                .set_buffered_amount_low_threshold(id, n);
-            s.wake();
-        }
+        let ch = c.channel;
+        s.engine
+            .sctp_transport_mut()
+            .set_buffered_amount_low_threshold(ch, n);
+        s.wake();
     }
 
     /// The `bufferedAmount` above which sends wait ([`DEFAULT_HIGH_WATER_MARK`] unless
@@ -324,10 +324,7 @@ impl<R: Runtime> DataChannel<R> {
                 match c.state(&s.engine) {
                     DataChannelState::Open => Some(Ok(())),
                     DataChannelState::Connecting => None,
-                    _ => Some(Err(match &c.error {
-                        Some(e) => Error::ChannelNotCreated(e.clone()),
-                        None => Error::ChannelClosed,
-                    })),
+                    _ => Some(Err(Error::ChannelClosed)),
                 }
             })
             .await
@@ -341,19 +338,12 @@ impl<R: Runtime> DataChannel<R> {
             if s.done {
                 return;
             }
-            let id = s
-                .channels
-                .get(&self.key)
-                .and_then(|c| c.id.filter(|_| c.created));
-            if let Some(at) = s.unstarted.iter().position(|&k| k == self.key) {
-                // SCTP has not started (nothing may even be bound): the channel never
-                // reaches the network.
-                s.unstarted.remove(at);
-                s.close_channel(self.key);
-            } else if let Some(id) = id
-                && s.engine.sctp_transport_mut().close_channel(id).is_err()
+            let ch = s.channels.get(&self.key).map(|c| c.channel);
+            // A channel with no id yet closes at once in the engine (it never reached
+            // the network); one the engine no longer knows is closed already.
+            if let Some(ch) = ch
+                && s.engine.sctp_transport_mut().close_channel(ch).is_err()
             {
-                // The engine no longer knows it: it is closed already.
                 s.close_channel(self.key);
             }
             s.wake();
@@ -406,11 +396,11 @@ impl<'a> SendTurn<'a> {
         if c.senders.front() != Some(&self.ticket) || c.buffered(&s.engine) > c.high_water {
             return None;
         }
-        let (id, message) = (c.id?, message.take()?);
+        let (ch, message) = (c.channel, message.take()?);
         let mut sctp = s.engine.sctp_transport_mut();
         let sent = match message {
-            Message::Text(t) => sctp.send_text(id, &t),
-            Message::Binary(b) => sctp.send_binary(id, b),
+            Message::Text(t) => sctp.send_text(ch, &t),
+            Message::Binary(b) => sctp.send_binary(ch, b),
         };
         s.wake();
         Some(sent.map_err(Error::from))

@@ -232,9 +232,6 @@ pub enum Error {
     /// The data channel closed before the call finished.
     #[error("the data channel is closed")]
     ChannelClosed,
-    /// The data channel could not be created once SCTP started (its id was taken, say).
-    #[error("data channel not created: {0}")]
-    ChannelNotCreated(String),
     /// A second DTLS or SCTP transport over the same transport.
     #[error("a {0} transport was already created over this transport")]
     AlreadyCreated(&'static str),

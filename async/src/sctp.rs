@@ -58,13 +58,10 @@ impl<R: Runtime> SctpTransport<R> {
 
     /// `start(remoteCaps, remotePort)`: starts the association (it connects once DTLS
     /// is up; watch [`state_changes`](SctpTransport::state_changes) or a channel's
-    /// [`open`](DataChannel::open)). Start DTLS first: its role picks the channel ids.
+    /// [`open`](DataChannel::open)), before or after DTLS starts.
     pub async fn start(&self, remote: &SctpCapabilities, remote_port: u16) -> Result<(), Error> {
         self.link.act::<R, _>(|s| {
             s.engine.sctp_transport_mut().start(remote, remote_port)?;
-            for key in std::mem::take(&mut s.unstarted) {
-                s.create_channel(key);
-            }
             Ok(())
         })
     }
@@ -88,35 +85,28 @@ impl<R: Runtime> SctpTransport<R> {
         }
     }
 
-    /// `new RTCDataChannel(transport, parameters)`. Usable at once: its id is known
-    /// once the SCTP transport has started (at once for negotiated channels), it opens
-    /// with the association, and sends made before wait for it.
+    /// `new RTCDataChannel(transport, parameters)`. Usable at once, before anything has
+    /// started: its id is known once the DTLS role is (at once when negotiated or
+    /// asked for), it opens with the association, and sends made before wait for it.
+    /// A requested id already in use, or a label too long, is refused here.
     pub fn create_data_channel(
         &self,
         params: DataChannelParameters,
     ) -> Result<DataChannel<R>, Error> {
-        if params.max_retransmits.is_some() && params.max_packet_life_time.is_some() {
-            return Err(DataChannelError::BothReliabilityLimits.into());
-        }
-        if params.negotiated && params.id.is_none() {
-            return Err(DataChannelError::NegotiatedWithoutId.into());
-        }
         let key = {
             let mut s = self.link.lock();
             s.running()?;
+            let ch = s.engine.sctp_transport_mut().create_data_channel(&params)?;
             let key = s.add_channel(ChannelEntry::new(
                 params.clone(),
+                ch,
                 DataChannelState::Connecting,
             ));
+            s.ids.insert(ch, key);
             // Its handle counts as a reader from the start, so nothing can forget it
             // before the handle exists.
             s.add_reader(key);
-            if s.sctp_started() {
-                s.create_channel(key);
-                s.wake();
-            } else {
-                s.unstarted.push(key);
-            }
+            s.wake();
             key
         };
         self.link.shared.notify();

@@ -17,7 +17,7 @@ use std::task::Waker;
 
 use async_channel::{Receiver, Sender};
 use event_listener::{Event, EventListener};
-use sansrtc::datachannel::DataChannelState;
+use sansrtc::datachannel::{ChannelId, DataChannelState};
 use sansrtc::engine::Engine;
 use sansrtc::ice::{IceConnectionState, IceGatheringState};
 use sansrtc::ortc::{DataChannelParameters, DtlsTransportState, SctpTransportState};
@@ -50,24 +50,21 @@ impl<T> Default for Subscribers<T> {
     }
 }
 
-/// One data channel as the async layer keeps it. Its state and buffered amount are the
-/// engine's while the engine knows the channel; the entry exists before the engine
-/// creates it (before SCTP starts) and after the engine forgets it (a closed channel
-/// stays readable), so it holds what bridges those times.
+/// One data channel as the async layer keeps it. Its state, id and buffered amount are
+/// the engine's while the engine knows the channel; the entry lives on after the engine
+/// forgets it (a closed channel stays readable), so it keeps what bridges that time.
 pub(crate) struct ChannelEntry {
     pub(crate) params: DataChannelParameters,
-    /// The stream id: the negotiated one from the start, else once the engine picked one.
+    /// The engine's handle of the channel, from its creation.
+    pub(crate) channel: ChannelId,
+    /// The stream id as last seen, for when the engine has forgotten the channel.
     pub(crate) id: Option<u16>,
-    /// The engine has the channel (or had it: a closed channel is forgotten there).
-    pub(crate) created: bool,
     /// The last state published to the channel's event streams, which only move
     /// forward; `Closed` once the channel is closed for the async layer.
     pub(crate) reported: DataChannelState,
-    /// `bufferedAmountLowThreshold`, handed to the engine when it creates the channel.
+    /// `bufferedAmountLowThreshold`, as the application set it.
     pub(crate) low_threshold: usize,
     pub(crate) high_water: usize,
-    /// Why the channel closed without opening (its id was taken, say).
-    pub(crate) error: Option<String>,
     pub(crate) inbox: Inbox,
     pub(crate) events: Subscribers<ChannelEvent>,
     /// Sends waiting for their turn, by ticket, oldest first: only the first may hand
@@ -138,15 +135,18 @@ pub(crate) enum Taken {
 }
 
 impl ChannelEntry {
-    pub(crate) fn new(params: DataChannelParameters, reported: DataChannelState) -> Self {
+    pub(crate) fn new(
+        params: DataChannelParameters,
+        channel: ChannelId,
+        reported: DataChannelState,
+    ) -> Self {
         ChannelEntry {
             id: params.id,
             params,
-            created: false,
+            channel,
             reported,
             low_threshold: 0,
             high_water: super::DEFAULT_HIGH_WATER_MARK,
-            error: None,
             inbox: Inbox::default(),
             events: Subscribers::default(),
             senders: VecDeque::new(),
@@ -162,22 +162,27 @@ impl ChannelEntry {
 
     /// `readyState`: the engine's while it knows the channel.
     pub(crate) fn state(&self, engine: &Engine) -> DataChannelState {
-        match (self.reported, self.id) {
-            (DataChannelState::Closed, _) => DataChannelState::Closed,
-            (_, Some(id)) if self.created => engine
+        match self.reported {
+            DataChannelState::Closed => DataChannelState::Closed,
+            _ => engine
                 .sctp_transport()
-                .channel(id)
+                .channel(self.channel)
                 .map_or(DataChannelState::Closed, |c| c.state),
-            (reported, _) => reported,
         }
+    }
+
+    /// `id`: the engine's while it knows the channel (it picks one once the DTLS role
+    /// is known), else the last one seen.
+    pub(crate) fn id(&self, engine: &Engine) -> Option<u16> {
+        engine
+            .sctp_transport()
+            .channel(self.channel)
+            .map_or(self.id, |c| c.id)
     }
 
     /// `bufferedAmount`, from the engine.
     pub(crate) fn buffered(&self, engine: &Engine) -> usize {
-        match self.id {
-            Some(id) if self.created => engine.sctp_transport().buffered_amount(id),
-            _ => 0,
-        }
+        engine.sctp_transport().buffered_amount(self.channel)
     }
 
     /// No handle and no stream will ever read this channel again.
@@ -249,13 +254,11 @@ pub(crate) struct State {
     pub(crate) sctp_events: Subscribers<SctpTransportState>,
     pub(crate) channels: HashMap<u64, ChannelEntry>,
     next_key: u64,
-    /// Stream id → channel key, for channels the engine knows.
-    pub(crate) ids: HashMap<u16, u64>,
+    /// The engine's channel handle → channel key, for channels the engine knows.
+    pub(crate) ids: HashMap<ChannelId, u64>,
     /// Channels with sends waiting (quinn's blocked writers): the ones the task looks at
     /// after each batch of acknowledgements.
     pub(crate) blocked: HashSet<u64>,
-    /// Channels created before SCTP started, in creation order.
-    pub(crate) unstarted: Vec<u64>,
     /// Keys of channels the peer opened that no incoming stream has taken yet, oldest
     /// first. Each has its entry in `channels` (a forgotten channel's key is removed
     /// with it), so a peer can queue no more keys than the chain holds entries.
@@ -316,11 +319,6 @@ impl State {
         } else if first {
             c.writable.notify(usize::MAX);
         }
-    }
-
-    /// Whether the SCTP transport has started (the engine has its channels).
-    pub(crate) fn sctp_started(&self) -> bool {
-        self.engine.sctp_transport().data_channels().is_some()
     }
 
     /// Queues a message the task received on channel `key` (`wire` bytes of the SCTP
@@ -415,10 +413,8 @@ impl State {
             return;
         };
         c.report(DataChannelState::Closed);
-        if let Some(id) = c.id
-            && self.ids.get(&id) == Some(&key)
-        {
-            self.ids.remove(&id);
+        if self.ids.get(&c.channel) == Some(&key) {
+            self.ids.remove(&c.channel);
         }
         self.forget_if_unobservable(key);
     }
@@ -538,7 +534,6 @@ impl Shared {
             next_key: 0,
             ids: HashMap::new(),
             blocked: HashSet::new(),
-            unstarted: Vec::new(),
             incoming: VecDeque::new(),
             incoming_arrived: Event::new(),
             limits: ReceiveLimits::default(),

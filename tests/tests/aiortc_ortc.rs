@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use sansrtc::datachannel::{DataChannelEvent, DataChannelState};
+use sansrtc::datachannel::{ChannelId, DataChannelEvent, DataChannelState};
 use sansrtc::dtls::DtlsRole;
 use sansrtc::ortc::{DataChannelParameters, IceRole, OrtcEvent};
 use sansrtc_tests::aiortc::{Ours, Peer, b64, expect_line, run_until, unb64};
@@ -61,20 +61,31 @@ fn connect(our_role: IceRole, peer_args: &[&str], max_message: usize) -> (Ours, 
     (ours, peer)
 }
 
-fn our_messages(ours: &Ours, id: u16) -> Vec<(Bytes, bool)> {
+fn our_messages(ours: &Ours, ch: ChannelId) -> Vec<(Bytes, bool)> {
     ours.events
         .iter()
         .filter_map(|(_, e)| match e {
-            OrtcEvent::DataChannel(DataChannelEvent::Message { id: i, data, text }) if *i == id => {
-                Some((data.clone(), *text))
-            }
+            OrtcEvent::DataChannel(DataChannelEvent::Message {
+                channel,
+                data,
+                text,
+            }) if *channel == ch => Some((data.clone(), *text)),
             _ => None,
         })
         .collect()
 }
 
-fn open_ours(ours: &mut Ours, peer: &mut Peer, p: &DataChannelParameters) -> u16 {
-    let id = ours
+/// Our channel on stream `id` (the peer names channels by stream id).
+fn on_stream(ours: &Ours, id: u16) -> Option<ChannelId> {
+    ours.chain
+        .sctp_transport()
+        .data_channels()?
+        .channel_on_stream(id)
+}
+
+/// A channel of ours, once open: its handle and its stream id.
+fn open_ours(ours: &mut Ours, peer: &mut Peer, p: &DataChannelParameters) -> (ChannelId, u16) {
+    let ch = ours
         .chain
         .sctp_transport_mut()
         .create_data_channel(p)
@@ -82,10 +93,11 @@ fn open_ours(ours: &mut Ours, peer: &mut Peer, p: &DataChannelParameters) -> u16
     run_until(ours, peer, T, "our channel open", |o, _| {
         o.chain
             .sctp_transport()
-            .channel(id)
+            .channel(ch)
             .is_some_and(|c| c.state == DataChannelState::Open)
     });
-    id
+    let id = ours.chain.sctp_transport().channel(ch).unwrap().id.unwrap();
+    (ch, id)
 }
 
 fn stop(mut ours: Ours, mut peer: Peer) {
@@ -103,7 +115,7 @@ fn stop(mut ours: Ours, mut peer: Peer) {
 fn controlling_server_channels_both_ways_text_binary_empty() {
     let (mut ours, mut peer) = connect(IceRole::Controlling, &[], 256 * 1024);
     // A channel from our side; the peer echoes it.
-    let id = open_ours(&mut ours, &mut peer, &DataChannelParameters::new("from-us"));
+    let (ch, id) = open_ours(&mut ours, &mut peer, &DataChannelParameters::new("from-us"));
     run_until(&mut ours, &mut peer, T, "their channel", |_, p| {
         p.find(|v| v["type"] == "channel" && v["origin"] == "remote" && v["label"] == "from-us")
             .is_some()
@@ -111,22 +123,22 @@ fn controlling_server_channels_both_ways_text_binary_empty() {
     peer.send(&json!({"type": "echo", "id": id, "on": true}));
     ours.chain
         .sctp_transport_mut()
-        .send_text(id, "hello aiortc")
+        .send_text(ch, "hello aiortc")
         .unwrap();
     ours.chain
         .sctp_transport_mut()
-        .send_binary(id, Bytes::from_static(&[0, 1, 2, 255]))
+        .send_binary(ch, Bytes::from_static(&[0, 1, 2, 255]))
         .unwrap();
-    ours.chain.sctp_transport_mut().send_text(id, "").unwrap();
+    ours.chain.sctp_transport_mut().send_text(ch, "").unwrap();
     ours.chain
         .sctp_transport_mut()
-        .send_binary(id, Bytes::new())
+        .send_binary(ch, Bytes::new())
         .unwrap();
     run_until(&mut ours, &mut peer, T, "echoes", |o, _| {
-        our_messages(o, id).len() == 4
+        our_messages(o, ch).len() == 4
     });
     assert_eq!(
-        our_messages(&ours, id),
+        our_messages(&ours, ch),
         [
             (Bytes::from_static(b"hello aiortc"), true),
             (Bytes::from_static(&[0, 1, 2, 255]), false),
@@ -136,18 +148,21 @@ fn controlling_server_channels_both_ways_text_binary_empty() {
     );
     // A channel from theirs.
     peer.send(&json!({"type": "open", "label": "from-aiortc", "protocol": "p"}));
-    let ch = expect_line(&mut ours, &mut peer, T, "their channel id", |v| {
+    let line = expect_line(&mut ours, &mut peer, T, "their channel id", |v| {
         v["type"] == "channel" && v["origin"] == "local"
     });
-    let their = ch["id"].as_u64().unwrap() as u16;
+    let their = line["id"].as_u64().unwrap() as u16;
     assert_eq!(their % 2, 0, "aiortc is the DTLS client: even ids");
     run_until(&mut ours, &mut peer, T, "incoming channel", |o, _| {
-        o.chain
-            .sctp_transport()
-            .channel(their)
-            .is_some_and(|c| c.state == DataChannelState::Open)
+        on_stream(o, their).is_some_and(|ch| {
+            o.chain
+                .sctp_transport()
+                .channel(ch)
+                .is_some_and(|c| c.state == DataChannelState::Open)
+        })
     });
-    let info = ours.chain.sctp_transport().channel(their).unwrap();
+    let their_ch = on_stream(&ours, their).unwrap();
+    let info = ours.chain.sctp_transport().channel(their_ch).unwrap();
     assert_eq!(
         (info.label.as_str(), info.protocol.as_str()),
         ("from-aiortc", "p")
@@ -156,10 +171,10 @@ fn controlling_server_channels_both_ways_text_binary_empty() {
     peer.send(&json!({"type": "send", "id": their, "binary": b64(&[9, 8, 7])}));
     peer.send(&json!({"type": "send", "id": their, "binary": ""}));
     run_until(&mut ours, &mut peer, T, "their messages", |o, _| {
-        our_messages(o, their).len() == 3
+        our_messages(o, their_ch).len() == 3
     });
     assert_eq!(
-        our_messages(&ours, their),
+        our_messages(&ours, their_ch),
         [
             (Bytes::from_static(b"from python"), true),
             (Bytes::from_static(&[9, 8, 7]), false),
@@ -168,7 +183,7 @@ fn controlling_server_channels_both_ways_text_binary_empty() {
     );
     ours.chain
         .sctp_transport_mut()
-        .send_text(their, "back at you")
+        .send_text(their_ch, "back at you")
         .unwrap();
     let m = expect_line(&mut ours, &mut peer, T, "our message", |v| {
         v["type"] == "message" && v["id"] == their
@@ -181,15 +196,15 @@ fn controlling_server_channels_both_ways_text_binary_empty() {
 #[test]
 fn controlled_client_connects_and_talks() {
     let (mut ours, mut peer) = connect(IceRole::Controlled, &[], 256 * 1024);
-    let id = open_ours(&mut ours, &mut peer, &DataChannelParameters::new("c"));
+    let (ch, id) = open_ours(&mut ours, &mut peer, &DataChannelParameters::new("c"));
     assert_eq!(id % 2, 0, "we are the DTLS client: even ids");
     peer.send(&json!({"type": "echo", "id": id, "on": true}));
     ours.chain
         .sctp_transport_mut()
-        .send_text(id, "ping")
+        .send_text(ch, "ping")
         .unwrap();
     run_until(&mut ours, &mut peer, T, "echo", |o, _| {
-        our_messages(o, id).len() == 1
+        our_messages(o, ch).len() == 1
     });
     // We stop first: a graceful SCTP SHUTDOWN, then DTLS close_notify; aiortc sees both.
     ours.chain.sctp_transport_mut().stop();
@@ -220,7 +235,14 @@ fn controlled_client_connects_and_talks() {
 
 /// Send `total` bytes of the bulk stream on `id` in `size`-byte messages, keeping at most
 /// 4 MiB queued (back-pressure by `bufferedAmount`), while driving the loop.
-fn bulk_send(ours: &mut Ours, peer: &mut Peer, id: u16, seed: u64, total: usize, size: usize) {
+fn bulk_send(
+    ours: &mut Ours,
+    peer: &mut Peer,
+    id: ChannelId,
+    seed: u64,
+    total: usize,
+    size: usize,
+) {
     let stream = sansrtc_examples::bulk::BulkStream::new(seed);
     let mut at = 0;
     run_until(
@@ -250,14 +272,14 @@ fn large_messages_and_bulk_both_ways_with_checksums() {
         &["--max-message-size", "2097152"],
         2 << 20,
     );
-    let id = open_ours(&mut ours, &mut peer, &DataChannelParameters::new("bulk"));
+    let (ch, id) = open_ours(&mut ours, &mut peer, &DataChannelParameters::new("bulk"));
     // One 1 MiB message each way.
     let stream = sansrtc_examples::bulk::BulkStream::new(3);
     let mib = Bytes::copy_from_slice(stream.read(0, 1 << 20));
     peer.send(&json!({"type": "expect", "id": id, "bytes": 1 << 20}));
     ours.chain
         .sctp_transport_mut()
-        .send_binary(id, mib.clone())
+        .send_binary(ch, mib.clone())
         .unwrap();
     let r = expect_line(&mut ours, &mut peer, T, "1 MiB received", |v| {
         v["type"] == "received" && v["bytes"] == 1 << 20
@@ -267,15 +289,15 @@ fn large_messages_and_bulk_both_ways_with_checksums() {
         &json!({"type": "bulk", "id": id, "bytes": 1 << 20, "messageSize": 1 << 20, "seed": 3}),
     );
     run_until(&mut ours, &mut peer, T, "1 MiB from aiortc", |o, _| {
-        our_messages(o, id).len() == 1
+        our_messages(o, ch).len() == 1
     });
-    assert_eq!(our_messages(&ours, id)[0].0, mib);
+    assert_eq!(our_messages(&ours, ch)[0].0, mib);
     // 20 MiB in 64 KiB messages, us → aiortc.
     let total = 20 << 20;
     let bulk = sansrtc_examples::bulk::BulkStream::new(1);
     peer.send(&json!({"type": "expect", "id": id, "bytes": total}));
     let t0 = Instant::now();
-    bulk_send(&mut ours, &mut peer, id, 1, total, 64 << 10);
+    bulk_send(&mut ours, &mut peer, ch, 1, total, 64 << 10);
     let r = expect_line(
         &mut ours,
         &mut peer,
@@ -306,8 +328,8 @@ fn large_messages_and_bulk_both_ways_with_checksums() {
         "20 MiB from aiortc",
         |o, _| {
             for (_, e) in o.events.drain(..) {
-                if let OrtcEvent::DataChannel(DataChannelEvent::Message { id: i, data, .. }) = e
-                    && i == id
+                if let OrtcEvent::DataChannel(DataChannelEvent::Message { channel, data, .. }) = e
+                    && channel == ch
                 {
                     got += data.len();
                     sha2::Digest::update(&mut hash, &data);
@@ -351,7 +373,7 @@ fn unordered_unreliable_negotiated_and_closing_from_each_side() {
         max_retransmits: Some(0),
         ..Default::default()
     };
-    let lossy = open_ours(&mut ours, &mut peer, &p);
+    let (lossy_ch, lossy) = open_ours(&mut ours, &mut peer, &p);
     run_until(
         &mut ours,
         &mut peer,
@@ -374,14 +396,14 @@ fn unordered_unreliable_negotiated_and_closing_from_each_side() {
     for i in 0..20 {
         ours.chain
             .sctp_transport_mut()
-            .send_text(lossy, &format!("u{i}"))
+            .send_text(lossy_ch, &format!("u{i}"))
             .unwrap();
     }
     // Loopback loses nothing: all twenty come back, in whatever order.
     run_until(&mut ours, &mut peer, T, "unordered echoes", |o, _| {
-        our_messages(o, lossy).len() == 20
+        our_messages(o, lossy_ch).len() == 20
     });
-    let mut back: Vec<String> = our_messages(&ours, lossy)
+    let mut back: Vec<String> = our_messages(&ours, lossy_ch)
         .into_iter()
         .map(|(d, _)| String::from_utf8(d.to_vec()).unwrap())
         .collect();
@@ -397,7 +419,7 @@ fn unordered_unreliable_negotiated_and_closing_from_each_side() {
         ..Default::default()
     };
     peer.send(&json!({"type": "open", "label": "neg", "negotiated": true, "id": 42}));
-    let id = open_ours(&mut ours, &mut peer, &neg);
+    let (neg_ch, id) = open_ours(&mut ours, &mut peer, &neg);
     assert_eq!(id, 42);
     expect_line(
         &mut ours,
@@ -408,11 +430,11 @@ fn unordered_unreliable_negotiated_and_closing_from_each_side() {
     );
     peer.send(&json!({"type": "send", "id": 42, "text": "agreed"}));
     run_until(&mut ours, &mut peer, T, "negotiated message", |o, _| {
-        our_messages(o, 42).len() == 1
+        our_messages(o, neg_ch).len() == 1
     });
     ours.chain
         .sctp_transport_mut()
-        .send_binary(42, Bytes::from_static(b"yes"))
+        .send_binary(neg_ch, Bytes::from_static(b"yes"))
         .unwrap();
     let m = expect_line(&mut ours, &mut peer, T, "our negotiated message", |v| {
         v["type"] == "message" && v["id"] == 42
@@ -421,7 +443,7 @@ fn unordered_unreliable_negotiated_and_closing_from_each_side() {
     // Close from our side: aiortc sees it close.
     ours.chain
         .sctp_transport_mut()
-        .close_channel(lossy)
+        .close_channel(lossy_ch)
         .unwrap();
     expect_line(&mut ours, &mut peer, T, "aiortc sees our close", |v| {
         v["type"] == "channelState" && v["id"] == lossy && v["state"] == "closed"
@@ -429,7 +451,7 @@ fn unordered_unreliable_negotiated_and_closing_from_each_side() {
     run_until(&mut ours, &mut peer, T, "our side closed", |o, _| {
         o.chain
             .sctp_transport()
-            .channel(lossy)
+            .channel(lossy_ch)
             .is_none_or(|c| c.state == DataChannelState::Closed)
     });
     // Close from theirs: we see it close.
@@ -437,7 +459,7 @@ fn unordered_unreliable_negotiated_and_closing_from_each_side() {
     run_until(&mut ours, &mut peer, T, "we see their close", |o, _| {
         o.events
             .iter()
-            .any(|(_, e)| *e == OrtcEvent::DataChannel(DataChannelEvent::Closed(42)))
+            .any(|(_, e)| *e == OrtcEvent::DataChannel(DataChannelEvent::Closed(neg_ch)))
     });
     expect_line(&mut ours, &mut peer, T, "their side closed", |v| {
         v["type"] == "channelState" && v["id"] == 42 && v["state"] == "closed"

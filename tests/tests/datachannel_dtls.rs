@@ -14,7 +14,7 @@ use sansrtc::sctp::{Association, SctpConfig};
 struct Side {
     dtls: Dtls,
     dc: DataChannels,
-    got: Vec<(u16, Bytes)>,
+    got: Vec<(sansrtc::datachannel::ChannelId, Bytes)>,
 }
 
 fn side(
@@ -55,8 +55,8 @@ fn step(from: &mut Side, to: &mut Side, now: Instant, classic: bool) {
         loop {
             match from.dc.poll_output() {
                 Output::Transmit(p) => from.dtls.send(&p).unwrap(),
-                Output::Event(DataChannelEvent::Message { id, data, .. }) => {
-                    from.got.push((id, data))
+                Output::Event(DataChannelEvent::Message { channel, data, .. }) => {
+                    from.got.push((channel, data))
                 }
                 Output::Event(_) => {}
                 Output::Timeout(_) => break,

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use sansrtc::crypto::default_provider;
-use sansrtc::datachannel::DataChannelEvent;
+use sansrtc::datachannel::{ChannelId, DataChannelEvent};
 use sansrtc::dtls::{DtlsCertificate, DtlsRole};
 use sansrtc::engine::{Engine, EngineConfig};
 use sansrtc::ortc::{
@@ -84,26 +84,40 @@ fn pair(seed: u64, link: LinkConfig) -> Pair {
     Pair { sim, a, b }
 }
 
-/// A channel `label` created on `a`, once it is open on both sides (within 10 s).
-fn open_channel(p: &mut Pair, label: &str) -> u16 {
+/// A channel `label` created on `a`, once it is open on both sides (within 10 s): its
+/// handle on `a`, its handle on `b`, and its stream id.
+fn open_channel(p: &mut Pair, label: &str) -> (ChannelId, ChannelId, u16) {
     let (a, b) = (p.a, p.b);
-    let id = p
+    let ch = p
         .sim
         .endpoint_mut(a)
         .sctp_transport_mut()
         .create_data_channel(&DataChannelParameters::new(label))
         .unwrap();
-    let open = |s: &Sim<Engine>, who| {
+    let on_b = |s: &Sim<Engine>| {
+        let id = s.endpoint(a).sctp_transport().channel(ch)?.id?;
+        s.endpoint(b)
+            .sctp_transport()
+            .data_channels()?
+            .channel_on_stream(id)
+    };
+    let open = |s: &Sim<Engine>, who, ch| {
         s.endpoint(who)
             .sctp_transport()
-            .channel(id)
+            .channel(ch)
             .is_some_and(|c| c.state == sansrtc::datachannel::DataChannelState::Open)
     };
-    assert!(
-        p.sim
-            .run_until(Duration::from_secs(10), |s| open(s, a) && open(s, b))
-    );
-    id
+    assert!(p.sim.run_until(Duration::from_secs(10), |s| open(s, a, ch)
+        && on_b(s).is_some_and(|cb| open(s, b, cb))));
+    let id = p
+        .sim
+        .endpoint(a)
+        .sctp_transport()
+        .channel(ch)
+        .unwrap()
+        .id
+        .unwrap();
+    (ch, on_b(&p.sim).unwrap(), id)
 }
 
 fn channel_open(events: &[(Duration, EndpointId, OrtcEvent)], who: EndpointId) -> Option<Duration> {
@@ -168,7 +182,7 @@ fn chain_connects_and_carries_messages_both_ways() {
     let link = LinkConfig::new().latency(Duration::from_millis(10));
     let mut p = pair(7, link);
     let (a, b) = (p.a, p.b);
-    let id = open_channel(&mut p, "chat");
+    let (ca, cb, id) = open_channel(&mut p, "chat");
     let events = p.sim.events().to_vec();
     let open = channel_open(&events, a).unwrap();
     // ICE (a check each way + nomination), DTLS (two flights each way), SCTP (INIT,
@@ -198,23 +212,23 @@ fn chain_connects_and_carries_messages_both_ways() {
         _ => None,
     });
     assert_eq!(
-        incoming.map(|i| (i.id, i.label)),
-        Some((id, "chat".to_string()))
+        incoming.map(|i| (i.channel, i.id, i.label)),
+        Some((cb, Some(id), "chat".to_string()))
     );
     p.sim
         .endpoint_mut(a)
         .sctp_transport_mut()
-        .send_text(id, "hello")
+        .send_text(ca, "hello")
         .unwrap();
     p.sim
         .endpoint_mut(b)
         .sctp_transport_mut()
-        .send_binary(id, Bytes::from_static(b"\x00\x01"))
+        .send_binary(cb, Bytes::from_static(b"\x00\x01"))
         .unwrap();
     p.sim
         .endpoint_mut(b)
         .sctp_transport_mut()
-        .send_binary(id, Bytes::new())
+        .send_binary(cb, Bytes::new())
         .unwrap();
     p.sim.run_for(Duration::from_secs(1));
     let msgs = |who| {
@@ -289,14 +303,43 @@ fn misuse_gets_errors_that_name_the_problem() {
     let mut a = chain(1, "198.51.100.1:5000".parse().unwrap(), Instant::now());
     let b = chain(2, "198.51.100.2:5000".parse().unwrap(), Instant::now());
     let sb = signal(&b);
-    // SCTP before DTLS: the DTLS role is not known yet.
+    // SCTP may start before DTLS (the association opens once DTLS is up), once.
+    a.sctp_transport_mut().start(&sb.sctp, 5000).unwrap();
     let e = a.sctp_transport_mut().start(&sb.sctp, 5000).unwrap_err();
-    assert!(e.to_string().contains("start the DTLS transport"), "{e}");
-    assert!(matches!(
-        a.sctp_transport_mut()
-            .create_data_channel(&DataChannelParameters::new("x")),
-        Err(OrtcError::NotStarted(_))
-    ));
+    assert!(matches!(e, OrtcError::AlreadyStarted(_)), "{e}");
+    // Channels may be created before the DTLS role is known, but a negotiated one
+    // needs its id, and an id can be taken once.
+    let negotiated = |id| DataChannelParameters {
+        negotiated: true,
+        id,
+        ..DataChannelParameters::new("n")
+    };
+    let e = a
+        .sctp_transport_mut()
+        .create_data_channel(&negotiated(None))
+        .unwrap_err();
+    assert!(e.to_string().contains("needs an id"), "{e}");
+    a.sctp_transport_mut()
+        .create_data_channel(&negotiated(Some(3)))
+        .unwrap();
+    let e = a
+        .sctp_transport_mut()
+        .create_data_channel(&negotiated(Some(3)))
+        .unwrap_err();
+    assert!(e.to_string().contains("id 3 is already in use"), "{e}");
+    // No SCTP layer, no channels.
+    let mut no_sctp = Engine::new(
+        EngineConfig {
+            sctp_port: None,
+            ..EngineConfig::default()
+        },
+        Instant::now(),
+    );
+    let e = no_sctp
+        .sctp_transport_mut()
+        .create_data_channel(&DataChannelParameters::new("x"))
+        .unwrap_err();
+    assert!(e.to_string().contains("no SCTP layer"), "{e}");
     // DTLS parameters without a usable fingerprint.
     let none = DtlsParameters {
         fingerprints: vec![],
@@ -327,11 +370,6 @@ fn misuse_gets_errors_that_name_the_problem() {
     a.dtls_transport_mut().start(&sb.dtls).unwrap();
     assert!(matches!(
         a.dtls_transport_mut().start(&sb.dtls),
-        Err(OrtcError::AlreadyStarted(_))
-    ));
-    a.sctp_transport_mut().start(&sb.sctp, 5000).unwrap();
-    assert!(matches!(
-        a.sctp_transport_mut().start(&sb.sctp, 5000),
         Err(OrtcError::AlreadyStarted(_))
     ));
 }
@@ -540,11 +578,11 @@ fn forged_dtls_records_neither_block_nor_close_the_connection() {
             );
         }
     }
-    let id = open_channel(&mut p, "chat");
+    let (ca, cb, _) = open_channel(&mut p, "chat");
     let open = |s: &Sim<Engine>, who| {
         s.endpoint(who)
             .sctp_transport()
-            .channel(id)
+            .channel(if who == a { ca } else { cb })
             .is_some_and(|c| c.state == DataChannelState::Open)
     };
     assert!(
@@ -584,7 +622,7 @@ fn forged_dtls_records_neither_block_nor_close_the_connection() {
     p.sim
         .endpoint_mut(a)
         .sctp_transport_mut()
-        .send_text(id, "still here")
+        .send_text(ca, "still here")
         .unwrap();
     p.sim.run_for(Duration::from_secs(1));
     assert!(p.sim.events().iter().any(|(_, w, e)| *w == b
@@ -599,7 +637,7 @@ fn channels_close_and_refuse_sends_when_dtls_closes() {
     let link = LinkConfig::new().latency(Duration::from_millis(10));
     let mut p = pair(12, link);
     let (a, b) = (p.a, p.b);
-    let id = open_channel(&mut p, "chat");
+    let (_, id, _) = open_channel(&mut p, "chat");
     // Only DTLS closes on a: close_notify goes out, SCTP on b learns it from DTLS.
     p.sim.endpoint_mut(a).dtls_transport_mut().stop();
     p.sim.run_for(Duration::from_secs(1));

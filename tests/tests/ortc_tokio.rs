@@ -97,3 +97,8 @@ async fn a_flood_of_empty_messages_overflows_the_channel_bound_with_an_event() {
 async fn channels_opened_and_closed_again_and_again_are_forgotten() {
     cases::channels_opened_and_closed_again_and_again_are_forgotten().await
 }
+
+#[tokio::test]
+async fn a_channel_made_before_anything_starts_gets_its_id_and_delivers() {
+    cases::a_channel_made_before_anything_starts_gets_its_id_and_delivers().await
+}

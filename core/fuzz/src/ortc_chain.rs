@@ -172,7 +172,7 @@ pub fn run_ortc_chain(data: &[u8]) -> bool {
     };
     a.handle_input(Input::Timeout(now));
     b.handle_input(Input::Timeout(now));
-    let mut channels: Vec<u16> = Vec::new();
+    let mut channels: Vec<sansrtc::datachannel::ChannelId> = Vec::new();
     let mut rest = data;
     let mut steps = 0;
     while let Some((&tag, tail)) = rest.split_first() {

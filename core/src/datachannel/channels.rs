@@ -2,7 +2,7 @@
 //! negotiated channels, stream-id parity by DTLS role, string/binary/empty messages,
 //! partial reliability, closing by stream reset, buffered amount and its low event.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -16,12 +16,12 @@ use crate::sctp::{Association, CloseReason, SctpError, SctpEvent, SendOptions};
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DataChannelError {
-    /// No channel has this id.
-    #[error("no data channel with id {0}")]
-    UnknownChannel(u16),
+    /// No such channel (never created here, or closed and forgotten).
+    #[error("no such data channel: {0}")]
+    UnknownChannel(ChannelId),
     /// The channel is closing or closed (W3C InvalidStateError).
     #[error("data channel {0} is closing or closed")]
-    NotOpen(u16),
+    NotOpen(ChannelId),
     /// A negotiated channel's id, or the requested id, is taken.
     #[error("data channel id {0} is already in use")]
     IdInUse(u16),
@@ -161,11 +161,27 @@ pub enum DataChannelState {
     Closed,
 }
 
+/// A data channel's handle, stable from [`DataChannels::create`] (or the peer's open) to
+/// the end of the channel, before it has a stream id. Handles are never reused by the
+/// same [`DataChannels`]; the W3C `id` (the SCTP stream id) is
+/// [`DataChannelInfo::id`], which a channel created before the DTLS role is known only
+/// gets then (RFC 8832 §6: the role picks its parity).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChannelId(u64);
+
+impl std::fmt::Display for ChannelId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "channel #{}", self.0)
+    }
+}
+
 /// A channel's parameters and state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataChannelInfo {
-    /// Stream id.
-    pub id: u16,
+    /// The channel's handle.
+    pub channel: ChannelId,
+    /// W3C `id`: the SCTP stream id; `None` until the DTLS role is known.
+    pub id: Option<u16>,
     /// Label.
     pub label: String,
     /// Subprotocol.
@@ -191,22 +207,23 @@ pub enum DataChannelEvent {
     /// The peer opened a channel (W3C `datachannel` event).
     Incoming(DataChannelInfo),
     /// A channel is open.
-    Open(u16),
+    Open(ChannelId),
     /// A message.
     Message {
-        /// Channel id.
-        id: u16,
+        /// The channel.
+        channel: ChannelId,
         /// Payload (empty for the "empty" PPIDs).
         data: Bytes,
         /// Whether it was sent as a string (W3C: `data` is a string).
         text: bool,
     },
     /// `bufferedAmount` fell to or below the threshold.
-    BufferedAmountLow(u16),
+    BufferedAmountLow(ChannelId),
     /// Closing started (by either side).
-    Closing(u16),
-    /// The channel is closed.
-    Closed(u16),
+    Closing(ChannelId),
+    /// The channel is closed. A channel closed before it had a stream id never reached
+    /// the peer: what was sent on it was not delivered.
+    Closed(ChannelId),
     /// The association ended; every channel is closed.
     AssociationClosed {
         /// Why.
@@ -225,6 +242,18 @@ struct Channel {
     above_threshold: bool,
     /// Opened by the peer with DATA_CHANNEL_OPEN (counts against the cap).
     incoming: bool,
+    /// Until the channel has a stream id: its encoded DATA_CHANNEL_OPEN (none when
+    /// negotiated, which always has an id) and the messages sent on it, in order.
+    unassigned: Option<Box<Unassigned>>,
+}
+
+/// What a channel with no stream id yet holds for when it gets one.
+#[derive(Debug, Default)]
+struct Unassigned {
+    open: Bytes,
+    sends: VecDeque<(Ppid, Bytes)>,
+    /// Bytes in `sends`: the channel's `bufferedAmount` until then.
+    bytes: usize,
 }
 
 /// Data channels over one association. It owns the [`Association`] and offers the same
@@ -232,12 +261,16 @@ struct Channel {
 #[derive(Debug)]
 pub struct DataChannels {
     assoc: Association,
-    role: DtlsRole,
+    /// Our DTLS role: picks the stream-id parity; `None` until known.
+    role: Option<DtlsRole>,
     cfg: DataChannelConfig,
     stats: DataChannelStats,
     /// Channels in `channels` the peer opened.
     incoming_open: usize,
-    channels: BTreeMap<u16, Channel>,
+    channels: BTreeMap<ChannelId, Channel>,
+    /// Stream id → channel, for channels that have one.
+    streams: HashMap<u16, ChannelId>,
+    next_channel: u64,
     events: VecDeque<DataChannelEvent>,
     established: bool,
     /// Packets arrived since buffered amounts were last checked.
@@ -248,11 +281,13 @@ impl DataChannels {
     /// Channels over `assoc`; `role` is our DTLS role, which picks the stream-id parity
     /// (RFC 8832 §6: the DTLS client uses even ids, the server odd).
     pub fn new(assoc: Association, role: DtlsRole) -> Self {
-        Self::with_config(assoc, role, DataChannelConfig::default())
+        Self::with_config(assoc, Some(role), DataChannelConfig::default())
     }
 
-    /// As [`DataChannels::new`], with limits on what the peer may open.
-    pub fn with_config(assoc: Association, role: DtlsRole, cfg: DataChannelConfig) -> Self {
+    /// As [`DataChannels::new`], with limits on what the peer may open. With no role
+    /// yet, channels can be created and sent on, and get their stream ids from
+    /// [`DataChannels::set_role`].
+    pub fn with_config(assoc: Association, role: Option<DtlsRole>, cfg: DataChannelConfig) -> Self {
         DataChannels {
             assoc,
             role,
@@ -260,9 +295,70 @@ impl DataChannels {
             stats: DataChannelStats::default(),
             incoming_open: 0,
             channels: BTreeMap::new(),
+            streams: HashMap::new(),
+            next_channel: 0,
             events: VecDeque::new(),
             established: false,
             acks_pending: false,
+        }
+    }
+
+    /// Our DTLS role is now known: channels created before get their stream ids, in the
+    /// order they were created, and their DATA_CHANNEL_OPEN and the messages sent on
+    /// them queue in that order. A channel for which no id is left closes
+    /// ([`DataChannelEvent::Closed`]), as W3C closes one it cannot give an id. The
+    /// role is fixed once known; a later call changes nothing.
+    pub fn set_role(&mut self, role: DtlsRole) {
+        if self.role.is_some() {
+            return;
+        }
+        self.role = Some(role);
+        let waiting: Vec<ChannelId> = self
+            .channels
+            .iter()
+            .filter(|(_, c)| c.info.id.is_none())
+            .map(|(&ch, _)| ch)
+            .collect();
+        for ch in waiting {
+            self.assign(ch);
+        }
+    }
+
+    /// Our DTLS role, once known.
+    pub fn role(&self) -> Option<DtlsRole> {
+        self.role
+    }
+
+    fn assign(&mut self, ch: ChannelId) {
+        let id = self.free_id();
+        let Some(c) = self.channels.get_mut(&ch) else {
+            return;
+        };
+        let Ok(id) = id else {
+            tracing::debug!(%ch, "no stream id left: closing the channel");
+            c.info.state = DataChannelState::Closed;
+            self.channels.remove(&ch);
+            self.events.push_back(DataChannelEvent::Closed(ch));
+            return;
+        };
+        c.info.id = Some(id);
+        self.streams.insert(id, ch);
+        let Some(u) = c.unassigned.take() else {
+            return;
+        };
+        // The open first, then the messages, all ordered (RFC 8832 §6).
+        let mut result =
+            (self.assoc.send(id, Ppid::DCEP.0, u.open, false)).map_err(DataChannelError::from);
+        for (ppid, data) in u.sends {
+            if result.is_err() {
+                break;
+            }
+            result = self.send_on(ch, id, ppid, data, false);
+        }
+        if let Err(e) = result {
+            // The association refused (closed): the channel cannot open, and says so.
+            tracing::debug!(%ch, error = %e, "channel could not be opened");
+            self.close_now(ch);
         }
     }
 
@@ -282,34 +378,48 @@ impl DataChannels {
     }
 
     /// Channel parameters and state.
-    pub fn channel(&self, id: u16) -> Option<&DataChannelInfo> {
-        self.channels.get(&id).map(|c| &c.info)
+    pub fn channel(&self, ch: ChannelId) -> Option<&DataChannelInfo> {
+        self.channels.get(&ch).map(|c| &c.info)
     }
 
-    /// Ids of channels that are not closed.
-    pub fn channel_ids(&self) -> impl Iterator<Item = u16> + '_ {
+    /// The channel on stream `id`, if any.
+    pub fn channel_on_stream(&self, id: u16) -> Option<ChannelId> {
+        self.streams.get(&id).copied()
+    }
+
+    /// Channels that are not closed, oldest first.
+    pub fn channel_ids(&self) -> impl Iterator<Item = ChannelId> + '_ {
         self.channels
             .iter()
             .filter(|(_, c)| c.info.state != DataChannelState::Closed)
-            .map(|(&id, _)| id)
+            .map(|(&ch, _)| ch)
     }
 
-    /// W3C `createDataChannel`.
-    pub fn create(&mut self, label: &str, init: DataChannelInit) -> Result<u16, DataChannelError> {
+    /// W3C `createDataChannel`. The handle is the channel's from now on; its stream id
+    /// is the negotiated or requested one, or, when not given, one of our parity, at
+    /// once if the DTLS role is known, else when [`DataChannels::set_role`] tells it.
+    pub fn create(
+        &mut self,
+        label: &str,
+        init: DataChannelInit,
+    ) -> Result<ChannelId, DataChannelError> {
         if init.max_retransmits.is_some() && init.max_packet_life_time.is_some() {
             return Err(DataChannelError::BothReliabilityLimits);
         }
         let id = match init.id {
             Some(id) => {
-                if self.channels.contains_key(&id) {
+                if self.streams.contains_key(&id) {
                     return Err(DataChannelError::IdInUse(id));
                 }
-                id
+                Some(id)
             }
             None if init.negotiated => return Err(DataChannelError::NegotiatedWithoutId),
-            None => self.free_id()?,
+            None if self.role.is_some() => Some(self.free_id()?),
+            None => None,
         };
+        let ch = ChannelId(self.next_channel);
         let info = DataChannelInfo {
+            channel: ch,
             id,
             label: label.to_string(),
             protocol: init.protocol.clone(),
@@ -320,6 +430,7 @@ impl DataChannels {
             state: DataChannelState::Connecting,
             buffered_amount_low_threshold: 0,
         };
+        let mut unassigned = None;
         if !init.negotiated {
             let open = DcepMessage::Open(DataChannelOpen {
                 channel_type: channel_type(&info),
@@ -332,81 +443,95 @@ impl DataChannels {
                 label: info.label.clone(),
                 protocol: info.protocol.clone(),
             });
+            // Encoded now, so a label too long is refused now.
             let mut buf = Vec::with_capacity(open.encoded_len());
             open.encode_into(&mut buf)?;
-            // DCEP messages are sent reliably and in order (RFC 8832 §6).
-            self.assoc.send(id, Ppid::DCEP.0, Bytes::from(buf), false)?;
+            match id {
+                // DCEP messages are sent reliably and in order (RFC 8832 §6).
+                Some(id) => self.assoc.send(id, Ppid::DCEP.0, Bytes::from(buf), false)?,
+                None => {
+                    unassigned = Some(Box::new(Unassigned {
+                        open: Bytes::from(buf),
+                        ..Unassigned::default()
+                    }))
+                }
+            }
+        }
+        self.next_channel += 1;
+        if let Some(id) = id {
+            self.streams.insert(id, ch);
         }
         self.channels.insert(
-            id,
+            ch,
             Channel {
                 info,
                 out_reset: false,
                 in_reset: false,
                 above_threshold: false,
                 incoming: false,
+                unassigned,
             },
         );
         if init.negotiated && self.established {
-            self.open(id);
+            self.open(ch);
         }
-        Ok(id)
+        Ok(ch)
     }
 
     /// Parity of the stream ids we open (RFC 8832 §6: the DTLS client's are even, the
-    /// server's odd); the peer's are the other.
-    fn our_parity(&self) -> u16 {
-        match self.role {
+    /// server's odd); the peer's are the other. `None` while the role is unknown.
+    fn our_parity(&self) -> Option<u16> {
+        self.role.map(|r| match r {
             DtlsRole::Client => 0,
             _ => 1,
-        }
+        })
     }
 
     fn free_id(&self) -> Result<u16, DataChannelError> {
-        let first = self.our_parity();
+        let first = self.our_parity().ok_or(DataChannelError::NoFreeId)?;
         // A stream still being reset (a channel just closed, or a peer's open refused
         // on it) cannot carry a new channel until the reset is done.
         (first..u16::MAX)
             .step_by(2)
-            .find(|id| !self.channels.contains_key(id) && !self.assoc.is_stream_closing(*id))
+            .find(|id| !self.streams.contains_key(id) && !self.assoc.is_stream_closing(*id))
             .ok_or(DataChannelError::NoFreeId)
     }
 
-    fn open(&mut self, id: u16) {
-        if let Some(c) = self.channels.get_mut(&id)
+    fn open(&mut self, ch: ChannelId) {
+        if let Some(c) = self.channels.get_mut(&ch)
             && c.info.state == DataChannelState::Connecting
         {
             c.info.state = DataChannelState::Open;
-            self.events.push_back(DataChannelEvent::Open(id));
+            self.events.push_back(DataChannelEvent::Open(ch));
         }
     }
 
     /// Send a string message. On a channel still connecting it waits for the channel
     /// to open and goes first (ordered, whatever the channel's setting).
-    pub fn send_text(&mut self, id: u16, text: &str) -> Result<(), DataChannelError> {
+    pub fn send_text(&mut self, ch: ChannelId, text: &str) -> Result<(), DataChannelError> {
         let ppid = if text.is_empty() {
             Ppid::STRING_EMPTY
         } else {
             Ppid::STRING
         };
-        self.send_raw(id, ppid, Bytes::copy_from_slice(text.as_bytes()))
+        self.send_raw(ch, ppid, Bytes::copy_from_slice(text.as_bytes()))
     }
 
     /// Send a binary message.
-    pub fn send_binary(&mut self, id: u16, data: Bytes) -> Result<(), DataChannelError> {
+    pub fn send_binary(&mut self, ch: ChannelId, data: Bytes) -> Result<(), DataChannelError> {
         let ppid = if data.is_empty() {
             Ppid::BINARY_EMPTY
         } else {
             Ppid::BINARY
         };
-        self.send_raw(id, ppid, data)
+        self.send_raw(ch, ppid, data)
     }
 
-    fn send_raw(&mut self, id: u16, ppid: Ppid, data: Bytes) -> Result<(), DataChannelError> {
+    fn send_raw(&mut self, ch: ChannelId, ppid: Ppid, data: Bytes) -> Result<(), DataChannelError> {
         let c = self
             .channels
-            .get(&id)
-            .ok_or(DataChannelError::UnknownChannel(id))?;
+            .get_mut(&ch)
+            .ok_or(DataChannelError::UnknownChannel(ch))?;
         // Before it opens (the peer's DATA_CHANNEL_ACK, or the association, still to
         // come) a message queues behind the DATA_CHANNEL_OPEN. RFC 8832 §6 lets the opener
         // send before the ACK if it sends ordered, so the peer takes the OPEN first.
@@ -414,8 +539,37 @@ impl DataChannels {
             DataChannelState::Open => !c.info.ordered,
             DataChannelState::Connecting => false,
             DataChannelState::Closing | DataChannelState::Closed => {
-                return Err(DataChannelError::NotOpen(id));
+                return Err(DataChannelError::NotOpen(ch));
             }
+        };
+        // An empty message travels as one zero byte (RFC 8831 §6.6).
+        let data = if data.is_empty() {
+            Bytes::from_static(&[0])
+        } else {
+            data
+        };
+        let Some(id) = c.info.id else {
+            // No stream yet: kept with the channel until the DTLS role gives it one.
+            let u = c.unassigned.get_or_insert_with(Box::default);
+            u.bytes += data.len();
+            u.sends.push_back((ppid, data));
+            c.above_threshold = true;
+            return Ok(());
+        };
+        self.send_on(ch, id, ppid, data, unordered)
+    }
+
+    /// Hands one message of channel `ch` to the association on stream `id`.
+    fn send_on(
+        &mut self,
+        ch: ChannelId,
+        id: u16,
+        ppid: Ppid,
+        data: Bytes,
+        unordered: bool,
+    ) -> Result<(), DataChannelError> {
+        let Some(c) = self.channels.get_mut(&ch) else {
+            return Err(DataChannelError::UnknownChannel(ch));
         };
         let opts = SendOptions {
             unordered,
@@ -425,36 +579,38 @@ impl DataChannels {
                 .max_packet_life_time
                 .map(|ms| Duration::from_millis(u64::from(ms))),
         };
-        // An empty message travels as one zero byte (RFC 8831 §6.6).
-        let data = if data.is_empty() {
-            Bytes::from_static(&[0])
-        } else {
-            data
-        };
         self.assoc.send_with(id, ppid.0, data, opts)?;
-        let c = self.channels.get_mut(&id).expect("checked above");
         c.above_threshold = true;
         Ok(())
     }
 
     /// W3C `bufferedAmount`.
-    pub fn buffered_amount(&self, id: u16) -> usize {
-        self.assoc.buffered_amount_on(id)
+    pub fn buffered_amount(&self, ch: ChannelId) -> usize {
+        match self.channels.get(&ch) {
+            Some(Channel {
+                info: DataChannelInfo { id: Some(id), .. },
+                ..
+            }) => self.assoc.buffered_amount_on(*id),
+            Some(c) => c.unassigned.as_ref().map_or(0, |u| u.bytes),
+            None => 0,
+        }
     }
 
     /// W3C `bufferedAmountLowThreshold`.
-    pub fn set_buffered_amount_low_threshold(&mut self, id: u16, threshold: usize) {
-        if let Some(c) = self.channels.get_mut(&id) {
+    pub fn set_buffered_amount_low_threshold(&mut self, ch: ChannelId, threshold: usize) {
+        if let Some(c) = self.channels.get_mut(&ch) {
             c.info.buffered_amount_low_threshold = threshold;
         }
     }
 
-    /// W3C `close`: reset our outgoing stream; closed once the peer resets its side.
-    pub fn close(&mut self, id: u16) -> Result<(), DataChannelError> {
+    /// W3C `close`: reset our outgoing stream; closed once the peer resets its side. A
+    /// channel with no stream id yet never reached the peer: it closes at once, and
+    /// what was sent on it is not delivered ([`DataChannelEvent::Closed`] says so).
+    pub fn close(&mut self, ch: ChannelId) -> Result<(), DataChannelError> {
         let c = self
             .channels
-            .get_mut(&id)
-            .ok_or(DataChannelError::UnknownChannel(id))?;
+            .get_mut(&ch)
+            .ok_or(DataChannelError::UnknownChannel(ch))?;
         if matches!(
             c.info.state,
             DataChannelState::Closing | DataChannelState::Closed
@@ -462,9 +618,29 @@ impl DataChannels {
             return Ok(());
         }
         c.info.state = DataChannelState::Closing;
-        self.events.push_back(DataChannelEvent::Closing(id));
-        self.assoc.reset_streams(&[id])?;
+        self.events.push_back(DataChannelEvent::Closing(ch));
+        match c.info.id {
+            Some(id) => self.assoc.reset_streams(&[id])?,
+            None => self.close_now(ch),
+        }
         Ok(())
+    }
+
+    /// Closes and forgets a channel that has no stream to reset (or whose stream the
+    /// association can no longer carry).
+    fn close_now(&mut self, ch: ChannelId) {
+        let Some(c) = self.channels.remove(&ch) else {
+            return;
+        };
+        if let Some(id) = c.info.id {
+            self.streams.remove(&id);
+        }
+        if c.incoming {
+            self.incoming_open -= 1;
+        }
+        if c.info.state != DataChannelState::Closed {
+            self.events.push_back(DataChannelEvent::Closed(ch));
+        }
     }
 
     /// Feed a decrypted SCTP packet.
@@ -543,12 +719,14 @@ impl DataChannels {
             return;
         }
         // Runs after every acknowledgement: walk the channels in place rather than
-        // gather ids into a fresh vector each time.
-        for (&id, c) in self.channels.iter_mut().filter(|(_, c)| c.above_threshold) {
+        // gather ids into a fresh vector each time. Only an acknowledgement lowers an
+        // amount, so channels with no stream yet are left as they are.
+        for (&ch, c) in self.channels.iter_mut().filter(|(_, c)| c.above_threshold) {
+            let Some(id) = c.info.id else { continue };
             if self.assoc.buffered_amount_on(id) <= c.info.buffered_amount_low_threshold {
                 c.above_threshold = false;
                 self.events
-                    .push_back(DataChannelEvent::BufferedAmountLow(id));
+                    .push_back(DataChannelEvent::BufferedAmountLow(ch));
             }
         }
     }
@@ -557,14 +735,14 @@ impl DataChannels {
         match e {
             SctpEvent::Connected => {
                 self.established = true;
-                let negotiated: Vec<u16> = self
+                let negotiated: Vec<ChannelId> = self
                     .channels
                     .iter()
                     .filter(|(_, c)| c.info.negotiated)
-                    .map(|(&id, _)| id)
+                    .map(|(&ch, _)| ch)
                     .collect();
-                for id in negotiated {
-                    self.open(id);
+                for ch in negotiated {
+                    self.open(ch);
                 }
             }
             SctpEvent::Message {
@@ -579,10 +757,10 @@ impl DataChannels {
                 }
             }
             SctpEvent::Closed { reason } => {
-                for (&id, c) in self.channels.iter_mut() {
+                for (&ch, c) in self.channels.iter_mut() {
                     if c.info.state != DataChannelState::Closed {
                         c.info.state = DataChannelState::Closed;
-                        self.events.push_back(DataChannelEvent::Closed(id));
+                        self.events.push_back(DataChannelEvent::Closed(ch));
                     }
                 }
                 self.events
@@ -592,33 +770,35 @@ impl DataChannels {
     }
 
     fn on_message(&mut self, id: u16, ppid: Ppid, data: Bytes) {
+        let ch = self.streams.get(&id).copied();
         // With deferred release the application hands back what it was given; the rest
         // of what SCTP carried (DCEP, the byte of an "empty" message, messages for no
         // channel) goes back here.
-        let handed_to_app = if ppid == Ppid::DCEP || ppid.is_empty_message() {
+        let handed_to_app = if ppid == Ppid::DCEP || ppid.is_empty_message() || ch.is_none() {
             0
-        } else if self.channels.contains_key(&id) {
-            data.len()
         } else {
-            0
+            data.len()
         };
         self.assoc.release_received(data.len() - handed_to_app);
         if ppid == Ppid::DCEP {
-            match DcepMessage::parse(&data) {
-                Ok(DcepMessage::Open(open)) => self.on_open(id, open),
-                Ok(DcepMessage::Ack) => self.open(id),
-                Err(e) => tracing::debug!(error = %e, id, "dropping malformed DCEP message"),
+            match (DcepMessage::parse(&data), ch) {
+                (Ok(DcepMessage::Open(open)), _) => self.on_open(id, open),
+                (Ok(DcepMessage::Ack), Some(ch)) => self.open(ch),
+                (Ok(DcepMessage::Ack), None) => {
+                    tracing::debug!(id, "ACK on a stream with no channel")
+                }
+                (Err(e), _) => tracing::debug!(error = %e, id, "dropping malformed DCEP message"),
             }
             return;
         }
-        let Some(c) = self.channels.get_mut(&id) else {
+        let Some((ch, c)) = ch.and_then(|ch| Some((ch, self.channels.get_mut(&ch)?))) else {
             tracing::debug!(id, "message on a stream with no channel");
             return;
         };
         // Data may overtake nothing (DCEP is ordered on the same stream), but a peer may
         // send right after OPEN: that implies the channel is open (RFC 8832 §6).
         if c.info.state == DataChannelState::Connecting {
-            self.open(id);
+            self.open(ch);
         }
         let text = ppid.is_string();
         let data = if ppid.is_empty_message() {
@@ -626,16 +806,21 @@ impl DataChannels {
         } else {
             data
         };
-        self.events
-            .push_back(DataChannelEvent::Message { id, data, text });
+        self.events.push_back(DataChannelEvent::Message {
+            channel: ch,
+            data,
+            text,
+        });
     }
 
     fn on_open(&mut self, id: u16, open: DataChannelOpen) {
-        if self.channels.contains_key(&id) {
+        if self.streams.contains_key(&id) {
             tracing::debug!(id, "DATA_CHANNEL_OPEN for a stream in use");
             return;
         }
-        let refusal = if id % 2 == self.our_parity() {
+        // With the role unknown the parity cannot be checked; DTLS delivers nothing
+        // before the role is set, so only a caller driving this layer alone gets here.
+        let refusal = if self.our_parity().is_none_or(|p| id % 2 == p) {
             Some(&mut self.stats.refused_wrong_parity)
         } else if open.label.len() > self.cfg.max_label_len
             || open.protocol.len() > self.cfg.max_protocol_len
@@ -654,9 +839,12 @@ impl DataChannels {
             let _ = self.assoc.reset_streams(&[id]);
             return;
         }
+        let ch = ChannelId(self.next_channel);
+        self.next_channel += 1;
         let ordered = open.channel_type.is_ordered();
         let info = DataChannelInfo {
-            id,
+            channel: ch,
+            id: Some(id),
             label: open.label.clone(),
             protocol: open.protocol.clone(),
             ordered,
@@ -674,24 +862,29 @@ impl DataChannels {
         if DcepMessage::Ack.encode_into(&mut buf).is_ok() {
             let _ = self.assoc.send(id, Ppid::DCEP.0, buf.freeze(), false);
         }
+        self.streams.insert(id, ch);
         self.channels.insert(
-            id,
+            ch,
             Channel {
                 info: info.clone(),
                 out_reset: false,
                 in_reset: false,
                 above_threshold: false,
                 incoming: true,
+                unassigned: None,
             },
         );
         self.incoming_open += 1;
         self.stats.opened_by_peer += 1;
         self.events.push_back(DataChannelEvent::Incoming(info));
-        self.events.push_back(DataChannelEvent::Open(id));
+        self.events.push_back(DataChannelEvent::Open(ch));
     }
 
     fn on_reset(&mut self, id: u16, incoming: bool) {
-        let Some(c) = self.channels.get_mut(&id) else {
+        let Some(&ch) = self.streams.get(&id) else {
+            return;
+        };
+        let Some(c) = self.channels.get_mut(&ch) else {
             return;
         };
         if incoming {
@@ -702,7 +895,7 @@ impl DataChannels {
             ) {
                 // The peer closed: close our side too (RFC 8831 §6.7).
                 c.info.state = DataChannelState::Closing;
-                self.events.push_back(DataChannelEvent::Closing(id));
+                self.events.push_back(DataChannelEvent::Closing(ch));
                 if self.assoc.reset_streams(&[id]).is_err() {
                     c.out_reset = true;
                 }
@@ -712,9 +905,10 @@ impl DataChannels {
         }
         if c.in_reset && c.out_reset && c.info.state != DataChannelState::Closed {
             c.info.state = DataChannelState::Closed;
-            self.events.push_back(DataChannelEvent::Closed(id));
+            self.events.push_back(DataChannelEvent::Closed(ch));
             // The id is free again once both sides are reset.
-            if self.channels.remove(&id).is_some_and(|c| c.incoming) {
+            self.streams.remove(&id);
+            if self.channels.remove(&ch).is_some_and(|c| c.incoming) {
                 self.incoming_open -= 1;
             }
         }

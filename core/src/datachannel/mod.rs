@@ -33,8 +33,8 @@ mod tests_sim;
 
 pub use crate::sctp::Ppid;
 pub use channels::{
-    DataChannelConfig, DataChannelError, DataChannelEvent, DataChannelInfo, DataChannelInit,
-    DataChannelState, DataChannelStats, DataChannels,
+    ChannelId, DataChannelConfig, DataChannelError, DataChannelEvent, DataChannelInfo,
+    DataChannelInit, DataChannelState, DataChannelStats, DataChannels,
 };
 pub use dcep::{ChannelType, DataChannelOpen, DcepError, DcepMessage};
 

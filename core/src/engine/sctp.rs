@@ -51,7 +51,7 @@ pub(crate) struct SctpPart {
     pub(crate) cfg: SctpConfig,
     pub(crate) channel_cfg: DataChannelConfig,
     /// The association and its channels: built when the first channel is created or at
-    /// `start`, whichever comes first (a channel needs the DTLS role for its id).
+    /// `start`, whichever comes first; told the DTLS role when it is known.
     pub(crate) channels: Option<DataChannels>,
     /// `start` was called: the association runs.
     pub(crate) started: bool,
@@ -86,17 +86,28 @@ impl SctpPart {
         }
     }
 
-    /// The channels, built on first use with the configuration as it is then; the DTLS
-    /// role picks the channel id parity (RFC 8832 §6).
-    pub(crate) fn channels(&mut self, role: DtlsRole, now: Instant) -> &mut DataChannels {
+    /// The channels, built on first use with the configuration as it is then; `role`,
+    /// once the DTLS role is known, picks the channel id parity (RFC 8832 §6).
+    pub(crate) fn channels(&mut self, role: Option<DtlsRole>, now: Instant) -> &mut DataChannels {
         let (cfg, channel_cfg) = (&self.cfg, &self.channel_cfg);
-        self.channels.get_or_insert_with(|| {
+        let channels = self.channels.get_or_insert_with(|| {
             DataChannels::with_config(
                 Association::new(cfg.clone(), now),
                 role,
                 channel_cfg.clone(),
             )
-        })
+        });
+        if let Some(role) = role {
+            channels.set_role(role);
+        }
+        channels
+    }
+
+    /// The DTLS role is known: channels created before get their stream ids.
+    pub(crate) fn on_role(&mut self, role: DtlsRole) {
+        if let Some(c) = &mut self.channels {
+            c.set_role(role);
+        }
     }
 
     /// Start the association with the peer's port and message size, and open it if DTLS
@@ -104,7 +115,7 @@ impl SctpPart {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn start(
         &mut self,
-        role: DtlsRole,
+        role: Option<DtlsRole>,
         remote_port: u16,
         peer_max_message_size: Option<usize>,
         now: Instant,

@@ -193,36 +193,41 @@ fn a_peers_init_before_our_sctp_start_is_answered_at_start() {
     assert!(took <= Duration::from_millis(30), "took {took:?}");
 }
 
-/// A channel created once DTLS is started, before the SCTP transport starts, keeps the
-/// id it was given and opens with the association.
+/// A channel created before anything has started (no DTLS role, so no W3C `id` yet)
+/// keeps its handle, is sent on at once, gets an id of the DTLS role's parity when DTLS
+/// starts (RFC 8832 §6), opens with the association, and what was sent before arrives.
 #[test]
-fn a_channel_created_before_sctp_start_keeps_its_id_and_opens() {
-    use crate::datachannel::DataChannelState;
+fn a_channel_created_before_dtls_starts_keeps_its_handle_and_opens() {
+    use crate::datachannel::{DataChannelEvent, DataChannelState};
     use crate::ortc::DataChannelParameters;
     let (mut sim, a, b) = pair(true, Some(5000));
     let params = DataChannelParameters::new("early");
-    // Without the DTLS role there is no id to give.
-    let e = sim
-        .endpoint_mut(a)
-        .sctp_transport_mut()
-        .create_data_channel(&params)
-        .unwrap_err();
-    assert!(e.to_string().contains("start the DTLS transport"), "{e}");
-    start_dtls(&mut sim, a, b);
-    let id = sim
+    let ch = sim
         .endpoint_mut(a)
         .sctp_transport_mut()
         .create_data_channel(&params)
         .unwrap();
-    let state = |s: &Sim<Engine>, who| {
-        s.endpoint(who)
-            .sctp_transport()
-            .channel(id)
-            .map(|c| c.state)
-    };
-    assert_eq!(state(&sim, a), Some(DataChannelState::Connecting));
+    let info = |s: &Sim<Engine>| s.endpoint(a).sctp_transport().channel(ch).cloned();
+    assert_eq!(
+        info(&sim).map(|c| (c.id, c.state)),
+        Some((None, DataChannelState::Connecting))
+    );
+    sim.endpoint_mut(a)
+        .sctp_transport_mut()
+        .send_text(ch, "sent before any id")
+        .unwrap();
+    assert_eq!(sim.endpoint(a).sctp_transport().buffered_amount(ch), 18);
+    start_dtls(&mut sim, a, b);
+    // a is ICE-controlling, so the DTLS server (RFC 8842 §5): odd ids.
+    let id = info(&sim)
+        .and_then(|c| c.id)
+        .expect("an id once the role is known");
+    assert_eq!(id % 2, 1);
     sim.run_for(Duration::from_millis(300));
-    assert_eq!(state(&sim, a), Some(DataChannelState::Connecting));
+    assert_eq!(
+        info(&sim).map(|c| c.state),
+        Some(DataChannelState::Connecting)
+    );
     let (ca, cb) = (
         sim.endpoint(a).sctp_transport().capabilities(),
         sim.endpoint(b).sctp_transport().capabilities(),
@@ -236,13 +241,64 @@ fn a_channel_created_before_sctp_start_keeps_its_id_and_opens() {
         .start(&ca, 5000)
         .unwrap();
     assert!(sim.run_until(Duration::from_secs(2), |s| {
-        state(s, a) == Some(DataChannelState::Open) && state(s, b) == Some(DataChannelState::Open)
+        info(s).map(|c| c.state) == Some(DataChannelState::Open)
     }));
+    sim.run_for(Duration::from_millis(100));
+    let on_b = sim
+        .endpoint(b)
+        .sctp_transport()
+        .data_channels()
+        .and_then(|d| d.channel_on_stream(id))
+        .unwrap();
     assert_eq!(
         sim.endpoint(b)
             .sctp_transport()
-            .channel(id)
-            .map(|c| c.label.as_str()),
-        Some("early")
+            .channel(on_b)
+            .map(|c| (c.label.as_str(), c.state)),
+        Some(("early", DataChannelState::Open))
     );
+    let got: Vec<Bytes> = sim
+        .take_events(b)
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            OrtcEvent::DataChannel(DataChannelEvent::Message { channel, data, .. })
+                if channel == on_b =>
+            {
+                Some(data)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(got, [Bytes::from_static(b"sent before any id")]);
+}
+
+/// A channel closed before it has an id never reaches the peer: it closes at once and
+/// says so, and sending on it is refused.
+#[test]
+fn a_channel_closed_before_it_has_an_id_closes_at_once() {
+    use crate::datachannel::DataChannelEvent;
+    use crate::ortc::DataChannelParameters;
+    let (mut sim, a, b) = pair(true, Some(5000));
+    let mut sctp = sim.endpoint_mut(a).sctp_transport_mut();
+    let ch = sctp
+        .create_data_channel(&DataChannelParameters::new("gone"))
+        .unwrap();
+    sctp.send_text(ch, "never sent").unwrap();
+    sctp.close_channel(ch).unwrap();
+    assert!(sctp.send_text(ch, "late").is_err());
+    assert!(sctp.channel(ch).is_none());
+    let kept = sctp
+        .create_data_channel(&DataChannelParameters::new("kept"))
+        .unwrap();
+    start_dtls(&mut sim, a, b);
+    sim.run_for(Duration::from_millis(1));
+    let events: Vec<_> = sim.take_events(a).into_iter().map(|(_, e)| e).collect();
+    assert!(events.contains(&OrtcEvent::DataChannel(DataChannelEvent::Closed(ch))));
+    // The next channel takes the first id of the parity: the closed one held none.
+    let id = sim
+        .endpoint(a)
+        .sctp_transport()
+        .channel(kept)
+        .and_then(|c| c.id);
+    assert_eq!(id, Some(1));
 }

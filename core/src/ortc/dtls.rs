@@ -110,6 +110,8 @@ impl<R: DerefMut<Target = Engine>> DtlsTransport<R> {
         };
         e.dtls.remote_fingerprints = fingerprints;
         e.dtls.role = Some(role);
+        // Channels created before get their stream ids now (RFC 8832 §6 parity).
+        e.sctp.on_role(role);
         e.dtls
             .set_state(DtlsTransportState::Connecting, &mut e.events);
         if e.ice.agent.selected_pair().is_some() || !e.dtls.early.is_empty() {

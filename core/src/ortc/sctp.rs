@@ -5,7 +5,7 @@ use std::ops::{Deref, DerefMut};
 use bytes::Bytes;
 
 use super::{DataChannelParameters, OrtcError, SctpCapabilities, SctpTransportState};
-use crate::datachannel::{DataChannelConfig, DataChannelInfo, DataChannels};
+use crate::datachannel::{ChannelId, DataChannelConfig, DataChannelInfo, DataChannels};
 use crate::engine::Engine;
 use crate::sctp::SctpConfig;
 
@@ -31,9 +31,9 @@ impl<R: DerefMut<Target = Engine>> SctpTransport<R> {
         &mut self.e.sctp.channel_cfg
     }
 
-    /// `start(remoteCaps, remotePort)`. The DTLS transport must be started first: its
-    /// role picks the data channel id parity (RFC 8832 §6). Channels created before
-    /// open with the association.
+    /// `start(remoteCaps, remotePort)`: at any time, before or after the DTLS transport
+    /// starts; the association opens once DTLS is up. Channels created before open
+    /// with it.
     pub fn start(&mut self, remote: &SctpCapabilities, remote_port: u16) -> Result<(), OrtcError> {
         let e = &mut *self.e;
         if !e.sctp.enabled {
@@ -44,15 +44,10 @@ impl<R: DerefMut<Target = Engine>> SctpTransport<R> {
         if e.sctp.started {
             return Err(OrtcError::AlreadyStarted("SCTP transport"));
         }
-        let Some(role) = e.dtls.role else {
-            return Err(OrtcError::NotStarted(
-                "start the DTLS transport before the SCTP transport",
-            ));
-        };
         // W3C: a max message size of 0 means the peer takes any size.
         let max = (remote.max_message_size != 0).then_some(remote.max_message_size as usize);
         e.sctp.start(
-            role,
+            e.dtls.role,
             remote_port,
             max,
             e.now,
@@ -71,33 +66,34 @@ impl<R: DerefMut<Target = Engine>> SctpTransport<R> {
             .ok_or(OrtcError::NotStarted("no data channel has been created"))
     }
 
-    /// `new RTCDataChannel(transport, parameters)`: returns its stream id, which it keeps.
-    /// Works once the DTLS transport is started (its role picks the id's parity, RFC 8832
-    /// §6), before or after `start`: the channel waits for the association and opens
-    /// with it.
-    pub fn create_data_channel(&mut self, p: &DataChannelParameters) -> Result<u16, OrtcError> {
+    /// `new RTCDataChannel(transport, parameters)`: returns the channel's handle, which
+    /// it keeps from now on. Works at any time before the transport stops: the channel
+    /// gets its stream id (W3C `id`) when the DTLS role is known (the role picks its
+    /// parity, RFC 8832 §6) unless it asked for one, waits for the association and
+    /// opens with it; messages sent before wait for it too.
+    pub fn create_data_channel(
+        &mut self,
+        p: &DataChannelParameters,
+    ) -> Result<ChannelId, OrtcError> {
         let e = &mut *self.e;
         if !e.sctp.enabled {
             return Err(OrtcError::NotStarted(
                 "the engine has no SCTP layer (EngineConfig::sctp_port)",
             ));
         }
-        let Some(role) = e.dtls.role else {
-            return Err(OrtcError::NotStarted(
-                "start the DTLS transport before creating a data channel: its role picks the id",
-            ));
-        };
-        Ok(e.sctp.channels(role, e.now).create(&p.label, p.init())?)
+        Ok(e.sctp
+            .channels(e.dtls.role, e.now)
+            .create(&p.label, p.init())?)
     }
 
     /// `send(string)`.
-    pub fn send_text(&mut self, id: u16, text: &str) -> Result<(), OrtcError> {
-        Ok(self.channels_mut()?.send_text(id, text)?)
+    pub fn send_text(&mut self, ch: ChannelId, text: &str) -> Result<(), OrtcError> {
+        Ok(self.channels_mut()?.send_text(ch, text)?)
     }
 
     /// `send(bytes)`.
-    pub fn send_binary(&mut self, id: u16, data: Bytes) -> Result<(), OrtcError> {
-        Ok(self.channels_mut()?.send_binary(id, data)?)
+    pub fn send_binary(&mut self, ch: ChannelId, data: Bytes) -> Result<(), OrtcError> {
+        Ok(self.channels_mut()?.send_binary(ch, data)?)
     }
 
     /// Hand back the room in the receive window of `n` bytes of messages the
@@ -110,15 +106,15 @@ impl<R: DerefMut<Target = Engine>> SctpTransport<R> {
     }
 
     /// `bufferedAmountLowThreshold = n`.
-    pub fn set_buffered_amount_low_threshold(&mut self, id: u16, n: usize) {
+    pub fn set_buffered_amount_low_threshold(&mut self, ch: ChannelId, n: usize) {
         if let Some(c) = &mut self.e.sctp.channels {
-            c.set_buffered_amount_low_threshold(id, n);
+            c.set_buffered_amount_low_threshold(ch, n);
         }
     }
 
     /// `close()` of one data channel.
-    pub fn close_channel(&mut self, id: u16) -> Result<(), OrtcError> {
-        Ok(self.channels_mut()?.close(id)?)
+    pub fn close_channel(&mut self, ch: ChannelId) -> Result<(), OrtcError> {
+        Ok(self.channels_mut()?.close(ch)?)
     }
 
     /// `stop()`: a graceful SCTP shutdown once queued data is delivered; the engine's
@@ -154,18 +150,18 @@ impl<R: Deref<Target = Engine>> SctpTransport<R> {
     }
 
     /// `bufferedAmount`.
-    pub fn buffered_amount(&self, id: u16) -> usize {
+    pub fn buffered_amount(&self, ch: ChannelId) -> usize {
         self.e
             .sctp
             .channels
             .as_ref()
-            .map_or(0, |c| c.buffered_amount(id))
+            .map_or(0, |c| c.buffered_amount(ch))
     }
 }
 
 lend!(SctpTransport,
     /// A data channel's attributes (`label`, `readyState`, …).
-    fn channel(id: u16) -> Option<&DataChannelInfo> = |e| e.sctp.channels.as_ref()?.channel(id)
+    fn channel(ch: ChannelId) -> Option<&DataChannelInfo> = |e| e.sctp.channels.as_ref()?.channel(ch)
 );
 
 lend!(SctpTransport,

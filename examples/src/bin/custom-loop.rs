@@ -112,12 +112,16 @@ fn main() {
     let echo = std::thread::spawn(move || {
         let (mut sctp, socket) = setup(IceRole::Controlled, tx_b, rx_b);
         run(&mut sctp, &socket, |sctp, e| match e {
-            OrtcEvent::DataChannel(DataChannelEvent::Message { id, data, text }) => {
+            OrtcEvent::DataChannel(DataChannelEvent::Message {
+                channel,
+                data,
+                text,
+            }) => {
                 match text {
                     true => sctp
                         .sctp_transport_mut()
-                        .send_text(id, std::str::from_utf8(&data).unwrap()),
-                    false => sctp.sctp_transport_mut().send_binary(id, data),
+                        .send_text(channel, std::str::from_utf8(&data).unwrap()),
+                    false => sctp.sctp_transport_mut().send_binary(channel, data),
                 }
                 .unwrap();
                 true

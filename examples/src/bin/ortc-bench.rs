@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use sansrtc::crypto::default_provider;
-use sansrtc::datachannel::{DataChannelEvent, DataChannelState};
+use sansrtc::datachannel::{ChannelId, DataChannelEvent, DataChannelState};
 use sansrtc::dtls::DtlsCertificate;
 use sansrtc::engine::{Engine, EngineConfig};
 use sansrtc::io::{Endpoint, Input, Output, Receive};
@@ -49,10 +49,21 @@ fn start_pair(a: &mut Engine, b: &mut Engine) {
     b.start_with(&sa, IceRole::Controlled).expect("start");
 }
 
-fn is_open(t: &Engine, id: u16) -> bool {
+fn is_open(t: &Engine, ch: ChannelId) -> bool {
     t.sctp_transport()
-        .channel(id)
+        .channel(ch)
         .is_some_and(|c| c.state == DataChannelState::Open)
+}
+
+/// Whether channel `ch`, created on `a`, is open there and on its peer `b` (the same
+/// stream; each side has its own handle).
+fn open_both(a: &Engine, b: &Engine, ch: ChannelId) -> bool {
+    let on_b = a
+        .sctp_transport()
+        .channel(ch)
+        .and_then(|c| c.id)
+        .and_then(|id| b.sctp_transport().data_channels()?.channel_on_stream(id));
+    is_open(a, ch) && on_b.is_some_and(|cb| is_open(b, cb))
 }
 
 fn percentile(v: &mut [Duration], p: f64) -> Duration {
@@ -69,7 +80,7 @@ fn ms(d: Duration) -> f64 {
 async fn connected_pair(
     seed: u64,
     cert: &DtlsCertificate,
-) -> (UdpDriver<Engine>, UdpDriver<Engine>, u16, Duration) {
+) -> (UdpDriver<Engine>, UdpDriver<Engine>, ChannelId, Duration) {
     let lo: SocketAddr = "127.0.0.1:0".parse().expect("literal");
     // Bind first (the chain learns its address from the socket), then gather.
     let probe_a = std::net::UdpSocket::bind(lo).expect("bind");
@@ -87,7 +98,7 @@ async fn connected_pair(
     let mut a = UdpDriver::bind(ta, &[aa]).expect("bind a");
     let mut b = UdpDriver::bind(tb, &[ba]).expect("bind b");
     let start = Instant::now();
-    while !(is_open(a.endpoint(), id) && is_open(b.endpoint(), id)) {
+    while !open_both(a.endpoint(), b.endpoint(), id) {
         tokio::select! {
             e = a.next_event() => { e.expect("socket"); }
             e = b.next_event() => { e.expect("socket"); }
@@ -317,7 +328,7 @@ fn connect_cpu_figure() {
             .expect("channel");
         a.handle_input(Input::Timeout(now));
         b.handle_input(Input::Timeout(now));
-        while !(is_open(&a, id) && is_open(&b, id)) {
+        while !open_both(&a, &b, id) {
             pump(&mut a, &mut b, now);
             // Virtual time moves only when both are waiting (ICE paces its checks).
             now += Duration::from_millis(1);
@@ -365,7 +376,7 @@ fn memory_figure() {
         b.handle_input(Input::Timeout(now));
         for _ in 0..200 {
             pump(&mut a, &mut b, now);
-            if is_open(&a, id) && is_open(&b, id) {
+            if open_both(&a, &b, id) {
                 break;
             }
             now += Duration::from_millis(5);

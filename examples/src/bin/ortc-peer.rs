@@ -19,7 +19,7 @@ use mio::{Events, Interest, Poll, Token};
 use base64::Engine as _;
 use bytes::Bytes;
 use sansrtc::crypto::default_provider;
-use sansrtc::datachannel::{DataChannelEvent, DataChannelInfo};
+use sansrtc::datachannel::{ChannelId, DataChannelEvent, DataChannelInfo};
 use sansrtc::dtls::{DtlsCertificate, DtlsRole};
 use sansrtc::engine::{Engine, EngineConfig};
 use sansrtc::ice::{IceConnectionState, IceEvent};
@@ -59,6 +59,9 @@ struct Peer {
     expects: HashMap<u16, Expect>,
     bulks: HashMap<u16, Bulk>,
     labels: HashMap<u16, String>,
+    /// The protocol names channels by stream id; the engine by handle.
+    handles: HashMap<u16, ChannelId>,
+    streams: HashMap<ChannelId, u16>,
     stopping: bool,
 }
 
@@ -149,16 +152,16 @@ impl Peer {
             }
             "open" => self.open(c),
             "send" => {
-                let id = id()?;
+                let ch = self.h(id()?)?;
                 let r = match (c["text"].as_str(), c["binary"].as_str()) {
-                    (Some(t), _) => self.chain.sctp_transport_mut().send_text(id, t),
+                    (Some(t), _) => self.chain.sctp_transport_mut().send_text(ch, t),
                     (_, Some(b)) => {
                         let data = base64::engine::general_purpose::STANDARD
                             .decode(b)
                             .map_err(|e| e.to_string())?;
                         self.chain
                             .sctp_transport_mut()
-                            .send_binary(id, Bytes::from(data))
+                            .send_binary(ch, Bytes::from(data))
                     }
                     _ => return Err("send needs text or binary".into()),
                 };
@@ -195,17 +198,19 @@ impl Peer {
                     started: Instant::now(),
                 };
                 let id = id()?;
+                let ch = self.h(id)?;
                 self.chain
                     .sctp_transport_mut()
-                    .set_buffered_amount_low_threshold(id, 2 << 20);
+                    .set_buffered_amount_low_threshold(ch, 2 << 20);
                 self.bulks.insert(id, b);
                 Ok(())
             }
             "close" => {
                 let id = id()?;
+                let ch = self.h(id)?;
                 self.chain
                     .sctp_transport_mut()
-                    .close_channel(id)
+                    .close_channel(ch)
                     .map_err(|e| e.to_string())?;
                 let label = self.labels.get(&id).cloned().unwrap_or_default();
                 self.say(json!({"type": "channelState", "id": id, "label": label, "state": "closing", "ms": null}));
@@ -255,18 +260,21 @@ impl Peer {
     fn open(&mut self, c: &Value) -> Result<(), String> {
         let params: DataChannelParameters =
             serde_json::from_value(c.clone()).map_err(|e| e.to_string())?;
-        let id = self
+        let ch = self
             .chain
             .sctp_transport_mut()
             .create_data_channel(&params)
             .map_err(|e| e.to_string())?;
-        self.labels.insert(id, params.label.clone());
         let info = self
             .chain
             .sctp_transport()
-            .channel(id)
+            .channel(ch)
             .ok_or("channel vanished")?
             .clone();
+        // Opens wait for `start`, so the DTLS role, and with it the id, is known.
+        let id = info.id.ok_or("no id")?;
+        self.known(id, ch);
+        self.labels.insert(id, params.label.clone());
         self.say(channel_json(&info, "local"));
         Ok(())
     }
@@ -316,34 +324,64 @@ impl Peer {
         }
     }
 
+    /// A channel's handle, by the stream id the protocol names it with.
+    fn h(&self, id: u16) -> Result<ChannelId, String> {
+        self.handles
+            .get(&id)
+            .copied()
+            .ok_or_else(|| format!("no channel {id}"))
+    }
+
+    fn known(&mut self, id: u16, ch: ChannelId) {
+        self.handles.insert(id, ch);
+        self.streams.insert(ch, id);
+    }
+
     fn channel_event(&mut self, e: DataChannelEvent) {
+        if let DataChannelEvent::Incoming(info) = &e
+            && let Some(id) = info.id
+        {
+            self.known(id, info.channel);
+        }
+        let sid = |ch: &ChannelId| self.streams.get(ch).copied().unwrap_or(u16::MAX);
         match e {
             DataChannelEvent::Incoming(info) => {
-                self.labels.insert(info.id, info.label.clone());
+                let id = sid(&info.channel);
+                self.labels.insert(id, info.label.clone());
                 self.say(channel_json(&info, "remote"));
-                self.say(json!({"type": "channelState", "id": info.id, "label": info.label, "state": "open", "ms": null}));
+                self.say(json!({"type": "channelState", "id": id, "label": info.label, "state": "open", "ms": null}));
             }
-            DataChannelEvent::Open(id) => {
+            DataChannelEvent::Open(ch) => {
+                let id = sid(&ch);
                 let label = self.labels.get(&id).cloned().unwrap_or_default();
                 self.say(json!({"type": "channelState", "id": id, "label": label, "state": "open", "ms": null}));
             }
-            DataChannelEvent::Closed(id) => {
+            DataChannelEvent::Closed(ch) => {
+                let id = sid(&ch);
+                self.streams.remove(&ch);
+                if self.handles.get(&id) == Some(&ch) {
+                    self.handles.remove(&id);
+                }
                 let label = self.labels.remove(&id).unwrap_or_default();
                 self.say(json!({"type": "channelState", "id": id, "label": label, "state": "closed", "ms": null}));
             }
-            DataChannelEvent::Message { id, data, text } => self.message(id, data, text),
+            DataChannelEvent::Message {
+                channel,
+                data,
+                text,
+            } => self.message(sid(&channel), channel, data, text),
             _ => {}
         }
     }
 
-    fn message(&mut self, id: u16, data: Bytes, text: bool) {
+    fn message(&mut self, id: u16, ch: ChannelId, data: Bytes, text: bool) {
         if self.echo.contains(&id) {
             let r = match text {
                 true => self
                     .chain
                     .sctp_transport_mut()
-                    .send_text(id, &String::from_utf8_lossy(&data)),
-                false => self.chain.sctp_transport_mut().send_binary(id, data),
+                    .send_text(ch, &String::from_utf8_lossy(&data)),
+                false => self.chain.sctp_transport_mut().send_binary(ch, data),
             };
             if let Err(e) = r {
                 self.error("", e);
@@ -375,8 +413,12 @@ impl Peer {
     fn feed(&mut self) {
         let ids: Vec<u16> = self.bulks.keys().copied().collect();
         for id in ids {
+            let Ok(ch) = self.h(id) else {
+                self.bulks.remove(&id);
+                continue;
+            };
             loop {
-                let buffered = self.chain.sctp_transport().buffered_amount(id);
+                let buffered = self.chain.sctp_transport().buffered_amount(ch);
                 let b = self.bulks.get_mut(&id).expect("listed");
                 if b.at == b.total {
                     if buffered == 0 {
@@ -394,7 +436,7 @@ impl Peer {
                 let chunk = Bytes::copy_from_slice(b.stream.read(b.at, n));
                 b.hash.update(&chunk);
                 b.at += n;
-                if let Err(e) = self.chain.sctp_transport_mut().send_binary(id, chunk) {
+                if let Err(e) = self.chain.sctp_transport_mut().send_binary(ch, chunk) {
                     self.bulks.remove(&id);
                     self.error("bulk", e);
                     break;
@@ -473,6 +515,8 @@ fn main() {
         expects: HashMap::new(),
         bulks: HashMap::new(),
         labels: HashMap::new(),
+        handles: HashMap::new(),
+        streams: HashMap::new(),
         stopping: false,
     };
     let ice = peer.chain.ice_gatherer();

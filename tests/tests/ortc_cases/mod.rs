@@ -935,3 +935,49 @@ pub async fn channels_opened_and_closed_again_and_again_are_forgotten() {
     a.ice.stop().await;
     b.ice.stop().await;
 }
+
+/// A channel made before anything has started has no id yet (the DTLS role picks its
+/// parity), is sent on at once (the send waits for it to open), and once the chains
+/// connect it gets an id of the DTLS server's parity, opens, and delivers what was sent
+/// first; one closed before it had an id closes at once and never reaches the peer.
+pub async fn a_channel_made_before_anything_starts_gets_its_id_and_delivers() {
+    let bind = "127.0.0.1:0";
+    let (a, b) = (Peer::new(bind).await, Peer::new(bind).await);
+    let early = a
+        .sctp
+        .create_data_channel(DataChannelParameters::new("early"))
+        .unwrap();
+    assert_eq!(early.id(), None);
+    assert_eq!(early.ready_state(), DataChannelState::Connecting);
+    let dropped = a
+        .sctp
+        .create_data_channel(DataChannelParameters::new("dropped"))
+        .unwrap();
+    within("close before any id", dropped.close()).await;
+    assert_eq!(dropped.ready_state(), DataChannelState::Closed);
+    assert!(dropped.send_text("too late").await.is_err());
+    let mut incoming_b = b.sctp.incoming_channels();
+    let sender = early.clone();
+    let first = super::rt::spawn(async move { sender.send_text("sent before any id").await });
+    let (to_a, to_b) = (b.signal(), a.signal());
+    let (ra, rb) = within(
+        "connect",
+        futures_lite::future::zip(
+            a.start(&to_a, IceRole::Controlling),
+            b.start(&to_b, IceRole::Controlled),
+        ),
+    )
+    .await;
+    ra.unwrap();
+    rb.unwrap();
+    within("open", early.open()).await.unwrap();
+    within("first send", first).await.unwrap();
+    // a is ICE-controlling, so the DTLS server: odd ids, and the first one free.
+    assert_eq!(early.id(), Some(1));
+    let at_b = within("incoming", incoming_b.next()).await.unwrap();
+    assert_eq!((at_b.label(), at_b.id()), ("early", Some(1)));
+    let got = within("message", at_b.recv()).await.unwrap();
+    assert_eq!(got, Message::Text("sent before any id".into()));
+    a.stop().await;
+    b.stop().await;
+}

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::datachannel::{
-    DataChannelConfig, DataChannelEvent, DataChannelInit, DataChannelState, DataChannels,
+    ChannelId, DataChannelConfig, DataChannelEvent, DataChannelInit, DataChannelState, DataChannels,
 };
 use crate::dtls::DtlsRole;
 use crate::io::Pinned;
@@ -45,7 +45,7 @@ fn pair_limited(seed: u64, link: LinkConfig, b_limits: DataChannelConfig) -> Pai
         assoc.connect(start);
         let channels = DataChannels::with_config(
             assoc,
-            role,
+            Some(role),
             if role == DtlsRole::Server {
                 b_limits.clone()
             } else {
@@ -76,7 +76,7 @@ fn pair_limited(seed: u64, link: LinkConfig, b_limits: DataChannelConfig) -> Pai
 }
 
 /// `n` default channels labelled `c0`, `c1`, … created on `who`.
-fn create_channels(p: &mut Pair, who: EndpointId, n: usize) -> Vec<u16> {
+fn create_channels(p: &mut Pair, who: EndpointId, n: usize) -> Vec<ChannelId> {
     (0..n)
         .map(|i| {
             p.sim
@@ -90,6 +90,17 @@ fn create_channels(p: &mut Pair, who: EndpointId, n: usize) -> Vec<u16> {
 
 fn events(p: &mut Pair, id: EndpointId) -> Vec<DataChannelEvent> {
     p.sim.take_events(id).into_iter().map(|(_, e)| e).collect()
+}
+
+/// The stream id (W3C `id`) of `who`'s channel `ch`.
+fn stream(p: &Pair, who: EndpointId, ch: ChannelId) -> u16 {
+    p.sim.endpoint(who).layer.channel(ch).unwrap().id.unwrap()
+}
+
+/// `to`'s handle for the channel that is `ch` on `from`: the same stream.
+fn across(p: &Pair, from: EndpointId, ch: ChannelId, to: EndpointId) -> ChannelId {
+    let id = stream(p, from, ch);
+    p.sim.endpoint(to).layer.channel_on_stream(id).unwrap()
 }
 
 #[test]
@@ -116,7 +127,7 @@ fn channels_open_from_each_side_and_carry_every_message_kind() {
         )
         .unwrap();
     // Stream id parity by DTLS role (RFC 8832 §6).
-    assert_eq!((ca % 2, cb % 2), (0, 1));
+    assert_eq!((stream(&p, a, ca) % 2, stream(&p, b, cb) % 2), (0, 1));
     p.sim.run_for(Duration::from_millis(200));
     let eb = events(&mut p, b);
     let incoming = eb
@@ -128,7 +139,7 @@ fn channels_open_from_each_side_and_carry_every_message_kind() {
         .expect("b sees a's channel");
     assert_eq!(
         (incoming.id, incoming.label.as_str(), incoming.ordered),
-        (ca, "chat", true)
+        (Some(stream(&p, a, ca)), "chat", true)
     );
     let ea = events(&mut p, a);
     assert!(ea.contains(&DataChannelEvent::Open(ca)));
@@ -141,6 +152,7 @@ fn channels_open_from_each_side_and_carry_every_message_kind() {
         .unwrap();
     assert_eq!((unrel.ordered, unrel.max_retransmits), (false, Some(0)));
 
+    let ca_on_b = across(&p, a, ca, b);
     let dc = &mut p.sim.endpoint_mut(a).layer;
     dc.send_text(ca, "ping 1").unwrap();
     dc.send_text(ca, "").unwrap();
@@ -152,7 +164,11 @@ fn channels_open_from_each_side_and_carry_every_message_kind() {
     let msgs: Vec<(Bytes, bool)> = events(&mut p, b)
         .into_iter()
         .filter_map(|e| match e {
-            DataChannelEvent::Message { id, data, text } if id == ca => Some((data, text)),
+            DataChannelEvent::Message {
+                channel,
+                data,
+                text,
+            } if channel == ca_on_b => Some((data, text)),
             _ => None,
         })
         .collect();
@@ -173,23 +189,22 @@ fn negotiated_channel_with_a_pre_agreed_id() {
         id: Some(42),
         ..Default::default()
     };
-    assert_eq!(
-        p.sim
-            .endpoint_mut(a)
-            .layer
-            .create("n", init.clone())
-            .unwrap(),
-        42
-    );
-    assert_eq!(p.sim.endpoint_mut(b).layer.create("n", init).unwrap(), 42);
+    let na = p
+        .sim
+        .endpoint_mut(a)
+        .layer
+        .create("n", init.clone())
+        .unwrap();
+    let nb = p.sim.endpoint_mut(b).layer.create("n", init).unwrap();
+    assert_eq!((stream(&p, a, na), stream(&p, b, nb)), (42, 42));
     p.sim.run_for(Duration::from_millis(10));
-    assert!(events(&mut p, a).contains(&DataChannelEvent::Open(42)));
-    p.sim.endpoint_mut(b).layer.send_text(42, "hi").unwrap();
+    assert!(events(&mut p, a).contains(&DataChannelEvent::Open(na)));
+    p.sim.endpoint_mut(b).layer.send_text(nb, "hi").unwrap();
     p.sim.run_for(Duration::from_millis(100));
     assert!(
         events(&mut p, a)
             .iter()
-            .any(|e| matches!(e, DataChannelEvent::Message { id: 42, .. }))
+            .any(|e| matches!(e, DataChannelEvent::Message { channel, .. } if *channel == na))
     );
 }
 
@@ -217,23 +232,26 @@ fn closing_from_either_side_closes_both() {
     p.sim.run_for(Duration::from_secs(2));
     events(&mut p, a);
     events(&mut p, b);
+    let (c1_on_b, c2_on_b) = (across(&p, a, c1, b), across(&p, a, c2, b));
+    let c1_stream = stream(&p, a, c1);
     p.sim.endpoint_mut(a).layer.close(c1).unwrap();
-    p.sim.endpoint_mut(b).layer.close(c2).unwrap();
+    p.sim.endpoint_mut(b).layer.close(c2_on_b).unwrap();
     p.sim.run_for(Duration::from_secs(10));
     let (ea, eb) = (events(&mut p, a), events(&mut p, b));
-    for e in [&ea, &eb] {
+    for (e, c1, c2) in [(&ea, c1, c2), (&eb, c1_on_b, c2_on_b)] {
         assert!(e.contains(&DataChannelEvent::Closed(c1)), "{e:?}");
         assert!(e.contains(&DataChannelEvent::Closed(c2)), "{e:?}");
     }
     assert!(p.sim.endpoint_mut(a).layer.send_text(c1, "x").is_err());
-    // The ids are free again.
+    // The stream ids are free again; handles are never reused.
     let again = p
         .sim
         .endpoint_mut(a)
         .layer
         .create("again", DataChannelInit::default())
         .unwrap();
-    assert_eq!(again, c1);
+    assert_ne!(again, c1);
+    assert_eq!(stream(&p, a, again), c1_stream);
 }
 
 #[test]
@@ -357,23 +375,24 @@ fn count(events: &[DataChannelEvent], f: impl Fn(&DataChannelEvent) -> bool) -> 
 }
 
 /// Sends "ping" from `a` on channel `id` and "pong" back from `b`; both must arrive.
-fn ping_pong(p: &mut Pair, id: u16) {
+fn ping_pong(p: &mut Pair, id: ChannelId) {
     let (a, b) = (p.a, p.b);
+    let on_b = across(p, a, id, b);
     p.sim.endpoint_mut(a).layer.send_text(id, "ping").unwrap();
     p.sim.run_for(Duration::from_millis(200));
     assert!(
         events(p, b).contains(&DataChannelEvent::Message {
-            id,
+            channel: on_b,
             data: Bytes::from_static(b"ping"),
             text: true
         }),
         "ping on {id}"
     );
-    p.sim.endpoint_mut(b).layer.send_text(id, "pong").unwrap();
+    p.sim.endpoint_mut(b).layer.send_text(on_b, "pong").unwrap();
     p.sim.run_for(Duration::from_millis(200));
     assert!(
         events(p, a).contains(&DataChannelEvent::Message {
-            id,
+            channel: id,
             data: Bytes::from_static(b"pong"),
             text: true
         }),
@@ -489,11 +508,11 @@ fn opens_with_the_wrong_id_parity_are_refused() {
         )
         .unwrap();
     let even = dc.create("even", DataChannelInit::default()).unwrap();
-    assert_eq!((odd, even % 2), (7, 0));
+    assert_eq!((stream(&p, a, odd), stream(&p, a, even) % 2), (7, 0));
     p.sim.run_for(Duration::from_secs(2));
     let stats = p.sim.endpoint(b).layer.stats();
     assert_eq!((stats.refused_wrong_parity, stats.opened_by_peer), (1, 1));
-    assert!(p.sim.endpoint(b).layer.channel(odd).is_none());
+    assert!(p.sim.endpoint(b).layer.channel_on_stream(7).is_none());
     assert!(events(&mut p, a).contains(&DataChannelEvent::Closed(odd)));
     ping_pong(&mut p, even);
     // b's own channels (odd ids) are unaffected.
@@ -504,7 +523,7 @@ fn opens_with_the_wrong_id_parity_are_refused() {
         .create("mine", DataChannelInit::default())
         .unwrap();
     p.sim.run_for(Duration::from_secs(1));
-    assert_eq!(mine % 2, 1);
+    assert_eq!(stream(&p, b, mine) % 2, 1);
     assert!(events(&mut p, b).contains(&DataChannelEvent::Open(mine)));
 }
 
@@ -530,11 +549,13 @@ fn messages_sent_before_the_channel_opens_wait_and_arrive_in_order() {
         dc.send_text(id, &format!("early {i}")).unwrap();
     }
     assert!(dc.buffered_amount(id) > 0);
+    let sid = stream(&p, a, id);
     p.sim.run_for(Duration::from_millis(500));
+    let on_b = p.sim.endpoint(b).layer.channel_on_stream(sid).unwrap();
     let got: Vec<String> = events(&mut p, b)
         .into_iter()
         .filter_map(|e| match e {
-            DataChannelEvent::Message { id: m, data, .. } if m == id => {
+            DataChannelEvent::Message { channel, data, .. } if channel == on_b => {
                 Some(String::from_utf8(data.to_vec()).unwrap())
             }
             _ => None,
