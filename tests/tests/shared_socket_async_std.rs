@@ -49,3 +49,8 @@ async fn the_socket_lives_while_a_chain_uses_it_and_closes_after() {
 async fn calls_on_a_shared_chain_go_out_without_waiting_for_its_timers() {
     cases::calls_on_a_shared_chain_go_out_without_waiting_for_its_timers().await
 }
+
+#[async_std::test]
+async fn chains_on_the_shared_socket_gather_server_reflexive_candidates() {
+    cases::chains_on_the_shared_socket_gather_server_reflexive_candidates().await
+}

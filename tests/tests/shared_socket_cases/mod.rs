@@ -392,3 +392,100 @@ pub async fn calls_on_a_shared_chain_go_out_without_waiting_for_its_timers() {
         "{ROUNDS} round trips took {took:?}"
     );
 }
+
+/// A STUN server on a thread of its own: answers each Binding request with a mapped
+/// address of its own (192.0.2.7, ports 40000, 40001, …), until dropped.
+struct StunServer {
+    addr: SocketAddr,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl StunServer {
+    fn start() -> StunServer {
+        use sansrtc::stun::Message as StunMessage;
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(10)))
+            .unwrap();
+        let addr = sock.local_addr().unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut port = 40000;
+            let mut buf = [0; 2048];
+            while !stopped.load(std::sync::atomic::Ordering::Acquire) {
+                let Ok((n, from)) = sock.recv_from(&mut buf) else {
+                    continue;
+                };
+                let Ok(m) = StunMessage::parse(&buf[..n]) else {
+                    continue;
+                };
+                if (m.class(), m.method()) != (Class::Request, Method::Binding) {
+                    continue;
+                }
+                let mapped = SocketAddr::from(([192, 0, 2, 7], port));
+                port += 1;
+                let reply =
+                    MessageBuilder::new(Class::Success, Method::Binding, m.transaction_id())
+                        .xor_mapped_address(mapped)
+                        .finish_with_fingerprint();
+                let _ = sock.send_to(&reply, from);
+            }
+        });
+        StunServer {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for StunServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Release);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Chains on the shared socket gather server-reflexive candidates as any chain does:
+/// both ask the same STUN server from the same address, and the mux hands each answer
+/// to the chain whose request it answers (by transaction id).
+pub async fn chains_on_the_shared_socket_gather_server_reflexive_candidates() {
+    let socket = bind_loopback();
+    let addr = socket.local_addrs()[0];
+    let stun = StunServer::start();
+    let options = IceGathererOptions {
+        stun_servers: vec![stun.addr],
+        ..Default::default()
+    };
+    let (a, b) = (
+        IceGatherer::on(&socket, options.clone()),
+        IceGatherer::on(&socket, options),
+    );
+    let (ra, rb) = within("gather", futures_lite::future::zip(a.gather(), b.gather())).await;
+    ra.unwrap();
+    rb.unwrap();
+    let srflx = |g: &IceGatherer| {
+        let candidates = g.local_candidates();
+        let types: Vec<&str> = candidates
+            .iter()
+            .map(|c| c.candidate_type.as_str())
+            .collect();
+        assert_eq!(types, ["host", "srflx"]);
+        let (host, srflx) = (&candidates[0], &candidates[1]);
+        assert_eq!((host.ip.as_str(), host.port), ("127.0.0.1", addr.port()));
+        assert_eq!(srflx.ip, "192.0.2.7");
+        assert_eq!(srflx.related_port, Some(addr.port()));
+        srflx.port
+    };
+    // Each chain got the answer to its own request: two different mapped ports.
+    assert_ne!(srflx(&a), srflx(&b));
+    assert!(
+        socket.stats().routed_by_transaction >= 2,
+        "{:?}",
+        socket.stats()
+    );
+    assert_eq!(socket.chains(), 2);
+}
