@@ -45,7 +45,8 @@ use crate::{Error, IceGatherer, IceGathererOptions, InterfaceFilter, Runtime, Ud
 /// Core's [`Mux`] routes each datagram to its chain: a first check by the local ICE
 /// ufrag in its USERNAME, then by the path ICE verified, and STUN answers by their
 /// transaction; datagrams from anyone else are dropped and counted in
-/// [`stats`](SharedSocket::stats).
+/// [`stats`](SharedSocket::stats). A chain's ufrag is fixed for its life (the async
+/// handles offer no ICE restart), so the mux routes by the ufrag it joined with.
 ///
 /// - **Stopping a chain** ([`IceTransport::stop`](crate::IceTransport::stop), or dropping
 ///   every handle of it) stops its layers as on a socket of its own — the peer hears
@@ -75,7 +76,6 @@ use crate::{Error, IceGatherer, IceGathererOptions, InterfaceFilter, Runtime, Ud
 ///     // DtlsTransport, SctpTransport and channels above it as usual.
 ///     Ok(IceTransport::new(&gatherer))
 /// }
-/// ```
 /// ```
 pub struct SharedSocket<R> {
     socket: SocketRef,
