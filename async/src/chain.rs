@@ -6,6 +6,7 @@
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
+use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::Poll;
@@ -81,6 +82,78 @@ impl Chain {
             self.shared.notify();
         }
         at
+    }
+}
+
+/// What one turn of a chain on a shared socket found ([`Chain::member_turn`]).
+pub(crate) struct MemberTurn {
+    /// The engine's next deadline; `None` once the chain has stopped every layer and
+    /// leaves the socket.
+    pub(crate) deadline: Option<Instant>,
+    /// Whether the engine had verified the address asked about, after this turn.
+    pub(crate) verified: bool,
+}
+
+impl Chain {
+    /// Queues what arrived, to be fed on the next turn.
+    pub(crate) fn push_input(&mut self, input: Input) {
+        self.inputs.push(input);
+    }
+
+    /// Drops what arrived and was not fed yet (the chain has left its socket).
+    pub(crate) fn drop_inputs(&mut self) {
+        self.inputs.clear();
+    }
+
+    /// The next transmit of the last turn.
+    pub(crate) fn pop_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// One turn of a chain on a shared socket: [`turn`](Chain::turn), and under the same
+    /// lock, when a handle asked it to stop or every handle is gone, every layer is
+    /// stopped (SCTP ABORT, DTLS close_notify, then ICE) with what that sends queued
+    /// for the socket, which stays open for the other chains. `verify`: also asks the
+    /// engine whether it has verified this address, once what arrived is fed (for the
+    /// mux, which learns a path only from a verified check).
+    pub(crate) fn member_turn(&mut self, verify: Option<SocketAddr>) -> MemberTurn {
+        let fed = !self.inputs.is_empty();
+        let (turn, dispatched) = {
+            let mut s = self.shared.lock();
+            s.clear_woken();
+            for input in self.inputs.drain(..) {
+                s.engine.handle_input(input);
+            }
+            let (at, mut dispatched) = s.drain(Some(&mut self.transmits));
+            if fed {
+                s.wake_writers();
+            }
+            let verified = verify.is_some_and(|a| s.engine.verified_remote(a));
+            let leaving = s.stop_requested || self.shared.abandoned();
+            if leaving {
+                // As the task of a chain with sockets of its own does, without the pause
+                // in between: what the stop sends is queued in the mux, which sends it
+                // whether or not the chain is still there.
+                s.stop_above_ice();
+                dispatched |= s.drain(Some(&mut self.transmits)).1;
+                s.engine.ice_transport_mut().stop();
+                dispatched |= s.drain(Some(&mut self.transmits)).1;
+            }
+            let turn = MemberTurn {
+                deadline: (!leaving).then_some(at),
+                verified,
+            };
+            (turn, dispatched)
+        };
+        if dispatched {
+            self.shared.notify();
+        }
+        turn
+    }
+
+    /// The chain's state, to finish it when it leaves its socket.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 }
 
@@ -279,6 +352,9 @@ impl State {
         self.dtls_events.close();
         self.sctp_events.close();
         self.end_incoming();
+        // Off its shared socket, if it was on one: wake-ups go nowhere now, and the
+        // socket's task may end once nothing else uses it.
+        self.leave_socket();
     }
 }
 

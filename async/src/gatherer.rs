@@ -55,6 +55,17 @@ pub(crate) fn launch<R: Runtime>(link: &Link) -> Result<(), Error> {
     let Some(options) = s.launch.take() else {
         return Ok(());
     };
+    if let Some(hub) = s.socket.as_ref().map(crate::mux::SocketRef::hub) {
+        // On a shared socket: nothing to bind, the socket's task drives it.
+        if let Err(e) = crate::mux::join(&mut s, shared, &hub) {
+            s.launch = Some(options);
+            return Err(e);
+        }
+        s.launched = true;
+        drop(s);
+        shared.notify();
+        return Ok(());
+    }
     let chain = Chain::new(shared.clone());
     let bound = if options.addresses.is_empty() {
         UdpDriver::<R, Chain>::bind_interfaces(chain, options.port, options.interface_filter)
@@ -148,6 +159,31 @@ impl<R: Runtime> IceGatherer<R> {
             link: Link::new(Shared::new(core, options)),
             runtime: PhantomData,
         }
+    }
+
+    /// A gatherer whose chain runs on `socket` instead of binding sockets of its own:
+    /// many chains, one port, one task; see [`SharedSocket`]. Its host candidates are
+    /// the socket's addresses, so `options.addresses`, `port` and `interface_filter`
+    /// are not used; the STUN servers, seed, ICE-lite and pacing are. The chain joins
+    /// the socket when it gathers (or at the first call that needs the network), and
+    /// leaves it when it stops or its last handle is dropped; until then it keeps the
+    /// socket open.
+    ///
+    /// ```
+    /// use sansrtc_async::{Error, IceGatherer, IceGathererOptions, Runtime, SharedSocket};
+    ///
+    /// async fn lite_chain<R: Runtime>(server: &SharedSocket<R>) -> Result<IceGatherer<R>, Error> {
+    ///     let options = IceGathererOptions { lite: true, ..Default::default() };
+    ///     let gatherer = IceGatherer::on(server, options);
+    ///     gatherer.gather().await?;
+    ///     assert_eq!(gatherer.local_addresses(), server.local_addrs());
+    ///     Ok(gatherer)
+    /// }
+    /// ```
+    pub fn on(socket: &SharedSocket<R>, options: IceGathererOptions) -> Self {
+        let gatherer = Self::new(options);
+        gatherer.link.lock().socket = Some(socket.socket().clone());
+        gatherer
     }
 
     /// `gather()`: binds the sockets and resolves once gathering is complete (host

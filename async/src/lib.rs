@@ -40,7 +40,27 @@
 //! same transport).
 //!
 //! Nothing is bound until [`IceGatherer::gather`] (or the first call that needs the
-//! network, which gathers with the gatherer's options).
+//! network, which gathers with the gatherer's options). A chain can also share one
+//! socket and one task with many others; see [below](#many-chains-on-one-socket).
+//!
+//! ## Many chains on one socket
+//!
+//! A server that takes many peers puts them all on one UDP port with a
+//! [`SharedSocket`]: it binds the socket (or one per address of an interface set) and
+//! runs one task for every chain on it, a [`UdpDriver`] over core's
+//! [`Mux`](sansrtc::mux::Mux). Each chain's gatherer is made with [`IceGatherer::on`]
+//! instead of [`IceGatherer::new`]; the handles above it are the same, and back-pressure,
+//! receive flow control and stop work as below. The mux routes a first check by the
+//! local ICE ufrag in its USERNAME, then by the path ICE verified, and STUN answers by
+//! their transaction; anything else is dropped and counted ([`SharedSocket::stats`]).
+//!
+//! The chains keep their own state and lock, and the socket's task keeps the chains'
+//! order of work: a handle that changes a chain queues the chain's key for the task
+//! (once, until the task turns it), so each turn of the task polls the chains woken,
+//! not all of them; a chain that gathers queues itself to join, and one that stops
+//! stops its layers (what that sends still goes out) and leaves, with its ufrag and
+//! paths. The socket closes when nothing uses it any more: no [`SharedSocket`] handle,
+//! and no gatherer made on it whose chain has not stopped.
 //!
 //! ## Back-pressure
 //!
@@ -65,7 +85,9 @@
 //! resolves once the sockets are closed. [`DtlsTransport::stop`] and
 //! [`SctpTransport::stop`] stop their layer and those above it, as in ORTC, and leave ICE
 //! running. When the last handle (including streams) is dropped the task stops the same
-//! way on its own.
+//! way on its own. A chain on a [`SharedSocket`] stops the same way, except that it
+//! leaves the socket instead of closing it (stop resolves once it has left), and the
+//! other chains and the socket go on.
 //!
 //! ## Receive flow control
 //!
@@ -115,6 +137,7 @@ pub mod driver;
 mod dtls;
 mod gatherer;
 mod ice;
+mod mux;
 mod runtime;
 mod sctp;
 mod state;
@@ -137,6 +160,7 @@ pub use sansrtc::dtls::{CipherSuite, DtlsCertificate, DtlsError, DtlsRole, DtlsV
 use sansrtc::engine::Engine;
 pub use sansrtc::ice::IceFailure;
 pub use sansrtc::ice::{IceConnectionState, IceGatheringState};
+pub use sansrtc::mux::MuxStats;
 pub use sansrtc::ortc::{
     DataChannelParameters, DtlsFingerprint, DtlsParameters, DtlsRoleParam, DtlsTransportState,
     IceCandidate, IceParameters, IceRole, OrtcError, SctpCapabilities, SctpTransportState,
@@ -150,6 +174,7 @@ pub use self::driver::{DriveStats, InterfaceFilter};
 pub use self::dtls::DtlsTransport;
 pub use self::gatherer::{IceGatherer, IceGathererOptions};
 pub use self::ice::IceTransport;
+pub use self::mux::SharedSocket;
 pub use self::runtime::{AsyncTimer, AsyncUdpSocket, Runtime};
 pub use self::sctp::{IncomingChannels, SctpTransport};
 pub use self::udp::UdpDriver;

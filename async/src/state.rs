@@ -22,6 +22,7 @@ use sansrtc::engine::Engine;
 use sansrtc::ice::{IceConnectionState, IceGatheringState};
 use sansrtc::ortc::{DataChannelParameters, DtlsTransportState, SctpTransportState};
 
+use super::mux::SocketRef;
 use super::{ChannelEvent, Error, IceGathererOptions, Message, ReceiveLimits};
 
 /// Subscribers to one kind of event; each gets every event published after it joined.
@@ -240,6 +241,13 @@ pub(crate) struct State {
     /// before the task registers its waker is not lost).
     driver: Option<Waker>,
     woken: bool,
+    /// The shared socket the chain joins instead of binding sockets of its own
+    /// ([`IceGatherer::on`](crate::IceGatherer::on)), held (and so kept open) until the
+    /// chain finishes.
+    pub(crate) socket: Option<SocketRef>,
+    /// The chain's key on that socket once it has joined: its wake-ups go to the
+    /// socket's task then, which polls only the chains woken.
+    member: Option<u64>,
     pub(crate) local_addrs: Vec<SocketAddr>,
     /// Which ORTC objects the application created: the engine has every layer from the
     /// start, and the handles show only those.
@@ -280,10 +288,37 @@ impl State {
     /// Tells the task that the engine may have something to send or a new deadline, as
     /// quinn's `State::wake`.
     pub(crate) fn wake(&mut self) {
+        if let (Some(socket), Some(key)) = (&self.socket, self.member) {
+            // Queued once until the socket's task turns the chain (which clears the
+            // flag): the task learns which chains to poll without looking at the others.
+            if !std::mem::replace(&mut self.woken, true) {
+                socket.wake_chain(key);
+            }
+            return;
+        }
         self.woken = true;
         if let Some(w) = self.driver.take() {
             w.wake();
         }
+    }
+
+    /// The chain joined its shared socket as `key`: wake-ups go to the socket's task
+    /// from now on. The task polls it as it joins, so earlier wake-ups are covered.
+    pub(crate) fn joined(&mut self, key: u64) {
+        self.member = Some(key);
+        self.woken = false;
+    }
+
+    /// The chain is finished: off its shared socket, if it was on one, so wake-ups go
+    /// nowhere and the socket's task may end once nothing else uses it.
+    pub(crate) fn leave_socket(&mut self) {
+        self.member = None;
+        self.socket = None;
+    }
+
+    /// The socket's task is turning this chain: wake-ups from now on queue it again.
+    pub(crate) fn clear_woken(&mut self) {
+        self.woken = false;
     }
 
     /// Whether the task was woken since it last looked; if not, `waker` is woken next.
@@ -521,6 +556,8 @@ impl Shared {
             stop_requested: false,
             driver: None,
             woken: false,
+            socket: None,
+            member: None,
             local_addrs: Vec::new(),
             ice_created: false,
             ice_started: false,

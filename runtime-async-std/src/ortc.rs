@@ -18,3 +18,6 @@ pub type SctpTransport = sansrtc_async::SctpTransport<AsyncStdRuntime>;
 pub type IncomingChannels = sansrtc_async::IncomingChannels<AsyncStdRuntime>;
 /// `RTCDataChannel` on async-std; see [`sansrtc_async::DataChannel`].
 pub type DataChannel = sansrtc_async::DataChannel<AsyncStdRuntime>;
+/// Many chains on one UDP socket (one port), driven by one task, on async-std; see
+/// [`sansrtc_async::SharedSocket`].
+pub type SharedSocket = sansrtc_async::SharedSocket<AsyncStdRuntime>;

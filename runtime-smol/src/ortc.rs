@@ -18,3 +18,6 @@ pub type SctpTransport = sansrtc_async::SctpTransport<SmolRuntime>;
 pub type IncomingChannels = sansrtc_async::IncomingChannels<SmolRuntime>;
 /// `RTCDataChannel` on smol; see [`sansrtc_async::DataChannel`].
 pub type DataChannel = sansrtc_async::DataChannel<SmolRuntime>;
+/// Many chains on one UDP socket (one port), driven by one task, on smol; see
+/// [`sansrtc_async::SharedSocket`].
+pub type SharedSocket = sansrtc_async::SharedSocket<SmolRuntime>;

@@ -134,6 +134,69 @@
 /// # Ok(())
 /// # }
 /// ```
+///
+/// ## Many peers on one socket
+///
+/// A server puts every peer's chain on one port with a
+/// [`SharedSocket`](ortc::SharedSocket), which one task drives: each server-side gatherer
+/// is made with [`IceGatherer::on`](sansrtc_async::IceGatherer::on), and the rest of the
+/// chain is as above. Two peers, one after the other, on one server port:
+///
+/// ```
+/// use sansrtc::crypto::default_provider;
+/// use sansrtc_tokio::ortc::*;
+///
+/// struct Chain { gatherer: IceGatherer, ice: IceTransport, dtls: DtlsTransport, sctp: SctpTransport }
+///
+/// async fn chain(gatherer: IceGatherer, cert: &DtlsCertificate) -> Result<Chain, Error> {
+///     gatherer.gather().await?;
+///     let ice = IceTransport::new(&gatherer);
+///     let dtls = DtlsTransport::new(&ice, vec![cert.clone()])?;
+///     let sctp = SctpTransport::new(&dtls, 5000)?;
+///     Ok(Chain { gatherer, ice, dtls, sctp })
+/// }
+///
+/// /// Starts `a` with what `b` would signal.
+/// async fn start(a: &Chain, b: &Chain, role: IceRole) -> Result<(), Error> {
+///     for c in b.gatherer.local_candidates() {
+///         a.ice.add_remote_candidate(Some(&c)).await?;
+///     }
+///     a.ice.add_remote_candidate(None).await?;
+///     a.ice.start(&b.gatherer.local_parameters(), role).await?;
+///     a.dtls.start(&b.dtls.local_parameters()).await?;
+///     a.sctp.start(&b.sctp.capabilities(), 5000).await
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Error> {
+/// let server = SharedSocket::bind(&["127.0.0.1:0".parse().unwrap()])?;
+/// // One certificate can serve every chain.
+/// let cert = DtlsCertificate::generate(&*default_provider()).unwrap();
+/// for name in ["alice", "bob"] {
+///     let own_socket = IceGathererOptions::bind(["127.0.0.1:0".parse().unwrap()]);
+///     let peer = chain(IceGatherer::new(own_socket), &cert).await?;
+///     let ours = chain(IceGatherer::on(&server, IceGathererOptions::default()), &cert).await?;
+///     assert_eq!(ours.gatherer.local_addresses(), server.local_addrs());
+///     let mut incoming = ours.sctp.incoming_channels();
+///     let hello = peer.sctp.create_data_channel(DataChannelParameters::new(name))?;
+///     let (a, b) = futures_lite::future::zip(
+///         start(&peer, &ours, IceRole::Controlling),
+///         start(&ours, &peer, IceRole::Controlled),
+///     )
+///     .await;
+///     (a?, b?);
+///     hello.send_text(name).await?;
+///     let theirs = incoming.next().await.unwrap();
+///     assert_eq!(theirs.recv().await, Some(Message::Text(name.into())));
+///     // Leaves the socket, which stays open for the next peer.
+///     ours.ice.stop().await;
+///     peer.ice.stop().await;
+/// }
+/// assert_eq!(server.chains(), 0);
+/// assert!(server.stats().paths_learned >= 2);
+/// # Ok(())
+/// # }
+/// ```
 pub mod ortc;
 
 use std::future::Future;

@@ -18,3 +18,6 @@ pub type SctpTransport = sansrtc_async::SctpTransport<TokioRuntime>;
 pub type IncomingChannels = sansrtc_async::IncomingChannels<TokioRuntime>;
 /// `RTCDataChannel` on tokio; see [`sansrtc_async::DataChannel`].
 pub type DataChannel = sansrtc_async::DataChannel<TokioRuntime>;
+/// Many chains on one UDP socket (one port), driven by one task, on tokio; see
+/// [`sansrtc_async::SharedSocket`].
+pub type SharedSocket = sansrtc_async::SharedSocket<TokioRuntime>;
