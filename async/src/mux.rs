@@ -158,7 +158,8 @@ impl<R: Runtime> SharedSocket<R> {
 
     /// The mux's counters: datagrams routed (by path, ufrag or transaction), paths
     /// learned, and datagrams from no known peer, which were dropped
-    /// ([`MuxStats::unknown_source`]).
+    /// ([`MuxStats::unknown_source`]). Published after each batch of datagrams is
+    /// routed, so a chain may act on a datagram a moment before it is counted here.
     pub fn stats(&self) -> MuxStats {
         self.socket.0.counters.read()
     }
