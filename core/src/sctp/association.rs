@@ -902,6 +902,20 @@ impl Association {
         }
     }
 
+    /// Takes our INIT out of the outgoing queue if it has not been sent yet (the only
+    /// packet with verification tag 0 we build); whether it was there.
+    fn withdraw_unsent_init(&mut self) -> bool {
+        let is_init =
+            |p: &Vec<u8>| p.len() > 12 && p[4..8] == [0; 4] && p[12] == super::ChunkType::INIT.0;
+        match self.out.iter().position(is_init) {
+            Some(at) => {
+                self.out.remove(at);
+                true
+            }
+            None => false,
+        }
+    }
+
     fn send_init(&mut self) {
         let init = Chunk::Init(self.init_chunk());
         self.emit_packet(0, &[init]);
@@ -1171,6 +1185,15 @@ impl Association {
         // §5.2.1); when established, a restart is not supported and the INIT is ignored.
         if self.state == State::Established {
             return;
+        }
+        if self.state == State::CookieWait && self.withdraw_unsent_init() {
+            // Both ends started at once (WebRTC has both send INIT), and the peer's INIT
+            // came before ours left: answering it alone makes one handshake instead of
+            // two crossing ones (three packets fewer), as if we had been the listener.
+            // The INIT-ACK below still carries the tag our INIT had.
+            self.state = State::Closed;
+            self.init_attempts = 0;
+            self.timers.stop(Timer::T1);
         }
         let my_tag = self.my_tag;
         let mut ack = self.init_chunk();

@@ -860,3 +860,57 @@ fn idata_fragments_with_a_gap_in_their_fsns_are_not_a_message() {
     );
     assert!(b.is_established());
 }
+
+/// Both ends start (as WebRTC has them), but the peer's INIT arrives before ours has
+/// left: ours is withdrawn and the peer's answered, so one handshake of four packets
+/// runs instead of two crossing ones (RFC 9260 §5.2.1 would take seven).
+#[test]
+fn an_init_not_yet_sent_gives_way_to_the_peers() {
+    use crate::io::{Layer, Output};
+    let now = Instant::now();
+    let cfg = |seed| SctpConfig {
+        seed,
+        ..SctpConfig::default()
+    };
+    let (mut a, mut b) = (Association::new(cfg(1), now), Association::new(cfg(2), now));
+    a.connect(now);
+    b.connect(now);
+    let drain = |x: &mut Association| {
+        let mut packets = Vec::new();
+        loop {
+            match Layer::poll_output(x) {
+                Output::Transmit(p) => packets.push(p),
+                Output::Event(_) => {}
+                Output::Timeout(_) => return packets,
+            }
+        }
+    };
+    // a's INIT reaches b before b has been polled.
+    let mut to_b = drain(&mut a);
+    assert_eq!(to_b.len(), 1);
+    let mut sent = 1;
+    let mut to_a = Vec::new();
+    for round in 0..4 {
+        for p in to_b.drain(..) {
+            b.handle_packet(now, p);
+        }
+        to_a = drain(&mut b);
+        if round == 0 {
+            // Only the INIT-ACK: b's own INIT never left.
+            assert_eq!(to_a.len(), 1);
+            assert_eq!(to_a[0][12], crate::sctp::ChunkType::INIT_ACK.0);
+        }
+        sent += to_a.len();
+        for p in to_a.drain(..) {
+            a.handle_packet(now, p);
+        }
+        to_b = drain(&mut a);
+        sent += to_b.len();
+        if a.is_established() && b.is_established() && to_b.is_empty() {
+            break;
+        }
+    }
+    assert!(a.is_established() && b.is_established());
+    assert!(to_a.is_empty());
+    assert_eq!(sent, 4, "INIT, INIT-ACK, COOKIE-ECHO, COOKIE-ACK");
+}
