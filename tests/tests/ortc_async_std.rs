@@ -1,38 +1,7 @@
 //! The async ORTC surface of `sansrtc-async-std` (the cases are in `ortc_cases/`).
 
-mod rt {
-    use std::time::Duration;
-
-    pub use sansrtc_async_std::{UdpDriver, ortc};
-
-    pub async fn timeout<T>(d: Duration, f: impl Future<Output = T>) -> Option<T> {
-        async_std::future::timeout(d, f).await.ok()
-    }
-
-    pub async fn sleep(d: Duration) {
-        async_std::task::sleep(d).await
-    }
-
-    /// Runs `f` as a task; the returned future yields its result.
-    pub fn spawn<T: Send + 'static>(
-        f: impl Future<Output = T> + Send + 'static,
-    ) -> impl Future<Output = T> {
-        async_std::task::spawn(f)
-    }
-
-    /// A task that runs until stopped.
-    pub struct Background(async_std::task::JoinHandle<()>);
-
-    pub fn background(f: impl Future<Output = ()> + Send + 'static) -> Background {
-        Background(async_std::task::spawn(f))
-    }
-
-    impl Background {
-        pub async fn stop(self) {
-            self.0.cancel().await;
-        }
-    }
-}
+#[path = "rt/async_std.rs"]
+mod rt;
 
 #[path = "ortc_cases/mod.rs"]
 mod cases;

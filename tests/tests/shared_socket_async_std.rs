@@ -1,26 +1,8 @@
 //! Many async ORTC chains on one server socket, on async-std (the cases are in
 //! `shared_socket_cases/`): the shared socket's task works the same on another runtime.
 
-mod rt {
-    use std::time::Duration;
-
-    pub use sansrtc_async_std::ortc;
-
-    pub async fn timeout<T>(d: Duration, f: impl Future<Output = T>) -> Option<T> {
-        async_std::future::timeout(d, f).await.ok()
-    }
-
-    pub async fn sleep(d: Duration) {
-        async_std::task::sleep(d).await
-    }
-
-    /// Runs `f` as a task; the returned future yields its result.
-    pub fn spawn<T: Send + 'static>(
-        f: impl Future<Output = T> + Send + 'static,
-    ) -> impl Future<Output = T> {
-        async_std::task::spawn(f)
-    }
-}
+#[path = "rt/async_std.rs"]
+mod rt;
 
 #[path = "shared_socket_cases/mod.rs"]
 mod cases;

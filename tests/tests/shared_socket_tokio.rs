@@ -1,27 +1,8 @@
 //! Many async ORTC chains on one server socket, on tokio (the cases are in
 //! `shared_socket_cases/`).
 
-mod rt {
-    use std::time::Duration;
-
-    pub use sansrtc_tokio::ortc;
-
-    pub async fn timeout<T>(d: Duration, f: impl Future<Output = T>) -> Option<T> {
-        tokio::time::timeout(d, f).await.ok()
-    }
-
-    pub async fn sleep(d: Duration) {
-        tokio::time::sleep(d).await
-    }
-
-    /// Runs `f` as a task; the returned future yields its result.
-    pub fn spawn<T: Send + 'static>(
-        f: impl Future<Output = T> + Send + 'static,
-    ) -> impl Future<Output = T> {
-        let task = tokio::spawn(f);
-        async move { task.await.expect("task panicked") }
-    }
-}
+#[path = "rt/tokio.rs"]
+mod rt;
 
 #[path = "shared_socket_cases/mod.rs"]
 mod cases;

@@ -102,6 +102,12 @@ async fn connected_with(bind: &str, b_limits: ReceiveLimits) -> Option<(Peer, Pe
         Peer::new(bind).await,
         Peer::with_limits(bind, b_limits).await,
     );
+    start_both(&a, &b).await;
+    Some((a, b))
+}
+
+/// Starts `a` (ICE-controlling) and `b` with each other's signals, at once.
+async fn start_both(a: &Peer, b: &Peer) {
     let (to_a, to_b) = (b.signal(), a.signal());
     let (ra, rb) = within(
         "connect",
@@ -113,7 +119,6 @@ async fn connected_with(bind: &str, b_limits: ReceiveLimits) -> Option<(Peer, Pe
     .await;
     ra.unwrap();
     rb.unwrap();
-    Some((a, b))
 }
 
 /// The handles' futures can be spawned on a multi-threaded executor (compile-time check).
@@ -447,17 +452,7 @@ pub async fn a_chosen_dtls_role_overrides_the_one_ice_implies() {
     );
     a.dtls.set_local_role(DtlsRoleParam::Client).await.unwrap();
     assert_eq!(a.dtls.local_parameters().role, DtlsRoleParam::Client);
-    let (to_a, to_b) = (b.signal(), a.signal());
-    let (ra, rb) = within(
-        "connect",
-        futures_lite::future::zip(
-            a.start(&to_a, IceRole::Controlling),
-            b.start(&to_b, IceRole::Controlled),
-        ),
-    )
-    .await;
-    ra.unwrap();
-    rb.unwrap();
+    start_both(&a, &b).await;
     assert_eq!(a.dtls.role(), Some(DtlsRole::Client));
     assert_eq!(b.dtls.role(), Some(DtlsRole::Server));
     // Too late once started.
@@ -959,17 +954,7 @@ pub async fn a_channel_made_before_anything_starts_gets_its_id_and_delivers() {
     let mut incoming_b = b.sctp.incoming_channels();
     let sender = early.clone();
     let first = super::rt::spawn(async move { sender.send_text("sent before any id").await });
-    let (to_a, to_b) = (b.signal(), a.signal());
-    let (ra, rb) = within(
-        "connect",
-        futures_lite::future::zip(
-            a.start(&to_a, IceRole::Controlling),
-            b.start(&to_b, IceRole::Controlled),
-        ),
-    )
-    .await;
-    ra.unwrap();
-    rb.unwrap();
+    start_both(&a, &b).await;
     within("open", early.open()).await.unwrap();
     within("first send", first).await.unwrap();
     // a is ICE-controlling, so the DTLS server: odd ids, and the first one free.
