@@ -123,6 +123,49 @@ impl Transmit {
     }
 }
 
+/// Where the datagrams of a transmit written into a caller's buffer go (quinn's
+/// `Transmit`): what [`Endpoint::poll_output_into`] hands out, the bytes being in the
+/// caller's buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransmitInfo {
+    /// Transport to send on.
+    pub protocol: Protocol,
+    /// Local address to send from (selects the socket).
+    pub source: SocketAddr,
+    /// Remote address to send to.
+    pub destination: SocketAddr,
+    /// Bytes written into the buffer.
+    pub size: usize,
+    /// Size of each datagram when the buffer carries several (GSO), as in [`Transmit`].
+    pub segment_size: Option<usize>,
+}
+
+impl TransmitInfo {
+    /// The transmit these bytes make.
+    pub fn into_transmit(self, contents: Bytes) -> Transmit {
+        Transmit {
+            protocol: self.protocol,
+            source: self.source,
+            destination: self.destination,
+            contents,
+            segment_size: self.segment_size,
+        }
+    }
+
+    /// Copies `t`'s bytes into `buf` (cleared first).
+    pub fn copy_from(t: &Transmit, buf: &mut Vec<u8>) -> Self {
+        buf.clear();
+        buf.extend_from_slice(&t.contents);
+        TransmitInfo {
+            protocol: t.protocol,
+            source: t.source,
+            destination: t.destination,
+            size: t.contents.len(),
+            segment_size: t.segment_size,
+        }
+    }
+}
+
 /// How far ahead a machine with no timer armed asks to be woken: it has nothing to do
 /// until input arrives, so the wake-up only has to be rare, not absent.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
@@ -162,6 +205,38 @@ pub trait Endpoint {
 
     /// Take the next output. Call repeatedly until it returns `Timeout`.
     fn poll_output(&mut self) -> Output<Self::Event>;
+
+    /// [`poll_output`](Endpoint::poll_output) with a transmit written into `buf`, a
+    /// buffer the caller provides and may reuse for every call (quinn's
+    /// `poll_transmit(now, max_datagrams, &mut buf)`): `buf` is cleared, and holds the
+    /// transmit's bytes when this returns [`Output::Transmit`]. Machines that build
+    /// their datagrams in buffers of their own copy them in (the default); the
+    /// [`Engine`](crate::engine::Engine) writes its data path, whole GSO batches, there
+    /// directly, so a loop that reuses one buffer sends bulk data without an allocation
+    /// per batch.
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// use sansrtc::io::{Endpoint, Output};
+    /// # use sansrtc::engine::{Engine, EngineConfig};
+    /// # let mut endpoint = Engine::new(EngineConfig::default(), Instant::now());
+    /// let mut buf = Vec::with_capacity(64 * 1024);
+    /// loop {
+    ///     match endpoint.poll_output_into(&mut buf) {
+    ///         // socket.send_to(&buf[..t.size], t.destination), GSO by t.segment_size
+    ///         Output::Transmit(t) => assert_eq!(t.size, buf.len()),
+    ///         Output::Event(_) => {}
+    ///         Output::Timeout(_) => break,
+    ///     }
+    /// }
+    /// ```
+    fn poll_output_into(&mut self, buf: &mut Vec<u8>) -> Output<Self::Event, TransmitInfo> {
+        match self.poll_output() {
+            Output::Transmit(t) => Output::Transmit(TransmitInfo::copy_from(&t, buf)),
+            Output::Event(e) => Output::Event(e),
+            Output::Timeout(t) => Output::Timeout(t),
+        }
+    }
 }
 
 impl<T: Endpoint + ?Sized> Endpoint for Box<T> {
@@ -171,6 +246,9 @@ impl<T: Endpoint + ?Sized> Endpoint for Box<T> {
     }
     fn poll_output(&mut self) -> Output<Self::Event> {
         (**self).poll_output()
+    }
+    fn poll_output_into(&mut self, buf: &mut Vec<u8>) -> Output<Self::Event, TransmitInfo> {
+        (**self).poll_output_into(buf)
     }
 }
 

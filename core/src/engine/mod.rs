@@ -59,7 +59,7 @@ use crate::dtls::DtlsCertificate;
 use crate::ice::{IceEvent, release_if_empty};
 
 use crate::datachannel::DataChannelEvent;
-use crate::io::{Endpoint, Input, Output, Receive, Transmit};
+use crate::io::{Endpoint, Input, Output, Receive, Transmit, TransmitInfo};
 
 /// Something the application should know about, from any layer of the engine (the ORTC
 /// views name it `Event`).
@@ -192,25 +192,28 @@ impl Engine {
         self.dtls.handle_datagram(r.now, r.contents, rtt);
     }
 
-    /// The SCTP packets ready now, each written once into its place in one buffer and
-    /// sealed there as a DTLS record: one GSO batch of equal-size datagrams (the last
-    /// may be shorter), with no per-datagram buffer and no copy into the batch. Only
-    /// once the session's own datagrams (handshake, alerts) have gone, so order holds.
-    fn sctp_batch(&mut self) -> Option<Transmit> {
+    /// The SCTP packets ready now, each written once into its place in `batch` (cleared
+    /// first; the caller's buffer, or a fresh one) and sealed there as a DTLS record:
+    /// one GSO batch of equal-size datagrams (the last may be shorter), with no
+    /// per-datagram buffer and no copy into the batch. Only once the session's own
+    /// datagrams (handshake, alerts) have gone, so order holds.
+    fn sctp_batch(&mut self, batch: &mut Vec<u8>) -> Option<TransmitInfo> {
         let (Some(c), Some(d)) = (&mut self.sctp.channels, &mut self.dtls.session) else {
             return None;
         };
         if !self.sctp.started || !d.is_connected() || d.has_queued_datagrams() {
             return None;
         }
-        self.ice.agent.selected_pair()?;
+        let (local, remote) = self.ice.agent.selected_pair()?;
+        let (protocol, source, destination) = (local.protocol(), local.base(), remote.address());
         // Sized from the last batch, so a bulk sender's batches never grow (a grown
-        // buffer would copy what it holds).
-        let mut batch = Vec::with_capacity(self.batch_hint.max(2048));
+        // buffer would copy what it holds); a reused buffer has the room already.
+        batch.clear();
+        batch.reserve(self.batch_hint.max(2048));
         let (mut seg, mut count) = (0, 0);
         while count < dtls::MAX_BATCH {
             let at = batch.len();
-            let len = match d.seal_append(&mut batch, |buf| c.poll_transmit(buf)) {
+            let len = match d.seal_append(batch, |buf| c.poll_transmit(buf)) {
                 Ok(Some(len)) => len,
                 Ok(None) => break,
                 Err(e) => {
@@ -237,11 +240,13 @@ impl Engine {
             return None;
         }
         self.batch_hint = batch.len();
-        let mut t = self.ice.agent.transmit_on_selected(Bytes::from(batch))?;
-        if count > 1 {
-            t.segment_size = Some(seg);
-        }
-        Some(t)
+        Some(TransmitInfo {
+            protocol,
+            source,
+            destination,
+            size: batch.len(),
+            segment_size: (count > 1).then_some(seg),
+        })
     }
 
     /// ICE chose (or changed) the pair: DTLS can start, and what it wrote before has
@@ -273,15 +278,49 @@ impl Endpoint for Engine {
     }
 
     fn poll_output(&mut self) -> Output<Event> {
+        // A batch is written into a buffer of its own, which becomes the transmit's.
+        let mut batch = Vec::new();
+        match self.next(&mut batch) {
+            Output::Transmit(Sent::Owned(t)) => Output::Transmit(t),
+            Output::Transmit(Sent::Written(info)) => {
+                Output::Transmit(info.into_transmit(Bytes::from(batch)))
+            }
+            Output::Event(e) => Output::Event(e),
+            Output::Timeout(t) => Output::Timeout(t),
+        }
+    }
+
+    fn poll_output_into(&mut self, buf: &mut Vec<u8>) -> Output<Event, TransmitInfo> {
+        match self.next(buf) {
+            // Control packets (checks, handshake flights) are small: copied in.
+            Output::Transmit(Sent::Owned(t)) => Output::Transmit(TransmitInfo::copy_from(&t, buf)),
+            Output::Transmit(Sent::Written(info)) => Output::Transmit(info),
+            Output::Event(e) => Output::Event(e),
+            Output::Timeout(t) => Output::Timeout(t),
+        }
+    }
+}
+
+/// A transmit the engine made: one a part built in its own buffer (checks, handshake
+/// flights, control packets), or a batch of data written into the buffer it was given.
+enum Sent {
+    Owned(Transmit),
+    Written(TransmitInfo),
+}
+
+impl Engine {
+    /// The flat poll: pending transmits, events, then each part in turn; a data batch
+    /// goes into `batch`.
+    fn next(&mut self, batch: &mut Vec<u8>) -> Output<Event, Sent> {
         loop {
             if let Some(t) = self.pending.pop_front() {
-                return Output::Transmit(t);
+                return Output::Transmit(Sent::Owned(t));
             }
             if let Some(e) = self.events.pop_front() {
                 return Output::Event(e);
             }
             let ice_deadline = match self.ice.agent.poll_output() {
-                Output::Transmit(t) => return Output::Transmit(t),
+                Output::Transmit(t) => return Output::Transmit(Sent::Owned(t)),
                 Output::Event(e) => {
                     if matches!(e, IceEvent::SelectedPairChange { .. }) {
                         self.on_selected_pair();
@@ -291,7 +330,7 @@ impl Endpoint for Engine {
                 Output::Timeout(t) => t,
             };
             let dtls_deadline = match self.dtls.poll(self.now, &self.ice.agent) {
-                dtls::Polled::Transmit(t) => return Output::Transmit(t),
+                dtls::Polled::Transmit(t) => return Output::Transmit(Sent::Owned(t)),
                 dtls::Polled::Data(p) => {
                     self.sctp.handle_data(self.now, p, &mut self.events);
                     continue;
@@ -303,8 +342,8 @@ impl Endpoint for Engine {
                 }
                 dtls::Polled::Deadline(t) => t,
             };
-            if let Some(t) = self.sctp_batch() {
-                return Output::Transmit(t);
+            if let Some(info) = self.sctp_batch(batch) {
+                return Output::Transmit(Sent::Written(info));
             }
             let sctp_deadline = match self.sctp.poll(self.now, &mut self.dtls, &mut self.events) {
                 sctp::Polled::Event(e) => return Output::Event(e),

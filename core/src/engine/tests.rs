@@ -302,3 +302,120 @@ fn a_channel_closed_before_it_has_an_id_closes_at_once() {
         .and_then(|c| c.id);
     assert_eq!(id, Some(1));
 }
+
+/// Both engines driven through `poll_output_into` with one buffer each, reused for every
+/// transmit (quinn's `poll_transmit` loop): the whole chain connects, 4 MiB of data
+/// arrive intact, and once the first batch has sized it, the data path writes into the
+/// caller's buffer without reallocating it.
+#[test]
+fn a_loop_with_its_own_transmit_buffer_connects_and_moves_data_without_reallocating() {
+    use crate::datachannel::{DataChannelEvent, DataChannelState};
+    use crate::io::{Output, Transmit, TransmitInfo};
+    use crate::ortc::DataChannelParameters;
+    let mut now = Instant::now();
+    let mut engines = [
+        engine(1, A, true, Some(5000), now),
+        engine(2, B, true, Some(5000), now),
+    ];
+    let [ea, eb] = &mut engines;
+    start_ice(ea, eb, IceRole::Controlling);
+    start_ice(eb, ea, IceRole::Controlled);
+    let (pa, pb) = (
+        ea.dtls_transport().local_parameters(),
+        eb.dtls_transport().local_parameters(),
+    );
+    ea.dtls_transport_mut().start(&pb).unwrap();
+    eb.dtls_transport_mut().start(&pa).unwrap();
+    let (ca, cb) = (
+        ea.sctp_transport().capabilities(),
+        eb.sctp_transport().capabilities(),
+    );
+    ea.sctp_transport_mut().start(&cb, 5000).unwrap();
+    eb.sctp_transport_mut().start(&ca, 5000).unwrap();
+    let ch = ea
+        .sctp_transport_mut()
+        .create_data_channel(&DataChannelParameters::new("bulk"))
+        .unwrap();
+    let mut bufs = [Vec::new(), Vec::new()];
+    let mut received = Vec::new();
+    // (where the buffer's bytes live, its capacity) after each data batch of `a`.
+    let mut batches: Vec<(*const u8, usize)> = Vec::new();
+    let total = 4 << 20;
+    let mut sent = 0;
+    for _ in 0..20_000 {
+        if sent < total
+            && engines[0]
+                .sctp_transport()
+                .channel(ch)
+                .is_some_and(|c| c.state == DataChannelState::Open)
+            && engines[0].sctp_transport().buffered_amount(ch) < 1 << 20
+        {
+            let msg = Bytes::from(vec![(sent / 65536) as u8; 65536]);
+            engines[0]
+                .sctp_transport_mut()
+                .send_binary(ch, msg)
+                .unwrap();
+            sent += 65536;
+        }
+        let mut moved = false;
+        for i in 0..2 {
+            let mut out: Vec<(TransmitInfo, Bytes)> = Vec::new();
+            loop {
+                match engines[i].poll_output_into(&mut bufs[i]) {
+                    Output::Transmit(t) => {
+                        assert_eq!(t.size, bufs[i].len());
+                        if i == 0 && t.size > 4096 {
+                            batches.push((bufs[i].as_ptr(), bufs[i].capacity()));
+                        }
+                        out.push((t, Bytes::copy_from_slice(&bufs[i])));
+                    }
+                    Output::Event(OrtcEvent::DataChannel(DataChannelEvent::Message {
+                        data,
+                        ..
+                    })) if i == 1 => received.push(data),
+                    Output::Event(_) => {}
+                    Output::Timeout(_) => break,
+                }
+            }
+            for (info, bytes) in out {
+                let t: Transmit = info.into_transmit(bytes);
+                for d in t.datagrams() {
+                    moved = true;
+                    engines[1 - i].handle_input(Input::Receive(Receive {
+                        now,
+                        protocol: Protocol::Udp,
+                        source: t.source,
+                        destination: t.destination,
+                        contents: d,
+                    }));
+                }
+            }
+        }
+        if received.iter().map(Bytes::len).sum::<usize>() == total {
+            break;
+        }
+        if !moved {
+            now += Duration::from_millis(1);
+            for e in engines.iter_mut() {
+                e.handle_input(Input::Timeout(now));
+            }
+        }
+    }
+    assert_eq!(received.iter().map(Bytes::len).sum::<usize>(), total);
+    for (i, m) in received.iter().enumerate() {
+        assert!(
+            m.iter().all(|&b| b == i as u8),
+            "message {i} intact and in order"
+        );
+    }
+    // The buffer grows with the congestion window, doubling a few times up to the
+    // largest batch, and is reused for every batch after that.
+    let grew = batches.windows(2).filter(|w| w[0] != w[1]).count();
+    let last = batches.last().unwrap();
+    let reused = batches.iter().rev().take_while(|b| *b == last).count();
+    assert!(
+        grew <= 8 && reused * 2 > batches.len(),
+        "{} batches, the buffer moved {grew} times, the last allocation served {reused}",
+        batches.len()
+    );
+}

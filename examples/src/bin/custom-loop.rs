@@ -66,14 +66,17 @@ fn run(
 ) {
     let local = socket.local_addr().unwrap();
     let mut buf = vec![0u8; 65536];
+    // One buffer for everything the chain sends: it writes each transmit (a GSO batch
+    // of equal-size datagrams on the data path) into it.
+    let mut out = Vec::with_capacity(65536);
     sctp.handle_input(Input::Timeout(Instant::now()));
     loop {
         let mut events = Vec::new();
         let deadline = loop {
-            match sctp.poll_output() {
+            match sctp.poll_output_into(&mut out) {
                 Output::Transmit(t) => {
-                    for d in t.datagrams() {
-                        socket.send_to(&d, t.destination).unwrap();
+                    for d in out.chunks(t.segment_size.unwrap_or(t.size).max(1)) {
+                        socket.send_to(d, t.destination).unwrap();
                     }
                 }
                 Output::Event(e) => events.push(e),
