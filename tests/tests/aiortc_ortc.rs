@@ -97,6 +97,14 @@ fn open_ours(ours: &mut Ours, peer: &mut Peer, p: &DataChannelParameters) -> (Ch
             .is_some_and(|c| c.state == DataChannelState::Open)
     });
     let id = ours.chain.sctp_transport().channel(ch).unwrap().id.unwrap();
+    if !p.negotiated {
+        // Open here once the association is (the OPEN is queued first); the peer knows
+        // the channel once the OPEN arrives, and the test then talks to it about it.
+        run_until(ours, peer, T, "the peer's view of our channel", |_, p| {
+            p.find(|v| v["type"] == "channel" && v["origin"] == "remote" && v["id"] == id)
+                .is_some()
+        });
+    }
     (ch, id)
 }
 

@@ -151,7 +151,7 @@ pub struct DataChannelStats {
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DataChannelState {
-    /// Opened locally, waiting for DATA_CHANNEL_ACK (or the association).
+    /// Waiting for the association (and, before the DTLS role is known, a stream id).
     Connecting,
     /// Messages flow.
     Open,
@@ -242,6 +242,9 @@ struct Channel {
     above_threshold: bool,
     /// Opened by the peer with DATA_CHANNEL_OPEN (counts against the cap).
     incoming: bool,
+    /// Ours, opened in band, and the peer's DATA_CHANNEL_ACK has not come yet: what we
+    /// send goes ordered, so the peer takes the OPEN first (RFC 8832 §6).
+    awaiting_ack: bool,
     /// Until the channel has a stream id: its encoded DATA_CHANNEL_OPEN (none when
     /// negotiated, which always has an id) and the messages sent on it, in order.
     unassigned: Option<Box<Unassigned>>,
@@ -355,10 +358,14 @@ impl DataChannels {
             }
             result = self.send_on(ch, id, ppid, data, false);
         }
-        if let Err(e) = result {
-            // The association refused (closed): the channel cannot open, and says so.
-            tracing::debug!(%ch, error = %e, "channel could not be opened");
-            self.close_now(ch);
+        match result {
+            Err(e) => {
+                // The association refused (closed): the channel cannot open, and says so.
+                tracing::debug!(%ch, error = %e, "channel could not be opened");
+                self.close_now(ch);
+            }
+            Ok(()) if self.established => self.open(ch),
+            Ok(()) => {}
         }
     }
 
@@ -469,10 +476,14 @@ impl DataChannels {
                 in_reset: false,
                 above_threshold: false,
                 incoming: false,
+                awaiting_ack: !init.negotiated,
                 unassigned,
             },
         );
-        if init.negotiated && self.established {
+        // Open as soon as the association is: an in-band channel's OPEN is queued ahead
+        // of anything sent on it, so it need not wait for the ACK (RFC 8832 §6; as
+        // browsers do), which saves the opener a round trip.
+        if id.is_some() && self.established {
             self.open(ch);
         }
         Ok(ch)
@@ -532,11 +543,11 @@ impl DataChannels {
             .channels
             .get_mut(&ch)
             .ok_or(DataChannelError::UnknownChannel(ch))?;
-        // Before it opens (the peer's DATA_CHANNEL_ACK, or the association, still to
-        // come) a message queues behind the DATA_CHANNEL_OPEN. RFC 8832 §6 lets the opener
-        // send before the ACK if it sends ordered, so the peer takes the OPEN first.
+        // Before it opens (the association still to come) a message queues behind the
+        // DATA_CHANNEL_OPEN. RFC 8832 §6 lets the opener send before the peer's ACK if it
+        // sends ordered, so the peer takes the OPEN first.
         let unordered = match c.info.state {
-            DataChannelState::Open => !c.info.ordered,
+            DataChannelState::Open => !c.info.ordered && !c.awaiting_ack,
             DataChannelState::Connecting => false,
             DataChannelState::Closing | DataChannelState::Closed => {
                 return Err(DataChannelError::NotOpen(ch));
@@ -735,13 +746,15 @@ impl DataChannels {
         match e {
             SctpEvent::Connected => {
                 self.established = true;
-                let negotiated: Vec<ChannelId> = self
+                // Every channel with a stream opens: negotiated ones have nothing to
+                // wait for, and ours opened in band have their OPEN queued first.
+                let ready: Vec<ChannelId> = self
                     .channels
                     .iter()
-                    .filter(|(_, c)| c.info.negotiated)
+                    .filter(|(_, c)| c.info.id.is_some())
                     .map(|(&ch, _)| ch)
                     .collect();
-                for ch in negotiated {
+                for ch in ready {
                     self.open(ch);
                 }
             }
@@ -783,7 +796,12 @@ impl DataChannels {
         if ppid == Ppid::DCEP {
             match (DcepMessage::parse(&data), ch) {
                 (Ok(DcepMessage::Open(open)), _) => self.on_open(id, open),
-                (Ok(DcepMessage::Ack), Some(ch)) => self.open(ch),
+                (Ok(DcepMessage::Ack), Some(ch)) => {
+                    if let Some(c) = self.channels.get_mut(&ch) {
+                        c.awaiting_ack = false;
+                    }
+                    self.open(ch);
+                }
                 (Ok(DcepMessage::Ack), None) => {
                     tracing::debug!(id, "ACK on a stream with no channel")
                 }
@@ -871,6 +889,7 @@ impl DataChannels {
                 in_reset: false,
                 above_threshold: false,
                 incoming: true,
+                awaiting_ack: false,
                 unassigned: None,
             },
         );
