@@ -925,22 +925,25 @@ impl IceAgent {
     }
 
     fn select(&mut self, pi: usize) {
-        if self.selected == Some(pi) {
+        if self.selected != Some(pi) {
+            self.selected = Some(pi);
+            self.restart_path = None;
+            let now = self.now;
+            let p = &mut self.pairs[pi];
+            p.last_response = p.last_response.or(Some(now));
+            p.next_consent = Some(now + self.cfg.consent_interval);
+            let (l, r) = (self.local[p.local].clone(), self.remote[p.remote].clone());
+            tracing::debug!(local = %l.base(), remote = %r.address(), "ICE selected pair");
+            self.events.push_back(IceEvent::SelectedPairChange {
+                local: l,
+                remote: r,
+            });
+        }
+        // Checking lower-priority pairs is pointless once one is nominated (RFC 8445 §8.1.2);
+        // a pair used before nomination settles nothing.
+        if !self.pairs[pi].nominated {
             return;
         }
-        self.selected = Some(pi);
-        self.restart_path = None;
-        let now = self.now;
-        let p = &mut self.pairs[pi];
-        p.last_response = p.last_response.or(Some(now));
-        p.next_consent = Some(now + self.cfg.consent_interval);
-        let (l, r) = (self.local[p.local].clone(), self.remote[p.remote].clone());
-        tracing::debug!(local = %l.base(), remote = %r.address(), "ICE selected pair");
-        self.events.push_back(IceEvent::SelectedPairChange {
-            local: l,
-            remote: r,
-        });
-        // Checking lower-priority pairs is pointless once one is nominated (RFC 8445 §8.1.2).
         let prio = self.pairs[pi].priority;
         for p in &mut self.pairs {
             if p.priority < prio && matches!(p.state, PairState::Waiting | PairState::Frozen) {
@@ -1319,6 +1322,11 @@ impl IceAgent {
         } else if !self.controlling && p.nominate_on_success {
             p.nominated = true;
             self.select_best_nominated();
+        } else if self.selected.is_none() {
+            // Data goes on the first valid pair until one is nominated (RFC 8445 §12
+            // lets data flow on a valid pair; browsers do the same), so DTLS starts a
+            // round trip sooner; the nominated pair takes over when it comes.
+            self.select(pi);
         }
     }
 

@@ -305,6 +305,8 @@ fn ice_restart_reconnects_with_new_credentials() {
     assert!(net.run_until(Duration::from_secs(5), |n| {
         n.states().into_iter().all(is_connected)
     }));
+    // Until the new nomination settles (the first valid pair carries data before it).
+    net.run_for(Duration::from_millis(200));
     let new_selected = net.agents[0]
         .selected_pair()
         .map(|(l, r)| (l.base(), r.address()));
