@@ -14,7 +14,7 @@
 //! the association lives: the pool holds a weak link back, so a buffer dropped after
 //! its association is freed at once.
 
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use bytes::Bytes;
 
@@ -28,16 +28,25 @@ type Kept = Mutex<Vec<Vec<u8>>>;
 /// Buffers given back by dropped messages, for the next ones.
 #[derive(Debug, Default)]
 pub(super) struct BufPool {
-    kept: Arc<Kept>,
+    /// Made with the first message handed over, so an association that never gets one
+    /// (most sit idle with one open channel) allocates nothing for it.
+    kept: OnceLock<Arc<Kept>>,
 }
 
 impl BufPool {
+    fn kept(&self) -> &Arc<Kept> {
+        self.kept.get_or_init(Arc::default)
+    }
+
     /// An empty buffer with room for at least `cap` bytes: the last one kept if it has
     /// that room and at most twice as much (a message must not pin a buffer far larger
     /// than itself). One that does not fit is freed rather than kept: message sizes
     /// change, and a kept buffer that never fits would stay forever.
     pub(super) fn take(&self, cap: usize) -> Vec<u8> {
-        let kept = self.kept.lock().ok().and_then(|mut k| k.pop());
+        let kept = self
+            .kept
+            .get()
+            .and_then(|k| k.lock().ok().and_then(|mut k| k.pop()));
         match kept {
             Some(b) if b.capacity() >= cap && b.capacity() <= cap.saturating_mul(2) => b,
             _ => Vec::with_capacity(cap),
@@ -49,21 +58,21 @@ impl BufPool {
     pub(super) fn freeze(&self, buf: Vec<u8>) -> Bytes {
         Bytes::from_owner(Pooled {
             buf,
-            pool: Arc::downgrade(&self.kept),
+            pool: Arc::downgrade(self.kept()),
         })
     }
 
     /// Keep `buf` for a later message, if it fits the budget.
     pub(super) fn give_back(&self, buf: Vec<u8>) {
-        keep(&self.kept, buf);
+        keep(self.kept(), buf);
     }
 
     /// Bytes of capacity kept now.
     #[cfg(test)]
     pub(super) fn kept_bytes(&self) -> usize {
-        self.kept
-            .lock()
-            .map_or(0, |k| k.iter().map(Vec::capacity).sum())
+        self.kept.get().map_or(0, |k| {
+            k.lock().map_or(0, |k| k.iter().map(Vec::capacity).sum())
+        })
     }
 }
 
