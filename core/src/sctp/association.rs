@@ -10,8 +10,9 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
+use super::bufpool::BufPool;
 use super::congestion::{Ack, Controller, ControllerFactory, NewRenoFactory};
 use super::inflight::Ring;
 use super::sendq::{OutMessage, SendQueue};
@@ -111,12 +112,13 @@ impl SctpConfig {
     /// least 64 bytes of it, and the bookkeeping of tiny items costs up to about 2.5
     /// times that), plus a fixed allowance for per-stream ordering state, the runs of
     /// received TSNs that gap reports are read from, and pending stream resets. What
-    /// the application queues to send is its own and not counted.
+    /// the application queues to send is its own and not counted. Buffers of delivered
+    /// messages the application dropped, kept for the next ones, add at most 256 KiB.
     /// `tests/tests/hostile_heap.rs` measures the floods against it.
     pub fn memory_budget(&self) -> usize {
         let w = self.effective_receive_window();
         let streams = usize::from(self.streams);
-        w * 5 / 2 + 44 * streams + 40 * (w / 128)
+        w * 5 / 2 + 44 * streams + 40 * (w / 128) + super::bufpool::KEPT_BYTES
     }
 }
 
@@ -335,7 +337,8 @@ struct Streaming {
     ppid: u32,
     /// Absolute TSN of the fragment that would continue it.
     next: u64,
-    buf: BytesMut,
+    /// From `Association::rx_pool`, and handed over as a pooled message.
+    buf: Vec<u8>,
     /// What its fragments were charged against the receive window.
     charged: usize,
 }
@@ -473,6 +476,8 @@ pub struct Association {
     ireasm: BTreeMap<(u16, bool, u32), IReassembly>,
     /// Size of the last message streamed: the buffer size to start the next one with.
     last_streamed_size: usize,
+    /// Buffers of received messages the application dropped, for the next ones.
+    rx_pool: BufPool,
     received_bytes: usize,
     /// Delivered bytes still counted in the window (`deferred_release`).
     unreleased: usize,
@@ -570,6 +575,7 @@ impl Association {
             streaming: None,
             ireasm: BTreeMap::new(),
             last_streamed_size: 0,
+            rx_pool: BufPool::default(),
             received_bytes: 0,
             unreleased: 0,
             streams_in: HashMap::new(),

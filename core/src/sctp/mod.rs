@@ -63,9 +63,11 @@
 //!   RFC 9260 §7.2's algorithm behind it.
 //! - `tsn_tracker.rs`: which peer TSNs arrived — cumulative TSN, gap runs, duplicates.
 //! - `sendq.rs`, `inflight.rs`: messages waiting to be sent, chunks in flight by TSN.
+//! - `bufpool.rs`: buffers of received messages, reused once the application drops them.
 //! - `packet.rs`, `chunk.rs`, `param.rs`, `cause.rs`, `serial.rs`: the wire format.
 
 mod association;
+mod bufpool;
 mod cause;
 mod chunk;
 pub mod congestion;

@@ -5,7 +5,7 @@
 //! A child module of `association.rs` (declared there), whose state it works on: the
 //! TSN tracker says which TSNs arrived, this decides what is held and handed over.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::{
     Association, CHUNK_CHARGE, MAX_ERROR_CAUSES, REASSEMBLY_CHARGE, STREAMING_GUESS_MAX, SctpEvent,
@@ -149,12 +149,7 @@ impl Association {
             if d.ending {
                 let m = self.streaming.take().expect("checked above");
                 self.last_streamed_size = m.buf.len();
-                // A guess far too large would ride along with the message: trim it.
-                let data = if m.buf.capacity() > 2 * m.buf.len() {
-                    Bytes::copy_from_slice(&m.buf)
-                } else {
-                    m.buf.freeze()
-                };
+                let data = self.freeze_streamed(m.buf);
                 self.complete_message(
                     Sid(m.sid),
                     m.unordered,
@@ -174,7 +169,7 @@ impl Association {
         let guess = self
             .last_streamed_size
             .clamp(2 * d.user_data.len(), STREAMING_GUESS_MAX);
-        let mut buf = BytesMut::with_capacity(guess);
+        let mut buf = self.rx_pool.take(guess);
         buf.extend_from_slice(&d.user_data);
         self.streaming = Some(Streaming {
             sid: d.stream_id.0,
@@ -198,13 +193,7 @@ impl Association {
         };
         let last = m.next - 1;
         let tsn = self.rx_tsns.wire(last);
-        // The buffer was sized for a whole message: a short start must not keep a
-        // large guess alive, or each broken-off message would pin up to 256 KiB.
-        let user_data = if m.buf.capacity() > 2 * m.buf.len() {
-            Bytes::copy_from_slice(&m.buf)
-        } else {
-            m.buf.freeze()
-        };
+        let user_data = self.freeze_streamed(m.buf);
         // From here it is one record, charged as one.
         self.received_bytes -= m.charged.min(self.received_bytes);
         self.received_bytes += charge(user_data.len());
@@ -222,6 +211,28 @@ impl Association {
                 user_data,
             },
         );
+    }
+
+    /// Bytes of buffers kept for the next streamed messages.
+    #[cfg(test)]
+    pub(crate) fn kept_for_reuse(&self) -> usize {
+        self.rx_pool.kept_bytes()
+    }
+
+    /// The bytes copied together in a streaming buffer, as a message or held record.
+    /// The buffer was sized for a whole message: one far larger than its bytes (a
+    /// guess from a larger message, or a message broken off early) goes back to the
+    /// pool at once and the bytes are copied out, or each such message would pin up to
+    /// 256 KiB. Otherwise the bytes stay where they are, and the buffer comes back to
+    /// the pool when the application drops the message.
+    fn freeze_streamed(&self, buf: Vec<u8>) -> Bytes {
+        if buf.capacity() > 2 * buf.len() {
+            let data = Bytes::copy_from_slice(&buf);
+            self.rx_pool.give_back(buf);
+            data
+        } else {
+            self.rx_pool.freeze(buf)
+        }
     }
 
     /// Frees DATA fragments that can never become a message now that the cumulative TSN
@@ -350,11 +361,12 @@ impl Association {
         let (data, sliced) = if parts.len() == 1 {
             (parts.pop().expect("one part"), true)
         } else {
-            let mut buf = BytesMut::with_capacity(total);
+            // Into a buffer of an earlier message where one fits, as when streaming.
+            let mut buf = self.rx_pool.take(total);
             for p in &parts {
                 buf.extend_from_slice(p);
             }
-            (buf.freeze(), false)
+            (self.rx_pool.freeze(buf), false)
         };
         self.complete_message(
             sid,
@@ -437,11 +449,11 @@ impl Association {
         let data = if single {
             m.fragments.into_values().next().expect("one fragment")
         } else {
-            let mut buf = BytesMut::with_capacity(m.bytes);
+            let mut buf = self.rx_pool.take(m.bytes);
             for f in m.fragments.values() {
                 buf.extend_from_slice(f);
             }
-            buf.freeze()
+            self.rx_pool.freeze(buf)
         };
         let (sid, unordered, mid) = key;
         let ppid = Ppid(m.ppid.expect("complete"));

@@ -178,6 +178,49 @@ fn large_messages_are_fragmented_and_reassembled() {
     );
 }
 
+/// A streamed message's buffer comes back when the application drops the message and
+/// carries the next one; a message still held keeps its bytes while later ones arrive.
+#[test]
+fn dropped_messages_lend_their_buffers_to_the_next() {
+    let mut p = pair(3, LinkConfig::new().latency(Duration::from_millis(5)));
+    p.connect();
+    let (a, b) = (p.a, p.b);
+    let one = |p: &mut Pair, i: u32| {
+        p.sim
+            .endpoint_mut(a)
+            .layer
+            .send(1, 53, payload(i, 64 * 1024), false)
+            .unwrap();
+        p.sim.run_for(Duration::from_secs(1));
+        let mut got = p.messages(b);
+        assert_eq!(got.len(), 1, "message {i}");
+        let m = got.pop().unwrap().2;
+        assert_eq!(m, payload(i, 64 * 1024), "message {i}");
+        m
+    };
+    let kept = |p: &Pair| p.sim.endpoint(b).layer.kept_for_reuse();
+    let first = one(&mut p, 0);
+    let at = first.as_ptr();
+    assert_eq!(kept(&p), 0);
+    drop(first);
+    assert!(kept(&p) >= 64 * 1024);
+    let second = one(&mut p, 1);
+    assert_eq!(
+        second.as_ptr(),
+        at,
+        "the dropped message's buffer was not reused"
+    );
+    assert_eq!(kept(&p), 0);
+    // Held: the next message must go elsewhere and leave this one as it was.
+    let third = one(&mut p, 2);
+    assert_ne!(third.as_ptr(), second.as_ptr());
+    assert_eq!(second, payload(1, 64 * 1024));
+    assert_eq!(third, payload(2, 64 * 1024));
+    drop((second, third));
+    // Both come back, within the budget.
+    assert!(kept(&p) >= 128 * 1024 && kept(&p) <= 256 * 1024);
+}
+
 /// Loss 0–30 %, reordering, duplication and jitter, one seed each: ordered reliable
 /// messages arrive exactly once and in order, unordered ones exactly once; beside them,
 /// partial-reliable messages (limited retransmissions or lifetime, ordered or not) arrive
