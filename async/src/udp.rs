@@ -22,6 +22,13 @@ const RECV_SLOTS: usize = 4;
 /// the largest single datagram.
 const SLOT_LEN: usize = 1 << 16;
 
+/// Receive buffer asked of the OS per socket (`SO_RCVBUF`, which Linux caps at
+/// `net.core.rmem_max`). The default (~208 KiB) holds under a millisecond of a gigabit
+/// flow: a receiver the scheduler holds off for a few milliseconds on a busy machine
+/// would lose datagrams there, and SCTP would have to recover them (sometimes only by
+/// its retransmission timer). Kernel memory is taken only while datagrams wait.
+const RECV_BUFFER: usize = 2 << 20;
+
 /// One bound UDP socket: the runtime's half (readiness) and quinn-udp's (batched calls).
 #[derive(Debug)]
 struct Socket<S> {
@@ -48,6 +55,10 @@ impl<S: AsyncUdpSocket> Socket<S> {
         }
         sock.bind(&addr.into())?;
         sock.set_nonblocking(true)?;
+        // Best effort: a smaller buffer only costs datagrams under load, not the socket.
+        if let Err(e) = sock.set_recv_buffer_size(RECV_BUFFER) {
+            tracing::debug!(error = %e, "receive buffer not enlarged");
+        }
         let sock = std::net::UdpSocket::from(sock);
         let state = UdpSocketState::new((&sock).into())?;
         Ok(Socket {

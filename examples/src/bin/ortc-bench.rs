@@ -173,13 +173,32 @@ fn throughput_figure() {
             }
             a.next_event().await.expect("socket");
         }
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
         let sender = tokio::spawn(async move {
             // Keep the sender's loop turning until the receiver has it all.
-            while a.next_event().await.is_ok() {}
+            loop {
+                tokio::select! {
+                    e = a.next_event() => if e.is_err() { break },
+                    _ = &mut stopped => break,
+                }
+            }
+            a
         });
         let (got, _) = receiver.await.expect("receiver");
-        sender.abort();
-        got as f64 * 8.0 / start.elapsed().as_secs_f64()
+        let bps = got as f64 * 8.0 / start.elapsed().as_secs_f64();
+        let _ = stop.send(());
+        if std::env::var_os("VERBOSE").is_some() {
+            // What the sender's association did: retransmissions and timer expiries
+            // tell a transfer slowed by losses (a receive buffer overflowing) apart
+            // from one slowed by the machine.
+            let a = sender.await.expect("sender");
+            let sctp = a.endpoint().sctp_transport();
+            if let Some(dc) = sctp.data_channels() {
+                println!("  sender SCTP: {:?}", dc.association().stats());
+            }
+            println!("  sender driver: {:?}", a.stats());
+        }
+        bps
     });
     println!(
         "throughput, ours ↔ ours over loopback UDP, one connection, 64 KiB messages, 256 MiB: {:.2} Gbit/s",
