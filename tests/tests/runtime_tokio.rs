@@ -207,9 +207,9 @@ async fn all_interfaces_are_bound_and_loopback_answers() {
 #[tokio::test]
 async fn timer_only_wait_fires_at_the_deadline() {
     let after = Duration::from_millis(60);
-    let mut alarm =
-        UdpDriver::bind(Alarm::new(after, Instant::now()), &[addr("127.0.0.1:0")]).unwrap();
+    // The alarm's deadline counts from its creation, before the socket is bound.
     let start = Instant::now();
+    let mut alarm = UdpDriver::bind(Alarm::new(after, start), &[addr("127.0.0.1:0")]).unwrap();
     let told = alarm.next_event().await.unwrap();
     let waited = start.elapsed();
     assert!(told >= after, "endpoint was told {told:?}");

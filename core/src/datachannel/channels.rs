@@ -2,11 +2,12 @@
 //! negotiated channels, stream-id parity by DTLS role, string/binary/empty messages,
 //! partial reliability, closing by stream reset, buffered amount and its low event.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
+use super::vecmap::VecMap;
 use super::{ChannelType, DataChannelOpen, DcepError, DcepMessage, Ppid};
 use crate::dtls::DtlsRole;
 use crate::io::{Layer, Output};
@@ -270,9 +271,9 @@ pub struct DataChannels {
     stats: DataChannelStats,
     /// Channels in `channels` the peer opened.
     incoming_open: usize,
-    channels: BTreeMap<ChannelId, Channel>,
+    channels: VecMap<ChannelId, Channel>,
     /// Stream id → channel, for channels that have one.
-    streams: HashMap<u16, ChannelId>,
+    streams: VecMap<u16, ChannelId>,
     next_channel: u64,
     events: VecDeque<DataChannelEvent>,
     established: bool,
@@ -297,8 +298,8 @@ impl DataChannels {
             cfg,
             stats: DataChannelStats::default(),
             incoming_open: 0,
-            channels: BTreeMap::new(),
-            streams: HashMap::new(),
+            channels: VecMap::default(),
+            streams: VecMap::default(),
             next_channel: 0,
             events: VecDeque::new(),
             established: false,

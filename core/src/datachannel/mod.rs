@@ -23,6 +23,7 @@
 
 mod channels;
 mod dcep;
+mod vecmap;
 
 #[cfg(test)]
 mod tests;
