@@ -237,7 +237,9 @@ impl DtlsPart {
     }
 }
 
-/// A received buffer to decrypt in place: it is usually the only reference, so no copy.
+/// A received buffer to decrypt in place: taken as it is when the datagram has a buffer of
+/// its own; one cut from a receive buffer it shares (the async driver's batches) is copied
+/// once, so a record SCTP holds on to keeps only its own datagram alive.
 fn owned(c: Bytes) -> BytesMut {
     c.try_into_mut().unwrap_or_else(|c| BytesMut::from(&c[..]))
 }

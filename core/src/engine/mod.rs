@@ -206,10 +206,7 @@ impl Engine {
         }
         let (local, remote) = self.ice.agent.selected_pair()?;
         let (protocol, source, destination) = (local.protocol(), local.base(), remote.address());
-        // Sized from the last batch, so a bulk sender's batches never grow (a grown
-        // buffer would copy what it holds); a reused buffer has the room already.
         batch.clear();
-        batch.reserve(self.batch_hint.max(2048));
         let (mut seg, mut count) = (0, 0);
         while count < dtls::MAX_BATCH {
             let at = batch.len();
@@ -223,6 +220,11 @@ impl Engine {
             };
             if count == 0 {
                 seg = len;
+                // Room for a batch as large as the last, once there is something to send
+                // (most polls find nothing, and must not allocate for it), so a bulk
+                // sender's batches never grow and copy what they hold; a reused buffer
+                // has the room already.
+                batch.reserve(self.batch_hint.saturating_sub(batch.len()));
             } else if len > seg {
                 // Longer than the batch's segments (a full packet after a short SACK):
                 // it leads the next transmit instead.
