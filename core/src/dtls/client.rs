@@ -8,8 +8,8 @@ use super::handshake::{
 };
 use super::record::DTLS_1_2;
 use super::{
-    CipherSuite, Dtls, DtlsError, FlightItem, HandshakeFailure, State, UnexpectedMessage,
-    supported_schemes,
+    CipherSuite, Dtls, DtlsError, DtlsEvent, FlightItem, HandshakeFailure, State,
+    UnexpectedMessage, supported_schemes,
 };
 use crate::crypto::{NamedGroup, SignatureScheme};
 use crate::srtp::SrtpProfile;
@@ -143,7 +143,7 @@ impl Dtls {
                 UnexpectedMessage::ServerHelloDoneBeforeCertificate,
             ));
         }
-        let kx = self.cfg.provider.key_exchange(group)?;
+        let kx = self.key_exchange_for(group)?;
         let public = kx.public_key().to_vec();
         self.kx = Some(kx);
         self.new_flight();
@@ -170,6 +170,9 @@ impl Dtls {
         self.queue_message(handshake::FINISHED, &vd, 1, true);
         self.state = State::WaitServerFinished;
         self.send_flight();
+        if self.can_send() {
+            self.events.push_back(DtlsEvent::Writable);
+        }
         Ok(())
     }
 }

@@ -187,6 +187,13 @@ pub struct DtlsConfig {
     pub hello_verify: bool,
     /// Refuse peers without the extended master secret (RFC 7627).
     pub require_extended_master_secret: bool,
+    /// Client: send application data with the second flight, before the server's
+    /// Finished (TLS False Start, RFC 7918), saving the round trip an SCTP INIT would
+    /// otherwise wait. Safe under the RFC's conditions, which every session here meets:
+    /// an AEAD suite, ECDHE, and a server already authenticated (its certificate matched
+    /// the fingerprint and its ServerKeyExchange signature checked out). On by default;
+    /// a server that drops such early records costs the data one retransmission.
+    pub false_start: bool,
     /// First flight retransmission timeout (RFC 6347 §4.2.4.1 suggests 1 s; set it from
     /// a measured RTT when one is known).
     pub initial_retransmit: Duration,
@@ -213,6 +220,7 @@ impl DtlsConfig {
             srtp_profiles: SrtpProfile::ALL.to_vec(),
             hello_verify: false,
             require_extended_master_secret: true,
+            false_start: true,
             initial_retransmit: Duration::from_secs(1),
             max_retransmit: Duration::from_secs(60),
             handshake_timeout: Duration::from_secs(30),
@@ -236,6 +244,10 @@ pub enum DtlsEvent {
         /// ECDHE group used.
         group: NamedGroup,
     },
+    /// Application data may be sent although the handshake has not completed: a client
+    /// false-starting (see [`DtlsConfig::false_start`]) sent its second flight.
+    /// `Connected` follows once the server's Finished checks out.
+    Writable,
     /// Application data from the peer.
     ApplicationData(Bytes),
     /// The peer closed the session (close_notify).
@@ -348,6 +360,9 @@ pub struct Dtls {
     suite: Option<CipherSuite>,
     group: Option<NamedGroup>,
     kx: Option<Box<dyn KeyExchange>>,
+    /// An ephemeral key made before the handshake needed it (see
+    /// [`Dtls::provide_key_exchange`]), used if the handshake settles on its group.
+    prepared_kx: Option<(NamedGroup, Box<dyn KeyExchange>)>,
     peer_public: Vec<u8>,
     peer_cert: Option<Vec<u8>>,
     master: Vec<u8>,
@@ -400,6 +415,7 @@ impl Dtls {
             suite: None,
             group: None,
             kx: None,
+            prepared_kx: None,
             peer_public: Vec::new(),
             peer_cert: None,
             master: Vec::new(),
@@ -431,6 +447,17 @@ impl Dtls {
         self.state == State::Connected
     }
 
+    /// Whether application data can be sealed and sent: once connected, or earlier for a
+    /// client that false-starts ([`DtlsConfig::false_start`]) once its second flight is
+    /// out.
+    pub fn can_send(&self) -> bool {
+        match self.state {
+            State::Connected => true,
+            State::WaitServerFinished => self.cfg.false_start && self.write_cipher.is_some(),
+            _ => false,
+        }
+    }
+
     /// Negotiated cipher suite.
     pub fn cipher_suite(&self) -> Option<CipherSuite> {
         self.suite.filter(|_| self.state == State::Connected)
@@ -454,6 +481,25 @@ impl Dtls {
     /// Counters.
     pub fn stats(&self) -> DtlsStats {
         self.stats
+    }
+
+    /// Give this handshake its ephemeral ECDHE key, made ahead of the round trip that
+    /// needs it (a server's ServerKeyExchange, a client's ClientKeyExchange): a caller
+    /// with time to spare, such as an engine waiting for ICE, takes key generation off the
+    /// handshake's critical path. The key is used once, and only if the handshake settles
+    /// on `group`; otherwise, or without this call, a key is made when it is needed.
+    pub fn provide_key_exchange(&mut self, group: NamedGroup, kx: Box<dyn KeyExchange>) {
+        if self.kx.is_none() {
+            self.prepared_kx = Some((group, kx));
+        }
+    }
+
+    /// The ephemeral key for `group`: the prepared one if it is for `group`, else new.
+    fn key_exchange_for(&mut self, group: NamedGroup) -> Result<Box<dyn KeyExchange>, DtlsError> {
+        match self.prepared_kx.take() {
+            Some((g, kx)) if g == group => Ok(kx),
+            _ => Ok(self.cfg.provider.key_exchange(group)?),
+        }
     }
 
     /// Set or replace the fingerprints the peer must match (before its Certificate arrives).
@@ -500,7 +546,7 @@ impl Dtls {
 
     /// Send application data in one record.
     pub fn send(&mut self, data: &[u8]) -> Result<(), DtlsError> {
-        if self.state != State::Connected {
+        if !self.can_send() {
             return Err(DtlsError::NotConnected);
         }
         if data.len() > MAX_APP_RECORD {
@@ -538,7 +584,7 @@ impl Dtls {
         &mut self,
         write: impl FnOnce(&mut Vec<u8>) -> bool,
     ) -> Result<bool, DtlsError> {
-        if self.state != State::Connected {
+        if !self.can_send() {
             return Err(DtlsError::NotConnected);
         }
         let Some(cipher) = &self.write_cipher else {
@@ -595,7 +641,7 @@ impl Dtls {
         out: &mut Vec<u8>,
         write: impl FnOnce(&mut Vec<u8>) -> bool,
     ) -> Result<Option<usize>, DtlsError> {
-        if self.state != State::Connected {
+        if !self.can_send() {
             return Err(DtlsError::NotConnected);
         }
         let Some(cipher) = &self.write_cipher else {

@@ -135,7 +135,7 @@ impl Dtls {
             compression: 0,
             extensions,
         };
-        let kx = self.cfg.provider.key_exchange(group)?;
+        let kx = self.key_exchange_for(group)?;
         let params = ServerKeyExchange::params(group.code(), kx.public_key());
         let mut signed = Vec::with_capacity(64 + params.len());
         signed.extend_from_slice(&self.client_random);

@@ -898,3 +898,99 @@ fn typed_causes_keep_their_alerts_and_read_well() {
         Err(DtlsError::Decode(DecodeError::RecordLengthExceedsDatagram))
     );
 }
+
+/// Hand `datagrams` to `to`; return what it then sends and reports, in order.
+fn step(to: &mut Dtls, datagrams: &[Bytes], now: Instant) -> (Vec<Bytes>, Vec<DtlsEvent>) {
+    for d in datagrams {
+        to.handle_datagram(now, d);
+    }
+    let (mut sent, mut events) = (Vec::new(), Vec::new());
+    loop {
+        match to.poll_output() {
+            Output::Transmit(p) => sent.push(p),
+            Output::Event(e) => events.push(e),
+            Output::Timeout(_) => return (sent, events),
+        }
+    }
+}
+
+/// RFC 7918 (TLS False Start): with its second flight out, a client may send application
+/// data before the server's Finished; the server, taking the flight and the data in
+/// order, delivers the data as soon as it is connected. Without False Start the client
+/// must wait for the Finished.
+#[test]
+fn a_false_starting_client_sends_data_with_its_last_flight() {
+    for false_start in [true, false] {
+        let (mut c, mut s) = pair_with(|cfg, _| cfg.false_start = false_start);
+        let now = start();
+        // ClientHello → server flight → client's second flight (and Writable).
+        let (server_flight, _) = step(&mut s, &flight(&mut c), now);
+        let (mut second, events) = step(&mut c, &server_flight, now);
+        assert_eq!(events == [DtlsEvent::Writable], false_start, "{events:?}");
+        assert!(!c.is_connected());
+        assert_eq!(c.can_send(), false_start);
+        let early = c.send(b"with the flight");
+        if !false_start {
+            assert!(matches!(early, Err(DtlsError::NotConnected)));
+            continue;
+        }
+        early.unwrap();
+        second.extend(flight(&mut c));
+        let (finished, at_server) = step(&mut s, &second, now);
+        assert!(
+            matches!(at_server[0], DtlsEvent::Connected { .. }),
+            "{at_server:?}"
+        );
+        assert_eq!(
+            at_server[1..],
+            [DtlsEvent::ApplicationData(Bytes::from_static(
+                b"with the flight"
+            ))]
+        );
+        let (_, at_client) = step(&mut c, &finished, now);
+        assert!(
+            matches!(at_client[..], [DtlsEvent::Connected { .. }]),
+            "{at_client:?}"
+        );
+    }
+}
+
+/// A false-started record that overtakes the flight it follows finds the server without
+/// keys: it is dropped and counted (the layer above retransmits), and the handshake
+/// completes all the same.
+#[test]
+fn false_start_data_overtaking_the_flight_is_dropped_and_counted() {
+    let (mut c, mut s) = pair_with(|_, _| {});
+    let now = start();
+    let (server_flight, _) = step(&mut s, &flight(&mut c), now);
+    let (mut second, _) = step(&mut c, &server_flight, now);
+    c.send(b"too early").unwrap();
+    second.insert(0, flight(&mut c).pop().unwrap());
+    let dropped = s.stats().records_dropped;
+    let (_, events) = step(&mut s, &second, now);
+    assert_eq!(s.stats().records_dropped, dropped + 1);
+    assert!(s.is_connected());
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, DtlsEvent::ApplicationData(_))),
+        "{events:?}"
+    );
+}
+
+/// A key made ahead of the handshake is the one the ServerKeyExchange carries; one for a
+/// group the handshake does not settle on is left unused.
+#[test]
+fn a_provided_key_exchange_is_used_when_its_group_is_chosen() {
+    for (offered, used) in [(NamedGroup::X25519, true), (NamedGroup::Secp256r1, false)] {
+        let (mut c, mut s) = pair_with(|cfg, _| cfg.groups = vec![NamedGroup::X25519]);
+        let kx = provider().key_exchange(offered).unwrap();
+        let public = kx.public_key().to_vec();
+        s.provide_key_exchange(offered, kx);
+        let now = start();
+        let (server_flight, _) = step(&mut s, &flight(&mut c), now);
+        let server_flight: Vec<u8> = server_flight.concat();
+        let carried = server_flight.windows(public.len()).any(|w| w == public);
+        assert_eq!(carried, used, "{offered:?}");
+    }
+}

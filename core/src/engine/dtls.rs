@@ -7,6 +7,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::Event;
 use super::IcePart;
+use crate::crypto::{KeyExchange, NamedGroup};
 use crate::dtls::{Dtls, DtlsCertificate, DtlsConfig, DtlsError, DtlsEvent, DtlsRole, Fingerprint};
 use crate::ice::IceAgent;
 use crate::io::{Output, Transmit};
@@ -55,6 +56,9 @@ pub(crate) struct DtlsPart {
     pub(crate) early: VecDeque<Bytes>,
     /// Why the session failed, once the state is `Failed`.
     pub(crate) error: Option<DtlsError>,
+    /// The handshake's ephemeral key, made at `start` while ICE still checks (see
+    /// [`Dtls::provide_key_exchange`]).
+    prepared_kx: Option<(NamedGroup, Box<dyn KeyExchange>)>,
 }
 
 /// What one round of the DTLS part produced.
@@ -64,6 +68,9 @@ pub(super) enum Polled {
     Data(Bytes),
     /// The transport's state changed.
     State(DtlsTransportState),
+    /// Application data may be sent before the handshake completes (the client's False
+    /// Start): SCTP can send its INIT with the client's last flight.
+    Writable,
     /// Nothing more now; call again by then.
     Deadline(Instant),
 }
@@ -85,6 +92,7 @@ impl DtlsPart {
             peeked: None,
             early: VecDeque::new(),
             error: None,
+            prepared_kx: None,
         }
     }
 
@@ -123,7 +131,30 @@ impl DtlsPart {
             cfg.initial_retransmit =
                 (rtt * 2 + Duration::from_millis(10)).min(cfg.initial_retransmit);
         }
-        self.session = Some(Dtls::new(role, cfg, now));
+        let mut session = Dtls::new(role, cfg, now);
+        if let Some((group, kx)) = self.prepared_kx.take() {
+            session.provide_key_exchange(group, kx);
+        }
+        self.session = Some(session);
+    }
+
+    /// Whether SCTP packets can be sealed now (connected, or false-starting).
+    pub(crate) fn writable(&self) -> bool {
+        self.session.as_ref().is_some_and(Dtls::can_send)
+    }
+
+    /// Make the handshake's ephemeral key now (at `start`), not on the round trip that
+    /// needs it: X25519 key generation is tens of microseconds of a loopback connect's
+    /// few hundred. A provider that cannot make one leaves it to the handshake, which
+    /// then fails with the cause.
+    pub(crate) fn prepare_key_exchange(&mut self) {
+        let Some(base) = &self.base else { return };
+        if self.prepared_kx.is_some() || self.session.is_some() {
+            return;
+        }
+        if let Some(&group) = base.groups.first() {
+            self.prepared_kx = base.provider.key_exchange(group).ok().map(|kx| (group, kx));
+        }
     }
 
     /// Feed the datagrams that came before `start`.
@@ -215,6 +246,7 @@ impl DtlsPart {
                     }
                 }
                 Output::Event(DtlsEvent::ApplicationData(p)) => return Polled::Data(p),
+                Output::Event(DtlsEvent::Writable) => return Polled::Writable,
                 Output::Event(e) => {
                     let s = match e {
                         DtlsEvent::Connected { .. } => DtlsTransportState::Connected,

@@ -201,7 +201,7 @@ impl Engine {
         let (Some(c), Some(d)) = (&mut self.sctp.channels, &mut self.dtls.session) else {
             return None;
         };
-        if !self.sctp.started || !d.is_connected() || d.has_queued_datagrams() {
+        if !self.sctp.started || !d.can_send() || d.has_queued_datagrams() {
             return None;
         }
         let (local, remote) = self.ice.agent.selected_pair()?;
@@ -341,6 +341,10 @@ impl Engine {
                     self.sctp
                         .on_dtls_state(s, self.now, &self.ice.agent, &mut self.events);
                     return Output::Event(Event::DtlsStateChange(s));
+                }
+                dtls::Polled::Writable => {
+                    self.sctp.on_dtls_writable(self.now, &self.ice.agent);
+                    continue;
                 }
                 dtls::Polled::Deadline(t) => t,
             };

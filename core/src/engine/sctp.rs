@@ -119,7 +119,7 @@ impl SctpPart {
         remote_port: u16,
         peer_max_message_size: Option<usize>,
         now: Instant,
-        dtls: DtlsTransportState,
+        dtls_writable: bool,
         ice: &IceAgent,
         events: &mut VecDeque<Event>,
     ) {
@@ -133,12 +133,18 @@ impl SctpPart {
         }
         self.started = true;
         self.set_state(SctpTransportState::Connecting, events);
-        if dtls == DtlsTransportState::Connected {
+        if dtls_writable {
             self.connect(now, ice);
         }
     }
 
-    /// Open the association once DTLS is up; its first timer starts from the ICE RTT.
+    /// DTLS can carry data before its handshake completes (the client's False Start):
+    /// the INIT goes out with the client's last flight, a round trip sooner.
+    pub(crate) fn on_dtls_writable(&mut self, now: Instant, ice: &IceAgent) {
+        self.connect(now, ice);
+    }
+
+    /// Open the association once DTLS can carry it; its first timer starts from the ICE RTT.
     fn connect(&mut self, now: Instant, ice: &IceAgent) {
         let Some(c) = &mut self.channels else {
             return;

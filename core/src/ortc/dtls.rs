@@ -110,6 +110,7 @@ impl<R: DerefMut<Target = Engine>> DtlsTransport<R> {
         };
         e.dtls.remote_fingerprints = fingerprints;
         e.dtls.role = Some(role);
+        e.dtls.prepare_key_exchange();
         // Channels created before get their stream ids now (RFC 8832 §6 parity).
         e.sctp.on_role(role);
         e.dtls

@@ -51,7 +51,7 @@ impl<R: DerefMut<Target = Engine>> SctpTransport<R> {
             remote_port,
             max,
             e.now,
-            e.dtls.state,
+            e.dtls.writable(),
             &e.ice.agent,
             &mut e.events,
         );
