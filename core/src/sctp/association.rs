@@ -34,6 +34,8 @@ use crate::rng::Rng;
 mod packet_builder;
 #[path = "prsctp.rs"]
 mod prsctp;
+#[path = "rack.rs"]
+mod rack;
 #[path = "reassembly.rs"]
 mod reassembly;
 #[path = "reconfig.rs"]
@@ -304,6 +306,9 @@ struct InFlight {
     /// The message this chunk belongs to (abandoned together).
     msg: u64,
     sent_at: Instant,
+    /// Order of its latest transmission among all chunks sent (RACK compares sends by
+    /// it: in virtual time many share one instant).
+    sent_seq: u64,
     /// Transmitted more than once: no RTT sample (Karn's rule).
     retransmitted: bool,
     /// Covered by a gap ack block.
@@ -444,6 +449,15 @@ pub struct Association {
     cwnd_limited: bool,
     /// Chunks waiting for retransmission.
     marked_count: usize,
+    /// A fast retransmit (or a loss found by time) waits: its one packet goes at once,
+    /// whatever cwnd says (RFC 9260 §7.2.4 rule 3).
+    fast_rtx_due: bool,
+    /// Chunk transmissions so far: the next one's `sent_seq`.
+    xmit_seq: u64,
+    /// A tail loss probe of new data waits: one packet beyond cwnd (RFC 8985 §7.3).
+    probe_due: bool,
+    /// Loss detection by time (RFC 8985).
+    rack: rack::Rack,
     queued_bytes: usize,
     /// Queued messages with a lifetime plus in-flight chunks with any PR-SCTP policy:
     /// while zero, nothing can expire and the abandonment scan is skipped.
@@ -563,6 +577,10 @@ impl Association {
             t3_strikes: 0,
             cwnd_limited: false,
             marked_count: 0,
+            fast_rtx_due: false,
+            probe_due: false,
+            xmit_seq: 0,
+            rack: rack::Rack::default(),
             queued_bytes: 0,
             pr_outstanding: 0,
             pr_scan_due: false,
@@ -1373,6 +1391,7 @@ impl Association {
         // mostly one stream's, so the per-stream count is looked up once per run.
         let mut run: Option<(u16, usize)> = None;
         let advanced = cum > self.cum_ack;
+        self.rack_on_sack();
         // Cumulatively acknowledged.
         while let Some((_, f)) = self.inflight.pop_through(cum) {
             if f.has_policy() {
@@ -1393,6 +1412,8 @@ impl Association {
                 if !f.marked {
                     self.flight_bytes -= len.min(self.flight_bytes);
                 }
+                self.rack
+                    .on_delivered(now, f.sent_at, f.sent_seq, f.retransmitted);
                 // Only a chunk acknowledged for the first time, and sent once, measures
                 // the path (Karn); one gap-acked earlier waited here for a hole to fill.
                 if !f.retransmitted {
@@ -1428,6 +1449,8 @@ impl Association {
                     if !f.retransmitted {
                         rtt_sent_at = Some(f.sent_at);
                     }
+                    self.rack
+                        .on_delivered(now, f.sent_at, f.sent_seq, f.retransmitted);
                 }
                 highest_gap_acked = highest_gap_acked.max(t);
             }
@@ -1438,6 +1461,7 @@ impl Association {
         let rtt_sample = rtt_sent_at.map(|at| now.saturating_duration_since(at));
         if let Some(r) = rtt_sample {
             self.update_rto(r);
+            self.rack.on_rtt_sample(r);
         }
         // Miss indications and fast retransmit (RFC 9260 §7.2.4).
         let mut fast = false;
@@ -1464,12 +1488,10 @@ impl Association {
         {
             self.recovery = None;
         }
+        // And by time (RFC 8985): lost retransmissions too, without a third SACK.
+        fast |= self.rack_detect_losses(now);
         if fast {
-            self.stats.fast_retransmits += 1;
-            if self.recovery.is_none() {
-                self.cc.on_fast_retransmit(now);
-                self.recovery = self.inflight.last_tsn();
-            }
+            self.on_losses_found(now);
         }
         // Congestion window growth (RFC 9260 §7.2.1, §7.2.2). "Window in use" is
         // remembered from the last send, since a burst of SACKs drains the flight
@@ -1512,6 +1534,7 @@ impl Association {
         } else if advanced {
             self.timers.set(Timer::T3Rtx, now + self.rto);
         }
+        self.arm_tail_loss_probe(now);
     }
 
     /// Advance time.
@@ -1585,6 +1608,16 @@ impl Association {
             }
         }
         self.abandon_expired(now);
+        if self.timers.expired(Timer::RackReorder, now) {
+            self.timers.stop(Timer::RackReorder);
+            if self.rack_detect_losses(now) {
+                self.on_losses_found(now);
+            }
+        }
+        if self.timers.expired(Timer::TailLossProbe, now) {
+            self.timers.stop(Timer::TailLossProbe);
+            self.on_tail_loss_probe(now);
+        }
         if self.timers.expired(Timer::T3Rtx, now) {
             self.stats.t3_expiries += 1;
             self.t3_strikes += 1;

@@ -117,7 +117,7 @@ impl Association {
         {
             let cwnd = self.cc.window();
             let may_send = COMMON_HEADER + self.data_header() + 4 <= mtu
-                && self.flight_bytes < cwnd
+                && (self.flight_bytes < cwnd || self.probe_due)
                 && (self.peer_rwnd > 0 || self.flight_bytes == 0);
             if self.queue.is_empty() || !may_send {
                 self.cwnd_limited = !self.queue.is_empty() && self.flight_bytes >= cwnd;
@@ -153,7 +153,11 @@ impl Association {
             // The window does not change while a packet is built.
             let cwnd = self.cc.window();
             let flight_before = self.flight_bytes;
-            // Retransmissions first; a fast retransmit may exceed cwnd by one packet.
+            // Retransmissions first. The packet of a fast retransmit goes at once,
+            // whatever cwnd says (RFC 9260 §7.2.4 rule 3): cwnd was just halved below
+            // the flight, and waiting for the flight to drain under it would hold the
+            // hole open for most of a round trip, and with it all new data.
+            let fast = self.fast_rtx_due;
             if self.marked_count > 0 {
                 let marked: Vec<u64> = self
                     .inflight
@@ -164,14 +168,20 @@ impl Association {
                 for t in marked {
                     let f = self.inflight.get_mut(t).expect("marked entries exist");
                     let l = header + f.chunk.user_data.len().next_multiple_of(4);
-                    // Only the first retransmission may go beyond cwnd, when nothing is in flight.
-                    if w.len() + l > mtu || (self.flight_bytes >= cwnd && self.flight_bytes > 0) {
+                    // Beyond cwnd only a fast retransmit's packet, or the first
+                    // retransmission when nothing is in flight.
+                    if w.len() + l > mtu
+                        || (!fast && self.flight_bytes >= cwnd && self.flight_bytes > 0)
+                    {
                         break;
                     }
+                    self.fast_rtx_due = false;
                     f.marked = false;
                     f.retransmitted = true;
                     f.transmissions = f.transmissions.saturating_add(1);
                     f.sent_at = now;
+                    f.sent_seq = self.xmit_seq;
+                    self.xmit_seq += 1;
                     let written = if self.idata {
                         w.push_idata(&f.chunk, Mid(f.mid), Fsn(f.fsn))
                     } else {
@@ -186,9 +196,11 @@ impl Association {
                     carries_data = true;
                 }
             }
-            // New data within cwnd and the peer's window.
+            // New data within cwnd and the peer's window; a tail loss probe's one
+            // packet beyond cwnd (RFC 8985 §7.3).
+            let probe = std::mem::take(&mut self.probe_due);
             while w.len() + header + 4 <= mtu
-                && self.flight_bytes < cwnd
+                && (self.flight_bytes < cwnd || probe)
                 && (self.peer_rwnd > 0 || self.flight_bytes == 0)
                 && self.marked_count == 0
             {
@@ -232,6 +244,7 @@ impl Association {
                 if max_retransmits.is_some() || expires.is_some() {
                     self.pr_outstanding += 1;
                 }
+                self.xmit_seq += 1;
                 self.inflight.push(
                     abs,
                     InFlight {
@@ -240,6 +253,7 @@ impl Association {
                         fsn: f.fsn,
                         msg,
                         sent_at: now,
+                        sent_seq: self.xmit_seq,
                         retransmitted: false,
                         acked: false,
                         marked: false,
@@ -263,6 +277,9 @@ impl Association {
             }
             if carries_data && !self.timers.is_set(Timer::T3Rtx) {
                 self.timers.set(Timer::T3Rtx, now + self.rto);
+            }
+            if carries_data {
+                self.arm_tail_loss_probe(now);
             }
             self.finish_packet(w)
         }

@@ -220,6 +220,8 @@ impl Association {
             fsn: m.fsn,
             msg: m.id,
             sent_at: now,
+            // Never sent: abandoned at once, it is never a loss to detect.
+            sent_seq: 0,
             retransmitted: true,
             acked: false,
             marked: false,

@@ -21,11 +21,17 @@ pub(super) enum Timer {
     Heartbeat,
     /// T3-rtx (RFC 9260 §6.3): outstanding DATA unacknowledged.
     T3Rtx,
+    /// RACK's reordering window (RFC 8985 §6.2): a chunk sent before one already
+    /// acknowledged counts as lost once it has been out a round trip and this much more.
+    RackReorder,
+    /// Tail loss probe (RFC 8985 §7): no SACK for two round trips while data is out;
+    /// one packet goes to draw a SACK before T3-rtx would.
+    TailLossProbe,
 }
 
 impl Timer {
     /// Slots in the table, one per variant.
-    const COUNT: usize = 6;
+    const COUNT: usize = 8;
 
     const fn slot(self) -> usize {
         self as usize
@@ -57,6 +63,11 @@ impl TimerTable {
     /// Stops every timer (the association closed).
     pub(super) fn stop_all(&mut self) {
         self.deadlines = [None; Timer::COUNT];
+    }
+
+    /// When `timer` fires, if it runs.
+    pub(super) fn deadline(&self, timer: Timer) -> Option<Instant> {
+        self.deadlines[timer.slot()]
     }
 
     /// Whether `timer` runs.

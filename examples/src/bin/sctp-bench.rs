@@ -201,13 +201,18 @@ fn owned(d: Bytes) -> BytesMut {
 
 /// Throughput in virtual time over a 50 ms RTT path without loss; returns bits/s.
 fn simulated_50ms(total: usize) -> f64 {
+    simulated(total, LinkConfig::new().latency(Duration::from_millis(25))).0
+}
+
+/// Throughput in virtual time over `link` (each way); returns bits/s and the sender's
+/// counters.
+fn simulated(total: usize, link: LinkConfig) -> (f64, sansrtc::sctp::SctpStats) {
     let (aa, ba): (SocketAddr, SocketAddr) = (
         "198.51.100.1:5000".parse().unwrap(),
         "198.51.100.2:5000".parse().unwrap(),
     );
     let mut sim = Sim::new(7, Instant::now());
     sim.set_logging(false);
-    let link = LinkConfig::new().latency(Duration::from_millis(25));
     let ha = sim.add_host(HostConfig::new(aa.ip()).link(link.clone()));
     let hb = sim.add_host(HostConfig::new(ba.ip()).link(link));
     // Both ends open the association at once, as WebRTC's do.
@@ -253,14 +258,47 @@ fn simulated_50ms(total: usize) -> f64 {
     }
     let secs = (sim.elapsed() - start).as_secs_f64();
     let assoc = sim.endpoint(a).layer.association();
-    println!(
-        "  sender: {:?}, cwnd {} B, srtt {:?}, rto {:?}",
-        assoc.stats(),
-        assoc.cwnd(),
-        assoc.srtt(),
-        assoc.rto()
-    );
-    (messages * MSG * 8) as f64 / secs
+    if std::env::var("VERBOSE").is_ok() {
+        println!(
+            "  sender: {:?}, cwnd {} B, srtt {:?}, rto {:?}",
+            assoc.stats(),
+            assoc.cwnd(),
+            assoc.srtt(),
+            assoc.rto()
+        );
+    }
+    ((messages * MSG * 8) as f64 / secs, assoc.stats())
+}
+
+/// The paths of issue 14 in virtual time: 50 ms RTT at 0, 1 and 5 % loss each way
+/// (64 MiB in 64 KiB messages, as the anchors' `rtc_sim`/`str0m_sim` throughput mode),
+/// and a 10 Mbit/s bottleneck with a 100 ms queue.
+fn path_figures() {
+    let mib: usize = std::env::var("PATH_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
+    let base = || LinkConfig::new().latency(Duration::from_millis(25));
+    let cases: [(&str, LinkConfig); 4] = [
+        ("50 ms RTT, 0 % loss", base()),
+        ("50 ms RTT, 1 % loss", base().loss(0.01)),
+        ("50 ms RTT, 5 % loss", base().loss(0.05)),
+        (
+            "10 Mbit/s bottleneck, 100 ms queue, 50 ms RTT",
+            // 100 ms at 10 Mbit/s is 125,000 bytes of queue.
+            base().bandwidth(10_000_000, 125_000),
+        ),
+    ];
+    for (name, link) in cases {
+        let (bps, st) = simulated(mib << 20, link);
+        println!(
+            "path, {name}, {mib} MiB: {:.1} Mbit/s (virtual time; T3 expiries {}, fast retransmits {}, retransmissions {})",
+            bps / 1e6,
+            st.t3_expiries,
+            st.fast_retransmits,
+            st.retransmissions
+        );
+    }
 }
 
 /// Heap held per endpoint by `n` connected association pairs, each with one open channel.
@@ -320,6 +358,9 @@ fn main() {
     }
     if run("sim") {
         sim_figure();
+    }
+    if run("path") {
+        path_figures();
     }
     if run("memory") {
         memory_figure();

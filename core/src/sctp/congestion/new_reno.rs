@@ -76,9 +76,12 @@ impl Controller for NewReno {
             }
         } else {
             // Congestion avoidance: one MTU per window's worth acknowledged, while the
-            // window is full (§7.2.2).
+            // window is full (§7.2.2) — full *before* this SACK arrived: after it, a
+            // SACK of two packets always leaves the flight two packets short, and
+            // judged by that the window would never grow.
             self.partial_bytes_acked += ack.bytes_acked;
-            if self.partial_bytes_acked >= self.cwnd && ack.flight_bytes + self.mtu >= self.cwnd {
+            let flight_before = ack.flight_bytes + ack.bytes_acked;
+            if self.partial_bytes_acked >= self.cwnd && flight_before + self.mtu >= self.cwnd {
                 self.partial_bytes_acked -= self.cwnd;
                 self.cwnd += self.mtu;
             }

@@ -90,10 +90,21 @@ fn rfc9260_7_2_2_congestion_avoidance_grows_one_mtu_per_window_acked() {
     // Reaching it, with the window full: one MTU.
     cc.on_ack(now, &ack(1, w));
     assert_eq!(cc.window(), w + MTU);
-    // A window's worth acknowledged while the flight is well under cwnd: no growth.
+    // A window's worth acknowledged by SACKs that each found the flight well under
+    // cwnd: no growth.
     let w = cc.window();
-    cc.on_ack(now, &ack(w, 0));
+    cc.on_ack(now, &ack(w / 2, 0));
+    cc.on_ack(now, &ack(w / 2 + 1, 0));
     assert_eq!(cc.window(), w);
+    // The window is judged full by the flight before the SACK: one acknowledging two
+    // packets of a full window leaves the flight two packets short, and still grows it.
+    let mut cc = in_congestion_avoidance(now);
+    cc.on_ack(now, &ack(MTU, cc.window()));
+    let w = cc.window();
+    for _ in 0..w / (2 * MTU) + 1 {
+        cc.on_ack(now, &ack(2 * MTU, w - 2 * MTU));
+    }
+    assert_eq!(cc.window(), w + MTU);
 }
 
 #[test]

@@ -957,3 +957,145 @@ fn an_init_not_yet_sent_gives_way_to_the_peers() {
     assert!(to_a.is_empty());
     assert_eq!(sent, 4, "INIT, INIT-ACK, COOKIE-ECHO, COOKIE-ACK");
 }
+
+/// Two associations over a 50 ms RTT wire in virtual time, where `lose` picks which
+/// DATA transmissions from `a` vanish (by TSN and how many times that TSN has been
+/// sent before). Sends `n` messages of one packet each from `a` once established and
+/// runs until all are delivered; returns `a`'s counters and when each message arrived.
+fn lossy_wire(
+    n: u32,
+    mut lose: impl FnMut(u32, usize) -> bool,
+) -> (crate::sctp::SctpStats, Vec<Duration>) {
+    use crate::io::{Layer, Output};
+    use crate::sctp::{ChecksumPolicy, Chunk, Packet};
+    use std::collections::HashMap;
+    let start = Instant::now();
+    let one_way = Duration::from_millis(25);
+    let cfg = |seed| SctpConfig {
+        seed,
+        ..SctpConfig::default()
+    };
+    let mut ends = [
+        Association::new(cfg(1), start),
+        Association::new(cfg(2), start),
+    ];
+    ends[0].connect(start);
+    ends[1].connect(start);
+    let mut now = start;
+    // (arrival, to, packet), kept sorted by arrival.
+    let mut wire: Vec<(Instant, usize, Bytes)> = Vec::new();
+    let mut sends: HashMap<u32, usize> = HashMap::new();
+    let (mut queued, mut times) = (false, Vec::new());
+    while times.len() < n as usize {
+        let delivered = times.len();
+        assert!(
+            now - start < Duration::from_secs(60),
+            "stuck at {delivered}"
+        );
+        let mut next = now + Duration::from_secs(3600);
+        for (from, end) in ends.iter_mut().enumerate() {
+            loop {
+                match Layer::poll_output(end) {
+                    Output::Transmit(p) => {
+                        let parsed = Packet::parse(p.clone(), ChecksumPolicy::AcceptZero).unwrap();
+                        let dropped = from == 0
+                            && parsed.chunks.iter().any(|c| match c {
+                                Chunk::Data(d) => {
+                                    let k = sends.entry(d.tsn.0).or_default();
+                                    *k += 1;
+                                    lose(d.tsn.0, *k - 1)
+                                }
+                                _ => false,
+                            });
+                        if !dropped {
+                            wire.push((now + one_way, 1 - from, p));
+                        }
+                    }
+                    Output::Event(SctpEvent::Message { .. }) if from == 1 => {
+                        times.push(now - start);
+                    }
+                    Output::Event(_) => {}
+                    Output::Timeout(t) => {
+                        next = next.min(t);
+                        break;
+                    }
+                }
+            }
+        }
+        if !queued && ends[0].is_established() {
+            for i in 0..n {
+                ends[0].send(0, 51, payload(i, 1000), false).unwrap();
+            }
+            queued = true;
+            continue;
+        }
+        wire.sort_by_key(|w| w.0);
+        if let Some(&(at, _, _)) = wire.first()
+            && at <= next
+        {
+            let (at, to, p) = wire.remove(0);
+            now = at;
+            ends[to].handle_packet(now, p);
+        } else {
+            now = next;
+            ends[0].handle_timeout(now);
+            ends[1].handle_timeout(now);
+        }
+    }
+    (ends[0].stats(), times)
+}
+
+/// RFC 8985 §6: a fast retransmission that is lost too is found lost by time once later
+/// chunks are acknowledged, and sent a third time without waiting for T3-rtx (which
+/// RFC 9260's miss counting alone would need: a chunk is fast-retransmitted once).
+#[test]
+fn rack_recovers_a_lost_retransmission_without_the_t3_timer() {
+    let mut victim = None;
+    let (stats, _) = lossy_wire(60, |tsn, sent_before| {
+        // The 10th DATA chunk, and its first retransmission.
+        let v = *victim.get_or_insert(tsn.wrapping_add(9));
+        tsn == v && sent_before < 2
+    });
+    assert_eq!(stats.t3_expiries, 0, "{stats:?}");
+    assert_eq!(stats.retransmissions, 2, "{stats:?}");
+}
+
+/// RFC 8985 §7: when the last packets of a burst are lost nothing after them draws a
+/// SACK; the tail loss probe does, two round trips on, and RACK then resends the rest
+/// — well before T3-rtx (RTO.Min is 400 ms here, and it would also collapse cwnd).
+#[test]
+fn a_lost_tail_is_probed_and_recovered_before_the_t3_timer() {
+    let mut first = None;
+    let (stats, times) = lossy_wire(20, |tsn, sent_before| {
+        let f = *first.get_or_insert(tsn);
+        // The last three chunks, once.
+        tsn.wrapping_sub(f) >= 17 && sent_before == 0
+    });
+    assert_eq!(stats.t3_expiries, 0, "{stats:?}");
+    // Without loss the last arrives at 200 ms; by T3-rtx it took until 900 ms.
+    let last = times[19];
+    assert!(
+        last <= Duration::from_millis(400),
+        "last delivered at {last:?}"
+    );
+}
+
+/// RFC 9260 §7.2.4 rule 3: the packet of a fast retransmit goes at once, though cwnd
+/// was just halved under the flight: measured by when the hole fills.
+#[test]
+fn a_fast_retransmit_goes_at_once_whatever_cwnd_says() {
+    let mut victim = None;
+    // Far enough in that slow start has opened the window well past 4 MTUs.
+    let off: u32 = 25;
+    let (stats, times) = lossy_wire(80, |tsn, sent_before| {
+        let v = *victim.get_or_insert(tsn.wrapping_add(off));
+        tsn == v && sent_before == 0
+    });
+    assert_eq!(
+        (stats.t3_expiries, stats.retransmissions),
+        (0, 1),
+        "{stats:?}"
+    );
+    let hole = times[off as usize] - times[off as usize - 1];
+    assert!(hole <= Duration::from_millis(75), "the hole took {hole:?}");
+}
