@@ -60,6 +60,14 @@ pub struct SctpConfig {
     /// that does not fit is dropped unacknowledged, and so are TSNs more than
     /// window / 64 past the cumulative TSN (RFC 9260 §6.2).
     pub receive_window: u32,
+    /// Ceiling of the receive window's growth. The window starts at `receive_window`
+    /// and doubles, as TCP's receive-buffer autotuning does, whenever more than half of
+    /// it arrived within one round trip, so a long fast path is not held to the starting
+    /// window (4 MiB caps 50 ms at ~670 Mbit/s) while an idle or slow association keeps
+    /// the small one. The bounds of `receive_window` apply at every size; the
+    /// [memory budget](Self::memory_budget) is counted at this ceiling. At or below
+    /// `receive_window` the window is fixed.
+    pub max_receive_window: u32,
     /// Largest message we accept from the peer; larger ones abort the association.
     pub max_receive_message_size: usize,
     /// Number of outbound and inbound streams we ask for. DATA on a stream at or above
@@ -109,6 +117,14 @@ impl SctpConfig {
             .min(u32::MAX as usize)
     }
 
+    /// The largest the receive window may grow to: [`max_receive_window`]
+    /// (Self::max_receive_window), never below the starting window.
+    pub fn effective_max_receive_window(&self) -> usize {
+        (self.max_receive_window as usize)
+            .min(u32::MAX as usize)
+            .max(self.effective_receive_window())
+    }
+
     /// The most heap, in bytes, one peer can make an association with this config hold
     /// on its receive side: about 2.5 × the window (everything held is charged at
     /// least 64 bytes of it, and the bookkeeping of tiny items costs up to about 2.5
@@ -118,7 +134,7 @@ impl SctpConfig {
     /// messages the application dropped, kept for the next ones, add at most 256 KiB.
     /// `tests/tests/hostile_heap.rs` measures the floods against it.
     pub fn memory_budget(&self) -> usize {
-        let w = self.effective_receive_window();
+        let w = self.effective_max_receive_window();
         let streams = usize::from(self.streams);
         w * 5 / 2 + 44 * streams + 40 * (w / 128) + super::bufpool::KEPT_BYTES
     }
@@ -132,6 +148,8 @@ impl Default for SctpConfig {
             mtu: 1200,
             // 400 Mbit/s × 50 ms ≈ 2.5 MB in flight; leave room above it.
             receive_window: 4 * 1024 * 1024,
+            // 1 Gbit/s × 100 ms is 12.5 MB: room for a gigabit across a continent.
+            max_receive_window: 16 * 1024 * 1024,
             max_receive_message_size: 256 * 1024,
             streams: 65535,
             rto_initial: Duration::from_secs(1),
@@ -452,6 +470,12 @@ pub struct Association {
     /// A fast retransmit (or a loss found by time) waits: its one packet goes at once,
     /// whatever cwnd says (RFC 9260 §7.2.4 rule 3).
     fast_rtx_due: bool,
+    /// The receive window advertised (before what is held is taken off); see
+    /// [`SctpConfig::max_receive_window`].
+    rwnd: usize,
+    /// When the current autotuning round began, and the user data bytes taken in it.
+    rx_round: Option<Instant>,
+    rx_round_bytes: usize,
     /// Chunk transmissions so far: the next one's `sent_seq`.
     xmit_seq: u64,
     /// A tail loss probe of new data waits: one packet beyond cwnd (RFC 8985 §7.3).
@@ -536,6 +560,7 @@ impl Association {
     /// A closed association whose clock starts at `now`; [`Association::connect`] or a
     /// peer's INIT opens it.
     pub fn new(cfg: SctpConfig, now: Instant) -> Self {
+        let rwnd = cfg.effective_receive_window();
         let mut rng = Rng::from_seed(cfg.seed);
         let mut cookie_secret = [0u8; 32];
         rng.fill(&mut cookie_secret);
@@ -580,6 +605,9 @@ impl Association {
             fast_rtx_due: false,
             probe_due: false,
             xmit_seq: 0,
+            rwnd,
+            rx_round: None,
+            rx_round_bytes: 0,
             rack: rack::Rack::default(),
             queued_bytes: 0,
             pr_outstanding: 0,
@@ -861,7 +889,46 @@ impl Association {
     }
 
     fn window(&self) -> usize {
-        self.cfg.effective_receive_window()
+        self.rwnd
+    }
+
+    /// The receive window advertised now (a_rwnd before what is held is taken off): it
+    /// grows from [`SctpConfig::receive_window`] toward
+    /// [`SctpConfig::max_receive_window`] as the rate needs.
+    pub fn receive_window(&self) -> usize {
+        self.rwnd
+    }
+
+    /// Receive-window autotuning, once a round trip: when more than half the window
+    /// arrived within one while the reader kept up, the peer may be held back by it, so
+    /// it doubles (up to the ceiling). Never shrinks: the peer may already rely on what was advertised (RFC
+    /// 9260 §6.2 lets a receiver shrink it, but nothing is won by it here).
+    fn autotune_receive_window(&mut self, now: Instant) {
+        let cap = self.cfg.effective_max_receive_window();
+        if self.rwnd >= cap {
+            return;
+        }
+        // A receiver that sends no data of its own may have no RTT yet: RTO is the
+        // cautious stand-in (longer rounds only make it grow later).
+        let round = self.srtt.unwrap_or(self.rto).max(Duration::from_millis(1));
+        match self.rx_round {
+            Some(started) if now.saturating_duration_since(started) >= round => {
+                // Only while the reader keeps up: what arrives counts, but the window
+                // must not grow past a reader that holds on to it (with
+                // `deferred_release` the window is its flow control), so little may
+                // be held when the round ends.
+                if self.rx_round_bytes * 2 > self.rwnd && self.received_bytes <= self.rwnd / 4 {
+                    self.rwnd = (self.rwnd * 2).min(cap);
+                }
+                self.rx_round = Some(now);
+                self.rx_round_bytes = 0;
+            }
+            Some(_) => {}
+            None => {
+                self.rx_round = Some(now);
+                self.rx_round_bytes = 0;
+            }
+        }
     }
 
     fn tick(&mut self, now: Instant) {
@@ -1168,6 +1235,7 @@ impl Association {
             self.collect_dead_fragments(cum_before);
         }
         if had_data {
+            self.autotune_receive_window(now);
             self.packets_since_ack += 1;
             // Every second packet, and at once when something is out of order (RFC 9260 §6.2).
             if self.packets_since_ack >= 2 || self.rx_tsns.has_dups() || self.rx_tsns.has_gaps() {

@@ -90,6 +90,7 @@ impl Association {
             self.ack_now = true;
             return None;
         }
+        self.rx_round_bytes += len;
         Some(abs)
     }
 

@@ -1099,3 +1099,47 @@ fn a_fast_retransmit_goes_at_once_whatever_cwnd_says() {
     let hole = times[off as usize] - times[off as usize - 1];
     assert!(hole <= Duration::from_millis(75), "the hole took {hole:?}");
 }
+
+/// Receive-window autotuning: on a long fast path the window doubles while more than
+/// half of it arrives within a round trip, up to the ceiling; a trickle leaves it at
+/// its start, and so does a ceiling at or below the start. (A reader that holds on to
+/// what arrived keeps it too: `deferred_release_holds_the_sender_until_the_reader_catches_up`.)
+#[test]
+fn the_receive_window_grows_with_the_path_and_only_then() {
+    let link = LinkConfig::new().latency(Duration::from_millis(25));
+    for (bulk, max, grows) in [
+        (true, 16 << 20, true),
+        (false, 16 << 20, false),
+        (true, 0, false),
+    ] {
+        let mut p = pair_configured(1, link.clone(), |_, cfg| {
+            cfg.receive_window = 1 << 20;
+            cfg.max_receive_window = max;
+            // Or the window's floor (one message + 64 KiB) is above it all.
+            cfg.max_receive_message_size = 256 * 1024;
+        });
+        p.connect();
+        let (a, b) = (p.a, p.b);
+        let start = p.sim.endpoint(b).layer.receive_window();
+        let (count, len) = if bulk { (256, 64 * 1024) } else { (40, 100) };
+        for i in 0..count {
+            p.sim
+                .endpoint_mut(a)
+                .layer
+                .send(0, 53, payload(i, len), false)
+                .unwrap();
+            if !bulk {
+                p.sim.run_for(Duration::from_millis(50));
+            }
+        }
+        p.sim.run_for(Duration::from_secs(5));
+        assert_eq!(p.messages(b).len(), count as usize);
+        let end = p.sim.endpoint(b).layer.receive_window();
+        assert_eq!(
+            end > start,
+            grows,
+            "{start} -> {end} (bulk {bulk}, max {max})"
+        );
+        assert!(end <= (16 << 20).max(start));
+    }
+}
