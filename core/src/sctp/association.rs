@@ -476,6 +476,8 @@ pub struct Association {
     /// When the current autotuning round began, and the user data bytes taken in it.
     rx_round: Option<Instant>,
     rx_round_bytes: usize,
+    /// When a pacing controller lets the next packet of new data go.
+    next_send: Option<Instant>,
     /// Chunk transmissions so far: the next one's `sent_seq`.
     xmit_seq: u64,
     /// A tail loss probe of new data waits: one packet beyond cwnd (RFC 8985 §7.3).
@@ -605,6 +607,7 @@ impl Association {
             fast_rtx_due: false,
             probe_due: false,
             xmit_seq: 0,
+            next_send: None,
             rwnd,
             rx_round: None,
             rx_round_bytes: 0,
@@ -1681,6 +1684,10 @@ impl Association {
             if self.rack_detect_losses(now) {
                 self.on_losses_found(now);
             }
+        }
+        if self.timers.expired(Timer::Pacing, now) {
+            // Nothing to do but let the next poll send.
+            self.timers.stop(Timer::Pacing);
         }
         if self.timers.expired(Timer::TailLossProbe, now) {
             self.timers.stop(Timer::TailLossProbe);

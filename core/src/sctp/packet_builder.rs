@@ -6,6 +6,8 @@
 //! A child module of `association.rs` (declared there), since bundling reads and moves
 //! most of the send side's state.
 
+use std::time::{Duration, Instant};
+
 use super::{Association, COMMON_HEADER, DATA_HEADER, IDATA_HEADER, InFlight, Timer};
 use crate::sctp::{Checksum, Chunk, Data, Fsn, Mid, PacketWriter, Ppid, Sid, Ssn};
 
@@ -118,6 +120,7 @@ impl Association {
             let cwnd = self.cc.window();
             let may_send = COMMON_HEADER + self.data_header() + 4 <= mtu
                 && (self.flight_bytes < cwnd || self.probe_due)
+                && self.paced(now)
                 && (self.peer_rwnd > 0 || self.flight_bytes == 0);
             if self.queue.is_empty() || !may_send {
                 self.cwnd_limited = !self.queue.is_empty() && self.flight_bytes >= cwnd;
@@ -199,7 +202,11 @@ impl Association {
             // New data within cwnd and the peer's window; a tail loss probe's one
             // packet beyond cwnd (RFC 8985 §7.3).
             let probe = std::mem::take(&mut self.probe_due);
-            while w.len() + header + 4 <= mtu
+            let paced = self.paced(now);
+            let new_before = w.len();
+            let mut new_data = false;
+            while paced
+                && w.len() + header + 4 <= mtu
                 && (self.flight_bytes < cwnd || probe)
                 && (self.peer_rwnd > 0 || self.flight_bytes == 0)
                 && self.marked_count == 0
@@ -238,6 +245,7 @@ impl Association {
                     tracing::warn!(error = %e, "DATA did not encode");
                 }
                 carries_data = true;
+                new_data = true;
                 self.flight_bytes += len;
                 self.peer_rwnd = self.peer_rwnd.saturating_sub(len);
                 let (msg, max_retransmits, expires) = (f.msg, f.max_retransmits, f.expires);
@@ -266,6 +274,9 @@ impl Association {
                     },
                 );
             }
+            if new_data {
+                self.pace(now, w.len() - new_before);
+            }
             if w.is_empty() {
                 w.discard();
                 self.cwnd_limited = !self.queue.is_empty() && self.flight_bytes >= cwnd;
@@ -283,6 +294,28 @@ impl Association {
             }
             self.finish_packet(w)
         }
+    }
+
+    /// Whether pacing lets new data go now; if not, the pacing timer is set for when it
+    /// will.
+    fn paced(&mut self, now: Instant) -> bool {
+        match self.next_send {
+            Some(at) if at > now && self.cc.pacing_rate().is_some() => {
+                self.timers.set(Timer::Pacing, at);
+                false
+            }
+            _ => true,
+        }
+    }
+
+    /// `bytes` of new data left: the next may go that much later at the pacing rate.
+    fn pace(&mut self, now: Instant, bytes: usize) {
+        let Some(rate) = self.cc.pacing_rate().filter(|r| *r > 0) else {
+            self.next_send = None;
+            return;
+        };
+        let base = self.next_send.filter(|t| *t > now).unwrap_or(now);
+        self.next_send = Some(base + Duration::from_secs_f64(bytes as f64 / rate as f64));
     }
 
     pub(super) fn pending_data_to_send(&self) -> bool {

@@ -43,6 +43,19 @@ impl Association {
             })
     }
 
+    /// The chunk that fills the hole at the cumulative TSN, with data held above it, is
+    /// taken over a full window, up to one maximal message beyond it: a window full of
+    /// data held behind a hole would otherwise refuse the very retransmission that fills
+    /// the hole, and neither end could move again (what waits behind the hole is all
+    /// that could free the window). In-order data gets no such room, and the extra is
+    /// bounded, so a flood of undeliverable messages, or a reader that holds on to what
+    /// it got (`deferred_release`), is still held to the window plus one message.
+    pub(super) fn fills_the_next_tsn(&self, abs: u64, charge: usize) -> bool {
+        abs == self.rx_tsns.cum() + 1
+            && self.rx_tsns.has_gaps()
+            && self.received_bytes + charge <= self.window() + self.cfg.max_receive_message_size
+    }
+
     /// A DATA or I-DATA chunk was dropped for want of room: RFC 9260 §6.2 has the
     /// receiver send at once a SACK showing only what it accepted, so the peer learns
     /// the window is closed instead of waiting for the delayed SACK.
@@ -101,6 +114,7 @@ impl Association {
         };
         let charge = charge(len);
         if self.received_bytes + charge > self.window()
+            && !self.fills_the_next_tsn(abs, charge)
             && !(d.beginning
                 && d.ending
                 && self.delivers_at_once(abs, d.stream_id.0, d.unordered, u32::from(d.ssn.0)))
@@ -397,6 +411,7 @@ impl Association {
         let charge = charge(len);
         let entry_charge = if new { REASSEMBLY_CHARGE } else { 0 };
         if self.received_bytes + charge + entry_charge > self.window()
+            && !self.fills_the_next_tsn(abs, charge + entry_charge)
             && !(whole && self.delivers_at_once(abs, key.0, key.1, key.2))
         {
             self.window_drop();

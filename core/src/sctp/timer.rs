@@ -27,11 +27,13 @@ pub(super) enum Timer {
     /// Tail loss probe (RFC 8985 §7): no SACK for two round trips while data is out;
     /// one packet goes to draw a SACK before T3-rtx would.
     TailLossProbe,
+    /// A pacing controller lets the next packet of new data go.
+    Pacing,
 }
 
 impl Timer {
     /// Slots in the table, one per variant.
-    const COUNT: usize = 8;
+    const COUNT: usize = 9;
 
     const fn slot(self) -> usize {
         self as usize

@@ -13,9 +13,11 @@ use sansrtc::crypto::{HashAlgorithm, default_provider};
 use sansrtc::datachannel::{DataChannelEvent, DataChannelInit, DataChannels};
 use sansrtc::dtls::{Dtls, DtlsCertificate, DtlsConfig, DtlsEvent, DtlsRole};
 use sansrtc::io::{Output, Pinned};
+use sansrtc::sctp::congestion::{BbrFactory, ControllerFactory, NewRenoFactory};
 use sansrtc::sctp::{Association, SctpConfig};
 use sansrtc::sim::{HostConfig, LinkConfig, Sim};
 use sansrtc_examples::counting::{self, Counting};
+use std::sync::Arc;
 
 #[global_allocator]
 static ALLOC: Counting = Counting;
@@ -25,9 +27,19 @@ const MSG: usize = 64 * 1024;
 const BATCH: usize = 64;
 
 fn channels(seed: u64, role: DtlsRole, now: Instant) -> DataChannels {
+    channels_with(seed, role, now, Arc::new(NewRenoFactory))
+}
+
+fn channels_with(
+    seed: u64,
+    role: DtlsRole,
+    now: Instant,
+    congestion: Arc<dyn ControllerFactory>,
+) -> DataChannels {
     let mut assoc = Association::new(
         SctpConfig {
             seed,
+            congestion,
             ..Default::default()
         },
         now,
@@ -201,12 +213,21 @@ fn owned(d: Bytes) -> BytesMut {
 
 /// Throughput in virtual time over a 50 ms RTT path without loss; returns bits/s.
 fn simulated_50ms(total: usize) -> f64 {
-    simulated(total, LinkConfig::new().latency(Duration::from_millis(25))).0
+    simulated(
+        total,
+        LinkConfig::new().latency(Duration::from_millis(25)),
+        Arc::new(NewRenoFactory),
+    )
+    .0
 }
 
 /// Throughput in virtual time over `link` (each way); returns bits/s and the sender's
 /// counters.
-fn simulated(total: usize, link: LinkConfig) -> (f64, sansrtc::sctp::SctpStats) {
+fn simulated(
+    total: usize,
+    link: LinkConfig,
+    congestion: Arc<dyn ControllerFactory>,
+) -> (f64, sansrtc::sctp::SctpStats) {
     let (aa, ba): (SocketAddr, SocketAddr) = (
         "198.51.100.1:5000".parse().unwrap(),
         "198.51.100.2:5000".parse().unwrap(),
@@ -217,7 +238,7 @@ fn simulated(total: usize, link: LinkConfig) -> (f64, sansrtc::sctp::SctpStats) 
     let hb = sim.add_host(HostConfig::new(ba.ip()).link(link));
     // Both ends open the association at once, as WebRTC's do.
     let node = |seed, role, local, remote, now| {
-        let mut dc = channels(seed, role, now);
+        let mut dc = channels_with(seed, role, now, congestion.clone());
         dc.association_mut().connect(now);
         Pinned::new(dc, local, remote)
     };
@@ -289,15 +310,21 @@ fn path_figures() {
             base().bandwidth(10_000_000, 125_000),
         ),
     ];
+    let controllers: [(&str, Arc<dyn ControllerFactory>); 2] = [
+        ("NewReno", Arc::new(NewRenoFactory)),
+        ("BBR", Arc::new(BbrFactory)),
+    ];
     for (name, link) in cases {
-        let (bps, st) = simulated(mib << 20, link);
-        println!(
-            "path, {name}, {mib} MiB: {:.1} Mbit/s (virtual time; T3 expiries {}, fast retransmits {}, retransmissions {})",
-            bps / 1e6,
-            st.t3_expiries,
-            st.fast_retransmits,
-            st.retransmissions
-        );
+        for (cc, factory) in &controllers {
+            let (bps, st) = simulated(mib << 20, link.clone(), factory.clone());
+            println!(
+                "path, {name}, {cc}, {mib} MiB: {:.1} Mbit/s (virtual time; T3 expiries {}, fast retransmits {}, retransmissions {})",
+                bps / 1e6,
+                st.t3_expiries,
+                st.fast_retransmits,
+                st.retransmissions
+            );
+        }
     }
 }
 

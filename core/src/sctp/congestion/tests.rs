@@ -1,6 +1,6 @@
 //! NewReno against RFC 9260 §7.2, through the [`Controller`] trait the association uses.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::*;
 
@@ -138,4 +138,50 @@ fn rfc9260_7_2_3_rto_collapses_cwnd_to_one_mtu() {
     // Then slow start again, up to the new ssthresh.
     cc.on_ack(now, &ack(MTU, 0));
     assert_eq!(cc.window(), 2 * MTU);
+}
+
+/// The BBR-style controller's model on a steady path: acknowledgements of one MTU every
+/// millisecond (1.2 MB/s) at a 20 ms RTT. Startup ends once the measured rate stops
+/// growing, Drain gives the queue back, ProbeBW settles the window at about two
+/// bandwidth-delay products and paces near the rate; losses leave it alone, a T3-rtx
+/// takes it to four packets.
+#[test]
+fn bbr_measures_the_path_and_settles_at_two_bdp() {
+    let start = Instant::now();
+    let mut cc = Bbr::new(MTU);
+    assert_eq!(cc.mode(), BbrMode::Startup);
+    let rtt = Duration::from_millis(20);
+    let bdp = MTU * 20;
+    for ms in 1..=2000u64 {
+        let now = start + Duration::from_millis(ms);
+        cc.on_ack(
+            now,
+            &Ack {
+                rtt: Some(rtt),
+                ..ack(MTU, bdp)
+            },
+        );
+    }
+    assert_eq!(cc.mode(), BbrMode::ProbeBw);
+    let bw = cc.bandwidth();
+    assert!((bw - 1.2e6).abs() < 0.1e6, "bandwidth {bw}");
+    assert_eq!(cc.min_rtt(), Some(rtt));
+    let w = cc.window();
+    assert!(
+        w >= 2 * bdp * 9 / 10 && w <= 2 * bdp * 11 / 10,
+        "window {w}, 2 BDP {}",
+        2 * bdp
+    );
+    let rate = cc.pacing_rate().unwrap() as f64;
+    assert!(rate >= 0.7 * bw && rate <= 1.3 * bw, "pacing {rate}");
+    let now = start + Duration::from_secs(3);
+    cc.on_fast_retransmit(now);
+    assert_eq!(cc.window(), w, "a loss does not cut the window");
+    cc.on_rto(now);
+    assert_eq!(cc.window(), 4 * MTU);
+    assert_eq!(
+        NewRenoFactory.build(MTU).pacing_rate(),
+        None,
+        "NewReno does not pace"
+    );
 }
