@@ -9,8 +9,10 @@
 //! The model, all in bytes of user data:
 //! - **bottleneck bandwidth**: the most delivered per second over the last ten rounds,
 //!   measured from acknowledgements: bytes acknowledged over about one round trip;
-//! - **minimum RTT**: the least round trip seen in ten seconds; when it is that old,
-//!   the flight shrinks to four packets for 200 ms to measure it afresh (ProbeRTT);
+//! - **minimum RTT**: the least round trip seen; when ten seconds pass without a new
+//!   one, the flight shrinks to four packets for 200 ms (ProbeRTT) so the queue drains,
+//!   and what it sees then becomes the minimum (flows sharing a bottleneck drain it
+//!   together this way, and a path whose RTT rose is measured anew);
 //! - **Startup** doubles the rate each round until the bandwidth stops growing by a
 //!   quarter for three rounds, **Drain** empties the queue Startup built, and
 //!   **ProbeBW** cycles its pacing gain (1.25, 0.75, then six rounds of 1) to find more
@@ -81,6 +83,9 @@ pub struct Bbr {
     full_bw_rounds: u8,
     cycle: usize,
     probe_rtt_until: Option<Instant>,
+    /// When this ProbeRTT began, and the least RTT it has seen above the minimum.
+    probe_rtt_started: Option<Instant>,
+    probe_rtt_min: Option<Duration>,
     /// The window before ProbeRTT or a T3-rtx took it down.
     saved_cwnd: usize,
 }
@@ -103,6 +108,8 @@ impl Bbr {
             full_bw_rounds: 0,
             cycle: 0,
             probe_rtt_until: None,
+            probe_rtt_started: None,
+            probe_rtt_min: None,
             saved_cwnd: 0,
         }
     }
@@ -207,12 +214,14 @@ impl Controller for Bbr {
     fn on_ack(&mut self, now: Instant, ack: &Ack) {
         self.delivered += ack.bytes_acked as u64;
         if let Some(r) = ack.rtt {
-            let stale = self
-                .min_rtt_at
-                .is_some_and(|at| now.saturating_duration_since(at) > MIN_RTT_WINDOW);
-            if self.min_rtt.is_none_or(|m| r <= m) || stale {
+            if self.min_rtt.is_none_or(|m| r <= m) {
                 self.min_rtt = Some(r);
                 self.min_rtt_at = Some(now);
+            } else if self.mode == BbrMode::ProbeRtt {
+                // With the flight held down the queue drains: what ProbeRTT sees
+                // replaces the old minimum when it ends, even if higher (the path
+                // changed), but never a sample taken through a full queue.
+                self.probe_rtt_min = Some(self.probe_rtt_min.map_or(r, |m| m.min(r)));
             }
         }
         let round = self.new_round(now);
@@ -251,12 +260,29 @@ impl Controller for Bbr {
         if self.mode != BbrMode::ProbeRtt && stale {
             self.mode = BbrMode::ProbeRtt;
             self.saved_cwnd = self.cwnd;
-            self.probe_rtt_until = Some(now + PROBE_RTT_TIME);
-            self.min_rtt_at = Some(now);
+            self.probe_rtt_until = None;
+            self.probe_rtt_min = None;
+            self.probe_rtt_started = Some(now);
         }
         if self.mode == BbrMode::ProbeRtt {
             self.cwnd = 4 * self.mtu;
+            // The 200 ms count once the flight is down to the four packets.
+            if self.probe_rtt_until.is_none() && ack.flight_bytes <= 4 * self.mtu {
+                self.probe_rtt_until = Some(now + PROBE_RTT_TIME);
+            }
             if self.probe_rtt_until.is_some_and(|u| now >= u) {
+                // Nothing at or under the old minimum came while the queue was down:
+                // the path's RTT rose (a longer route, another flow's standing queue),
+                // and a window sized by the old one would starve this flow.
+                if let Some(m) = self.probe_rtt_min.take()
+                    && self
+                        .min_rtt_at
+                        .zip(self.probe_rtt_started)
+                        .is_some_and(|(at, started)| at < started)
+                {
+                    self.min_rtt = Some(m);
+                }
+                self.min_rtt_at = Some(now);
                 self.mode = if self.full_bw_rounds >= 3 {
                     BbrMode::ProbeBw
                 } else {

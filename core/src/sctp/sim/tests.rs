@@ -1263,3 +1263,105 @@ fn a_full_window_still_takes_the_tsn_that_fills_its_hole() {
     assert_eq!(stats.t3_expiries, 0, "{stats:?}");
     assert!(bps > 10e6, "{bps} bit/s");
 }
+
+/// Two flows from one host to another through one 10 Mbit/s bottleneck with a 100 ms
+/// queue, 50 ms RTT, each sending as fast as it may for 40 s: the bits per second each
+/// delivered over the last 30 s.
+fn two_flows(
+    first: std::sync::Arc<dyn crate::sctp::congestion::ControllerFactory>,
+    second: std::sync::Arc<dyn crate::sctp::congestion::ControllerFactory>,
+) -> [f64; 2] {
+    let (ha_ip, hb_ip): (std::net::IpAddr, std::net::IpAddr) = (
+        "198.51.100.1".parse().unwrap(),
+        "198.51.100.2".parse().unwrap(),
+    );
+    let mut sim = Sim::new(9, Instant::now());
+    sim.set_logging(false);
+    let base = LinkConfig::new().latency(Duration::from_millis(25));
+    let ha = sim.add_host(HostConfig::new(ha_ip).link(base.clone().bandwidth(10_000_000, 125_000)));
+    let hb = sim.add_host(HostConfig::new(hb_ip).link(base));
+    let start = sim.now();
+    let mut flows = Vec::new();
+    for (i, cc) in [first, second].into_iter().enumerate() {
+        let port = 5000 + i as u16;
+        let (la, lb) = (SocketAddr::new(ha_ip, port), SocketAddr::new(hb_ip, port));
+        let node = |seed: u64, local, remote| {
+            let mut assoc = Association::new(
+                SctpConfig {
+                    seed,
+                    congestion: cc.clone(),
+                    ..Default::default()
+                },
+                start,
+            );
+            assoc.connect(start);
+            Pinned::new(assoc, local, remote)
+        };
+        let a = sim.add_endpoint(ha, node(10 + i as u64, la, lb));
+        let b = sim.add_endpoint(hb, node(20 + i as u64, lb, la));
+        sim.bind(a, la);
+        sim.bind(b, lb);
+        flows.push((a, b));
+    }
+    let msg = 16 * 1024;
+    let mut got = [0usize; 2];
+    let mut i = 0u32;
+    while sim.elapsed() < Duration::from_secs(40) {
+        for (f, &(a, b)) in flows.iter().enumerate() {
+            if sim.endpoint(a).layer.is_established() {
+                while sim.endpoint(a).layer.buffered_amount() < 1 << 20 {
+                    i += 1;
+                    sim.endpoint_mut(a)
+                        .layer
+                        .send(0, 53, payload(i, msg), false)
+                        .unwrap();
+                }
+            }
+            let bytes: usize = sim
+                .take_events(b)
+                .iter()
+                .map(|(_, e)| match e {
+                    SctpEvent::Message { data, .. } => data.len(),
+                    _ => 0,
+                })
+                .sum();
+            if sim.elapsed() >= Duration::from_secs(10) {
+                got[f] += bytes;
+            }
+            sim.take_events(a);
+        }
+        sim.run_for(Duration::from_millis(50));
+    }
+    got.map(|b| b as f64 * 8.0 / 30.0)
+}
+
+/// Jain's fairness index of two rates: 1 when equal, 0.5 when one takes everything.
+fn jain(r: [f64; 2]) -> f64 {
+    (r[0] + r[1]).powi(2) / (2.0 * (r[0] * r[0] + r[1] * r[1]))
+}
+
+/// Sharing a bottleneck: two flows of the same controller split it evenly and together
+/// fill it, NewReno's and the BBR-style controller's alike. (Two BBR flows kept only
+/// 7.2 of 10 Mbit/s, 3.0 and 4.3, until ProbeRTT took its new minimum from what it saw
+/// with the queue drained instead of from the first sample after the old one expired.)
+#[test]
+fn two_flows_of_one_controller_share_a_bottleneck_fairly() {
+    use crate::sctp::congestion::{BbrFactory, NewRenoFactory};
+    use std::sync::Arc;
+    for (name, cc) in [
+        (
+            "NewReno",
+            Arc::new(NewRenoFactory) as Arc<dyn crate::sctp::congestion::ControllerFactory>,
+        ),
+        ("BBR", Arc::new(BbrFactory)),
+    ] {
+        let r = two_flows(cc.clone(), cc);
+        assert!(jain(r) >= 0.95, "{name}: {r:?}, Jain {}", jain(r));
+        assert!(r[0] + r[1] >= 9e6, "{name}: {r:?}");
+    }
+    // Beside NewReno the model-based controller takes more than half (as BBR does: it
+    // does not back off on the losses NewReno's queue-filling causes), but NewReno is
+    // not starved: 6.3 and 2.5 Mbit/s here.
+    let r = two_flows(Arc::new(BbrFactory), Arc::new(NewRenoFactory));
+    assert!(r[1] >= 0.2 * (r[0] + r[1]), "NewReno beside BBR: {r:?}");
+}
