@@ -446,6 +446,10 @@ impl DtlsRun {
                         assert!(d.len() <= 16384 + 2048);
                         self.outcome.app_data += 1;
                     }
+                    DtlsEvent::Writable => {
+                        // Only a false-starting client may send before it is connected.
+                        assert_eq!(self.dtls.role(), DtlsRole::Client, "server writable early");
+                    }
                     DtlsEvent::Closed => self.outcome.closed = true,
                     DtlsEvent::Failed(e) => {
                         assert!(self.outcome.failed.is_none(), "failed twice: {e}");
@@ -505,11 +509,16 @@ impl DtlsRun {
         self.drain();
     }
 
-    /// Send application data.
+    /// Send application data: accepted exactly when the session can send (connected, or
+    /// a client false-starting after its last flight, RFC 7918).
     pub fn send(&mut self, data: &[u8]) {
-        let connected = self.dtls.is_connected();
+        let writable = self.dtls.can_send();
+        assert!(
+            self.dtls.is_connected() || !writable || self.dtls.role() == DtlsRole::Client,
+            "only a client sends before it is connected"
+        );
         let res = self.dtls.send(data);
-        assert_eq!(res.is_ok(), connected, "send: {res:?}");
+        assert_eq!(res.is_ok(), writable, "send: {res:?}");
         self.drain();
     }
 
