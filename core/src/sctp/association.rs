@@ -1164,13 +1164,15 @@ impl Association {
         // A SACK that is due goes now rather than at the next poll: packets that arrive
         // together must still be acknowledged every second one, or the sender's window
         // (which grows per SACK, RFC 9260 §7.2.1) stalls. With data of our own to send,
-        // the SACK rides along with it instead.
+        // the SACK rides along with it instead. Control chunks this packet called for
+        // (a HEARTBEAT-ACK, a RE-CONFIG answer) share the packet: the packet builder
+        // takes them and the SACK together, and nothing else, as no data waits.
         if self.ack_now && self.queue.is_empty() && self.marked_count == 0 {
-            let sack = self.build_sack();
-            // RFC 9260 §6.5: an ERROR may share the packet as long as it follows the SACK.
-            match self.take_error_chunk() {
-                Some(error) => self.emit_packet(self.peer_tag, &[sack, error]),
-                None => self.emit_packet(self.peer_tag, &[sack]),
+            let mut buf = self.take_packet_buf();
+            if self.write_packet(&mut buf) {
+                self.out.push_back(buf);
+            } else {
+                self.recycle_packet_buf(buf);
             }
         }
         self.deliver();

@@ -957,3 +957,56 @@ fn an_init_not_yet_sent_gives_way_to_the_peers() {
     assert!(to_a.is_empty());
     assert_eq!(sent, 4, "INIT, INIT-ACK, COOKIE-ECHO, COOKIE-ACK");
 }
+
+/// Closing a stream right after a message arrived, against a peer that (as usrsctp
+/// does) resets its own side of the stream only once its data on it is acknowledged:
+/// the RE-CONFIG must carry the SACK that is due (RFC 9260 §6.10 bundling; RFC 6525
+/// §5.1.2 sends the request at once), or the peer waits out our delayed-ACK timer
+/// (200 ms) and the close takes that long instead of about one round trip.
+#[test]
+fn reconfig_carries_the_pending_sack_rfc9260_6_10_so_a_close_takes_one_rtt() {
+    let mut p = pair(21, LinkConfig::new().latency(Duration::from_millis(20)));
+    p.connect();
+    let (a, b) = (p.a, p.b);
+    p.sim.run_for(Duration::from_secs(1));
+    p.sim.drain_events();
+    // The association learns the time before the send, as a driver tells it (else
+    // the DATA is stamped with the last time it was given, and T3 fires at once).
+    let now = p.sim.now();
+    p.sim.endpoint_mut(a).layer.handle_timeout(now);
+    p.sim
+        .endpoint_mut(a)
+        .layer
+        .send(4, 51, payload(1, 100), false)
+        .unwrap();
+    // b closes its side as soon as the message is in, its SACK still delayed.
+    assert!(p.sim.run_until(Duration::from_secs(1), |s| {
+        s.events()
+            .iter()
+            .any(|(_, id, e)| *id == b && matches!(e, SctpEvent::Message { .. }))
+    }));
+    let start = p.sim.elapsed();
+    p.sim.endpoint_mut(b).layer.reset_streams(&[4]).unwrap();
+    let mut a_reset = false;
+    let closed = p.sim.run_until(Duration::from_secs(2), |s| {
+        // a answers with its own reset once its data on the stream is acknowledged.
+        if !a_reset
+            && s.events().iter().any(|(_, id, e)| {
+                *id == a && matches!(e, SctpEvent::StreamsReset { incoming: true, .. })
+            })
+            && s.endpoint(a).layer.buffered_amount_on(4) == 0
+        {
+            s.endpoint_mut(a).layer.reset_streams(&[4]).unwrap();
+            a_reset = true;
+        }
+        s.events().iter().any(|(_, id, e)| {
+            *id == b && matches!(e, SctpEvent::StreamsReset { incoming: true, .. })
+        })
+    });
+    assert!(closed, "the close completed");
+    let took = p.sim.elapsed() - start;
+    assert!(
+        took <= Duration::from_millis(80),
+        "closing took {took:?}, more than a round trip (40 ms) and a bit"
+    );
+}
