@@ -375,6 +375,10 @@ const fn charge(len: usize) -> usize {
 /// fragments, and a peer can start one per MID.
 const REASSEMBLY_CHARGE: usize = 512;
 
+/// Most packets waiting to be sent for which an out-of-the-blue SHUTDOWN-ACK is still
+/// answered (RFC 9260 §8.4 rule 5); beyond it a flood goes unanswered until a poll.
+const MAX_OOTB_ANSWERS: usize = 16;
+
 /// Cap on the Invalid Stream Identifier causes one ERROR chunk carries.
 const MAX_ERROR_CAUSES: usize = 16;
 
@@ -1028,9 +1032,6 @@ impl Association {
     /// Feed one SCTP packet (as DTLS decrypted it).
     pub fn handle_packet(&mut self, now: Instant, packet: Bytes) {
         self.tick(now);
-        if self.state == State::Failed {
-            return;
-        }
         let policy = if self.cfg.zero_checksum {
             ChecksumPolicy::AcceptZero
         } else {
@@ -1049,6 +1050,20 @@ impl Association {
             self.stats.packets_dropped += 1;
             return;
         }
+        if matches!(
+            self.state,
+            State::Closed | State::CookieWait | State::CookieEchoed | State::Failed
+        ) && p.chunks.iter().any(|c| matches!(c, Chunk::ShutdownAck))
+        {
+            self.answer_ootb_shutdown_ack(p.verification_tag);
+            self.chunk_scratch = std::mem::take(&mut p.chunks);
+            return;
+        }
+        if self.state == State::Failed {
+            self.stats.packets_dropped += 1;
+            self.chunk_scratch = std::mem::take(&mut p.chunks);
+            return;
+        }
         // Verification tag rules (RFC 9260 §8.5, §8.5.1).
         let has_init = p.chunks.iter().any(|c| matches!(c, Chunk::Init(_)));
         let tag_ok = if has_init {
@@ -1056,6 +1071,11 @@ impl Association {
         } else {
             match p.chunks.first() {
                 Some(Chunk::Abort(a)) if a.tag_reflected => p.verification_tag == self.peer_tag,
+                // RFC 9260 §8.5.1 (C): an end that had already closed answers our
+                // SHUTDOWN-ACK with the tag it carried, the peer's own, and the T bit.
+                Some(Chunk::ShutdownComplete(sc)) if sc.tag_reflected => {
+                    p.verification_tag == self.peer_tag
+                }
                 Some(Chunk::CookieEcho(_)) => true,
                 _ => p.verification_tag == self.my_tag,
             }
@@ -1182,6 +1202,27 @@ impl Association {
                 .set(Timer::Heartbeat, now + self.heartbeat_interval);
         }
         self.maybe_shutdown();
+    }
+
+    /// A SHUTDOWN-ACK with no association to end: ours already closed (our
+    /// SHUTDOWN-COMPLETE was lost, and the peer sends its SHUTDOWN-ACK again) or none
+    /// was ever made. RFC 9260 §8.4 rule 5 (and §9.2 for COOKIE-WAIT and
+    /// COOKIE-ECHOED): answer with SHUTDOWN-COMPLETE carrying the packet's own
+    /// verification tag and the T bit, so the peer closes instead of retransmitting
+    /// until its T2-shutdown gives up.
+    fn answer_ootb_shutdown_ack(&mut self, vtag: u32) {
+        self.stats.packets_dropped += 1;
+        // One answer per packet, and only a few waiting at once: a flood of them makes
+        // no more than that for the next poll to send.
+        if self.out.len() >= MAX_OOTB_ANSWERS {
+            return;
+        }
+        self.emit_packet(
+            vtag,
+            &[Chunk::ShutdownComplete(super::ShutdownComplete {
+                tag_reflected: true,
+            })],
+        );
     }
 
     fn on_init(&mut self, init: &Init) {

@@ -529,3 +529,95 @@ fn a_dropped_chunk_is_answered_with_a_sack_at_once() {
         .expect("a SACK at once");
     assert_eq!((sack.cumulative_tsn_ack, sack.a_rwnd), (cum, 0));
 }
+
+/// Every packet the association has to send now, parsed whole (with its tag).
+fn drain_packets(us: &mut Association) -> Vec<Packet> {
+    let mut packets = Vec::new();
+    while let Output::Transmit(p) = us.poll_output() {
+        packets.push(Packet::parse(p, ChecksumPolicy::AcceptZero).expect("parses"));
+    }
+    packets
+}
+
+/// RFC 9260 §8.4 rule 5, §9.2: our SHUTDOWN-COMPLETE was lost and the peer sends its
+/// SHUTDOWN-ACK again after we closed. It is answered with a SHUTDOWN-COMPLETE that
+/// reflects the packet's verification tag (the T bit set), so the peer closes too
+/// instead of retransmitting until T2-shutdown gives up; so is one that reaches an
+/// association that never existed.
+#[test]
+fn late_shutdown_ack_is_answered_with_a_reflected_shutdown_complete_rfc9260_8_4() {
+    let mut p = Peer::open(SctpConfig::default(), 16, false);
+    p.us.shutdown();
+    assert!(p.drain().iter().any(|c| matches!(c, Chunk::Shutdown(_))));
+    p.send(vec![Chunk::ShutdownAck]);
+    assert!(p.drain().iter().any(|c| matches!(
+        c,
+        Chunk::ShutdownComplete(ShutdownComplete {
+            tag_reflected: false
+        })
+    )));
+    assert_eq!(
+        closed_reason(&p.events),
+        Some(&CloseReason::ShutdownComplete)
+    );
+    // The SHUTDOWN-COMPLETE was lost: the peer's T2-shutdown sends SHUTDOWN-ACK again.
+    p.now += Duration::from_secs(1);
+    p.send(vec![Chunk::ShutdownAck]);
+    let answer = drain_packets(&mut p.us);
+    assert_eq!(answer.len(), 1, "one answer: {answer:?}");
+    assert_eq!(
+        answer[0].verification_tag, p.our_tag,
+        "the tag it came with"
+    );
+    assert_eq!(
+        answer[0].chunks,
+        vec![Chunk::ShutdownComplete(ShutdownComplete {
+            tag_reflected: true
+        })]
+    );
+
+    // Out of the blue: no association at all.
+    let mut fresh = Association::new(SctpConfig::default(), p.now);
+    let wire = Packet {
+        source_port: 5000,
+        destination_port: 5000,
+        verification_tag: 0x1234_5678,
+        chunks: vec![Chunk::ShutdownAck],
+    }
+    .to_bytes(Checksum::Crc32c)
+    .expect("encodes");
+    for _ in 0..100 {
+        fresh.handle_packet(p.now, wire.clone());
+    }
+    let answers = drain_packets(&mut fresh);
+    assert!(!answers.is_empty() && answers.len() <= 16, "{answers:?}");
+    assert!(answers.iter().all(|a| a.verification_tag == 0x1234_5678
+        && a.chunks
+            == vec![Chunk::ShutdownComplete(ShutdownComplete {
+                tag_reflected: true
+            })]));
+}
+
+/// RFC 9260 §8.5.1 (C): the other side of the case above. We sent SHUTDOWN-ACK; the
+/// peer, already closed, answers with a SHUTDOWN-COMPLETE carrying our SHUTDOWN-ACK's
+/// tag (its own) and the T bit. We accept it and close at once.
+#[test]
+fn reflected_shutdown_complete_closes_us_rfc9260_8_5_1() {
+    let mut p = Peer::open(SctpConfig::default(), 16, false);
+    let cum = Tsn(PEER_INITIAL_TSN.wrapping_sub(1));
+    p.send(vec![Chunk::Shutdown(Shutdown {
+        cumulative_tsn_ack: cum,
+    })]);
+    assert!(p.drain().iter().any(|c| matches!(c, Chunk::ShutdownAck)));
+    p.send_tagged(
+        PEER_TAG,
+        vec![Chunk::ShutdownComplete(ShutdownComplete {
+            tag_reflected: true,
+        })],
+    );
+    p.drain();
+    assert_eq!(
+        closed_reason(&p.events),
+        Some(&CloseReason::ShutdownComplete)
+    );
+}
