@@ -498,6 +498,9 @@ pub struct Association {
     /// Highest TSN up to which everything is acknowledged or abandoned (RFC 3758).
     advanced_ack: u64,
     forward_tsn_due: bool,
+    /// The absolute TSN the last FORWARD-TSN we built moved the peer to: below
+    /// `advanced_ack` when the whole did not fit one packet, and more must follow.
+    forward_tsn_reach: u64,
 
     /// Stream reset (RFC 6525).
     reconf: ReconfigState,
@@ -591,6 +594,7 @@ impl Association {
             peer_max_message_size: None,
             advanced_ack: 0,
             forward_tsn_due: false,
+            forward_tsn_reach: 0,
             reconf: ReconfigState::default(),
             heartbeat_interval: Duration::from_secs(30),
             heartbeat_sent: None,
@@ -1546,7 +1550,10 @@ impl Association {
         if self.advanced_ack > self.cum_ack {
             // Resent when the peer did not take our FORWARD-TSN, or when it now
             // reaches further than the one sent.
-            self.forward_tsn_due |= !advanced || self.advanced_ack > old_adv.max(cum);
+            // Or when the peer took one that named only part of what was abandoned.
+            self.forward_tsn_due |= !advanced
+                || self.advanced_ack > old_adv.max(cum)
+                || (cum >= self.forward_tsn_reach && self.advanced_ack > self.forward_tsn_reach);
         }
         if self.inflight.values().all(|f| f.acked || f.abandoned)
             && self.advanced_ack == self.cum_ack

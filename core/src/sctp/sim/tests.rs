@@ -1010,3 +1010,69 @@ fn reconfig_carries_the_pending_sack_rfc9260_6_10_so_a_close_takes_one_rtt() {
         "closing took {took:?}, more than a round trip (40 ms) and a bit"
     );
 }
+
+/// Hundreds of messages abandoned at once on as many streams (RFC 3758 §3.5, RFC 8260
+/// §2.3): one FORWARD-TSN naming them all would be 8 + 4 bytes a stream (I-FORWARD-TSN
+/// 8 bytes), far over the MTU. Each goes out within the MTU, naming fewer streams and
+/// advancing less (RFC 3758 §3.5 C4 lets it), and the next follows once the peer took
+/// it, until its cumulative TSN is at the end and every stream moved past what was
+/// abandoned.
+#[test]
+fn forward_tsn_for_hundreds_of_abandoned_messages_fits_the_mtu_rfc3758_3_5() {
+    for interleaving in [false, true] {
+        let mut p = pair_with(
+            22,
+            LinkConfig::new().latency(Duration::from_millis(20)),
+            interleaving,
+            interleaving,
+        );
+        p.connect();
+        let (a, b) = (p.a, p.b);
+        p.sim.run_for(Duration::from_secs(1));
+        let now = p.sim.now();
+        p.sim.endpoint_mut(a).layer.handle_timeout(now);
+        // b hears nothing of a while a sends each message once.
+        let peer = p.sim.endpoint(b).remote;
+        p.sim.endpoint_mut(b).remote = "192.0.2.9:5000".parse().unwrap();
+        const STREAMS: u16 = 500;
+        let once = crate::sctp::SendOptions {
+            max_retransmits: Some(0),
+            ..Default::default()
+        };
+        for sid in 0..STREAMS {
+            p.sim
+                .endpoint_mut(a)
+                .layer
+                .send_with(sid, 53, payload(u32::from(sid), 4), once)
+                .unwrap();
+        }
+        p.sim.run_for(Duration::from_millis(100));
+        p.sim.endpoint_mut(b).remote = peer;
+        p.sim.take_transmit_log();
+        // Lost and given up: T3 fires, FORWARD-TSNs follow.
+        p.sim.run_for(Duration::from_secs(10));
+        assert_eq!(p.sim.endpoint(a).layer.buffered_amount(), 0);
+        // Every stream moved past its abandoned message: a reliable one is delivered.
+        for sid in 0..STREAMS {
+            p.sim
+                .endpoint_mut(a)
+                .layer
+                .send(sid, 53, payload(u32::from(sid), 4), false)
+                .unwrap();
+        }
+        p.sim.run_for(Duration::from_secs(10));
+        let got = p.messages(b);
+        assert_eq!(
+            got.len(),
+            usize::from(STREAMS),
+            "I-DATA {interleaving}: every stream delivers again"
+        );
+        let log = p.sim.take_transmit_log();
+        let biggest = log.iter().map(|r| r.contents.len()).max().unwrap_or(0);
+        assert!(
+            biggest <= SctpConfig::default().mtu,
+            "I-DATA {interleaving}: a packet of {biggest} bytes over a {}-byte MTU",
+            SctpConfig::default().mtu
+        );
+    }
+}
