@@ -38,6 +38,11 @@ pub enum DataChannelError {
     /// DCEP encoding failed (label or protocol too long).
     #[error("DCEP: {0}")]
     Dcep(#[from] DcepError),
+    /// The channel's stream cannot be had: it lies beyond the streams the peer takes,
+    /// and the peer refused to add streams (RFC 6525 §5.2.5), cannot (no RE-CONFIG), or
+    /// it lies beyond our `SctpConfig::streams`. What was sent on it was not delivered.
+    #[error("SCTP stream {0} is not available: the peer has too few streams")]
+    StreamUnavailable(u16),
     /// The SCTP layer refused (closed, message too large …).
     #[error("SCTP: {0}")]
     Sctp(#[from] SctpError),
@@ -222,6 +227,13 @@ pub enum DataChannelEvent {
     BufferedAmountLow(ChannelId),
     /// Closing started (by either side).
     Closing(ChannelId),
+    /// The channel failed (W3C `error` event, followed by `Closed`).
+    Error {
+        /// The channel.
+        channel: ChannelId,
+        /// Why.
+        error: DataChannelError,
+    },
     /// The channel is closed. A channel closed before it had a stream id never reached
     /// the peer: what was sent on it was not delivered.
     Closed(ChannelId),
@@ -768,6 +780,18 @@ impl DataChannels {
             SctpEvent::StreamsReset { streams, incoming } => {
                 for id in streams {
                     self.on_reset(id, incoming);
+                }
+            }
+            SctpEvent::StreamsRefused { streams } => {
+                for id in streams {
+                    let Some(&ch) = self.streams.get(&id) else {
+                        continue;
+                    };
+                    self.events.push_back(DataChannelEvent::Error {
+                        channel: ch,
+                        error: DataChannelError::StreamUnavailable(id),
+                    });
+                    self.close_now(ch);
                 }
             }
             SctpEvent::Closed { reason } => {

@@ -60,10 +60,18 @@ pub struct SctpConfig {
     pub receive_window: u32,
     /// Largest message we accept from the peer; larger ones abort the association.
     pub max_receive_message_size: usize,
-    /// Number of outbound and inbound streams we ask for. DATA on a stream at or above
-    /// min(this, the peer's outbound streams) is acknowledged, dropped and reported
-    /// with an ERROR (RFC 9260 §6.5).
+    /// The most streams each way: what we announce unless `outbound_streams` or
+    /// `inbound_streams` say less, and the cap on adding streams (RFC 6525 §5.2.5: the
+    /// peer's Add Outgoing Streams is denied beyond it; our messages on streams at or
+    /// above it are refused). DATA on a stream at or above the inbound count is
+    /// acknowledged, dropped and reported with an ERROR (RFC 9260 §6.5).
     pub streams: u16,
+    /// Outbound streams (OS) announced in INIT, at most `streams`; `None`: `streams`.
+    /// We send on min(this, the peer's MIS) and ask for more when a message needs them.
+    pub outbound_streams: Option<u16>,
+    /// Inbound streams (MIS) announced in INIT, at most `streams`; `None`: `streams`.
+    /// The peer may add streams up to `streams`.
+    pub inbound_streams: Option<u16>,
     /// Initial RTO (RFC 9260 §16: 1 s; set it from a measured RTT when one is known).
     pub rto_initial: Duration,
     /// RTO floor.
@@ -99,6 +107,20 @@ pub struct SctpConfig {
 }
 
 impl SctpConfig {
+    /// Outbound streams (OS) we announce.
+    fn announced_outbound(&self) -> u16 {
+        self.outbound_streams
+            .unwrap_or(self.streams)
+            .min(self.streams)
+    }
+
+    /// Inbound streams (MIS) we announce.
+    fn announced_inbound(&self) -> u16 {
+        self.inbound_streams
+            .unwrap_or(self.streams)
+            .min(self.streams)
+    }
+
     /// The receive window an association with this config advertises: never less than
     /// one maximal message + 64 KiB, since messages are delivered whole.
     pub fn effective_receive_window(&self) -> usize {
@@ -132,6 +154,8 @@ impl Default for SctpConfig {
             receive_window: 4 * 1024 * 1024,
             max_receive_message_size: 256 * 1024,
             streams: 65535,
+            outbound_streams: None,
+            inbound_streams: None,
             rto_initial: Duration::from_secs(1),
             // Above the peer's 200 ms delayed SACK, or a lone last packet's T3 fires just as
             // its SACK is due. RFC 9260's default is 1 s; WebRTC stacks run lower.
@@ -186,6 +210,14 @@ pub enum SctpEvent {
         streams: Vec<u16>,
         /// Whether these are the peer's outgoing (our incoming) streams.
         incoming: bool,
+    },
+    /// Messages on these outgoing streams were dropped unsent: the streams are beyond
+    /// what the peer takes, and it refused to add them (RFC 6525 §5.2.5), does not
+    /// support adding streams (no RE-CONFIG), or they lie beyond our
+    /// [`SctpConfig::streams`].
+    StreamsRefused {
+        /// The streams, each once.
+        streams: Vec<u16>,
     },
     /// The association ended: graceful shutdown, the peer aborted, or it failed
     /// (retransmissions, timeouts, a protocol violation). Queued messages were not
@@ -424,7 +456,12 @@ pub struct Association {
     idata: bool,
     /// Both ends accept zero checksums: we send them.
     zero_checksum: bool,
-    peer_streams_in: u16,
+    /// Streams we may send on: min(our OS, the peer's MIS) (RFC 9260 §5.1.1), plus what
+    /// the peer granted since (RFC 6525 §5.2.5).
+    outbound_streams: u16,
+    /// The peer listed RE-CONFIG among its extensions (RFC 6525 §4.1): stream reset
+    /// and adding streams are possible.
+    peer_reconfig: bool,
     init_attempts: u32,
     cookie: Option<Bytes>,
     /// What the peer's INIT-ACK told us, applied when its COOKIE-ACK arrives.
@@ -555,7 +592,8 @@ impl Association {
             peer_forward_tsn: false,
             idata: false,
             zero_checksum: false,
-            peer_streams_in: 0,
+            outbound_streams: 0,
+            peer_reconfig: false,
             init_attempts: 0,
             cookie: None,
             pending_peer: None,
@@ -740,14 +778,10 @@ impl Association {
                 max,
             });
         }
-        self.queued_bytes += data.len();
         let expires = opts.max_lifetime.map(|l| self.now + l);
-        if expires.is_some() {
-            self.pr_outstanding += 1;
-        }
         *self.unacked_by_stream.entry(stream_id).or_default() += data.len();
         self.next_msg_id += 1;
-        self.queue.push(OutMessage {
+        self.enqueue(OutMessage {
             id: self.next_msg_id,
             stream: stream_id,
             ppid,
@@ -760,6 +794,40 @@ impl Association {
             expires,
         });
         Ok(())
+    }
+
+    /// Queue a message for sending, or, on a stream the peer does not have yet (once
+    /// the stream counts are known), hold it for an Add Outgoing Streams request.
+    fn enqueue(&mut self, m: OutMessage) {
+        if self.state.carries_data() && m.stream >= self.outbound_streams {
+            self.reconf.held.push(m);
+            return;
+        }
+        self.queued_bytes += m.data.len() - m.offset;
+        if m.expires.is_some() {
+            self.pr_outstanding += 1;
+        }
+        self.queue.push(m);
+    }
+
+    /// Streams we may send on (RFC 9260 §5.1.1: min(our outbound streams, the peer's
+    /// inbound streams), plus any the peer added since, RFC 6525 §5.2.5); 0 before the
+    /// association is established. Messages on streams at or above it wait for an Add
+    /// Outgoing Streams request, or are refused ([`SctpEvent::StreamsRefused`]).
+    pub fn outbound_streams(&self) -> u16 {
+        self.outbound_streams
+    }
+
+    /// Streams the peer may send on (min(our inbound streams, the peer's outbound
+    /// streams), plus any it added since); 0 before the association is established.
+    pub fn inbound_streams(&self) -> u16 {
+        self.streams_in_limit
+    }
+
+    /// Whether the peer supports RE-CONFIG (RFC 6525): stream reset, which closing a
+    /// data channel needs, and adding streams. Known once established.
+    pub fn supports_stream_reconfig(&self) -> bool {
+        self.peer_reconfig
     }
 
     /// Start the retransmission timer (INIT, COOKIE-ECHO, first DATA) from a round-trip
@@ -881,6 +949,7 @@ impl Association {
         self.marked_count = 0;
         self.queued_bytes = 0;
         self.unacked_by_stream.clear();
+        self.reconf.held.clear();
         self.flight_bytes = 0;
         self.timers.stop_all();
         self.events.push_back(SctpEvent::Closed { reason });
@@ -890,8 +959,8 @@ impl Association {
         Init {
             initiate_tag: self.my_tag,
             a_rwnd: self.window() as u32,
-            num_outbound_streams: self.cfg.streams,
-            num_inbound_streams: self.cfg.streams,
+            num_outbound_streams: self.cfg.announced_outbound(),
+            num_inbound_streams: self.cfg.announced_inbound(),
             initial_tsn: self.my_initial_tsn,
             params: vec![
                 InitParam::ForwardTsnSupported,
@@ -957,7 +1026,8 @@ impl Association {
             u8::from(peer.forward_tsn_supported())
                 | (u8::from(zero) << 1)
                 | (u8::from(peer.supports(super::ChunkType::I_DATA)) << 2)
-                | (u8::from(peer.supports(super::ChunkType::I_FORWARD_TSN)) << 3),
+                | (u8::from(peer.supports(super::ChunkType::I_FORWARD_TSN)) << 3)
+                | (u8::from(peer.supports(super::ChunkType::RE_CONFIG)) << 4),
         );
         body.extend_from_slice(&self.cookie_time_ms().to_be_bytes());
         let mac = self
@@ -999,6 +1069,7 @@ impl Association {
             zero_checksum: body[24] & 2 != 0,
             idata: body[24] & 4 != 0,
             iforward_tsn: body[24] & 8 != 0,
+            reconfig: body[24] & 16 != 0,
         })
     }
 
@@ -1012,9 +1083,21 @@ impl Association {
         // With I-DATA, abandoning needs I-FORWARD-TSN (RFC 8260 §2.3).
         self.peer_forward_tsn = c.forward_tsn && (!self.idata || c.iforward_tsn);
         self.zero_checksum = self.cfg.zero_checksum && c.zero_checksum;
-        self.peer_streams_in = c.peer_mis.min(c.peer_os.max(c.peer_mis));
+        // RFC 9260 §5.1.1: we send on at most as many streams as the peer takes (its MIS).
+        self.outbound_streams = self.cfg.announced_outbound().min(c.peer_mis);
+        self.peer_reconfig = c.reconfig;
+        // Messages queued before we knew on streams the peer does not have wait for an
+        // Add Outgoing Streams request (RFC 6525 §5.1.5).
+        let beyond = self.outbound_streams;
+        for m in self.queue.remove_where(|m| m.stream >= beyond) {
+            self.queued_bytes -= (m.data.len() - m.offset).min(self.queued_bytes);
+            if m.expires.is_some() {
+                self.pr_outstanding -= 1;
+            }
+            self.reconf.held.push(m);
+        }
         // RFC 9260 §5.1.1: the peer opens at most as many streams as we allow (our MIS).
-        self.streams_in_limit = self.cfg.streams.min(c.peer_os);
+        self.streams_in_limit = self.cfg.announced_inbound().min(c.peer_os);
         // Absolute TSNs start at 2^32 so that "one before the first" never underflows.
         self.next_tsn = 1 << 32;
         self.cum_ack = (1 << 32) - 1;
@@ -1280,6 +1363,7 @@ impl Association {
                 .is_some_and(|e| e == super::Edmid::DTLS),
             idata: ack.supports(super::ChunkType::I_DATA),
             iforward_tsn: ack.supports(super::ChunkType::I_FORWARD_TSN),
+            reconfig: ack.supports(super::ChunkType::RE_CONFIG),
         });
         self.cookie = Some(cookie.clone());
         self.state = State::CookieEchoed;
@@ -1677,7 +1761,7 @@ impl Association {
                 .sum();
             debug_assert_eq!(flight, self.flight_bytes, "flight bytes out of step");
             let mut by_stream: BTreeMap<u16, usize> = BTreeMap::new();
-            for m in self.queue.iter() {
+            for m in self.queue.iter().chain(&self.reconf.held) {
                 *by_stream.entry(m.stream).or_default() += m.data.len() - m.offset;
             }
             for f in self.inflight.values().filter(|f| !f.acked && !f.abandoned) {
@@ -1854,6 +1938,7 @@ struct CookieContents {
     zero_checksum: bool,
     idata: bool,
     iforward_tsn: bool,
+    reconfig: bool,
 }
 
 impl Layer for Association {

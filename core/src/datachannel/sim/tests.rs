@@ -24,6 +24,16 @@ fn pair(seed: u64, link: LinkConfig) -> Pair {
 
 /// A pair whose `b` (the DTLS server, odd ids) holds the peer to `b_limits`.
 fn pair_limited(seed: u64, link: LinkConfig, b_limits: DataChannelConfig) -> Pair {
+    pair_full(seed, link, b_limits, |_| {})
+}
+
+/// As [`pair_limited`], with `b`'s SCTP configuration adjusted by `b_sctp`.
+fn pair_full(
+    seed: u64,
+    link: LinkConfig,
+    b_limits: DataChannelConfig,
+    b_sctp: impl Fn(&mut SctpConfig),
+) -> Pair {
     let (aa, ba): (SocketAddr, SocketAddr) = (
         "198.51.100.1:5000".parse().unwrap(),
         "198.51.100.2:5000".parse().unwrap(),
@@ -33,15 +43,16 @@ fn pair_limited(seed: u64, link: LinkConfig, b_limits: DataChannelConfig) -> Pai
     let hb = sim.add_host(HostConfig::new(ba.ip()).link(link));
     let start = sim.now();
     let node = |seed: u64, role, local, remote| {
-        let mut assoc = Association::new(
-            SctpConfig {
-                seed,
-                rto_initial: Duration::from_millis(300),
-                max_receive_message_size: 2 << 20,
-                ..Default::default()
-            },
-            start,
-        );
+        let mut cfg = SctpConfig {
+            seed,
+            rto_initial: Duration::from_millis(300),
+            max_receive_message_size: 2 << 20,
+            ..Default::default()
+        };
+        if role == DtlsRole::Server {
+            b_sctp(&mut cfg);
+        }
+        let mut assoc = Association::new(cfg, start);
         assoc.connect(start);
         let channels = DataChannels::with_config(
             assoc,
@@ -578,4 +589,68 @@ fn messages_sent_before_the_peers_ack_go_ordered_over_a_reordering_link() {
     let dc = &mut p.sim.endpoint_mut(a).layer;
     dc.close(id).unwrap();
     assert!(dc.send_text(id, "late").is_err());
+}
+
+/// The peer announces 16 inbound streams (RFC 9260 §5.1.1). A channel whose id is past
+/// them gets its stream by an Add Outgoing Streams request (RFC 6525 §5.1.5) and opens
+/// on the peer; when the peer refuses (its cap is 16), the channel fails with an
+/// `Error` event and closes, instead of waiting in `connecting` for ever.
+#[test]
+fn a_channel_past_the_peers_streams_adds_them_or_fails_rfc6525_5_1_5() {
+    for cap in [1024u16, 16] {
+        let mut p = pair_full(
+            31,
+            LinkConfig::new().latency(Duration::from_millis(10)),
+            DataChannelConfig::default(),
+            |cfg| {
+                cfg.streams = cap;
+                cfg.inbound_streams = Some(16);
+            },
+        );
+        let (a, b) = (p.a, p.b);
+        p.sim.drain_events();
+        // a is the DTLS client: ids 0, 2, …, 16; the last is past the peer's 16.
+        let chs = create_channels(&mut p, a, 9);
+        let last = *chs.last().unwrap();
+        assert_eq!(stream(&p, a, last), 16);
+        p.sim
+            .endpoint_mut(a)
+            .layer
+            .send_text(last, "hello")
+            .unwrap();
+        p.sim.run_for(Duration::from_secs(3));
+        let ev_a = events(&mut p, a);
+        let ev_b = events(&mut p, b);
+        let incoming = count(&ev_b, |e| matches!(e, DataChannelEvent::Incoming(_)));
+        if cap > 16 {
+            assert_eq!(incoming, 9, "every channel reached the peer");
+            assert!(ev_b.iter().any(|e| matches!(
+                e,
+                DataChannelEvent::Message { data, .. } if data.as_ref() == b"hello"
+            )));
+            assert!(
+                !ev_a
+                    .iter()
+                    .any(|e| matches!(e, DataChannelEvent::Error { .. })),
+                "{ev_a:?}"
+            );
+        } else {
+            assert_eq!(incoming, 8, "the channel past the peer's streams did not");
+            let error_at = ev_a
+                .iter()
+                .position(|e| {
+                    *e == DataChannelEvent::Error {
+                        channel: last,
+                        error: crate::datachannel::DataChannelError::StreamUnavailable(16),
+                    }
+                })
+                .expect("an error event");
+            let closed_at = ev_a
+                .iter()
+                .position(|e| *e == DataChannelEvent::Closed(last))
+                .expect("then closed");
+            assert!(error_at < closed_at);
+            assert!(p.sim.endpoint(a).layer.channel(last).is_none());
+        }
+    }
 }

@@ -41,11 +41,16 @@ impl Peer {
     /// Opens an association with `us` from a hand-written INIT and COOKIE-ECHO. The
     /// peer announces `os` outbound streams and, with `idata`, I-DATA support.
     fn open(cfg: SctpConfig, os: u16, idata: bool) -> Peer {
-        let now = Instant::now();
         let mut ext = vec![ChunkType::RE_CONFIG, ChunkType::FORWARD_TSN];
         if idata {
             ext.extend([ChunkType::I_DATA, ChunkType::I_FORWARD_TSN]);
         }
+        Peer::open_with(cfg, os, u16::MAX, ext)
+    }
+
+    /// As [`Peer::open`], announcing `mis` inbound streams and the extensions `ext`.
+    fn open_with(cfg: SctpConfig, os: u16, mis: u16, ext: Vec<ChunkType>) -> Peer {
+        let now = Instant::now();
         let mut p = Peer {
             us: Association::new(cfg, now),
             now,
@@ -60,7 +65,7 @@ impl Peer {
                 initiate_tag: PEER_TAG,
                 a_rwnd: 1 << 20,
                 num_outbound_streams: os,
-                num_inbound_streams: u16::MAX,
+                num_inbound_streams: mis,
                 initial_tsn: Tsn(PEER_INITIAL_TSN),
                 params: vec![
                     InitParam::ForwardTsnSupported,
@@ -620,4 +625,69 @@ fn reflected_shutdown_complete_closes_us_rfc9260_8_5_1() {
         closed_reason(&p.events),
         Some(&CloseReason::ShutdownComplete)
     );
+}
+
+/// A peer with 16 inbound streams and no RE-CONFIG (RFC 6525 §4.1 not negotiated):
+/// streams cannot be added, so a message beyond them is refused at once (reported,
+/// dropped unsent), not held for ever.
+#[test]
+fn without_reconfig_messages_beyond_the_peers_streams_are_refused_rfc6525_4_1() {
+    let mut p = Peer::open_with(SctpConfig::default(), 16, 16, vec![ChunkType::FORWARD_TSN]);
+    assert!(!p.us.supports_stream_reconfig());
+    assert_eq!(p.us.outbound_streams(), 16);
+    p.us.send(20, 51, Bytes::from_static(b"x"), false).unwrap();
+    let sent = p.drain();
+    assert!(
+        !sent
+            .iter()
+            .any(|c| matches!(c, Chunk::Data(_) | Chunk::ReConfig(_))),
+        "{sent:?}"
+    );
+    assert!(
+        p.events
+            .contains(&SctpEvent::StreamsRefused { streams: vec![20] })
+    );
+    assert_eq!(p.us.buffered_amount(), 0);
+}
+
+/// RFC 6525 §5.2.5: the peer's Add Outgoing Streams is granted up to our
+/// `SctpConfig::streams`, and denied beyond it.
+#[test]
+fn the_peers_add_outgoing_streams_is_granted_up_to_our_cap_rfc6525_5_2_5() {
+    let cfg = SctpConfig {
+        streams: 64,
+        inbound_streams: Some(16),
+        ..Default::default()
+    };
+    let mut p = Peer::open(cfg, 16, false);
+    assert_eq!(p.us.inbound_streams(), 16);
+    let seq = PEER_INITIAL_TSN;
+    let add = |seq: u32, n: u16| {
+        vec![Chunk::ReConfig(ReConfig {
+            params: vec![ReconfigParam::AddOutgoingStreams {
+                request_seq: ReconfigSeq(seq),
+                new_streams: n,
+            }],
+        })]
+    };
+    let result = |chunks: &[Chunk]| {
+        chunks.iter().find_map(|c| match c {
+            Chunk::ReConfig(r) => r.params.iter().find_map(|p| match p {
+                ReconfigParam::Response { result, .. } => Some(*result),
+                _ => None,
+            }),
+            _ => None,
+        })
+    };
+    p.send(add(seq, 48));
+    assert_eq!(result(&p.drain()), Some(ReconfigResult::SuccessPerformed));
+    assert_eq!(p.us.inbound_streams(), 64);
+    // DATA on a stream added is taken, not refused.
+    let t = p.next_tsn();
+    p.send(vec![data(t, 60, 0, true, true, b"hi")]);
+    p.tick();
+    assert_eq!(p.messages(), vec![(60, Bytes::from_static(b"hi"))]);
+    p.send(add(seq.wrapping_add(1), 1));
+    assert_eq!(result(&p.drain()), Some(ReconfigResult::Denied));
+    assert_eq!(p.us.inbound_streams(), 64);
 }

@@ -1076,3 +1076,76 @@ fn forward_tsn_for_hundreds_of_abandoned_messages_fits_the_mtu_rfc3758_3_5() {
         );
     }
 }
+
+/// A pair where `b` announces 16 inbound streams and takes at most `b_cap`.
+fn pair_with_16_streams_at_b(seed: u64, b_cap: u16) -> Pair {
+    pair_configured(
+        seed,
+        LinkConfig::new().latency(Duration::from_millis(10)),
+        |side, cfg| {
+            if side == 1 {
+                cfg.streams = b_cap;
+                cfg.inbound_streams = Some(16);
+            }
+        },
+    )
+}
+
+/// RFC 6525 §5.1.5, §5.2.5: a message on a stream beyond the 16 the peer announced
+/// waits for our Add Outgoing Streams request; the peer grants it (within its cap),
+/// and the message is delivered on that stream.
+#[test]
+fn a_message_beyond_the_peers_streams_adds_streams_rfc6525_5_1_5() {
+    let mut p = pair_with_16_streams_at_b(23, 1024);
+    p.connect();
+    let (a, b) = (p.a, p.b);
+    assert_eq!(p.sim.endpoint(a).layer.outbound_streams(), 16);
+    assert_eq!(p.sim.endpoint(b).layer.inbound_streams(), 16);
+    assert!(p.sim.endpoint(a).layer.supports_stream_reconfig());
+    let now = p.sim.now();
+    p.sim.endpoint_mut(a).layer.handle_timeout(now);
+    p.sim
+        .endpoint_mut(a)
+        .layer
+        .send(40, 51, payload(40, 10), false)
+        .unwrap();
+    p.sim
+        .endpoint_mut(a)
+        .layer
+        .send(3, 51, payload(3, 10), false)
+        .unwrap();
+    p.sim.run_for(Duration::from_secs(2));
+    let got: Vec<u16> = p.messages(b).iter().map(|m| m.0).collect();
+    assert!(got.contains(&40) && got.contains(&3), "{got:?}");
+    assert_eq!(p.sim.endpoint(a).layer.outbound_streams(), 41);
+    assert_eq!(p.sim.endpoint(b).layer.inbound_streams(), 41);
+    assert_eq!(p.sim.endpoint(a).layer.buffered_amount(), 0);
+    assert_eq!(p.sim.endpoint(b).layer.stats().invalid_stream_drops, 0);
+}
+
+/// RFC 6525 §5.2.5: a peer whose cap is its 16 streams denies the request; the message
+/// is dropped unsent and the stream reported refused, not left waiting for ever.
+#[test]
+fn streams_the_peer_refuses_to_add_are_reported_rfc6525_5_2_5() {
+    let mut p = pair_with_16_streams_at_b(24, 16);
+    p.connect();
+    let (a, b) = (p.a, p.b);
+    let now = p.sim.now();
+    p.sim.endpoint_mut(a).layer.handle_timeout(now);
+    p.sim.drain_events();
+    p.sim
+        .endpoint_mut(a)
+        .layer
+        .send(40, 51, payload(40, 10), false)
+        .unwrap();
+    p.sim.run_for(Duration::from_secs(2));
+    let ev = p.sim.take_events(a);
+    assert!(
+        ev.iter()
+            .any(|(_, e)| *e == SctpEvent::StreamsRefused { streams: vec![40] }),
+        "{ev:?}"
+    );
+    assert_eq!(p.sim.endpoint(a).layer.buffered_amount(), 0);
+    assert_eq!(p.sim.endpoint(a).layer.outbound_streams(), 16);
+    assert!(p.messages(b).is_empty());
+}
