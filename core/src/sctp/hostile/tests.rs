@@ -691,3 +691,28 @@ fn the_peers_add_outgoing_streams_is_granted_up_to_our_cap_rfc6525_5_2_5() {
     assert_eq!(result(&p.drain()), Some(ReconfigResult::Denied));
     assert_eq!(p.us.inbound_streams(), 64);
 }
+
+/// A packet whose CRC32c does not match (RFC 9260 §6.8) is dropped and counted in
+/// `checksum_drops`, apart from the other drops (here: a wrong verification tag).
+#[test]
+fn bad_checksums_are_counted_apart_rfc9260_6_8() {
+    let mut p = Peer::open(SctpConfig::default(), 16, false);
+    let before = p.us.stats();
+    let t = p.next_tsn();
+    let mut wire = Packet {
+        source_port: 5000,
+        destination_port: 5000,
+        verification_tag: p.our_tag,
+        chunks: vec![data(t, 1, 0, true, true, b"x")],
+    }
+    .to_bytes(Checksum::Crc32c)
+    .expect("encodes")
+    .to_vec();
+    wire[8] ^= 0xff;
+    p.us.handle_packet(p.now, Bytes::from(wire));
+    p.send_tagged(PEER_TAG ^ 1, vec![Chunk::CookieAck]);
+    let after = p.us.stats();
+    assert_eq!(after.checksum_drops - before.checksum_drops, 1);
+    assert_eq!(after.packets_dropped - before.packets_dropped, 1);
+    assert!(p.messages().is_empty());
+}
