@@ -84,6 +84,10 @@ pub struct SctpConfig {
     pub max_retransmits: u32,
     /// Delay before a SACK for a lone packet (RFC 9260 §6.2: at most 500 ms).
     pub delayed_ack: Duration,
+    /// How long the association may stay idle (nothing received, nothing in flight)
+    /// before a HEARTBEAT probes the peer (RFC 9260 §8.3, HB.interval: 30 s). A shorter
+    /// one notices a vanished peer sooner, at a packet each way per interval.
+    pub heartbeat_interval: Duration,
     /// Seed for tags, initial TSNs and the cookie secret.
     pub seed: u64,
     /// Crypto provider for the cookie HMAC.
@@ -164,6 +168,7 @@ impl Default for SctpConfig {
             max_init_retransmits: 8,
             max_retransmits: 10,
             delayed_ack: Duration::from_millis(200),
+            heartbeat_interval: Duration::from_secs(30),
             seed: 0,
             provider: default_provider(),
             zero_checksum: true,
@@ -581,6 +586,7 @@ impl Association {
             }
         };
         let my_initial_tsn = Tsn(rng.u32());
+        let heartbeat_interval = cfg.heartbeat_interval;
         Association {
             rto: cfg.rto_initial,
             cc: cfg.congestion.build(cfg.mtu),
@@ -639,7 +645,7 @@ impl Association {
             forward_tsn_due: false,
             forward_tsn_reach: 0,
             reconf: ReconfigState::default(),
-            heartbeat_interval: Duration::from_secs(30),
+            heartbeat_interval,
             heartbeat_sent: None,
             timers: TimerTable::default(),
             control: VecDeque::new(),

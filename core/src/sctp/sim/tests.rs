@@ -1149,3 +1149,29 @@ fn streams_the_peer_refuses_to_add_are_reported_rfc6525_5_2_5() {
     assert_eq!(p.sim.endpoint(a).layer.outbound_streams(), 16);
     assert!(p.messages(b).is_empty());
 }
+
+/// `SctpConfig::heartbeat_interval` (RFC 9260 §8.3 HB.interval): an idle association
+/// probes its peer that often (the default, 30 s, sends none in 10 s).
+#[test]
+fn heartbeat_interval_is_configurable_rfc9260_8_3() {
+    for (interval, at_least) in [(Duration::from_secs(2), 3), (Duration::from_secs(30), 0)] {
+        let mut p = pair_configured(
+            25,
+            LinkConfig::new().latency(Duration::from_millis(10)),
+            |_, cfg| cfg.heartbeat_interval = interval,
+        );
+        p.connect();
+        p.sim.take_transmit_log();
+        p.sim.run_for(Duration::from_secs(10));
+        let heartbeats = p
+            .sim
+            .take_transmit_log()
+            .iter()
+            .filter(|r| r.from == p.a && r.contents.get(12) == Some(&4))
+            .count();
+        assert!(
+            heartbeats >= at_least && (at_least > 0 || heartbeats == 0),
+            "{heartbeats} HEARTBEATs in 10 s at {interval:?}"
+        );
+    }
+}
