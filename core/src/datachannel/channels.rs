@@ -237,6 +237,11 @@ pub enum DataChannelEvent {
     /// The channel is closed. A channel closed before it had a stream id never reached
     /// the peer: what was sent on it was not delivered.
     Closed(ChannelId),
+    /// The association is established (W3C `RTCSctpTransport` state `connected`):
+    /// reported once, before the channels it opens report `Open`. Its negotiated
+    /// parameters are on [`DataChannels::association`] (stream counts, stream reset,
+    /// I-DATA).
+    AssociationEstablished,
     /// The association ended; every channel is closed.
     AssociationClosed {
         /// Why.
@@ -759,6 +764,8 @@ impl DataChannels {
         match e {
             SctpEvent::Connected => {
                 self.established = true;
+                self.events
+                    .push_back(DataChannelEvent::AssociationEstablished);
                 // Every channel with a stream opens: negotiated ones have nothing to
                 // wait for, and ours opened in band have their OPEN queued first.
                 let ready: Vec<ChannelId> = self

@@ -654,3 +654,59 @@ fn a_channel_past_the_peers_streams_adds_them_or_fails_rfc6525_5_1_5() {
         }
     }
 }
+
+/// The data-channel layer reports the association established once, before the
+/// channels created ahead of it open (RFC 8831 §6.1: channels ride on the
+/// established association).
+#[test]
+fn association_established_is_reported_before_channels_open() {
+    let (aa, ba): (std::net::SocketAddr, std::net::SocketAddr) = (
+        "198.51.100.1:5000".parse().unwrap(),
+        "198.51.100.2:5000".parse().unwrap(),
+    );
+    let mut sim = Sim::new(32, Instant::now());
+    let link = LinkConfig::new().latency(Duration::from_millis(10));
+    let ha = sim.add_host(HostConfig::new(aa.ip()).link(link.clone()));
+    let hb = sim.add_host(HostConfig::new(ba.ip()).link(link));
+    let start = sim.now();
+    let node = |seed, role, local, remote| {
+        let mut assoc = Association::new(
+            SctpConfig {
+                seed,
+                ..Default::default()
+            },
+            start,
+        );
+        assoc.connect(start);
+        Pinned::new(DataChannels::new(assoc, role), local, remote)
+    };
+    let a = sim.add_endpoint(ha, node(1, DtlsRole::Client, aa, ba));
+    let b = sim.add_endpoint(hb, node(2, DtlsRole::Server, ba, aa));
+    sim.bind(a, aa);
+    sim.bind(b, ba);
+    let ch = sim
+        .endpoint_mut(a)
+        .layer
+        .create("early", DataChannelInit::default())
+        .unwrap();
+    sim.run_for(Duration::from_secs(2));
+    let ev: Vec<DataChannelEvent> = sim.take_events(a).into_iter().map(|(_, e)| e).collect();
+    let established = ev
+        .iter()
+        .position(|e| *e == DataChannelEvent::AssociationEstablished)
+        .expect("established reported");
+    assert_eq!(
+        count(&ev, |e| *e == DataChannelEvent::AssociationEstablished),
+        1
+    );
+    let open = ev
+        .iter()
+        .position(|e| *e == DataChannelEvent::Open(ch))
+        .expect("the channel opened");
+    assert!(established < open, "{ev:?}");
+    assert!(
+        sim.take_events(b)
+            .iter()
+            .any(|(_, e)| *e == DataChannelEvent::AssociationEstablished)
+    );
+}
