@@ -1175,3 +1175,23 @@ fn heartbeat_interval_is_configurable_rfc9260_8_3() {
         );
     }
 }
+
+/// RFC 8260 §2.1: with the default configuration, I-DATA is used when the peer offers
+/// it too, and not otherwise.
+#[test]
+fn idata_is_used_by_default_when_the_peer_offers_it_rfc8260_2_1() {
+    for (b_offers, used) in [(true, true), (false, false)] {
+        let mut p = pair_configured(
+            26,
+            LinkConfig::new().latency(Duration::from_millis(5)),
+            |side, cfg| {
+                if side == 1 {
+                    cfg.interleaving = b_offers;
+                }
+            },
+        );
+        p.connect();
+        assert_eq!(p.sim.endpoint(p.a).layer.uses_interleaving(), used);
+        assert_eq!(p.sim.endpoint(p.b).layer.uses_interleaving(), used);
+    }
+}
