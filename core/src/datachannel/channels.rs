@@ -530,6 +530,15 @@ impl DataChannels {
         if let Some(c) = self.channels.get_mut(&ch)
             && c.info.state == DataChannelState::Connecting
         {
+            // A stream past what the peer takes opens once the peer added it (RFC 6525
+            // §5.1.5; `OutgoingStreamsAdded`), or the channel fails.
+            if self.established
+                && c.info
+                    .id
+                    .is_some_and(|id| id >= self.assoc.outbound_streams())
+            {
+                return;
+            }
             c.info.state = DataChannelState::Open;
             self.events.push_back(DataChannelEvent::Open(ch));
         }
@@ -787,6 +796,20 @@ impl DataChannels {
             SctpEvent::StreamsReset { streams, incoming } => {
                 for id in streams {
                     self.on_reset(id, incoming);
+                }
+            }
+            SctpEvent::OutgoingStreamsAdded { outbound } => {
+                let ready: Vec<ChannelId> = self
+                    .channels
+                    .iter()
+                    .filter(|(_, c)| {
+                        c.info.state == DataChannelState::Connecting
+                            && c.info.id.is_some_and(|id| id < outbound)
+                    })
+                    .map(|(&ch, _)| ch)
+                    .collect();
+                for ch in ready {
+                    self.open(ch);
                 }
             }
             SctpEvent::StreamsRefused { streams } => {

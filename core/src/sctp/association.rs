@@ -218,6 +218,12 @@ pub enum SctpEvent {
         /// Whether these are the peer's outgoing (our incoming) streams.
         incoming: bool,
     },
+    /// The peer added outgoing streams at our request (RFC 6525 §5.1.5): we may now
+    /// send on streams below `outbound`, and messages held for them are on their way.
+    OutgoingStreamsAdded {
+        /// The new outbound stream count.
+        outbound: u16,
+    },
     /// Messages on these outgoing streams were dropped unsent: the streams are beyond
     /// what the peer takes, and it refused to add them (RFC 6525 §5.2.5), does not
     /// support adding streams (no RE-CONFIG), or they lie beyond our

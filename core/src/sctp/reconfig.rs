@@ -281,6 +281,8 @@ impl Association {
                 for m in ready {
                     self.enqueue(m);
                 }
+                self.events
+                    .push_back(SctpEvent::OutgoingStreamsAdded { outbound: limit });
             }
             _ => self.refuse_held(|_| true),
         }

@@ -613,6 +613,11 @@ fn a_channel_past_the_peers_streams_adds_them_or_fails_rfc6525_5_1_5() {
         let chs = create_channels(&mut p, a, 9);
         let last = *chs.last().unwrap();
         assert_eq!(stream(&p, a, last), 16);
+        // Not open before the peer has the stream.
+        assert_eq!(
+            p.sim.endpoint(a).layer.channel(last).unwrap().state,
+            DataChannelState::Connecting
+        );
         p.sim
             .endpoint_mut(a)
             .layer
@@ -634,6 +639,7 @@ fn a_channel_past_the_peers_streams_adds_them_or_fails_rfc6525_5_1_5() {
                     .any(|e| matches!(e, DataChannelEvent::Error { .. })),
                 "{ev_a:?}"
             );
+            assert!(ev_a.contains(&DataChannelEvent::Open(last)), "{ev_a:?}");
         } else {
             assert_eq!(incoming, 8, "the channel past the peer's streams did not");
             let error_at = ev_a
@@ -650,6 +656,7 @@ fn a_channel_past_the_peers_streams_adds_them_or_fails_rfc6525_5_1_5() {
                 .position(|e| *e == DataChannelEvent::Closed(last))
                 .expect("then closed");
             assert!(error_at < closed_at);
+            assert!(!ev_a.contains(&DataChannelEvent::Open(last)), "{ev_a:?}");
             assert!(p.sim.endpoint(a).layer.channel(last).is_none());
         }
     }
