@@ -1195,3 +1195,22 @@ fn idata_is_used_by_default_when_the_peer_offers_it_rfc8260_2_1() {
         assert_eq!(p.sim.endpoint(p.b).layer.uses_interleaving(), used);
     }
 }
+
+/// `SctpConfig::outbound_streams` is the OS we announce (RFC 9260 §5.1.1): the peer's
+/// inbound count and our outbound count are min(it, the peer's MIS).
+#[test]
+fn announced_outbound_streams_bound_both_ends_rfc9260_5_1_1() {
+    let mut p = pair_configured(
+        27,
+        LinkConfig::new().latency(Duration::from_millis(5)),
+        |side, cfg| {
+            if side == 0 {
+                cfg.outbound_streams = Some(8);
+            }
+        },
+    );
+    p.connect();
+    assert_eq!(p.sim.endpoint(p.a).layer.outbound_streams(), 8);
+    assert_eq!(p.sim.endpoint(p.b).layer.inbound_streams(), 8);
+    assert_eq!(p.sim.endpoint(p.a).layer.inbound_streams(), 65535);
+}
