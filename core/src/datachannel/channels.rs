@@ -222,6 +222,12 @@ pub enum DataChannelEvent {
         data: Bytes,
         /// Whether it was sent as a string (W3C: `data` is a string).
         text: bool,
+        /// Its Payload Protocol Identifier (RFC 8831 §8): string, binary, or their
+        /// empty forms; `text` is read from it.
+        ppid: Ppid,
+        /// Whether it was delivered unordered (an unordered channel's messages, once
+        /// the peer's DATA_CHANNEL_ACK came; RFC 8832 §6 sends the first ones ordered).
+        unordered: bool,
     },
     /// `bufferedAmount` fell to or below the threshold.
     BufferedAmountLow(ChannelId),
@@ -791,8 +797,8 @@ impl DataChannels {
                 stream_id,
                 ppid,
                 data,
-                ..
-            } => self.on_message(stream_id, Ppid(ppid), data),
+                unordered,
+            } => self.on_message(stream_id, Ppid(ppid), data, unordered),
             SctpEvent::StreamsReset { streams, incoming } => {
                 for id in streams {
                     self.on_reset(id, incoming);
@@ -837,7 +843,7 @@ impl DataChannels {
         }
     }
 
-    fn on_message(&mut self, id: u16, ppid: Ppid, data: Bytes) {
+    fn on_message(&mut self, id: u16, ppid: Ppid, data: Bytes, unordered: bool) {
         let ch = self.streams.get(&id).copied();
         // With deferred release the application hands back what it was given; the rest
         // of what SCTP carried (DCEP, the byte of an "empty" message, messages for no
@@ -883,6 +889,8 @@ impl DataChannels {
             channel: ch,
             data,
             text,
+            ppid,
+            unordered,
         });
     }
 

@@ -179,6 +179,7 @@ fn channels_open_from_each_side_and_carry_every_message_kind() {
                 channel,
                 data,
                 text,
+                ..
             } if channel == ca_on_b => Some((data, text)),
             _ => None,
         })
@@ -395,7 +396,9 @@ fn ping_pong(p: &mut Pair, id: ChannelId) {
         events(p, b).contains(&DataChannelEvent::Message {
             channel: on_b,
             data: Bytes::from_static(b"ping"),
-            text: true
+            text: true,
+            ppid: crate::datachannel::Ppid::STRING,
+            unordered: false,
         }),
         "ping on {id}"
     );
@@ -405,7 +408,9 @@ fn ping_pong(p: &mut Pair, id: ChannelId) {
         events(p, a).contains(&DataChannelEvent::Message {
             channel: id,
             data: Bytes::from_static(b"pong"),
-            text: true
+            text: true,
+            ppid: crate::datachannel::Ppid::STRING,
+            unordered: false,
         }),
         "pong on {id}"
     );
@@ -716,4 +721,59 @@ fn association_established_is_reported_before_channels_open() {
             .iter()
             .any(|(_, e)| *e == DataChannelEvent::AssociationEstablished)
     );
+}
+
+/// Message events carry the PPID (RFC 8831 §8) and whether the message came unordered:
+/// on an unordered channel, once the DATA_CHANNEL_ACK is in (RFC 8832 §6 sends the
+/// first ones ordered), messages arrive unordered; on an ordered one, never.
+#[test]
+fn message_events_carry_the_ppid_and_the_unordered_flag_rfc8831_8() {
+    use crate::datachannel::Ppid;
+    let mut p = pair(33, LinkConfig::new().latency(Duration::from_millis(10)));
+    let (a, b) = (p.a, p.b);
+    let ordered = create_channels(&mut p, a, 1)[0];
+    let unordered = p
+        .sim
+        .endpoint_mut(a)
+        .layer
+        .create(
+            "u",
+            DataChannelInit {
+                ordered: false,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    // Both ACKs in before sending.
+    p.sim.run_for(Duration::from_millis(200));
+    p.sim.drain_events();
+    let dc = &mut p.sim.endpoint_mut(a).layer;
+    dc.send_text(ordered, "t").unwrap();
+    dc.send_binary(ordered, Bytes::from_static(b"b")).unwrap();
+    dc.send_binary(unordered, Bytes::from_static(b"u")).unwrap();
+    dc.send_binary(unordered, Bytes::new()).unwrap();
+    p.sim.run_for(Duration::from_millis(200));
+    let on_b = |ch| across(&p, a, ch, b);
+    let (ob, ub) = (on_b(ordered), on_b(unordered));
+    let got: Vec<(ChannelId, Ppid, bool)> = events(&mut p, b)
+        .into_iter()
+        .filter_map(|e| match e {
+            DataChannelEvent::Message {
+                channel,
+                ppid,
+                unordered,
+                ..
+            } => Some((channel, ppid, unordered)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(got.len(), 4, "{got:?}");
+    for want in [
+        (ob, Ppid::STRING, false),
+        (ob, Ppid::BINARY, false),
+        (ub, Ppid::BINARY, true),
+        (ub, Ppid::BINARY_EMPTY, true),
+    ] {
+        assert!(got.contains(&want), "{want:?} in {got:?}");
+    }
 }
