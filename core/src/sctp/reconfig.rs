@@ -118,6 +118,10 @@ impl Association {
             }
         }
         self.reconf.held = keep;
+        // The peer never had these streams: a reset asked for them (a channel closed
+        // while it waited) has nothing to reset, and must not keep the ids closed.
+        self.reconf.closing.retain(|s| !streams.contains(s));
+        self.reconf.pending.retain(|s| !streams.contains(s));
         if !streams.is_empty() {
             self.events.push_back(SctpEvent::StreamsRefused { streams });
         }

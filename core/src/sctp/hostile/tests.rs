@@ -716,3 +716,49 @@ fn bad_checksums_are_counted_apart_rfc9260_6_8() {
     assert_eq!(after.packets_dropped - before.packets_dropped, 1);
     assert!(p.messages().is_empty());
 }
+
+/// A stream closed while its messages waited for an Add Outgoing Streams request the
+/// peer then denies (RFC 6525 §5.2.5): the peer never had it, so no reset is asked for
+/// it and it is not left closing (which would keep its id from a new channel).
+#[test]
+fn a_refused_stream_closed_while_waiting_is_not_reset_rfc6525_5_2_5() {
+    let mut p = Peer::open_with(
+        SctpConfig::default(),
+        16,
+        16,
+        vec![ChunkType::RE_CONFIG, ChunkType::FORWARD_TSN],
+    );
+    p.us.send(20, 51, Bytes::from_static(b"x"), false).unwrap();
+    p.us.reset_streams(&[20]).unwrap();
+    let seq = p
+        .drain()
+        .iter()
+        .find_map(|c| match c {
+            Chunk::ReConfig(r) => r.params.iter().find_map(|p| match p {
+                ReconfigParam::AddOutgoingStreams {
+                    request_seq,
+                    new_streams: 5,
+                } => Some(*request_seq),
+                _ => None,
+            }),
+            _ => None,
+        })
+        .expect("an Add Outgoing Streams request for 5 streams");
+    p.send(vec![Chunk::ReConfig(ReConfig {
+        params: vec![ReconfigParam::Response {
+            response_seq: seq,
+            result: ReconfigResult::Denied,
+            next_tsns: None,
+        }],
+    })]);
+    let after = p.drain();
+    assert!(
+        p.events
+            .contains(&SctpEvent::StreamsRefused { streams: vec![20] })
+    );
+    assert!(
+        !after.iter().any(|c| matches!(c, Chunk::ReConfig(_))),
+        "{after:?}"
+    );
+    assert!(!p.us.is_stream_closing(20));
+}
