@@ -260,6 +260,7 @@ impl State {
                 channel,
                 data,
                 text,
+                ..
             } => self.message(channel, data, text),
             DataChannelEvent::BufferedAmountLow(ch) => {
                 if let Some(c) = self.ids.get(&ch).and_then(|k| self.channels.get_mut(k)) {

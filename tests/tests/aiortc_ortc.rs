@@ -69,6 +69,7 @@ fn our_messages(ours: &Ours, ch: ChannelId) -> Vec<(Bytes, bool)> {
                 channel,
                 data,
                 text,
+                ..
             }) if *channel == ch => Some((data.clone(), *text)),
             _ => None,
         })

@@ -38,6 +38,11 @@ pub enum DataChannelError {
     /// DCEP encoding failed (label or protocol too long).
     #[error("DCEP: {0}")]
     Dcep(#[from] DcepError),
+    /// The channel's stream cannot be had: it lies beyond the streams the peer takes,
+    /// and the peer refused to add streams (RFC 6525 §5.2.5), cannot (no RE-CONFIG), or
+    /// it lies beyond our `SctpConfig::streams`. What was sent on it was not delivered.
+    #[error("SCTP stream {0} is not available: the peer has too few streams")]
+    StreamUnavailable(u16),
     /// The SCTP layer refused (closed, message too large …).
     #[error("SCTP: {0}")]
     Sctp(#[from] SctpError),
@@ -217,14 +222,32 @@ pub enum DataChannelEvent {
         data: Bytes,
         /// Whether it was sent as a string (W3C: `data` is a string).
         text: bool,
+        /// Its Payload Protocol Identifier (RFC 8831 §8): string, binary, or their
+        /// empty forms; `text` is read from it.
+        ppid: Ppid,
+        /// Whether it was delivered unordered (an unordered channel's messages, once
+        /// the peer's DATA_CHANNEL_ACK came; RFC 8832 §6 sends the first ones ordered).
+        unordered: bool,
     },
     /// `bufferedAmount` fell to or below the threshold.
     BufferedAmountLow(ChannelId),
     /// Closing started (by either side).
     Closing(ChannelId),
+    /// The channel failed (W3C `error` event, followed by `Closed`).
+    Error {
+        /// The channel.
+        channel: ChannelId,
+        /// Why.
+        error: DataChannelError,
+    },
     /// The channel is closed. A channel closed before it had a stream id never reached
     /// the peer: what was sent on it was not delivered.
     Closed(ChannelId),
+    /// The association is established (W3C `RTCSctpTransport` state `connected`):
+    /// reported once, before the channels it opens report `Open`. Its negotiated
+    /// parameters are on [`DataChannels::association`] (stream counts, stream reset,
+    /// I-DATA).
+    AssociationEstablished,
     /// The association ended; every channel is closed.
     AssociationClosed {
         /// Why.
@@ -513,6 +536,15 @@ impl DataChannels {
         if let Some(c) = self.channels.get_mut(&ch)
             && c.info.state == DataChannelState::Connecting
         {
+            // A stream past what the peer takes opens once the peer added it (RFC 6525
+            // §5.1.5; `OutgoingStreamsAdded`), or the channel fails.
+            if self.established
+                && c.info
+                    .id
+                    .is_some_and(|id| id >= self.assoc.outbound_streams())
+            {
+                return;
+            }
             c.info.state = DataChannelState::Open;
             self.events.push_back(DataChannelEvent::Open(ch));
         }
@@ -747,6 +779,8 @@ impl DataChannels {
         match e {
             SctpEvent::Connected => {
                 self.established = true;
+                self.events
+                    .push_back(DataChannelEvent::AssociationEstablished);
                 // Every channel with a stream opens: negotiated ones have nothing to
                 // wait for, and ours opened in band have their OPEN queued first.
                 let ready: Vec<ChannelId> = self
@@ -763,11 +797,37 @@ impl DataChannels {
                 stream_id,
                 ppid,
                 data,
-                ..
-            } => self.on_message(stream_id, Ppid(ppid), data),
+                unordered,
+            } => self.on_message(stream_id, Ppid(ppid), data, unordered),
             SctpEvent::StreamsReset { streams, incoming } => {
                 for id in streams {
                     self.on_reset(id, incoming);
+                }
+            }
+            SctpEvent::OutgoingStreamsAdded { outbound } => {
+                let ready: Vec<ChannelId> = self
+                    .channels
+                    .iter()
+                    .filter(|(_, c)| {
+                        c.info.state == DataChannelState::Connecting
+                            && c.info.id.is_some_and(|id| id < outbound)
+                    })
+                    .map(|(&ch, _)| ch)
+                    .collect();
+                for ch in ready {
+                    self.open(ch);
+                }
+            }
+            SctpEvent::StreamsRefused { streams } => {
+                for id in streams {
+                    let Some(&ch) = self.streams.get(&id) else {
+                        continue;
+                    };
+                    self.events.push_back(DataChannelEvent::Error {
+                        channel: ch,
+                        error: DataChannelError::StreamUnavailable(id),
+                    });
+                    self.close_now(ch);
                 }
             }
             SctpEvent::Closed { reason } => {
@@ -783,7 +843,7 @@ impl DataChannels {
         }
     }
 
-    fn on_message(&mut self, id: u16, ppid: Ppid, data: Bytes) {
+    fn on_message(&mut self, id: u16, ppid: Ppid, data: Bytes, unordered: bool) {
         let ch = self.streams.get(&id).copied();
         // With deferred release the application hands back what it was given; the rest
         // of what SCTP carried (DCEP, the byte of an "empty" message, messages for no
@@ -829,6 +889,8 @@ impl DataChannels {
             channel: ch,
             data,
             text,
+            ppid,
+            unordered,
         });
     }
 

@@ -70,10 +70,18 @@ pub struct SctpConfig {
     pub max_receive_window: u32,
     /// Largest message we accept from the peer; larger ones abort the association.
     pub max_receive_message_size: usize,
-    /// Number of outbound and inbound streams we ask for. DATA on a stream at or above
-    /// min(this, the peer's outbound streams) is acknowledged, dropped and reported
-    /// with an ERROR (RFC 9260 §6.5).
+    /// The most streams each way: what we announce unless `outbound_streams` or
+    /// `inbound_streams` say less, and the cap on adding streams (RFC 6525 §5.2.5: the
+    /// peer's Add Outgoing Streams is denied beyond it; our messages on streams at or
+    /// above it are refused). DATA on a stream at or above the inbound count is
+    /// acknowledged, dropped and reported with an ERROR (RFC 9260 §6.5).
     pub streams: u16,
+    /// Outbound streams (OS) announced in INIT, at most `streams`; `None`: `streams`.
+    /// We send on min(this, the peer's MIS) and ask for more when a message needs them.
+    pub outbound_streams: Option<u16>,
+    /// Inbound streams (MIS) announced in INIT, at most `streams`; `None`: `streams`.
+    /// The peer may add streams up to `streams`.
+    pub inbound_streams: Option<u16>,
     /// Initial RTO (RFC 9260 §16: 1 s; set it from a measured RTT when one is known).
     pub rto_initial: Duration,
     /// RTO floor.
@@ -86,6 +94,10 @@ pub struct SctpConfig {
     pub max_retransmits: u32,
     /// Delay before a SACK for a lone packet (RFC 9260 §6.2: at most 500 ms).
     pub delayed_ack: Duration,
+    /// How long the association may stay idle (nothing received, nothing in flight)
+    /// before a HEARTBEAT probes the peer (RFC 9260 §8.3, HB.interval: 30 s). A shorter
+    /// one notices a vanished peer sooner, at a packet each way per interval.
+    pub heartbeat_interval: Duration,
     /// Seed for tags, initial TSNs and the cookie secret.
     pub seed: u64,
     /// Crypto provider for the cookie HMAC.
@@ -94,9 +106,11 @@ pub struct SctpConfig {
     /// packet, so the CRC32c is redundant work. Used only when the peer offers it too.
     pub zero_checksum: bool,
     /// Offer I-DATA (RFC 8260): fragments of messages on different streams interleave,
-    /// so a large message does not hold up small ones behind it. Used only when the
-    /// peer offers it too. Off by default, as in other WebRTC stacks: browsers do not
-    /// offer it, and with one stream busy it only costs header bytes.
+    /// so a large message does not hold up small ones behind it, and a message
+    /// abandoned half sent is skipped by MID rather than wedging its stream. Used only
+    /// when the peer offers it too; on by default, so a peer that offers it gets it.
+    /// Browsers do not offer it today, so with them nothing changes; off, we never
+    /// offer it (four header bytes saved per chunk when one stream carries everything).
     pub interleaving: bool,
     /// Delivered messages keep their room in the receive window until the application
     /// hands it back with [`Association::release_received`]: a reader that falls behind
@@ -109,6 +123,20 @@ pub struct SctpConfig {
 }
 
 impl SctpConfig {
+    /// Outbound streams (OS) we announce.
+    fn announced_outbound(&self) -> u16 {
+        self.outbound_streams
+            .unwrap_or(self.streams)
+            .min(self.streams)
+    }
+
+    /// Inbound streams (MIS) we announce.
+    fn announced_inbound(&self) -> u16 {
+        self.inbound_streams
+            .unwrap_or(self.streams)
+            .min(self.streams)
+    }
+
     /// The receive window an association with this config advertises: never less than
     /// one maximal message + 64 KiB, since messages are delivered whole.
     pub fn effective_receive_window(&self) -> usize {
@@ -152,6 +180,8 @@ impl Default for SctpConfig {
             max_receive_window: 16 * 1024 * 1024,
             max_receive_message_size: 256 * 1024,
             streams: 65535,
+            outbound_streams: None,
+            inbound_streams: None,
             rto_initial: Duration::from_secs(1),
             // Above the peer's 200 ms delayed SACK, or a lone last packet's T3 fires just as
             // its SACK is due. RFC 9260's default is 1 s; WebRTC stacks run lower.
@@ -160,10 +190,11 @@ impl Default for SctpConfig {
             max_init_retransmits: 8,
             max_retransmits: 10,
             delayed_ack: Duration::from_millis(200),
+            heartbeat_interval: Duration::from_secs(30),
             seed: 0,
             provider: default_provider(),
             zero_checksum: true,
-            interleaving: false,
+            interleaving: true,
             deferred_release: false,
             congestion: std::sync::Arc::new(NewRenoFactory),
         }
@@ -206,6 +237,20 @@ pub enum SctpEvent {
         streams: Vec<u16>,
         /// Whether these are the peer's outgoing (our incoming) streams.
         incoming: bool,
+    },
+    /// The peer added outgoing streams at our request (RFC 6525 §5.1.5): we may now
+    /// send on streams below `outbound`, and messages held for them are on their way.
+    OutgoingStreamsAdded {
+        /// The new outbound stream count.
+        outbound: u16,
+    },
+    /// Messages on these outgoing streams were dropped unsent: the streams are beyond
+    /// what the peer takes, and it refused to add them (RFC 6525 §5.2.5), does not
+    /// support adding streams (no RE-CONFIG), or they lie beyond our
+    /// [`SctpConfig::streams`].
+    StreamsRefused {
+        /// The streams, each once.
+        streams: Vec<u16>,
     },
     /// The association ended: graceful shutdown, the peer aborted, or it failed
     /// (retransmissions, timeouts, a protocol violation). Queued messages were not
@@ -269,8 +314,13 @@ pub struct SctpStats {
     pub packets_sent: u64,
     /// Packets received and accepted.
     pub packets_received: u64,
-    /// Packets dropped: malformed, bad checksum, wrong verification tag, bad cookie.
+    /// Packets dropped: malformed, wrong ports or verification tag, bad cookie, out of
+    /// the blue. Bad checksums are counted apart, in `checksum_drops`.
     pub packets_dropped: u64,
+    /// Packets dropped for a CRC32c that does not match (or a zero checksum where none
+    /// is accepted, RFC 9653 §5.3): over DTLS, which authenticates every record, these
+    /// point at a broken peer or a bug rather than the path.
+    pub checksum_drops: u64,
     /// DATA chunks retransmitted (T3 or fast).
     pub retransmissions: u64,
     /// Fast retransmit episodes.
@@ -398,6 +448,10 @@ const fn charge(len: usize) -> usize {
 /// fragments, and a peer can start one per MID.
 const REASSEMBLY_CHARGE: usize = 512;
 
+/// Most packets waiting to be sent for which an out-of-the-blue SHUTDOWN-ACK is still
+/// answered (RFC 9260 §8.4 rule 5); beyond it a flood goes unanswered until a poll.
+const MAX_OOTB_ANSWERS: usize = 16;
+
 /// Cap on the Invalid Stream Identifier causes one ERROR chunk carries.
 const MAX_ERROR_CAUSES: usize = 16;
 
@@ -443,7 +497,12 @@ pub struct Association {
     idata: bool,
     /// Both ends accept zero checksums: we send them.
     zero_checksum: bool,
-    peer_streams_in: u16,
+    /// Streams we may send on: min(our OS, the peer's MIS) (RFC 9260 §5.1.1), plus what
+    /// the peer granted since (RFC 6525 §5.2.5).
+    outbound_streams: u16,
+    /// The peer listed RE-CONFIG among its extensions (RFC 6525 §4.1): stream reset
+    /// and adding streams are possible.
+    peer_reconfig: bool,
     init_attempts: u32,
     cookie: Option<Bytes>,
     /// What the peer's INIT-ACK told us, applied when its COOKIE-ACK arrives.
@@ -534,6 +593,9 @@ pub struct Association {
     /// Highest TSN up to which everything is acknowledged or abandoned (RFC 3758).
     advanced_ack: u64,
     forward_tsn_due: bool,
+    /// The absolute TSN the last FORWARD-TSN we built moved the peer to: below
+    /// `advanced_ack` when the whole did not fit one packet, and more must follow.
+    forward_tsn_reach: u64,
 
     /// Stream reset (RFC 6525).
     reconf: ReconfigState,
@@ -573,6 +635,7 @@ impl Association {
             }
         };
         let my_initial_tsn = Tsn(rng.u32());
+        let heartbeat_interval = cfg.heartbeat_interval;
         Association {
             rto: cfg.rto_initial,
             cc: cfg.congestion.build(cfg.mtu),
@@ -589,7 +652,8 @@ impl Association {
             peer_forward_tsn: false,
             idata: false,
             zero_checksum: false,
-            peer_streams_in: 0,
+            outbound_streams: 0,
+            peer_reconfig: false,
             init_attempts: 0,
             cookie: None,
             pending_peer: None,
@@ -636,8 +700,9 @@ impl Association {
             peer_max_message_size: None,
             advanced_ack: 0,
             forward_tsn_due: false,
+            forward_tsn_reach: 0,
             reconf: ReconfigState::default(),
-            heartbeat_interval: Duration::from_secs(30),
+            heartbeat_interval,
             heartbeat_sent: None,
             timers: TimerTable::default(),
             control: VecDeque::new(),
@@ -781,14 +846,10 @@ impl Association {
                 max,
             });
         }
-        self.queued_bytes += data.len();
         let expires = opts.max_lifetime.map(|l| self.now + l);
-        if expires.is_some() {
-            self.pr_outstanding += 1;
-        }
         *self.unacked_by_stream.entry(stream_id).or_default() += data.len();
         self.next_msg_id += 1;
-        self.queue.push(OutMessage {
+        self.enqueue(OutMessage {
             id: self.next_msg_id,
             stream: stream_id,
             ppid,
@@ -801,6 +862,40 @@ impl Association {
             expires,
         });
         Ok(())
+    }
+
+    /// Queue a message for sending, or, on a stream the peer does not have yet (once
+    /// the stream counts are known), hold it for an Add Outgoing Streams request.
+    fn enqueue(&mut self, m: OutMessage) {
+        if self.state.carries_data() && m.stream >= self.outbound_streams {
+            self.reconf.held.push(m);
+            return;
+        }
+        self.queued_bytes += m.data.len() - m.offset;
+        if m.expires.is_some() {
+            self.pr_outstanding += 1;
+        }
+        self.queue.push(m);
+    }
+
+    /// Streams we may send on (RFC 9260 §5.1.1: min(our outbound streams, the peer's
+    /// inbound streams), plus any the peer added since, RFC 6525 §5.2.5); 0 before the
+    /// association is established. Messages on streams at or above it wait for an Add
+    /// Outgoing Streams request, or are refused ([`SctpEvent::StreamsRefused`]).
+    pub fn outbound_streams(&self) -> u16 {
+        self.outbound_streams
+    }
+
+    /// Streams the peer may send on (min(our inbound streams, the peer's outbound
+    /// streams), plus any it added since); 0 before the association is established.
+    pub fn inbound_streams(&self) -> u16 {
+        self.streams_in_limit
+    }
+
+    /// Whether the peer supports RE-CONFIG (RFC 6525): stream reset, which closing a
+    /// data channel needs, and adding streams. Known once established.
+    pub fn supports_stream_reconfig(&self) -> bool {
+        self.peer_reconfig
     }
 
     /// Start the retransmission timer (INIT, COOKIE-ECHO, first DATA) from a round-trip
@@ -961,6 +1056,7 @@ impl Association {
         self.marked_count = 0;
         self.queued_bytes = 0;
         self.unacked_by_stream.clear();
+        self.reconf.held.clear();
         self.flight_bytes = 0;
         self.timers.stop_all();
         self.events.push_back(SctpEvent::Closed { reason });
@@ -970,8 +1066,8 @@ impl Association {
         Init {
             initiate_tag: self.my_tag,
             a_rwnd: self.window() as u32,
-            num_outbound_streams: self.cfg.streams,
-            num_inbound_streams: self.cfg.streams,
+            num_outbound_streams: self.cfg.announced_outbound(),
+            num_inbound_streams: self.cfg.announced_inbound(),
             initial_tsn: self.my_initial_tsn,
             params: vec![
                 InitParam::ForwardTsnSupported,
@@ -1037,7 +1133,8 @@ impl Association {
             u8::from(peer.forward_tsn_supported())
                 | (u8::from(zero) << 1)
                 | (u8::from(peer.supports(super::ChunkType::I_DATA)) << 2)
-                | (u8::from(peer.supports(super::ChunkType::I_FORWARD_TSN)) << 3),
+                | (u8::from(peer.supports(super::ChunkType::I_FORWARD_TSN)) << 3)
+                | (u8::from(peer.supports(super::ChunkType::RE_CONFIG)) << 4),
         );
         body.extend_from_slice(&self.cookie_time_ms().to_be_bytes());
         let mac = self
@@ -1079,6 +1176,7 @@ impl Association {
             zero_checksum: body[24] & 2 != 0,
             idata: body[24] & 4 != 0,
             iforward_tsn: body[24] & 8 != 0,
+            reconfig: body[24] & 16 != 0,
         })
     }
 
@@ -1092,9 +1190,21 @@ impl Association {
         // With I-DATA, abandoning needs I-FORWARD-TSN (RFC 8260 §2.3).
         self.peer_forward_tsn = c.forward_tsn && (!self.idata || c.iforward_tsn);
         self.zero_checksum = self.cfg.zero_checksum && c.zero_checksum;
-        self.peer_streams_in = c.peer_mis.min(c.peer_os.max(c.peer_mis));
+        // RFC 9260 §5.1.1: we send on at most as many streams as the peer takes (its MIS).
+        self.outbound_streams = self.cfg.announced_outbound().min(c.peer_mis);
+        self.peer_reconfig = c.reconfig;
+        // Messages queued before we knew on streams the peer does not have wait for an
+        // Add Outgoing Streams request (RFC 6525 §5.1.5).
+        let beyond = self.outbound_streams;
+        for m in self.queue.remove_where(|m| m.stream >= beyond) {
+            self.queued_bytes -= (m.data.len() - m.offset).min(self.queued_bytes);
+            if m.expires.is_some() {
+                self.pr_outstanding -= 1;
+            }
+            self.reconf.held.push(m);
+        }
         // RFC 9260 §5.1.1: the peer opens at most as many streams as we allow (our MIS).
-        self.streams_in_limit = self.cfg.streams.min(c.peer_os);
+        self.streams_in_limit = self.cfg.announced_inbound().min(c.peer_os);
         // Absolute TSNs start at 2^32 so that "one before the first" never underflows.
         self.next_tsn = 1 << 32;
         self.cum_ack = (1 << 32) - 1;
@@ -1116,9 +1226,6 @@ impl Association {
     /// Feed one SCTP packet (as DTLS decrypted it).
     pub fn handle_packet(&mut self, now: Instant, packet: Bytes) {
         self.tick(now);
-        if self.state == State::Failed {
-            return;
-        }
         let policy = if self.cfg.zero_checksum {
             ChecksumPolicy::AcceptZero
         } else {
@@ -1127,6 +1234,11 @@ impl Association {
         let scratch = std::mem::take(&mut self.chunk_scratch);
         let mut p = match Packet::parse_reusing(packet, policy, scratch) {
             Ok(p) => p,
+            Err(SctpError::Checksum) => {
+                tracing::trace!("dropping SCTP packet: bad checksum");
+                self.stats.checksum_drops += 1;
+                return;
+            }
             Err(e) => {
                 tracing::trace!(error = %e, "dropping SCTP packet");
                 self.stats.packets_dropped += 1;
@@ -1137,6 +1249,20 @@ impl Association {
             self.stats.packets_dropped += 1;
             return;
         }
+        if matches!(
+            self.state,
+            State::Closed | State::CookieWait | State::CookieEchoed | State::Failed
+        ) && p.chunks.iter().any(|c| matches!(c, Chunk::ShutdownAck))
+        {
+            self.answer_ootb_shutdown_ack(p.verification_tag);
+            self.chunk_scratch = std::mem::take(&mut p.chunks);
+            return;
+        }
+        if self.state == State::Failed {
+            self.stats.packets_dropped += 1;
+            self.chunk_scratch = std::mem::take(&mut p.chunks);
+            return;
+        }
         // Verification tag rules (RFC 9260 §8.5, §8.5.1).
         let has_init = p.chunks.iter().any(|c| matches!(c, Chunk::Init(_)));
         let tag_ok = if has_init {
@@ -1144,6 +1270,11 @@ impl Association {
         } else {
             match p.chunks.first() {
                 Some(Chunk::Abort(a)) if a.tag_reflected => p.verification_tag == self.peer_tag,
+                // RFC 9260 §8.5.1 (C): an end that had already closed answers our
+                // SHUTDOWN-ACK with the tag it carried, the peer's own, and the T bit.
+                Some(Chunk::ShutdownComplete(sc)) if sc.tag_reflected => {
+                    p.verification_tag == self.peer_tag
+                }
                 Some(Chunk::CookieEcho(_)) => true,
                 _ => p.verification_tag == self.my_tag,
             }
@@ -1253,13 +1384,15 @@ impl Association {
         // A SACK that is due goes now rather than at the next poll: packets that arrive
         // together must still be acknowledged every second one, or the sender's window
         // (which grows per SACK, RFC 9260 §7.2.1) stalls. With data of our own to send,
-        // the SACK rides along with it instead.
+        // the SACK rides along with it instead. Control chunks this packet called for
+        // (a HEARTBEAT-ACK, a RE-CONFIG answer) share the packet: the packet builder
+        // takes them and the SACK together, and nothing else, as no data waits.
         if self.ack_now && self.queue.is_empty() && self.marked_count == 0 {
-            let sack = self.build_sack();
-            // RFC 9260 §6.5: an ERROR may share the packet as long as it follows the SACK.
-            match self.take_error_chunk() {
-                Some(error) => self.emit_packet(self.peer_tag, &[sack, error]),
-                None => self.emit_packet(self.peer_tag, &[sack]),
+            let mut buf = self.take_packet_buf();
+            if self.write_packet(&mut buf) {
+                self.out.push_back(buf);
+            } else {
+                self.recycle_packet_buf(buf);
             }
         }
         self.deliver();
@@ -1269,6 +1402,27 @@ impl Association {
                 .set(Timer::Heartbeat, now + self.heartbeat_interval);
         }
         self.maybe_shutdown();
+    }
+
+    /// A SHUTDOWN-ACK with no association to end: ours already closed (our
+    /// SHUTDOWN-COMPLETE was lost, and the peer sends its SHUTDOWN-ACK again) or none
+    /// was ever made. RFC 9260 §8.4 rule 5 (and §9.2 for COOKIE-WAIT and
+    /// COOKIE-ECHOED): answer with SHUTDOWN-COMPLETE carrying the packet's own
+    /// verification tag and the T bit, so the peer closes instead of retransmitting
+    /// until its T2-shutdown gives up.
+    fn answer_ootb_shutdown_ack(&mut self, vtag: u32) {
+        self.stats.packets_dropped += 1;
+        // One answer per packet, and only a few waiting at once: a flood of them makes
+        // no more than that for the next poll to send.
+        if self.out.len() >= MAX_OOTB_ANSWERS {
+            return;
+        }
+        self.emit_packet(
+            vtag,
+            &[Chunk::ShutdownComplete(super::ShutdownComplete {
+                tag_reflected: true,
+            })],
+        );
     }
 
     fn on_init(&mut self, init: &Init) {
@@ -1322,6 +1476,7 @@ impl Association {
                 .is_some_and(|e| e == super::Edmid::DTLS),
             idata: ack.supports(super::ChunkType::I_DATA),
             iforward_tsn: ack.supports(super::ChunkType::I_FORWARD_TSN),
+            reconfig: ack.supports(super::ChunkType::RE_CONFIG),
         });
         self.cookie = Some(cookie.clone());
         self.state = State::CookieEchoed;
@@ -1596,7 +1751,10 @@ impl Association {
         if self.advanced_ack > self.cum_ack {
             // Resent when the peer did not take our FORWARD-TSN, or when it now
             // reaches further than the one sent.
-            self.forward_tsn_due |= !advanced || self.advanced_ack > old_adv.max(cum);
+            // Or when the peer took one that named only part of what was abandoned.
+            self.forward_tsn_due |= !advanced
+                || self.advanced_ack > old_adv.max(cum)
+                || (cum >= self.forward_tsn_reach && self.advanced_ack > self.forward_tsn_reach);
         }
         if self.inflight.values().all(|f| f.acked || f.abandoned)
             && self.advanced_ack == self.cum_ack
@@ -1735,7 +1893,7 @@ impl Association {
                 .sum();
             debug_assert_eq!(flight, self.flight_bytes, "flight bytes out of step");
             let mut by_stream: BTreeMap<u16, usize> = BTreeMap::new();
-            for m in self.queue.iter() {
+            for m in self.queue.iter().chain(&self.reconf.held) {
                 *by_stream.entry(m.stream).or_default() += m.data.len() - m.offset;
             }
             for f in self.inflight.values().filter(|f| !f.acked && !f.abandoned) {
@@ -1912,6 +2070,7 @@ struct CookieContents {
     zero_checksum: bool,
     idata: bool,
     iforward_tsn: bool,
+    reconfig: bool,
 }
 
 impl Layer for Association {

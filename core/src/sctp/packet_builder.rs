@@ -29,7 +29,7 @@ impl Association {
     }
 
     /// An empty buffer for the next packet: the spare one if there is one.
-    fn take_packet_buf(&mut self) -> Vec<u8> {
+    pub(super) fn take_packet_buf(&mut self) -> Vec<u8> {
         let mut buf = std::mem::take(&mut self.packet_spare);
         buf.clear();
         if buf.capacity() == 0 {
@@ -130,6 +130,7 @@ impl Association {
         {
             let mut w = self.packet_writer(buf, self.peer_tag);
             let mut carries_data = false;
+            let mut carries_control = false;
             while let Some(c) = self.control.front() {
                 let l = c.encoded_len().unwrap_or(mtu);
                 if w.len() + l > mtu && !w.is_empty() {
@@ -137,19 +138,32 @@ impl Association {
                 }
                 let c = self.control.pop_front().expect("front exists");
                 carries_data |= matches!(c, Chunk::ForwardTsn(_) | Chunk::IForwardTsn(_));
+                carries_control = true;
                 if let Err(e) = w.push(&c) {
                     tracing::warn!(error = %e, "SCTP chunk did not encode");
                 }
             }
-            if self.ack_now || (self.ack_due && self.pending_data_to_send()) {
+            // A SACK that is due rides with anything we send (RFC 9260 §6.10 allows it
+            // with any control chunk but INIT, INIT-ACK and SHUTDOWN-COMPLETE, none of
+            // which is sent from here): a peer that waits for its data to be
+            // acknowledged before it answers (usrsctp resets a stream only then) would
+            // otherwise wait out our delayed-ACK timer behind a RE-CONFIG.
+            if self.ack_now || (self.ack_due && (carries_control || self.pending_data_to_send())) {
                 let sack = self.build_sack();
-                if let Err(e) = w.push(&sack) {
-                    tracing::warn!(error = %e, "SACK did not encode");
-                }
-                if let Some(error) = self.take_error_chunk()
-                    && let Err(e) = w.push(&error)
-                {
-                    tracing::warn!(error = %e, "ERROR did not encode");
+                let error = self.take_error_chunk();
+                if w.len() + sack.encoded_len().unwrap_or(mtu) > mtu && !w.is_empty() {
+                    // Control chunks filled the packet: the SACK (and the ERROR that
+                    // must follow it, RFC 9260 §6.5) open the next one.
+                    if let Some(error) = error {
+                        self.control.push_front(error);
+                    }
+                    self.control.push_front(sack);
+                } else {
+                    for c in std::iter::once(sack).chain(error) {
+                        if let Err(e) = w.push(&c) {
+                            tracing::warn!(error = %e, "SACK or ERROR did not encode");
+                        }
+                    }
                 }
             }
             let header = self.data_header();

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::{Association, InFlight, charge};
+use super::{Association, COMMON_HEADER, InFlight, charge};
 use crate::sctp::sendq::OutMessage;
 use crate::sctp::{
     Chunk, Data, ForwardTsn, ForwardTsnStream, IForwardTsn, IForwardTsnStream, Mid, Ppid, Sid, Ssn,
@@ -251,13 +251,37 @@ impl Association {
         self.advanced_ack = adv;
     }
 
-    pub(super) fn forward_tsn_chunk(&self) -> Chunk {
-        if self.idata {
-            return self.iforward_tsn_chunk();
-        }
+    /// Entries of `entry` bytes a FORWARD-TSN or I-FORWARD-TSN may carry and still
+    /// travel alone in one packet (common header, chunk header, new cumulative TSN).
+    fn forward_tsn_room(&self, entry: usize) -> usize {
+        (self.cfg.mtu.saturating_sub(COMMON_HEADER + 8) / entry).max(1)
+    }
+
+    /// The FORWARD-TSN (or I-FORWARD-TSN) to send now. One naming every abandoned
+    /// message may not fit the MTU (hundreds of streams given up at once): it then names
+    /// as many as fit and moves the cumulative TSN only to just before the first message
+    /// it could not name (RFC 3758 §3.5 C4 lets it advance less); the next follows when
+    /// the peer has taken this one (`forward_tsn_reach`), never before, since a later
+    /// one alone would move the peer's TSN past streams it was never told to skip.
+    pub(super) fn forward_tsn_chunk(&mut self) -> Chunk {
+        let (chunk, reach) = if self.idata {
+            self.iforward_tsn_chunk()
+        } else {
+            self.plain_forward_tsn_chunk()
+        };
+        self.forward_tsn_reach = reach;
+        chunk
+    }
+
+    /// FORWARD-TSN: the largest abandoned SSN per ordered stream; with the absolute TSN
+    /// it reaches.
+    fn plain_forward_tsn_chunk(&self) -> (Chunk, u64) {
+        let room = self.forward_tsn_room(4);
         let mut streams: Vec<ForwardTsnStream> = Vec::new();
-        for (_, f) in self.inflight.range(self.cum_ack + 1..=self.advanced_ack) {
+        let mut reach = self.advanced_ack;
+        for (t, f) in self.inflight.range(self.cum_ack + 1..=self.advanced_ack) {
             if f.abandoned && !f.chunk.unordered {
+                let full = streams.len() == room;
                 match streams
                     .iter_mut()
                     .find(|s| s.stream_id == f.chunk.stream_id)
@@ -267,6 +291,12 @@ impl Association {
                             s.ssn = f.chunk.ssn;
                         }
                     }
+                    // Without I-DATA a message's fragments have consecutive TSNs and its
+                    // first one made its entry, so this stops between messages.
+                    None if full => {
+                        reach = t - 1;
+                        break;
+                    }
                     None => streams.push(ForwardTsnStream {
                         stream_id: f.chunk.stream_id,
                         ssn: f.chunk.ssn,
@@ -274,18 +304,21 @@ impl Association {
                 }
             }
         }
-        Chunk::ForwardTsn(ForwardTsn {
-            new_cumulative_tsn: self.my_initial_tsn.add(self.advanced_ack as u32),
+        let chunk = Chunk::ForwardTsn(ForwardTsn {
+            new_cumulative_tsn: self.my_initial_tsn.add(reach as u32),
             streams,
-        })
+        });
+        (chunk, reach)
     }
 
     /// I-FORWARD-TSN: the largest abandoned MID per ordered stream, and every abandoned
     /// unordered message by name (a receiver cannot tell which lower unordered MIDs are
-    /// still on their way).
-    pub(super) fn iforward_tsn_chunk(&self) -> Chunk {
+    /// still on their way); with the absolute TSN it reaches.
+    fn iforward_tsn_chunk(&self) -> (Chunk, u64) {
+        let room = self.forward_tsn_room(8);
         let mut streams: Vec<IForwardTsnStream> = Vec::new();
-        for (_, f) in self.inflight.range(self.cum_ack + 1..=self.advanced_ack) {
+        let mut reach = self.advanced_ack;
+        for (t, f) in self.inflight.range(self.cum_ack + 1..=self.advanced_ack) {
             if !f.abandoned {
                 continue;
             }
@@ -293,11 +326,19 @@ impl Association {
             let same = |s: &&mut IForwardTsnStream| {
                 s.stream_id == sid && s.unordered == unordered && (!unordered || s.mid.0 == f.mid)
             };
+            let full = streams.len() == room;
             match streams.iter_mut().find(same) {
                 Some(s) => {
                     if f.mid.wrapping_sub(s.mid.0) < 1 << 31 {
                         s.mid = Mid(f.mid);
                     }
+                }
+                // No earlier fragment of this message lies below `t` (it would have
+                // made the entry), so the message is wholly above the new cumulative
+                // TSN and the next I-FORWARD-TSN names it.
+                None if full => {
+                    reach = t - 1;
+                    break;
                 }
                 None => streams.push(IForwardTsnStream {
                     stream_id: sid,
@@ -306,9 +347,10 @@ impl Association {
                 }),
             }
         }
-        Chunk::IForwardTsn(IForwardTsn {
-            new_cumulative_tsn: self.my_initial_tsn.add(self.advanced_ack as u32),
+        let chunk = Chunk::IForwardTsn(IForwardTsn {
+            new_cumulative_tsn: self.my_initial_tsn.add(reach as u32),
             streams,
-        })
+        });
+        (chunk, reach)
     }
 }

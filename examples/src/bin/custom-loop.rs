@@ -119,6 +119,7 @@ fn main() {
                 channel,
                 data,
                 text,
+                ..
             }) => {
                 match text {
                     true => sctp

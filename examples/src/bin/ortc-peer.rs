@@ -369,6 +369,7 @@ impl Peer {
                 channel,
                 data,
                 text,
+                ..
             } => self.message(sid(&channel), channel, data, text),
             _ => {}
         }

@@ -24,6 +24,16 @@ fn pair(seed: u64, link: LinkConfig) -> Pair {
 
 /// A pair whose `b` (the DTLS server, odd ids) holds the peer to `b_limits`.
 fn pair_limited(seed: u64, link: LinkConfig, b_limits: DataChannelConfig) -> Pair {
+    pair_full(seed, link, b_limits, |_| {})
+}
+
+/// As [`pair_limited`], with `b`'s SCTP configuration adjusted by `b_sctp`.
+fn pair_full(
+    seed: u64,
+    link: LinkConfig,
+    b_limits: DataChannelConfig,
+    b_sctp: impl Fn(&mut SctpConfig),
+) -> Pair {
     let (aa, ba): (SocketAddr, SocketAddr) = (
         "198.51.100.1:5000".parse().unwrap(),
         "198.51.100.2:5000".parse().unwrap(),
@@ -33,15 +43,16 @@ fn pair_limited(seed: u64, link: LinkConfig, b_limits: DataChannelConfig) -> Pai
     let hb = sim.add_host(HostConfig::new(ba.ip()).link(link));
     let start = sim.now();
     let node = |seed: u64, role, local, remote| {
-        let mut assoc = Association::new(
-            SctpConfig {
-                seed,
-                rto_initial: Duration::from_millis(300),
-                max_receive_message_size: 2 << 20,
-                ..Default::default()
-            },
-            start,
-        );
+        let mut cfg = SctpConfig {
+            seed,
+            rto_initial: Duration::from_millis(300),
+            max_receive_message_size: 2 << 20,
+            ..Default::default()
+        };
+        if role == DtlsRole::Server {
+            b_sctp(&mut cfg);
+        }
+        let mut assoc = Association::new(cfg, start);
         assoc.connect(start);
         let channels = DataChannels::with_config(
             assoc,
@@ -168,6 +179,7 @@ fn channels_open_from_each_side_and_carry_every_message_kind() {
                 channel,
                 data,
                 text,
+                ..
             } if channel == ca_on_b => Some((data, text)),
             _ => None,
         })
@@ -384,7 +396,9 @@ fn ping_pong(p: &mut Pair, id: ChannelId) {
         events(p, b).contains(&DataChannelEvent::Message {
             channel: on_b,
             data: Bytes::from_static(b"ping"),
-            text: true
+            text: true,
+            ppid: crate::datachannel::Ppid::STRING,
+            unordered: false,
         }),
         "ping on {id}"
     );
@@ -394,7 +408,9 @@ fn ping_pong(p: &mut Pair, id: ChannelId) {
         events(p, a).contains(&DataChannelEvent::Message {
             channel: id,
             data: Bytes::from_static(b"pong"),
-            text: true
+            text: true,
+            ppid: crate::datachannel::Ppid::STRING,
+            unordered: false,
         }),
         "pong on {id}"
     );
@@ -578,4 +594,186 @@ fn messages_sent_before_the_peers_ack_go_ordered_over_a_reordering_link() {
     let dc = &mut p.sim.endpoint_mut(a).layer;
     dc.close(id).unwrap();
     assert!(dc.send_text(id, "late").is_err());
+}
+
+/// The peer announces 16 inbound streams (RFC 9260 §5.1.1). A channel whose id is past
+/// them gets its stream by an Add Outgoing Streams request (RFC 6525 §5.1.5) and opens
+/// on the peer; when the peer refuses (its cap is 16), the channel fails with an
+/// `Error` event and closes, instead of waiting in `connecting` for ever.
+#[test]
+fn a_channel_past_the_peers_streams_adds_them_or_fails_rfc6525_5_1_5() {
+    for cap in [1024u16, 16] {
+        let mut p = pair_full(
+            31,
+            LinkConfig::new().latency(Duration::from_millis(10)),
+            DataChannelConfig::default(),
+            |cfg| {
+                cfg.streams = cap;
+                cfg.inbound_streams = Some(16);
+            },
+        );
+        let (a, b) = (p.a, p.b);
+        p.sim.drain_events();
+        // a is the DTLS client: ids 0, 2, …, 16; the last is past the peer's 16.
+        let chs = create_channels(&mut p, a, 9);
+        let last = *chs.last().unwrap();
+        assert_eq!(stream(&p, a, last), 16);
+        // Not open before the peer has the stream.
+        assert_eq!(
+            p.sim.endpoint(a).layer.channel(last).unwrap().state,
+            DataChannelState::Connecting
+        );
+        p.sim
+            .endpoint_mut(a)
+            .layer
+            .send_text(last, "hello")
+            .unwrap();
+        p.sim.run_for(Duration::from_secs(3));
+        let ev_a = events(&mut p, a);
+        let ev_b = events(&mut p, b);
+        let incoming = count(&ev_b, |e| matches!(e, DataChannelEvent::Incoming(_)));
+        if cap > 16 {
+            assert_eq!(incoming, 9, "every channel reached the peer");
+            assert!(ev_b.iter().any(|e| matches!(
+                e,
+                DataChannelEvent::Message { data, .. } if data.as_ref() == b"hello"
+            )));
+            assert!(
+                !ev_a
+                    .iter()
+                    .any(|e| matches!(e, DataChannelEvent::Error { .. })),
+                "{ev_a:?}"
+            );
+            assert!(ev_a.contains(&DataChannelEvent::Open(last)), "{ev_a:?}");
+        } else {
+            assert_eq!(incoming, 8, "the channel past the peer's streams did not");
+            let error_at = ev_a
+                .iter()
+                .position(|e| {
+                    *e == DataChannelEvent::Error {
+                        channel: last,
+                        error: crate::datachannel::DataChannelError::StreamUnavailable(16),
+                    }
+                })
+                .expect("an error event");
+            let closed_at = ev_a
+                .iter()
+                .position(|e| *e == DataChannelEvent::Closed(last))
+                .expect("then closed");
+            assert!(error_at < closed_at);
+            assert!(!ev_a.contains(&DataChannelEvent::Open(last)), "{ev_a:?}");
+            assert!(p.sim.endpoint(a).layer.channel(last).is_none());
+        }
+    }
+}
+
+/// The data-channel layer reports the association established once, before the
+/// channels created ahead of it open (RFC 8831 §6.1: channels ride on the
+/// established association).
+#[test]
+fn association_established_is_reported_before_channels_open() {
+    let (aa, ba): (std::net::SocketAddr, std::net::SocketAddr) = (
+        "198.51.100.1:5000".parse().unwrap(),
+        "198.51.100.2:5000".parse().unwrap(),
+    );
+    let mut sim = Sim::new(32, Instant::now());
+    let link = LinkConfig::new().latency(Duration::from_millis(10));
+    let ha = sim.add_host(HostConfig::new(aa.ip()).link(link.clone()));
+    let hb = sim.add_host(HostConfig::new(ba.ip()).link(link));
+    let start = sim.now();
+    let node = |seed, role, local, remote| {
+        let mut assoc = Association::new(
+            SctpConfig {
+                seed,
+                ..Default::default()
+            },
+            start,
+        );
+        assoc.connect(start);
+        Pinned::new(DataChannels::new(assoc, role), local, remote)
+    };
+    let a = sim.add_endpoint(ha, node(1, DtlsRole::Client, aa, ba));
+    let b = sim.add_endpoint(hb, node(2, DtlsRole::Server, ba, aa));
+    sim.bind(a, aa);
+    sim.bind(b, ba);
+    let ch = sim
+        .endpoint_mut(a)
+        .layer
+        .create("early", DataChannelInit::default())
+        .unwrap();
+    sim.run_for(Duration::from_secs(2));
+    let ev: Vec<DataChannelEvent> = sim.take_events(a).into_iter().map(|(_, e)| e).collect();
+    let established = ev
+        .iter()
+        .position(|e| *e == DataChannelEvent::AssociationEstablished)
+        .expect("established reported");
+    assert_eq!(
+        count(&ev, |e| *e == DataChannelEvent::AssociationEstablished),
+        1
+    );
+    let open = ev
+        .iter()
+        .position(|e| *e == DataChannelEvent::Open(ch))
+        .expect("the channel opened");
+    assert!(established < open, "{ev:?}");
+    assert!(
+        sim.take_events(b)
+            .iter()
+            .any(|(_, e)| *e == DataChannelEvent::AssociationEstablished)
+    );
+}
+
+/// Message events carry the PPID (RFC 8831 §8) and whether the message came unordered:
+/// on an unordered channel, once the DATA_CHANNEL_ACK is in (RFC 8832 §6 sends the
+/// first ones ordered), messages arrive unordered; on an ordered one, never.
+#[test]
+fn message_events_carry_the_ppid_and_the_unordered_flag_rfc8831_8() {
+    use crate::datachannel::Ppid;
+    let mut p = pair(33, LinkConfig::new().latency(Duration::from_millis(10)));
+    let (a, b) = (p.a, p.b);
+    let ordered = create_channels(&mut p, a, 1)[0];
+    let unordered = p
+        .sim
+        .endpoint_mut(a)
+        .layer
+        .create(
+            "u",
+            DataChannelInit {
+                ordered: false,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    // Both ACKs in before sending.
+    p.sim.run_for(Duration::from_millis(200));
+    p.sim.drain_events();
+    let dc = &mut p.sim.endpoint_mut(a).layer;
+    dc.send_text(ordered, "t").unwrap();
+    dc.send_binary(ordered, Bytes::from_static(b"b")).unwrap();
+    dc.send_binary(unordered, Bytes::from_static(b"u")).unwrap();
+    dc.send_binary(unordered, Bytes::new()).unwrap();
+    p.sim.run_for(Duration::from_millis(200));
+    let on_b = |ch| across(&p, a, ch, b);
+    let (ob, ub) = (on_b(ordered), on_b(unordered));
+    let got: Vec<(ChannelId, Ppid, bool)> = events(&mut p, b)
+        .into_iter()
+        .filter_map(|e| match e {
+            DataChannelEvent::Message {
+                channel,
+                ppid,
+                unordered,
+                ..
+            } => Some((channel, ppid, unordered)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(got.len(), 4, "{got:?}");
+    for want in [
+        (ob, Ppid::STRING, false),
+        (ob, Ppid::BINARY, false),
+        (ub, Ppid::BINARY, true),
+        (ub, Ppid::BINARY_EMPTY, true),
+    ] {
+        assert!(got.contains(&want), "{want:?} in {got:?}");
+    }
 }

@@ -41,11 +41,16 @@ impl Peer {
     /// Opens an association with `us` from a hand-written INIT and COOKIE-ECHO. The
     /// peer announces `os` outbound streams and, with `idata`, I-DATA support.
     fn open(cfg: SctpConfig, os: u16, idata: bool) -> Peer {
-        let now = Instant::now();
         let mut ext = vec![ChunkType::RE_CONFIG, ChunkType::FORWARD_TSN];
         if idata {
             ext.extend([ChunkType::I_DATA, ChunkType::I_FORWARD_TSN]);
         }
+        Peer::open_with(cfg, os, u16::MAX, ext)
+    }
+
+    /// As [`Peer::open`], announcing `mis` inbound streams and the extensions `ext`.
+    fn open_with(cfg: SctpConfig, os: u16, mis: u16, ext: Vec<ChunkType>) -> Peer {
+        let now = Instant::now();
         let mut p = Peer {
             us: Association::new(cfg, now),
             now,
@@ -60,7 +65,7 @@ impl Peer {
                 initiate_tag: PEER_TAG,
                 a_rwnd: 1 << 20,
                 num_outbound_streams: os,
-                num_inbound_streams: u16::MAX,
+                num_inbound_streams: mis,
                 initial_tsn: Tsn(PEER_INITIAL_TSN),
                 params: vec![
                     InitParam::ForwardTsnSupported,
@@ -528,4 +533,232 @@ fn a_dropped_chunk_is_answered_with_a_sack_at_once() {
         })
         .expect("a SACK at once");
     assert_eq!((sack.cumulative_tsn_ack, sack.a_rwnd), (cum, 0));
+}
+
+/// Every packet the association has to send now, parsed whole (with its tag).
+fn drain_packets(us: &mut Association) -> Vec<Packet> {
+    let mut packets = Vec::new();
+    while let Output::Transmit(p) = us.poll_output() {
+        packets.push(Packet::parse(p, ChecksumPolicy::AcceptZero).expect("parses"));
+    }
+    packets
+}
+
+/// RFC 9260 §8.4 rule 5, §9.2: our SHUTDOWN-COMPLETE was lost and the peer sends its
+/// SHUTDOWN-ACK again after we closed. It is answered with a SHUTDOWN-COMPLETE that
+/// reflects the packet's verification tag (the T bit set), so the peer closes too
+/// instead of retransmitting until T2-shutdown gives up; so is one that reaches an
+/// association that never existed.
+#[test]
+fn late_shutdown_ack_is_answered_with_a_reflected_shutdown_complete_rfc9260_8_4() {
+    let mut p = Peer::open(SctpConfig::default(), 16, false);
+    p.us.shutdown();
+    assert!(p.drain().iter().any(|c| matches!(c, Chunk::Shutdown(_))));
+    p.send(vec![Chunk::ShutdownAck]);
+    assert!(p.drain().iter().any(|c| matches!(
+        c,
+        Chunk::ShutdownComplete(ShutdownComplete {
+            tag_reflected: false
+        })
+    )));
+    assert_eq!(
+        closed_reason(&p.events),
+        Some(&CloseReason::ShutdownComplete)
+    );
+    // The SHUTDOWN-COMPLETE was lost: the peer's T2-shutdown sends SHUTDOWN-ACK again.
+    p.now += Duration::from_secs(1);
+    p.send(vec![Chunk::ShutdownAck]);
+    let answer = drain_packets(&mut p.us);
+    assert_eq!(answer.len(), 1, "one answer: {answer:?}");
+    assert_eq!(
+        answer[0].verification_tag, p.our_tag,
+        "the tag it came with"
+    );
+    assert_eq!(
+        answer[0].chunks,
+        vec![Chunk::ShutdownComplete(ShutdownComplete {
+            tag_reflected: true
+        })]
+    );
+
+    // Out of the blue: no association at all.
+    let mut fresh = Association::new(SctpConfig::default(), p.now);
+    let wire = Packet {
+        source_port: 5000,
+        destination_port: 5000,
+        verification_tag: 0x1234_5678,
+        chunks: vec![Chunk::ShutdownAck],
+    }
+    .to_bytes(Checksum::Crc32c)
+    .expect("encodes");
+    for _ in 0..100 {
+        fresh.handle_packet(p.now, wire.clone());
+    }
+    let answers = drain_packets(&mut fresh);
+    assert!(!answers.is_empty() && answers.len() <= 16, "{answers:?}");
+    assert!(answers.iter().all(|a| a.verification_tag == 0x1234_5678
+        && a.chunks
+            == vec![Chunk::ShutdownComplete(ShutdownComplete {
+                tag_reflected: true
+            })]));
+}
+
+/// RFC 9260 §8.5.1 (C): the other side of the case above. We sent SHUTDOWN-ACK; the
+/// peer, already closed, answers with a SHUTDOWN-COMPLETE carrying our SHUTDOWN-ACK's
+/// tag (its own) and the T bit. We accept it and close at once.
+#[test]
+fn reflected_shutdown_complete_closes_us_rfc9260_8_5_1() {
+    let mut p = Peer::open(SctpConfig::default(), 16, false);
+    let cum = Tsn(PEER_INITIAL_TSN.wrapping_sub(1));
+    p.send(vec![Chunk::Shutdown(Shutdown {
+        cumulative_tsn_ack: cum,
+    })]);
+    assert!(p.drain().iter().any(|c| matches!(c, Chunk::ShutdownAck)));
+    p.send_tagged(
+        PEER_TAG,
+        vec![Chunk::ShutdownComplete(ShutdownComplete {
+            tag_reflected: true,
+        })],
+    );
+    p.drain();
+    assert_eq!(
+        closed_reason(&p.events),
+        Some(&CloseReason::ShutdownComplete)
+    );
+}
+
+/// A peer with 16 inbound streams and no RE-CONFIG (RFC 6525 §4.1 not negotiated):
+/// streams cannot be added, so a message beyond them is refused at once (reported,
+/// dropped unsent), not held for ever.
+#[test]
+fn without_reconfig_messages_beyond_the_peers_streams_are_refused_rfc6525_4_1() {
+    let mut p = Peer::open_with(SctpConfig::default(), 16, 16, vec![ChunkType::FORWARD_TSN]);
+    assert!(!p.us.supports_stream_reconfig());
+    assert_eq!(p.us.outbound_streams(), 16);
+    p.us.send(20, 51, Bytes::from_static(b"x"), false).unwrap();
+    let sent = p.drain();
+    assert!(
+        !sent
+            .iter()
+            .any(|c| matches!(c, Chunk::Data(_) | Chunk::ReConfig(_))),
+        "{sent:?}"
+    );
+    assert!(
+        p.events
+            .contains(&SctpEvent::StreamsRefused { streams: vec![20] })
+    );
+    assert_eq!(p.us.buffered_amount(), 0);
+}
+
+/// RFC 6525 §5.2.5: the peer's Add Outgoing Streams is granted up to our
+/// `SctpConfig::streams`, and denied beyond it.
+#[test]
+fn the_peers_add_outgoing_streams_is_granted_up_to_our_cap_rfc6525_5_2_5() {
+    let cfg = SctpConfig {
+        streams: 64,
+        inbound_streams: Some(16),
+        ..Default::default()
+    };
+    let mut p = Peer::open(cfg, 16, false);
+    assert_eq!(p.us.inbound_streams(), 16);
+    let seq = PEER_INITIAL_TSN;
+    let add = |seq: u32, n: u16| {
+        vec![Chunk::ReConfig(ReConfig {
+            params: vec![ReconfigParam::AddOutgoingStreams {
+                request_seq: ReconfigSeq(seq),
+                new_streams: n,
+            }],
+        })]
+    };
+    let result = |chunks: &[Chunk]| {
+        chunks.iter().find_map(|c| match c {
+            Chunk::ReConfig(r) => r.params.iter().find_map(|p| match p {
+                ReconfigParam::Response { result, .. } => Some(*result),
+                _ => None,
+            }),
+            _ => None,
+        })
+    };
+    p.send(add(seq, 48));
+    assert_eq!(result(&p.drain()), Some(ReconfigResult::SuccessPerformed));
+    assert_eq!(p.us.inbound_streams(), 64);
+    // DATA on a stream added is taken, not refused.
+    let t = p.next_tsn();
+    p.send(vec![data(t, 60, 0, true, true, b"hi")]);
+    p.tick();
+    assert_eq!(p.messages(), vec![(60, Bytes::from_static(b"hi"))]);
+    p.send(add(seq.wrapping_add(1), 1));
+    assert_eq!(result(&p.drain()), Some(ReconfigResult::Denied));
+    assert_eq!(p.us.inbound_streams(), 64);
+}
+
+/// A packet whose CRC32c does not match (RFC 9260 §6.8) is dropped and counted in
+/// `checksum_drops`, apart from the other drops (here: a wrong verification tag).
+#[test]
+fn bad_checksums_are_counted_apart_rfc9260_6_8() {
+    let mut p = Peer::open(SctpConfig::default(), 16, false);
+    let before = p.us.stats();
+    let t = p.next_tsn();
+    let mut wire = Packet {
+        source_port: 5000,
+        destination_port: 5000,
+        verification_tag: p.our_tag,
+        chunks: vec![data(t, 1, 0, true, true, b"x")],
+    }
+    .to_bytes(Checksum::Crc32c)
+    .expect("encodes")
+    .to_vec();
+    wire[8] ^= 0xff;
+    p.us.handle_packet(p.now, Bytes::from(wire));
+    p.send_tagged(PEER_TAG ^ 1, vec![Chunk::CookieAck]);
+    let after = p.us.stats();
+    assert_eq!(after.checksum_drops - before.checksum_drops, 1);
+    assert_eq!(after.packets_dropped - before.packets_dropped, 1);
+    assert!(p.messages().is_empty());
+}
+
+/// A stream closed while its messages waited for an Add Outgoing Streams request the
+/// peer then denies (RFC 6525 §5.2.5): the peer never had it, so no reset is asked for
+/// it and it is not left closing (which would keep its id from a new channel).
+#[test]
+fn a_refused_stream_closed_while_waiting_is_not_reset_rfc6525_5_2_5() {
+    let mut p = Peer::open_with(
+        SctpConfig::default(),
+        16,
+        16,
+        vec![ChunkType::RE_CONFIG, ChunkType::FORWARD_TSN],
+    );
+    p.us.send(20, 51, Bytes::from_static(b"x"), false).unwrap();
+    p.us.reset_streams(&[20]).unwrap();
+    let seq = p
+        .drain()
+        .iter()
+        .find_map(|c| match c {
+            Chunk::ReConfig(r) => r.params.iter().find_map(|p| match p {
+                ReconfigParam::AddOutgoingStreams {
+                    request_seq,
+                    new_streams: 5,
+                } => Some(*request_seq),
+                _ => None,
+            }),
+            _ => None,
+        })
+        .expect("an Add Outgoing Streams request for 5 streams");
+    p.send(vec![Chunk::ReConfig(ReConfig {
+        params: vec![ReconfigParam::Response {
+            response_seq: seq,
+            result: ReconfigResult::Denied,
+            next_tsns: None,
+        }],
+    })]);
+    let after = p.drain();
+    assert!(
+        p.events
+            .contains(&SctpEvent::StreamsRefused { streams: vec![20] })
+    );
+    assert!(
+        !after.iter().any(|c| matches!(c, Chunk::ReConfig(_))),
+        "{after:?}"
+    );
+    assert!(!p.us.is_stream_closing(20));
 }

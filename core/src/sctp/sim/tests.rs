@@ -1014,13 +1014,15 @@ fn lossy_wire(
                     Output::Transmit(p) => {
                         let parsed = Packet::parse(p.clone(), ChecksumPolicy::AcceptZero).unwrap();
                         let dropped = from == 0
-                            && parsed.chunks.iter().any(|c| match c {
-                                Chunk::Data(d) => {
-                                    let k = sends.entry(d.tsn.0).or_default();
-                                    *k += 1;
-                                    lose(d.tsn.0, *k - 1)
-                                }
-                                _ => false,
+                            && parsed.chunks.iter().any(|c| {
+                                let tsn = match c {
+                                    Chunk::Data(d) => d.tsn,
+                                    Chunk::IData(d) => d.tsn,
+                                    _ => return false,
+                                };
+                                let k = sends.entry(tsn.0).or_default();
+                                *k += 1;
+                                lose(tsn.0, *k - 1)
                             });
                         if !dropped {
                             wire.push((now + one_way, 1 - from, p));
@@ -1364,4 +1366,261 @@ fn two_flows_of_one_controller_share_a_bottleneck_fairly() {
     // not starved: 6.3 and 2.5 Mbit/s here.
     let r = two_flows(Arc::new(BbrFactory), Arc::new(NewRenoFactory));
     assert!(r[1] >= 0.2 * (r[0] + r[1]), "NewReno beside BBR: {r:?}");
+}
+
+/// Closing a stream right after a message arrived, against a peer that (as usrsctp
+/// does) resets its own side of the stream only once its data on it is acknowledged:
+/// the RE-CONFIG must carry the SACK that is due (RFC 9260 §6.10 bundling; RFC 6525
+/// §5.1.2 sends the request at once), or the peer waits out our delayed-ACK timer
+/// (200 ms) and the close takes that long instead of about one round trip.
+#[test]
+fn reconfig_carries_the_pending_sack_rfc9260_6_10_so_a_close_takes_one_rtt() {
+    let mut p = pair(21, LinkConfig::new().latency(Duration::from_millis(20)));
+    p.connect();
+    let (a, b) = (p.a, p.b);
+    p.sim.run_for(Duration::from_secs(1));
+    p.sim.drain_events();
+    // The association learns the time before the send, as a driver tells it (else
+    // the DATA is stamped with the last time it was given, and T3 fires at once).
+    let now = p.sim.now();
+    p.sim.endpoint_mut(a).layer.handle_timeout(now);
+    p.sim
+        .endpoint_mut(a)
+        .layer
+        .send(4, 51, payload(1, 100), false)
+        .unwrap();
+    // b closes its side as soon as the message is in, its SACK still delayed.
+    assert!(p.sim.run_until(Duration::from_secs(1), |s| {
+        s.events()
+            .iter()
+            .any(|(_, id, e)| *id == b && matches!(e, SctpEvent::Message { .. }))
+    }));
+    let start = p.sim.elapsed();
+    p.sim.endpoint_mut(b).layer.reset_streams(&[4]).unwrap();
+    let mut a_reset = false;
+    let closed = p.sim.run_until(Duration::from_secs(2), |s| {
+        // a answers with its own reset once its data on the stream is acknowledged.
+        if !a_reset
+            && s.events().iter().any(|(_, id, e)| {
+                *id == a && matches!(e, SctpEvent::StreamsReset { incoming: true, .. })
+            })
+            && s.endpoint(a).layer.buffered_amount_on(4) == 0
+        {
+            s.endpoint_mut(a).layer.reset_streams(&[4]).unwrap();
+            a_reset = true;
+        }
+        s.events().iter().any(|(_, id, e)| {
+            *id == b && matches!(e, SctpEvent::StreamsReset { incoming: true, .. })
+        })
+    });
+    assert!(closed, "the close completed");
+    let took = p.sim.elapsed() - start;
+    assert!(
+        took <= Duration::from_millis(80),
+        "closing took {took:?}, more than a round trip (40 ms) and a bit"
+    );
+}
+
+/// Hundreds of messages abandoned at once on as many streams (RFC 3758 §3.5, RFC 8260
+/// §2.3): one FORWARD-TSN naming them all would be 8 + 4 bytes a stream (I-FORWARD-TSN
+/// 8 bytes), far over the MTU. Each goes out within the MTU, naming fewer streams and
+/// advancing less (RFC 3758 §3.5 C4 lets it), and the next follows once the peer took
+/// it, until its cumulative TSN is at the end and every stream moved past what was
+/// abandoned.
+#[test]
+fn forward_tsn_for_hundreds_of_abandoned_messages_fits_the_mtu_rfc3758_3_5() {
+    for interleaving in [false, true] {
+        let mut p = pair_with(
+            22,
+            LinkConfig::new().latency(Duration::from_millis(20)),
+            interleaving,
+            interleaving,
+        );
+        p.connect();
+        let (a, b) = (p.a, p.b);
+        p.sim.run_for(Duration::from_secs(1));
+        let now = p.sim.now();
+        p.sim.endpoint_mut(a).layer.handle_timeout(now);
+        // b hears nothing of a while a sends each message once.
+        let peer = p.sim.endpoint(b).remote;
+        p.sim.endpoint_mut(b).remote = "192.0.2.9:5000".parse().unwrap();
+        const STREAMS: u16 = 500;
+        let once = crate::sctp::SendOptions {
+            max_retransmits: Some(0),
+            ..Default::default()
+        };
+        for sid in 0..STREAMS {
+            p.sim
+                .endpoint_mut(a)
+                .layer
+                .send_with(sid, 53, payload(u32::from(sid), 4), once)
+                .unwrap();
+        }
+        p.sim.run_for(Duration::from_millis(100));
+        p.sim.endpoint_mut(b).remote = peer;
+        p.sim.take_transmit_log();
+        // Lost and given up: T3 fires, FORWARD-TSNs follow.
+        p.sim.run_for(Duration::from_secs(10));
+        assert_eq!(p.sim.endpoint(a).layer.buffered_amount(), 0);
+        // Every stream moved past its abandoned message: a reliable one is delivered.
+        for sid in 0..STREAMS {
+            p.sim
+                .endpoint_mut(a)
+                .layer
+                .send(sid, 53, payload(u32::from(sid), 4), false)
+                .unwrap();
+        }
+        p.sim.run_for(Duration::from_secs(10));
+        let got = p.messages(b);
+        assert_eq!(
+            got.len(),
+            usize::from(STREAMS),
+            "I-DATA {interleaving}: every stream delivers again"
+        );
+        let log = p.sim.take_transmit_log();
+        let biggest = log.iter().map(|r| r.contents.len()).max().unwrap_or(0);
+        assert!(
+            biggest <= SctpConfig::default().mtu,
+            "I-DATA {interleaving}: a packet of {biggest} bytes over a {}-byte MTU",
+            SctpConfig::default().mtu
+        );
+    }
+}
+
+/// A pair where `b` announces 16 inbound streams and takes at most `b_cap`.
+fn pair_with_16_streams_at_b(seed: u64, b_cap: u16) -> Pair {
+    pair_configured(
+        seed,
+        LinkConfig::new().latency(Duration::from_millis(10)),
+        |side, cfg| {
+            if side == 1 {
+                cfg.streams = b_cap;
+                cfg.inbound_streams = Some(16);
+            }
+        },
+    )
+}
+
+/// RFC 6525 §5.1.5, §5.2.5: a message on a stream beyond the 16 the peer announced
+/// waits for our Add Outgoing Streams request; the peer grants it (within its cap),
+/// and the message is delivered on that stream.
+#[test]
+fn a_message_beyond_the_peers_streams_adds_streams_rfc6525_5_1_5() {
+    let mut p = pair_with_16_streams_at_b(23, 1024);
+    p.connect();
+    let (a, b) = (p.a, p.b);
+    assert_eq!(p.sim.endpoint(a).layer.outbound_streams(), 16);
+    assert_eq!(p.sim.endpoint(b).layer.inbound_streams(), 16);
+    assert!(p.sim.endpoint(a).layer.supports_stream_reconfig());
+    let now = p.sim.now();
+    p.sim.endpoint_mut(a).layer.handle_timeout(now);
+    p.sim
+        .endpoint_mut(a)
+        .layer
+        .send(40, 51, payload(40, 10), false)
+        .unwrap();
+    p.sim
+        .endpoint_mut(a)
+        .layer
+        .send(3, 51, payload(3, 10), false)
+        .unwrap();
+    p.sim.run_for(Duration::from_secs(2));
+    let got: Vec<u16> = p.messages(b).iter().map(|m| m.0).collect();
+    assert!(got.contains(&40) && got.contains(&3), "{got:?}");
+    assert_eq!(p.sim.endpoint(a).layer.outbound_streams(), 41);
+    assert_eq!(p.sim.endpoint(b).layer.inbound_streams(), 41);
+    assert_eq!(p.sim.endpoint(a).layer.buffered_amount(), 0);
+    assert_eq!(p.sim.endpoint(b).layer.stats().invalid_stream_drops, 0);
+}
+
+/// RFC 6525 §5.2.5: a peer whose cap is its 16 streams denies the request; the message
+/// is dropped unsent and the stream reported refused, not left waiting for ever.
+#[test]
+fn streams_the_peer_refuses_to_add_are_reported_rfc6525_5_2_5() {
+    let mut p = pair_with_16_streams_at_b(24, 16);
+    p.connect();
+    let (a, b) = (p.a, p.b);
+    let now = p.sim.now();
+    p.sim.endpoint_mut(a).layer.handle_timeout(now);
+    p.sim.drain_events();
+    p.sim
+        .endpoint_mut(a)
+        .layer
+        .send(40, 51, payload(40, 10), false)
+        .unwrap();
+    p.sim.run_for(Duration::from_secs(2));
+    let ev = p.sim.take_events(a);
+    assert!(
+        ev.iter()
+            .any(|(_, e)| *e == SctpEvent::StreamsRefused { streams: vec![40] }),
+        "{ev:?}"
+    );
+    assert_eq!(p.sim.endpoint(a).layer.buffered_amount(), 0);
+    assert_eq!(p.sim.endpoint(a).layer.outbound_streams(), 16);
+    assert!(p.messages(b).is_empty());
+}
+
+/// `SctpConfig::heartbeat_interval` (RFC 9260 §8.3 HB.interval): an idle association
+/// probes its peer that often (the default, 30 s, sends none in 10 s).
+#[test]
+fn heartbeat_interval_is_configurable_rfc9260_8_3() {
+    for (interval, at_least) in [(Duration::from_secs(2), 3), (Duration::from_secs(30), 0)] {
+        let mut p = pair_configured(
+            25,
+            LinkConfig::new().latency(Duration::from_millis(10)),
+            |_, cfg| cfg.heartbeat_interval = interval,
+        );
+        p.connect();
+        p.sim.take_transmit_log();
+        p.sim.run_for(Duration::from_secs(10));
+        let heartbeats = p
+            .sim
+            .take_transmit_log()
+            .iter()
+            .filter(|r| r.from == p.a && r.contents.get(12) == Some(&4))
+            .count();
+        assert!(
+            heartbeats >= at_least && (at_least > 0 || heartbeats == 0),
+            "{heartbeats} HEARTBEATs in 10 s at {interval:?}"
+        );
+    }
+}
+
+/// RFC 8260 §2.1: with the default configuration, I-DATA is used when the peer offers
+/// it too, and not otherwise.
+#[test]
+fn idata_is_used_by_default_when_the_peer_offers_it_rfc8260_2_1() {
+    for (b_offers, used) in [(true, true), (false, false)] {
+        let mut p = pair_configured(
+            26,
+            LinkConfig::new().latency(Duration::from_millis(5)),
+            |side, cfg| {
+                if side == 1 {
+                    cfg.interleaving = b_offers;
+                }
+            },
+        );
+        p.connect();
+        assert_eq!(p.sim.endpoint(p.a).layer.uses_interleaving(), used);
+        assert_eq!(p.sim.endpoint(p.b).layer.uses_interleaving(), used);
+    }
+}
+
+/// `SctpConfig::outbound_streams` is the OS we announce (RFC 9260 §5.1.1): the peer's
+/// inbound count and our outbound count are min(it, the peer's MIS).
+#[test]
+fn announced_outbound_streams_bound_both_ends_rfc9260_5_1_1() {
+    let mut p = pair_configured(
+        27,
+        LinkConfig::new().latency(Duration::from_millis(5)),
+        |side, cfg| {
+            if side == 0 {
+                cfg.outbound_streams = Some(8);
+            }
+        },
+    );
+    p.connect();
+    assert_eq!(p.sim.endpoint(p.a).layer.outbound_streams(), 8);
+    assert_eq!(p.sim.endpoint(p.b).layer.inbound_streams(), 8);
+    assert_eq!(p.sim.endpoint(p.a).layer.inbound_streams(), 65535);
 }
