@@ -33,6 +33,17 @@ fn pair_with(seed: u64, link: LinkConfig, a_interleaves: bool, b_interleaves: bo
 
 /// A pair whose configurations `tweak` adjusts (side 0 is `a`).
 fn pair_configured(seed: u64, link: LinkConfig, tweak: impl Fn(usize, &mut SctpConfig)) -> Pair {
+    pair_opened(seed, link, tweak, true)
+}
+
+/// [`pair_configured`], where `b` sends its own INIT too (WebRTC's simultaneous open)
+/// or only answers `a`'s.
+fn pair_opened(
+    seed: u64,
+    link: LinkConfig,
+    tweak: impl Fn(usize, &mut SctpConfig),
+    b_connects: bool,
+) -> Pair {
     let (aa, ba): (SocketAddr, SocketAddr) = (
         "198.51.100.1:5000".parse().unwrap(),
         "198.51.100.2:5000".parse().unwrap(),
@@ -58,7 +69,9 @@ fn pair_configured(seed: u64, link: LinkConfig, tweak: impl Fn(usize, &mut SctpC
             },
             start,
         );
-        assoc.connect(start);
+        if side == 0 || b_connects {
+            assoc.connect(start);
+        }
         Pinned::new(assoc, local, remote)
     };
     let a = sim.add_endpoint(ha, node(seed * 2 + 1, aa, ba, 0));
@@ -706,16 +719,33 @@ fn zero_checksum_only_when_both_offer_it() {
     }
 }
 
-/// I-DATA (RFC 8260): used only when both ends offer it; with it, a small message on
-/// another stream overtakes a large one still being sent, and everything arrives.
+/// I-DATA (RFC 8260): used only when both ends list it (one offering, the other
+/// accepting, as it does by default); with it, a small message on another stream
+/// overtakes a large one still being sent, and everything arrives.
 #[test]
 fn interleaving_lets_small_messages_overtake_a_large_one() {
-    for (a_on, b_on) in [(true, true), (true, false), (false, true)] {
+    for (a_on, b_accepts, both) in [
+        (true, true, true),
+        (true, false, false),
+        (false, true, false),
+    ] {
         let link = LinkConfig::new().latency(Duration::from_millis(10));
-        let mut p = pair_with(77, link, a_on, b_on);
+        // `a` opens; `b` answers (in a simultaneous open, whichever INIT is answered
+        // decides the same way).
+        let mut p = pair_opened(
+            77,
+            link,
+            |side, cfg| {
+                if side == 0 {
+                    cfg.interleaving = a_on;
+                } else {
+                    cfg.accept_interleaving = b_accepts;
+                }
+            },
+            false,
+        );
         p.connect();
         let (a, b) = (p.a, p.b);
-        let both = a_on && b_on;
         assert_eq!(p.sim.endpoint(a).layer.uses_interleaving(), both);
         assert_eq!(p.sim.endpoint(b).layer.uses_interleaving(), both);
         let big = payload(1, 2 << 20);
@@ -739,7 +769,7 @@ fn interleaving_lets_small_messages_overtake_a_large_one() {
         p.sim.run_for(Duration::from_secs(1));
         let got = p.messages(b);
         let order: Vec<u16> = got.iter().map(|m| m.0).collect();
-        assert_eq!(got.len(), 6, "{a_on}/{b_on}: every message arrives");
+        assert_eq!(got.len(), 6, "{a_on}/{b_accepts}: every message arrives");
         assert_eq!(got.iter().find(|m| m.0 == 1).unwrap().2, big);
         let on2: Vec<&Bytes> = got.iter().filter(|m| m.0 == 2).map(|m| &m.2).collect();
         assert_eq!(on2, small.iter().collect::<Vec<_>>());
@@ -1587,18 +1617,20 @@ fn heartbeat_interval_is_configurable_rfc9260_8_3() {
 }
 
 /// RFC 8260 §2.1: with the default configuration, I-DATA is used when the peer offers
-/// it too, and not otherwise.
+/// it (Firefox does) and we answer its INIT, and not otherwise; two of ours with the
+/// default configuration do not use it (neither offers).
 #[test]
 fn idata_is_used_by_default_when_the_peer_offers_it_rfc8260_2_1() {
-    for (b_offers, used) in [(true, true), (false, false)] {
-        let mut p = pair_configured(
+    for (a_offers, used) in [(true, true), (false, false)] {
+        let mut p = pair_opened(
             26,
             LinkConfig::new().latency(Duration::from_millis(5)),
             |side, cfg| {
-                if side == 1 {
-                    cfg.interleaving = b_offers;
+                if side == 0 {
+                    cfg.interleaving = a_offers;
                 }
             },
+            false,
         );
         p.connect();
         assert_eq!(p.sim.endpoint(p.a).layer.uses_interleaving(), used);
