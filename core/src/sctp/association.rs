@@ -404,6 +404,17 @@ impl InFlight {
     fn has_policy(&self) -> bool {
         self.max_retransmits.is_some() || self.expires.is_some()
     }
+
+    /// Found lost (three miss indications, or RACK's time rule): out of the flight and
+    /// marked for a fast retransmission until it is sent again.
+    fn mark_lost(&mut self, flight_bytes: &mut usize, marked_count: &mut usize) {
+        *flight_bytes -= self.chunk.user_data.len().min(*flight_bytes);
+        self.marked = true;
+        *marked_count += 1;
+        self.retransmitted = true;
+        self.fast_retransmitted = true;
+        self.misses = 0;
+    }
 }
 
 /// A message arriving in order, copied together fragment by fragment.
@@ -1719,13 +1730,7 @@ impl Association {
                 if !f.acked && !f.abandoned && !f.marked && !f.fast_retransmitted {
                     f.misses = f.misses.saturating_add(1);
                     if f.misses >= 3 {
-                        // Out of the flight until it is sent again.
-                        self.flight_bytes -= f.chunk.user_data.len().min(self.flight_bytes);
-                        f.marked = true;
-                        self.marked_count += 1;
-                        f.retransmitted = true;
-                        f.fast_retransmitted = true;
-                        f.misses = 0;
+                        f.mark_lost(&mut self.flight_bytes, &mut self.marked_count);
                         fast = true;
                     }
                 }

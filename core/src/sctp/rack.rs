@@ -91,12 +91,7 @@ impl Association {
             }
             let due = f.sent_at + wait;
             if now >= due {
-                self.flight_bytes -= f.chunk.user_data.len().min(self.flight_bytes);
-                f.marked = true;
-                self.marked_count += 1;
-                f.retransmitted = true;
-                f.fast_retransmitted = true;
-                f.misses = 0;
+                f.mark_lost(&mut self.flight_bytes, &mut self.marked_count);
                 marked = true;
             } else {
                 next = Some(next.map_or(due, |n| n.min(due)));
