@@ -150,6 +150,26 @@ impl Association {
         }));
     }
 
+    /// Whether the peer's request `seq` is the next one (taken: the expected sequence
+    /// number moves on). Otherwise it is answered here: a retransmission of the last one
+    /// as before, anything else with Bad Sequence Number (RFC 6525 §5.2.1).
+    fn take_new_request(&mut self, seq: u32) -> bool {
+        if seq == self.reconf.peer_seq {
+            self.reconf.peer_seq = seq.wrapping_add(1);
+            return true;
+        }
+        let result = if seq == self.reconf.peer_seq.wrapping_sub(1) {
+            match self.reconf.last_response {
+                Some((s, r)) if s == seq => r,
+                _ => ReconfigResult::InProgress,
+            }
+        } else {
+            ReconfigResult::ErrorBadSequenceNumber
+        };
+        self.respond_reconfig(seq, result);
+        false
+    }
+
     /// RE-CONFIG (RFC 6525 §5.2).
     pub(super) fn on_reconfig(&mut self, params: Vec<ReconfigParam>, now: Instant) {
         for p in params {
@@ -161,8 +181,7 @@ impl Association {
                     ..
                 } => {
                     let seq = request_seq.0;
-                    if seq == self.reconf.peer_seq {
-                        self.reconf.peer_seq = seq.wrapping_add(1);
+                    if self.take_new_request(seq) {
                         let last = self.rx_tsns.abs(last_tsn);
                         let streams: Vec<u16> = streams.iter().map(|s| s.0).collect();
                         if self.rx_tsns.cum() >= last {
@@ -173,15 +192,6 @@ impl Association {
                             self.reconf.deferred_incoming = Some((seq, last, streams));
                             self.respond_reconfig(seq, ReconfigResult::InProgress);
                         }
-                    } else if seq == self.reconf.peer_seq.wrapping_sub(1) {
-                        // A retransmission: answer as before.
-                        let result = match self.reconf.last_response {
-                            Some((s, r)) if s == seq => r,
-                            _ => ReconfigResult::InProgress,
-                        };
-                        self.respond_reconfig(seq, result);
-                    } else {
-                        self.respond_reconfig(seq, ReconfigResult::ErrorBadSequenceNumber);
                     }
                 }
                 ReconfigParam::AddOutgoingStreams {
@@ -192,8 +202,7 @@ impl Association {
                     // inbound streams stay within what we configured (each costs
                     // receive state, counted in the memory budget).
                     let seq = request_seq.0;
-                    if seq == self.reconf.peer_seq {
-                        self.reconf.peer_seq = seq.wrapping_add(1);
+                    if self.take_new_request(seq) {
                         let total = u32::from(self.streams_in_limit) + u32::from(new_streams);
                         let result = if total <= u32::from(self.cfg.streams) {
                             self.streams_in_limit = total as u16;
@@ -202,14 +211,6 @@ impl Association {
                             ReconfigResult::Denied
                         };
                         self.respond_reconfig(seq, result);
-                    } else if seq == self.reconf.peer_seq.wrapping_sub(1) {
-                        let result = match self.reconf.last_response {
-                            Some((s, r)) if s == seq => r,
-                            _ => ReconfigResult::InProgress,
-                        };
-                        self.respond_reconfig(seq, result);
-                    } else {
-                        self.respond_reconfig(seq, ReconfigResult::ErrorBadSequenceNumber);
                     }
                 }
                 ReconfigParam::IncomingSsnResetRequest { request_seq, .. }
