@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 pub mod aiortc;
 pub mod endpoints;
+pub mod usrsctp;
 
 use sansrtc::ice::{IceAgent, IceEvent};
 use sansrtc::io::{Endpoint, Input, Output};
