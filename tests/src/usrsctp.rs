@@ -103,7 +103,12 @@ fn trace(dir: Direction, packet: &[u8]) {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     if *ON.get_or_init(|| std::env::var_os("USRSCTP_TRACE").is_some()) {
         eprintln!(
-            "{dir:?} {} bytes, chunks {:?}",
+            "{:?} {dir:?} {} bytes, chunks {:?}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_micros()
+                % 10_000_000,
             packet.len(),
             chunk_types(packet)
         );
@@ -115,9 +120,7 @@ fn trace(dir: Direction, packet: &[u8]) {
 
 /// A running usrsctp peer and our data channels, joined by loopback UDP.
 pub struct Session {
-    child: Child,
-    stdin: ChildStdin,
-    lines: Receiver<String>,
+    peer: Peer,
     /// Every line the peer printed, in order.
     pub log: Vec<String>,
     /// Lines `expect_line` already handed out.
@@ -168,34 +171,8 @@ impl Session {
     pub fn launch(setup: Setup) -> Session {
         let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
         let ours_addr = udp.local_addr().unwrap();
-        let mut child = Command::new(binary())
-            .arg("--remote")
-            .arg(ours_addr.to_string())
-            .args(setup.peer_connects.then_some("--client"))
-            .args(&setup.peer_args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("launch usrsctp peer");
-        let stdin = child.stdin.take().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let ready = lines
-            .recv_timeout(Duration::from_secs(10))
-            .expect("the peer's ready line");
-        let port: u16 = ready
-            .strip_prefix("ready ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("expected `ready PORT`, got {ready:?}"));
+        let peer = Peer::launch(ours_addr, setup.peer_connects, &setup.peer_args);
+        let port = peer.port;
         let start = Instant::now();
         let mut assoc = Association::new(setup.sctp, start);
         // The DTLS role would pick stream parity; the SCTP client plays DTLS client here.
@@ -209,9 +186,7 @@ impl Session {
         assoc.set_peer_max_message_size(Some(1 << 20));
         let ours = DataChannels::with_config(assoc, Some(role), setup.channels);
         Session {
-            child,
-            stdin,
-            lines,
+            peer,
             log: Vec::new(),
             taken: Vec::new(),
             udp,
@@ -227,26 +202,29 @@ impl Session {
 
     /// Send the peer one command line.
     pub fn command(&mut self, line: &str) {
-        writeln!(self.stdin, "{line}").expect("write to the peer");
-        self.stdin.flush().unwrap();
+        self.peer.command(line);
     }
 
     /// One turn: send what we have, wait up to `max_wait` (or our next deadline) for a
     /// datagram, feed it and the clock, collect the peer's lines.
     pub fn turn(&mut self, max_wait: Duration) {
+        let events = self.events.len();
         let deadline = self.drain();
         let now = Instant::now();
         let wait = deadline
             .map(|d| d.saturating_duration_since(now))
             .unwrap_or(max_wait)
-            .min(max_wait)
-            .max(Duration::from_micros(100));
-        self.udp.set_read_timeout(Some(wait)).unwrap();
-        let mut got = false;
+            .min(max_wait);
+        // A new event goes back to the test at once: the socket's receive timeout counts
+        // in scheduler ticks (4 ms here), which would show in every figure timed.
+        if self.events.len() > events || wait < Duration::from_micros(100) {
+            self.udp.set_nonblocking(true).unwrap();
+        } else {
+            self.udp.set_read_timeout(Some(wait)).unwrap();
+        }
         loop {
             match self.udp.recv_from(&mut self.buf) {
                 Ok((n, from)) => {
-                    got = true;
                     if from != self.peer_addr {
                         continue;
                     }
@@ -272,14 +250,12 @@ impl Session {
                 Err(e) => panic!("recv: {e}"),
             }
         }
-        if got {
-            self.udp.set_nonblocking(false).unwrap();
-        }
+        self.udp.set_nonblocking(false).unwrap();
         let now = Instant::now();
         if deadline.is_some_and(|d| d <= now) {
             self.ours.handle_timeout(now);
         }
-        while let Ok(line) = self.lines.try_recv() {
+        while let Ok(line) = self.peer.lines.try_recv() {
             self.log.push(line);
         }
     }
@@ -371,9 +347,108 @@ impl Session {
     }
 }
 
-impl Drop for Session {
+/// One peer process: its stdin for commands, its stdout's lines as they come.
+pub struct Peer {
+    child: Child,
+    stdin: ChildStdin,
+    /// Lines it printed and nobody read yet.
+    pub lines: Receiver<String>,
+    /// Its UDP port.
+    pub port: u16,
+}
+
+impl Peer {
+    /// Launch one that sends to `remote` (connecting first when `connects`), and wait
+    /// for its `ready` line.
+    pub fn launch(remote: SocketAddr, connects: bool, args: &[String]) -> Peer {
+        let mut child = Command::new(binary())
+            .arg("--remote")
+            .arg(remote.to_string())
+            .args(connects.then_some("--client"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("launch usrsctp peer");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let ready = lines
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the peer's ready line");
+        let port: u16 = ready
+            .strip_prefix("ready ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("expected `ready PORT`, got {ready:?}"));
+        Peer {
+            child,
+            stdin,
+            lines,
+            port,
+        }
+    }
+
+    /// Send it one command line.
+    pub fn command(&mut self, line: &str) {
+        writeln!(self.stdin, "{line}").expect("write to the peer");
+        self.stdin.flush().unwrap();
+    }
+
+    /// Blocks for its next line starting with `prefix`, skipping others.
+    pub fn wait_line(&mut self, prefix: &str, limit: Duration) -> String {
+        let until = Instant::now() + limit;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("timed out waiting for {prefix:?}"));
+            assert!(!line.starts_with("error"), "the peer failed: {line}");
+            if line.starts_with(prefix) {
+                return line;
+            }
+        }
+    }
+}
+
+impl Drop for Peer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Two usrsctp peers joined through a UDP relay in this process (each sends to its own
+/// relay socket, which forwards to the other peer): usrsctp against itself, the
+/// reference beside which our figures are read. The relay adds one hop each way.
+pub fn usrsctp_pair(args: &[String]) -> (Peer, Peer) {
+    let ra = UdpSocket::bind("127.0.0.1:0").expect("bind relay");
+    let rb = UdpSocket::bind("127.0.0.1:0").expect("bind relay");
+    // The listener first, so the INIT finds it listening.
+    let b = Peer::launch(rb.local_addr().unwrap(), false, args);
+    let a = Peer::launch(ra.local_addr().unwrap(), true, args);
+    let to_b = SocketAddr::from(([127, 0, 0, 1], b.port));
+    let to_a = SocketAddr::from(([127, 0, 0, 1], a.port));
+    for (from, out, to) in [
+        (ra.try_clone().unwrap(), rb.try_clone().unwrap(), to_b),
+        (rb, ra, to_a),
+    ] {
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 65536];
+            // Ends when the process does; a failed recv (socket gone) ends it sooner.
+            while let Ok(n) = from.recv(&mut buf) {
+                let _ = out.send_to(&buf[..n], to);
+            }
+        });
+    }
+    (a, b)
 }

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use sansrtc::datachannel::{ChannelId, DataChannelEvent, DataChannelInit};
-use sansrtc_tests::usrsctp::{Session, Setup, chunk_types, content, fnv1a, random_loss};
+use sansrtc_tests::usrsctp::{
+    Session, Setup, chunk_types, content, fnv1a, random_loss, usrsctp_pair,
+};
 
 const SECS: Duration = Duration::from_secs(10);
 
@@ -289,6 +291,7 @@ fn channels_close_from_either_end() {
         let took = t.elapsed();
         s.expect_line(&format!("reset-in {sid} "), SECS);
         s.expect_line(&format!("reset-out {sid} "), SECS);
+        println!("close started by us: {took:?}");
         assert!(took < Duration::from_millis(150), "our close took {took:?}");
 
         let tsid = their_id(peer_connects, 1);
@@ -577,4 +580,41 @@ fn idata_interleaves_both_ways() {
             }
         }
     }
+}
+
+/// usrsctp opens 100 channels at once; we answer every DATA_CHANNEL_OPEN. Timed on
+/// usrsctp's clock from its first OPEN to its last ACK, beside usrsctp answering
+/// usrsctp in the same run (through a relay hop each way). The best of five runs of each.
+#[test]
+fn hundred_channels_opened_by_usrsctp() {
+    fn ms(line: &str) -> f64 {
+        line.split_whitespace().nth(2).unwrap().parse().unwrap()
+    }
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        let (mut a, mut b) = usrsctp_pair(&[]);
+        a.wait_line("up ", SECS);
+        b.wait_line("up ", SECS);
+        a.command("open-many 0 100");
+        theirs.push(ms(&a.wait_line("all-acked 100 ", SECS)));
+        drop((a, b));
+
+        let mut s = up(setup(true));
+        s.command("open-many 0 100");
+        ours.push(ms(&s.expect_line("all-acked 100 ", SECS)));
+        let opened = s
+            .events
+            .iter()
+            .filter(|e| matches!(e, DataChannelEvent::Incoming(_)))
+            .count();
+        assert_eq!(opened, 100);
+    }
+    let best = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+    let (o, t) = (best(&ours), best(&theirs));
+    println!(
+        "100 channels opened by usrsctp: answered by us {o:.2} ms, by usrsctp {t:.2} ms ({:.2}x); runs {ours:?} / {theirs:?}",
+        o / t
+    );
+    // Generous: a loaded machine stretches either; a quadratic answer path would not fit.
+    assert!(o < 3.0 * t + 20.0, "ours {o} ms, usrsctp {t} ms");
 }
