@@ -70,6 +70,7 @@ impl Chain {
             for input in self.inputs.drain(..) {
                 s.engine.handle_input(input);
             }
+            s.catch_up_clock();
             let drained = s.drain(Some(&mut self.transmits));
             if fed {
                 // Acknowledgements have been processed: senders waiting at the
@@ -124,6 +125,7 @@ impl Chain {
             for input in self.inputs.drain(..) {
                 s.engine.handle_input(input);
             }
+            s.catch_up_clock();
             let (at, mut dispatched) = s.drain(Some(&mut self.transmits));
             if fed {
                 s.wake_writers();

@@ -488,6 +488,12 @@ impl<T: Endpoint> Drive<T> {
         self.stats.receive_errors += 1;
     }
 
+    /// Brings the endpoint's clock to `now` (an early [`Input::Timeout`] fires only what
+    /// is due): for after the application commanded it, since it last had input.
+    pub fn catch_up(&mut self, now: Instant) {
+        self.endpoint.handle_input(Input::Timeout(now));
+    }
+
     /// The runtime woke up at `now`: feeds the endpoint a timeout if its deadline has
     /// passed. Call it after feeding what arrived, so a busy socket cannot starve the
     /// timer.

@@ -156,7 +156,7 @@ impl<R: Runtime> IceGatherer<R> {
             R::now(),
         );
         IceGatherer {
-            link: Link::new(Shared::new(core, options)),
+            link: Link::new(Shared::new(core, options, R::now)),
             runtime: PhantomData,
         }
     }

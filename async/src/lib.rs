@@ -164,6 +164,7 @@ pub use sansrtc::mux::MuxStats;
 pub use sansrtc::ortc::{
     DataChannelParameters, DtlsFingerprint, DtlsParameters, DtlsRoleParam, DtlsTransportState,
     IceCandidate, IceParameters, IceRole, OrtcError, SctpCapabilities, SctpTransportState,
+    SctpTransportStats,
 };
 pub use sansrtc::srtp::SrtpProfile;
 

@@ -71,6 +71,12 @@ impl<R: Runtime> SctpTransport<R> {
         self.link.lock().engine.sctp_transport().state()
     }
 
+    /// W3C `RTCSctpTransportStats`: the association's smoothed RTT, congestion and
+    /// receive windows; `None` until the association exists.
+    pub fn stats(&self) -> Option<SctpTransportStats> {
+        self.link.lock().engine.sctp_transport().stats()
+    }
+
     /// `onstatechange`: states from now on.
     pub fn state_changes(&self) -> Events<SctpTransportState> {
         let rx = self.link.lock().sctp_events.subscribe();

@@ -241,6 +241,13 @@ pub(crate) struct State {
     /// before the task registers its waker is not lost).
     driver: Option<Waker>,
     woken: bool,
+    /// A handle called into the engine since the task last turned it: the engine's clock
+    /// is where the last datagram or timer left it, so the next turn sets it to now
+    /// first (what the call queued is stamped when it is sent, and an RTT measured from
+    /// a stale stamp would be the whole idle time).
+    touched: bool,
+    /// The runtime's clock (`Runtime::now`: virtual under a paused tokio).
+    clock: fn() -> std::time::Instant,
     /// The shared socket the chain joins instead of binding sockets of its own
     /// ([`IceGatherer::on`](crate::IceGatherer::on)), held (and so kept open) until the
     /// chain finishes.
@@ -285,9 +292,19 @@ pub(crate) struct State {
 pub(crate) const MESSAGE_OVERHEAD: usize = 64;
 
 impl State {
+    /// Brings the engine's clock to now if a handle called into it since the last turn
+    /// (see `touched`). Called at the start of a turn, after what arrived is fed.
+    pub(crate) fn catch_up_clock(&mut self) {
+        if std::mem::take(&mut self.touched) {
+            let now = (self.clock)();
+            sansrtc::io::Endpoint::handle_input(&mut self.engine, sansrtc::io::Input::Timeout(now));
+        }
+    }
+
     /// Tells the task that the engine may have something to send or a new deadline, as
     /// quinn's `State::wake`.
     pub(crate) fn wake(&mut self) {
+        self.touched = true;
         if let (Some(socket), Some(key)) = (&self.socket, self.member) {
             // Queued once until the socket's task turns the chain (which clears the
             // flag): the task learns which chains to poll without looking at the others.
@@ -546,7 +563,11 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// The state of a chain that has bound nothing yet.
-    pub(crate) fn new(engine: Engine, options: IceGathererOptions) -> Arc<Self> {
+    pub(crate) fn new(
+        engine: Engine,
+        options: IceGathererOptions,
+        clock: fn() -> std::time::Instant,
+    ) -> Arc<Self> {
         let state = State {
             engine,
             launch: Some(options),
@@ -556,6 +577,8 @@ impl Shared {
             stop_requested: false,
             driver: None,
             woken: false,
+            touched: false,
+            clock,
             socket: None,
             member: None,
             local_addrs: Vec::new(),

@@ -152,6 +152,11 @@ pub struct UdpDriver<R: Runtime, T> {
     timer: R::Timer,
     /// Waits in a row that found the deadline already due and did not wait.
     due_streak: u32,
+    /// The endpoint was lent out since the last step: its clock is where the last
+    /// datagram or timer left it, and it is set to now before the next drain (what a
+    /// command queued is stamped when it is sent; a stale stamp makes an idle time look
+    /// like a round trip, or a chunk overdue).
+    touched: bool,
     runtime: PhantomData<R>,
 }
 
@@ -198,6 +203,7 @@ impl<R: Runtime, T: Endpoint> UdpDriver<R, T> {
             sockets,
             timer: R::timer(R::now()),
             due_streak: 0,
+            touched: false,
             runtime: PhantomData,
         })
     }
@@ -232,8 +238,11 @@ impl<R: Runtime, T: Endpoint> UdpDriver<R, T> {
     }
 
     /// The endpoint, to configure or command between awaits; what it wants to send as a
-    /// result goes out on the next [`next_event`](UdpDriver::next_event).
+    /// result goes out on the next [`next_event`](UdpDriver::next_event), which first
+    /// feeds it [`Input::Timeout`](sansrtc::io::Input::Timeout) with the runtime's
+    /// present time, so what the command queued goes out stamped with it.
     pub fn endpoint_mut(&mut self) -> &mut T {
+        self.touched = true;
         self.drive.endpoint_mut()
     }
 
@@ -267,6 +276,9 @@ impl<R: Runtime, T: Endpoint> UdpDriver<R, T> {
     /// Fails only if a socket breaks; datagrams the OS refuses to send, and ICMP errors
     /// surfacing on receive, are counted in [`stats`](UdpDriver::stats) instead.
     pub async fn next_event(&mut self) -> io::Result<T::Event> {
+        if std::mem::take(&mut self.touched) {
+            self.drive.catch_up(R::now());
+        }
         loop {
             match self.drive.poll_step() {
                 Step::Send { socket } => self.send(socket).await,

@@ -200,7 +200,10 @@ pub trait Endpoint {
     type Event;
 
     /// Feed one input. Malformed or unexpected datagrams are dropped and counted, never
-    /// an error, so the caller has nothing to handle.
+    /// an error, so the caller has nothing to handle. An [`Input::Timeout`] before the
+    /// deadline fires nothing early: it only moves the machine's clock, as a driver does
+    /// after the application commanded the machine, so what the command queued is
+    /// stamped with the present time.
     fn handle_input(&mut self, input: Input);
 
     /// Take the next output. Call repeatedly until it returns `Timeout`.

@@ -70,3 +70,8 @@ async fn channels_opened_and_closed_again_and_again_are_forgotten() {
 async fn a_channel_made_before_anything_starts_gets_its_id_and_delivers() {
     cases::a_channel_made_before_anything_starts_gets_its_id_and_delivers().await
 }
+
+#[tokio::test]
+async fn a_send_after_idle_time_measures_the_round_trip_not_the_silence() {
+    cases::a_send_after_idle_time_measures_the_round_trip_not_the_silence().await
+}

@@ -96,7 +96,7 @@ pub use params::{
     DataChannelParameters, DtlsFingerprint, DtlsParameters, DtlsRoleParam, IceCandidate,
     IceParameters, SctpCapabilities,
 };
-pub use sctp::SctpTransport;
+pub use sctp::{SctpTransport, SctpTransportStats};
 
 use crate::datachannel::DataChannelError;
 use crate::dtls::DtlsError;

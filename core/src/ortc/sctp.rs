@@ -9,6 +9,22 @@ use crate::datachannel::{ChannelId, DataChannelConfig, DataChannelInfo, DataChan
 use crate::engine::Engine;
 use crate::sctp::SctpConfig;
 
+/// W3C `RTCSctpTransportStats` (webrtc-stats §8.11), from the association.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SctpTransportStats {
+    /// `smoothedRoundTripTime`: SCTP's smoothed RTT (RFC 9260 §6.3.1), once measured.
+    pub smoothed_round_trip_time: Option<std::time::Duration>,
+    /// `congestionWindow`, in bytes.
+    pub congestion_window: usize,
+    /// `receiverWindow`: the peer's receive window as last advertised, in bytes.
+    pub receiver_window: usize,
+    /// `mtu`: the largest SCTP packet sent, in bytes.
+    pub mtu: usize,
+    /// `unackData`: DATA chunks sent and not yet acknowledged.
+    pub unack_data: usize,
+}
+
 /// `RTCSctpTransport` over the DTLS transport, with the data channels on it: a view onto
 /// an [`Engine`] (`&Engine` from [`Engine::sctp_transport`] reads, `&mut Engine` from
 /// [`Engine::sctp_transport_mut`] also acts).
@@ -147,6 +163,18 @@ impl<R: Deref<Target = Engine>> SctpTransport<R> {
     /// `state`.
     pub fn state(&self) -> SctpTransportState {
         self.e.sctp.state
+    }
+
+    /// W3C `RTCSctpTransportStats` (webrtc-stats): `None` until the association exists.
+    pub fn stats(&self) -> Option<SctpTransportStats> {
+        let a = self.e.sctp.channels.as_ref()?.association();
+        Some(SctpTransportStats {
+            smoothed_round_trip_time: a.srtt(),
+            congestion_window: a.cwnd(),
+            receiver_window: a.peer_receive_window(),
+            mtu: self.e.sctp.cfg.mtu,
+            unack_data: a.unacknowledged_chunks(),
+        })
     }
 
     /// `bufferedAmount`.

@@ -793,6 +793,16 @@ impl Association {
         self.srtt
     }
 
+    /// The peer's receive window as its last SACK (or INIT) advertised it, in bytes.
+    pub fn peer_receive_window(&self) -> usize {
+        self.peer_rwnd
+    }
+
+    /// DATA chunks sent and not yet cumulatively acknowledged.
+    pub fn unacknowledged_chunks(&self) -> usize {
+        self.inflight.len()
+    }
+
     /// Whether packets go out with a zero checksum (RFC 9653, both ends offered it).
     pub fn sends_zero_checksum(&self) -> bool {
         self.zero_checksum

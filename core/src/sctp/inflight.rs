@@ -61,6 +61,10 @@ impl<T> Ring<T> {
         (!self.q.is_empty()).then(|| self.base + self.q.len() as u64 - 1)
     }
 
+    pub(super) fn len(&self) -> usize {
+        self.q.len()
+    }
+
     pub(super) fn is_empty(&self) -> bool {
         self.q.is_empty()
     }

@@ -966,3 +966,61 @@ pub async fn a_channel_made_before_anything_starts_gets_its_id_and_delivers() {
     a.stop().await;
     b.stop().await;
 }
+
+/// A message sent after a second of silence is stamped with the time it goes, not the
+/// time the chain last heard anything: the engine's clock is brought to now before a
+/// handle's call is drained, so it is sent once and its RTT sample is the round trip.
+pub async fn a_send_after_idle_time_measures_the_round_trip_not_the_silence() {
+    let Some((a, b)) = connected("127.0.0.1:0").await else {
+        return;
+    };
+    let mut incoming = b.sctp.incoming_channels();
+    let ch = a
+        .sctp
+        .create_data_channel(DataChannelParameters::new("idle"))
+        .unwrap();
+    within("open", ch.open()).await.unwrap();
+    let at_b = within("incoming", incoming.next()).await.unwrap();
+    within("send", ch.send_text("warm up")).await.unwrap();
+    within("recv", at_b.recv()).await.unwrap();
+    let srtt = |p: &Peer| p.sctp.stats().unwrap().smoothed_round_trip_time;
+    // The SACK is delayed up to 200 ms: wait until it is in.
+    let before = within("a first RTT", async {
+        loop {
+            if a.sctp.stats().unwrap().unack_data == 0
+                && let Some(rtt) = srtt(&a)
+            {
+                return rtt;
+            }
+            super::rt::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    super::rt::sleep(Duration::from_secs(1)).await;
+    within("send", ch.send_text("after the silence"))
+        .await
+        .unwrap();
+    within("recv", at_b.recv()).await.unwrap();
+    let after = within("the next RTT", async {
+        loop {
+            let s = a.sctp.stats().unwrap();
+            if s.unack_data == 0 {
+                return s.smoothed_round_trip_time.unwrap();
+            }
+            super::rt::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    println!("smoothed RTT before the silence {before:?}, after {after:?}");
+    // Stamped with the stale time, the message looked a second overdue: the tail-loss
+    // probe sent it again at once, and a retransmitted chunk gives no RTT sample.
+    assert_ne!(after, before, "no RTT sample: the message went twice");
+    // A sample of the idle second would lift the smoothed RTT by an eighth of it; the
+    // round trip with the peer's delayed SACK (up to 200 ms) by at most a quarter of that.
+    assert!(
+        after < before + Duration::from_millis(100),
+        "smoothed RTT {before:?} before the silence, {after:?} after"
+    );
+    let stats = a.sctp.stats().unwrap();
+    assert!(stats.congestion_window > 0 && stats.receiver_window > 0 && stats.mtu > 0);
+}
