@@ -192,8 +192,32 @@ fn bulk_both_ways() {
             seen == N
         });
         let outbound = (N as usize * LEN) as f64 * 8.0 / t.elapsed().as_secs_f64() / 1e6;
+        let st = s.ours.association().stats();
         println!(
-            "usrsctp {}: from usrsctp {inbound:.0} Mbit/s, to usrsctp {outbound:.0} Mbit/s",
+            "to usrsctp: {} packets, {} retransmissions ({} fast, {} T3); cwnd {} peer window {} srtt {:?}",
+            st.packets_sent,
+            st.retransmissions,
+            st.fast_retransmits,
+            st.t3_expiries,
+            s.ours.association().cwnd(),
+            s.ours.association().peer_receive_window(),
+            s.ours.association().srtt()
+        );
+        drop(s);
+
+        // The reference: usrsctp to usrsctp, through the relay.
+        let (mut a, mut b) = usrsctp_pair(&[]);
+        a.wait_line("up ", SECS);
+        b.wait_line("up ", SECS);
+        let t = Instant::now();
+        a.command(&format!("send 0 53 o {LEN} {N}"));
+        for i in 0..N {
+            let (_, _, _, len, hash) = parse_msg(&b.wait_line("msg 0 ", Duration::from_secs(60)));
+            assert_eq!((len, hash), (LEN, fnv1a(&content(0, i, LEN))));
+        }
+        let reference = (N as usize * LEN) as f64 * 8.0 / t.elapsed().as_secs_f64() / 1e6;
+        println!(
+            "usrsctp {}: from usrsctp {inbound:.0} Mbit/s, to usrsctp {outbound:.0} Mbit/s; usrsctp to usrsctp {reference:.0} Mbit/s",
             if peer_connects { "connects" } else { "listens" }
         );
     }
