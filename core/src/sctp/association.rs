@@ -1999,6 +1999,8 @@ impl Association {
             }
             State::Established | State::ShutdownPending => {
                 self.state = State::ShutdownReceived;
+                // The peer takes no new streams now: what waits for one cannot go.
+                self.refuse_held(|_| true);
             }
             _ => {}
         }
@@ -2006,7 +2008,9 @@ impl Association {
 
     /// Send SHUTDOWN / SHUTDOWN-ACK once nothing of ours is queued or unacknowledged.
     fn maybe_shutdown(&mut self) {
-        let idle = self.queue.is_empty() && self.inflight.is_empty();
+        // Messages waiting for the peer to add their streams are queued too: they go (or
+        // are refused) before SHUTDOWN.
+        let idle = self.queue.is_empty() && self.inflight.is_empty() && self.reconf.held.is_empty();
         let now = self.now;
         match self.state {
             State::ShutdownPending if idle => {

@@ -104,7 +104,7 @@ impl Association {
     }
 
     /// Drops the held messages on streams `refused` picks, and says so.
-    fn refuse_held(&mut self, refused: impl Fn(u16) -> bool) {
+    pub(super) fn refuse_held(&mut self, refused: impl Fn(u16) -> bool) {
         let mut streams: Vec<u16> = Vec::new();
         let mut keep = Vec::new();
         for m in std::mem::take(&mut self.reconf.held) {

@@ -1590,6 +1590,63 @@ fn streams_the_peer_refuses_to_add_are_reported_rfc6525_5_2_5() {
     assert!(p.messages(b).is_empty());
 }
 
+/// Our shutdown while a message waits for the peer to add its stream: SHUTDOWN waits
+/// for the answer and the message goes first (it used to go out at once, and the
+/// message was lost with the association, unreported).
+#[test]
+fn our_shutdown_waits_for_a_message_that_waits_for_streams() {
+    let mut p = pair_with_16_streams_at_b(26, 1024);
+    p.connect();
+    let (a, b) = (p.a, p.b);
+    let now = p.sim.now();
+    p.sim.endpoint_mut(a).layer.handle_timeout(now);
+    p.sim.drain_events();
+    let layer = &mut p.sim.endpoint_mut(a).layer;
+    layer.send(40, 51, payload(40, 10), false).unwrap();
+    layer.shutdown();
+    p.sim.run_for(Duration::from_secs(2));
+    let ev = p.sim.take_events(a);
+    assert!(
+        ev.iter()
+            .any(|(_, e)| matches!(e, SctpEvent::Closed { .. })),
+        "{ev:?}"
+    );
+    let got: Vec<u16> = p.messages(b).iter().map(|m| m.0).collect();
+    assert_eq!(got, [40], "{ev:?}");
+}
+
+/// The peer's SHUTDOWN while a message waits for it to add a stream: no new stream will
+/// come, and the message says so (StreamsRefused) instead of vanishing.
+#[test]
+fn a_message_waiting_for_streams_at_the_peers_shutdown_is_refused() {
+    let mut p = pair_with_16_streams_at_b(27, 1024);
+    p.connect();
+    let (a, b) = (p.a, p.b);
+    let now = p.sim.now();
+    p.sim.endpoint_mut(a).layer.handle_timeout(now);
+    p.sim.endpoint_mut(b).layer.handle_timeout(now);
+    p.sim.drain_events();
+    p.sim
+        .endpoint_mut(a)
+        .layer
+        .send(40, 51, payload(40, 10), false)
+        .unwrap();
+    p.sim.endpoint_mut(b).layer.shutdown();
+    p.sim.run_for(Duration::from_secs(2));
+    let ev = p.sim.take_events(a);
+    let got: Vec<u16> = p.messages(b).iter().map(|m| m.0).collect();
+    let refused = ev
+        .iter()
+        .any(|(_, e)| *e == SctpEvent::StreamsRefused { streams: vec![40] });
+    // Delivered before the SHUTDOWN took hold, or reported refused: never neither.
+    assert!(refused != (got == [40]), "{ev:?} {got:?}");
+    assert!(
+        ev.iter()
+            .any(|(_, e)| matches!(e, SctpEvent::Closed { .. })),
+        "{ev:?}"
+    );
+}
+
 /// `SctpConfig::heartbeat_interval` (RFC 9260 §8.3 HB.interval): an idle association
 /// probes its peer that often (the default, 30 s, sends none in 10 s).
 #[test]
