@@ -520,6 +520,10 @@ pub struct Association {
     /// and adding streams are possible.
     peer_reconfig: bool,
     init_attempts: u32,
+    /// When our INIT, then our COOKIE-ECHO, went out the first time: its answer times
+    /// the path (none after a retransmission: Karn). A receiver that sends no data
+    /// has no other RTT sample, and its window autotuning counts in round trips.
+    handshake_sent: Option<Instant>,
     cookie: Option<Bytes>,
     /// What the peer's INIT-ACK told us, applied when its COOKIE-ACK arrives.
     pending_peer: Option<CookieContents>,
@@ -671,6 +675,7 @@ impl Association {
             outbound_streams: 0,
             peer_reconfig: false,
             init_attempts: 0,
+            handshake_sent: None,
             cookie: None,
             pending_peer: None,
             queue: SendQueue::default(),
@@ -823,6 +828,7 @@ impl Association {
         self.state = State::CookieWait;
         self.init_attempts = 1;
         self.send_init();
+        self.handshake_sent = Some(now);
         self.timers.set(Timer::T1, now + self.rto);
     }
 
@@ -1144,8 +1150,10 @@ impl Association {
         self.emit_packet(0, &[init]);
     }
 
-    fn cookie_time_ms(&self) -> u64 {
-        self.now.saturating_duration_since(self.epoch).as_millis() as u64
+    /// Cookie timestamps: microseconds since the start, fine enough to time the
+    /// INIT-ACK's round trip on loopback.
+    fn cookie_time_us(&self) -> u64 {
+        self.now.saturating_duration_since(self.epoch).as_micros() as u64
     }
 
     /// State cookie (RFC 9260 §5.1.3): what we need to establish later, MACed so we keep no
@@ -1169,7 +1177,7 @@ impl Association {
                 | (u8::from(peer.supports(super::ChunkType::I_FORWARD_TSN)) << 3)
                 | (u8::from(peer.supports(super::ChunkType::RE_CONFIG)) << 4),
         );
-        body.extend_from_slice(&self.cookie_time_ms().to_be_bytes());
+        body.extend_from_slice(&self.cookie_time_us().to_be_bytes());
         let mac = self
             .cfg
             .provider
@@ -1195,9 +1203,10 @@ impl Association {
         let u32_at = |i: usize| u32::from_be_bytes(body[i..i + 4].try_into().expect("4 bytes"));
         let u16_at = |i: usize| u16::from_be_bytes(body[i..i + 2].try_into().expect("2 bytes"));
         let time = u64::from_be_bytes(body[25..33].try_into().expect("8 bytes"));
-        let age = self.cookie_time_ms().saturating_sub(time);
+        let age = Duration::from_micros(self.cookie_time_us().saturating_sub(time));
         Some(CookieContents {
-            stale: age > COOKIE_LIFE.as_millis() as u64,
+            age,
+            stale: age > COOKIE_LIFE,
             peer_tag: u32_at(0),
             my_tag: u32_at(4),
             peer_initial_tsn: Tsn(u32_at(8)),
@@ -1338,6 +1347,7 @@ impl Association {
                     if self.state == State::CookieEchoed
                         && let Some(c) = self.pending_peer.take()
                     {
+                        self.handshake_rtt_sample();
                         self.establish(&c, true);
                     }
                 }
@@ -1503,8 +1513,11 @@ impl Association {
             self.stats.packets_dropped += 1;
             return;
         };
+        self.handshake_rtt_sample();
+        self.handshake_sent = Some(self.now);
         self.peer_tag = ack.initiate_tag;
         self.pending_peer = Some(CookieContents {
+            age: Duration::ZERO,
             stale: false,
             peer_tag: ack.initiate_tag,
             my_tag: self.my_tag,
@@ -1540,6 +1553,11 @@ impl Association {
                 {
                     self.stats.packets_dropped += 1;
                     return;
+                }
+                // Our INIT-ACK went out when the cookie was made: its round trip is the
+                // first RTT sample of an end that did not send the INIT.
+                if self.srtt.is_none() {
+                    self.update_rto(contents.age);
                 }
                 self.establish(&contents, false);
             }
@@ -1627,6 +1645,13 @@ impl Association {
                 causes: std::mem::take(&mut self.pending_errors),
             })
         })
+    }
+
+    /// The answer to our INIT or COOKIE-ECHO arrived: an RTT sample if it went once.
+    fn handshake_rtt_sample(&mut self) {
+        if let Some(sent) = self.handshake_sent.take() {
+            self.update_rto(self.now.saturating_duration_since(sent));
+        }
     }
 
     fn update_rto(&mut self, r: Duration) {
@@ -1815,6 +1840,8 @@ impl Association {
                 return;
             }
             self.init_attempts += 1;
+            // Its answer may be to either copy: no RTT sample from it (Karn).
+            self.handshake_sent = None;
             self.rto = (self.rto * 2).min(self.cfg.rto_max);
             match self.state {
                 State::CookieWait => self.send_init(),
@@ -2097,6 +2124,8 @@ impl Association {
 
 #[derive(Debug, Clone, Copy)]
 struct CookieContents {
+    /// Time since the cookie was made (our INIT-ACK went out).
+    age: Duration,
     /// Older than Valid.Cookie.Life: good to confirm an existing association, not to
     /// create one.
     stale: bool,

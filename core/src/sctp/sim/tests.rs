@@ -1590,6 +1590,28 @@ fn streams_the_peer_refuses_to_add_are_reported_rfc6525_5_2_5() {
     assert!(p.messages(b).is_empty());
 }
 
+/// The handshake times the path for both ends, as TCP's SYN exchange does: the INIT's
+/// sender from the INIT-ACK (and the COOKIE-ACK), the other end from its cookie's age
+/// when the COOKIE-ECHO returns. An end that only receives has an RTT before any data,
+/// so its window autotuning counts in round trips, not in initial RTOs.
+#[test]
+fn the_handshake_gives_both_ends_an_rtt_sample_rfc9260_6_3_1() {
+    for b_connects in [false, true] {
+        let link = LinkConfig::new().latency(Duration::from_millis(25));
+        let mut p = pair_opened(28, link, |_, _| {}, b_connects);
+        p.connect();
+        for end in [p.a, p.b] {
+            let srtt = p.sim.endpoint(end).layer.srtt();
+            let srtt =
+                srtt.unwrap_or_else(|| panic!("no RTT at {end:?} (b connects: {b_connects})"));
+            assert!(
+                (Duration::from_millis(49)..Duration::from_millis(60)).contains(&srtt),
+                "{srtt:?} at {end:?} (b connects: {b_connects})"
+            );
+        }
+    }
+}
+
 /// Our shutdown while a message waits for the peer to add its stream: SHUTDOWN waits
 /// for the answer and the message goes first (it used to go out at once, and the
 /// message was lost with the association, unreported).
