@@ -122,7 +122,11 @@ pub struct SctpConfig {
     /// room is freed on delivery.
     pub deferred_release: bool,
     /// Congestion control (RFC 9260 §7): makes each association's [`Controller`].
-    /// [`NewRenoFactory`] by default, RFC 9260 §7.2's algorithm.
+    /// [`NewRenoFactory`] by default, RFC 9260 §7.2's algorithm: what every SCTP peer
+    /// expects, fair to TCP on a shared path, and without pacing's cost on fast local
+    /// links. [`BbrFactory`](super::congestion::BbrFactory) paces at the delivery rate it
+    /// measures and does not halve for a random loss: for long lossy paths (50 ms RTT, 1 %
+    /// loss: ~240 Mbit/s where NewReno keeps ~2.3).
     pub congestion: std::sync::Arc<dyn ControllerFactory>,
 }
 
