@@ -153,7 +153,7 @@ impl SctpConfig {
             .min(u32::MAX as usize)
     }
 
-    /// The largest the receive window may grow to: [`max_receive_window`]
+    /// The largest the receive window may grow to: [`max_receive_window`](SctpConfig::max_receive_window)
     /// (Self::max_receive_window), never below the starting window.
     pub fn effective_max_receive_window(&self) -> usize {
         (self.max_receive_window as usize)
