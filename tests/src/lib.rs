@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 pub mod aiortc;
+pub mod browser;
 pub mod endpoints;
 pub mod usrsctp;
 

@@ -1,0 +1,68 @@
+// Helpers the browser interop tests evaluate in a headless page (tests/src/browser.rs).
+// Everything hangs off window.T; each function returns a promise of plain JSON.
+window.T = {
+  // Two RTCPeerConnections in this page, one data channel: the browser-to-browser
+  // reference for connect time and bulk rate, measured the same way as against us.
+  async selfLoop(bytes, chunk) {
+    const t0 = performance.now();
+    const a = new RTCPeerConnection(), b = new RTCPeerConnection();
+    a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
+    b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);
+    const dc = a.createDataChannel('bulk');
+    dc.binaryType = 'arraybuffer';
+    const incoming = new Promise((r) => { b.ondatachannel = (e) => r(e.channel); });
+    await a.setLocalDescription();
+    await b.setRemoteDescription(a.localDescription);
+    await b.setLocalDescription();
+    await a.setRemoteDescription(b.localDescription);
+    const rc = await incoming;
+    rc.binaryType = 'arraybuffer';
+    const first = new Promise((r) => { rc.onmessage = () => r(); });
+    if (dc.readyState !== 'open') await new Promise((r) => { dc.onopen = r; });
+    dc.send('hello');
+    await first;
+    const connectMs = performance.now() - t0;
+    const rate = await T.bulk(dc, rc, bytes, chunk);
+    const stats = await T.transportStats(a);
+    a.close();
+    b.close();
+    return { connectMs, mbit: rate, ...stats };
+  },
+
+  // Sends `bytes` in `chunk`-byte messages on `tx`, keeping at most 4 MiB queued;
+  // resolves with the rate in Mbit/s once `rx` has them all.
+  async bulk(tx, rx, bytes, chunk) {
+    let received = 0;
+    const done = new Promise((r) => {
+      rx.onmessage = (e) => {
+        received += e.data.byteLength;
+        if (received >= bytes) r();
+      };
+    });
+    const buf = new Uint8Array(chunk);
+    tx.bufferedAmountLowThreshold = 1 << 20;
+    const t = performance.now();
+    for (let sent = 0; sent < bytes; sent += chunk) {
+      if (tx.bufferedAmount > 4 << 20) {
+        await new Promise((r) => { tx.onbufferedamountlow = r; });
+      }
+      tx.send(buf);
+    }
+    await done;
+    return (bytes * 8) / ((performance.now() - t) / 1000) / 1e6;
+  },
+
+  // The negotiated DTLS version and cipher suite, from getStats.
+  async transportStats(pc) {
+    const out = {};
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === 'transport') {
+        out.tlsVersion = s.tlsVersion;
+        out.dtlsCipher = s.dtlsCipher;
+        out.srtpCipher = s.srtpCipher;
+      }
+    });
+    return out;
+  },
+};
+true;
