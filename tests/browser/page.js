@@ -66,3 +66,32 @@ window.T = {
   },
 };
 true;
+
+// Offers and answers as the browser writes them (for the SDP fixtures): data only, and
+// audio + video + data; each after gathering, so they hold the candidates.
+T.descriptions = async function () {
+  const gathered = (pc) => new Promise((r) => {
+    if (pc.iceGatheringState === 'complete') r();
+    pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r();
+  });
+  const out = {};
+  for (const media of [false, true]) {
+    const a = new RTCPeerConnection(), b = new RTCPeerConnection();
+    if (media) {
+      a.addTransceiver('audio');
+      a.addTransceiver('video');
+    }
+    a.createDataChannel('chat');
+    await a.setLocalDescription();
+    await gathered(a);
+    await b.setRemoteDescription(a.localDescription);
+    await b.setLocalDescription();
+    await gathered(b);
+    const name = media ? 'media' : 'data';
+    out[name + '-offer'] = a.localDescription.sdp;
+    out[name + '-answer'] = b.localDescription.sdp;
+    a.close();
+    b.close();
+  }
+  return out;
+};

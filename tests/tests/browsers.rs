@@ -27,3 +27,34 @@ fn each_browser_talks_to_itself() {
         assert!(connect > 0.0 && mbit > 0.0);
     }
 }
+
+/// Writes each browser's offers and answers (data only; audio, video and data) into
+/// `core/tests/fixtures/sdp/<browser>-<version>/`, for the SDP parser's tests. Run by
+/// hand when a browser changes: `cargo test -p sansrtc-tests --test browsers --
+/// --ignored write_sdp_fixtures`.
+#[test]
+#[ignore]
+fn write_sdp_fixtures() {
+    for kind in [Kind::Chromium, Kind::Firefox] {
+        let mut b = page(kind);
+        let version = b
+            .version
+            .split_whitespace()
+            .find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))
+            .unwrap_or("unknown")
+            .to_owned();
+        let name = match kind {
+            Kind::Chromium => "chromium",
+            Kind::Firefox => "firefox",
+        };
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../core/tests/fixtures/sdp")
+            .join(format!("{name}-{version}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let all = b.eval("T.descriptions()");
+        for (file, sdp) in all.as_object().unwrap() {
+            std::fs::write(dir.join(format!("{file}.sdp")), sdp.as_str().unwrap()).unwrap();
+        }
+        println!("wrote {}", dir.display());
+    }
+}
