@@ -77,6 +77,7 @@ pub mod mux;
 pub mod ortc;
 pub mod rng;
 pub mod sctp;
+pub mod sdp;
 pub mod sim;
 pub mod srtp;
 pub mod stun;
