@@ -220,15 +220,42 @@ impl State {
     fn dispatch(&mut self, event: OrtcEvent) {
         match event {
             OrtcEvent::Ice(IceEvent::ConnectionStateChange(state)) => {
-                self.ice_events.publish(state)
+                self.ice_events.publish(state);
+                self.publish_connection_state();
             }
             OrtcEvent::Ice(IceEvent::GatheringStateChange(state)) => {
-                self.gathering_events.publish(state)
+                self.gathering_events.publish(state);
+                if state == sansrtc::ice::IceGatheringState::Complete {
+                    self.candidate_events.publish(None);
+                }
             }
-            OrtcEvent::DtlsStateChange(state) => self.dtls_events.publish(state),
+            OrtcEvent::Ice(IceEvent::LocalCandidate(c)) => {
+                let c = sansrtc::ortc::IceCandidate::from(&c);
+                let init = self.engine.peer_connection().candidate_init(&c);
+                self.candidate_events.publish(Some(init));
+            }
+            OrtcEvent::DtlsStateChange(state) => {
+                self.dtls_events.publish(state);
+                self.publish_connection_state();
+            }
             OrtcEvent::SctpStateChange(state) => self.sctp_events.publish(state),
             OrtcEvent::DataChannel(e) => self.channel_event(e),
+            OrtcEvent::SignalingStateChange(state) => {
+                self.signaling_events.publish(state);
+                self.publish_connection_state();
+            }
+            OrtcEvent::NegotiationNeeded => self.negotiation_events.publish(()),
             other => tracing::trace!(event = ?other, "ORTC event not handled"),
+        }
+    }
+
+    /// `connectionstatechange`: the JSEP view's state, derived from ICE and DTLS, when it
+    /// moved.
+    fn publish_connection_state(&mut self) {
+        let state = self.engine.peer_connection().connection_state();
+        if state != self.pc_state {
+            self.pc_state = state;
+            self.pc_events.publish(state);
         }
     }
 

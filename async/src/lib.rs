@@ -138,6 +138,7 @@ mod dtls;
 mod gatherer;
 mod ice;
 mod mux;
+mod pc;
 mod runtime;
 mod sctp;
 mod state;
@@ -160,6 +161,9 @@ pub use sansrtc::dtls::{CipherSuite, DtlsCertificate, DtlsError, DtlsRole, DtlsV
 use sansrtc::engine::Engine;
 pub use sansrtc::ice::IceFailure;
 pub use sansrtc::ice::{IceConnectionState, IceGatheringState};
+pub use sansrtc::jsep::{
+    IceCandidateInit, PeerConnectionState, RtcSessionDescription, SdpType, SignalingState,
+};
 pub use sansrtc::mux::MuxStats;
 pub use sansrtc::ortc::{
     DataChannelParameters, DtlsFingerprint, DtlsParameters, DtlsRoleParam, DtlsTransportState,
@@ -176,6 +180,7 @@ pub use self::dtls::DtlsTransport;
 pub use self::gatherer::{IceGatherer, IceGathererOptions};
 pub use self::ice::IceTransport;
 pub use self::mux::SharedSocket;
+pub use self::pc::{RtcConfiguration, RtcIceServer, RtcPeerConnection};
 pub use self::runtime::{AsyncTimer, AsyncUdpSocket, Runtime};
 pub use self::sctp::{IncomingChannels, SctpTransport};
 pub use self::udp::UdpDriver;
@@ -252,6 +257,10 @@ pub enum Error {
     /// timeout, an alert from the peer).
     #[error("DTLS failed: {0}")]
     DtlsFailed(DtlsError),
+    /// A JSEP call refused: out of turn (`InvalidStateError`), bad SDP (naming the line),
+    /// a description that cannot be used.
+    #[error(transparent)]
+    Jsep(#[from] sansrtc::jsep::JsepError),
     /// The transport was stopped (or every handle dropped) before the call finished.
     #[error("the transport is closed")]
     Closed,

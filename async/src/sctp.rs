@@ -166,7 +166,7 @@ impl<R: Runtime> SctpTransport<R> {
 #[derive(Debug)]
 pub struct IncomingChannels<R> {
     pub(crate) link: Link,
-    listener: Option<event_listener::EventListener>,
+    pub(crate) listener: Option<event_listener::EventListener>,
     pub(crate) runtime: PhantomData<fn() -> R>,
 }
 

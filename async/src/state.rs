@@ -267,6 +267,13 @@ pub(crate) struct State {
     pub(crate) ice_events: Subscribers<IceConnectionState>,
     pub(crate) dtls_events: Subscribers<DtlsTransportState>,
     pub(crate) sctp_events: Subscribers<SctpTransportState>,
+    /// The peer connection's (JSEP view's) streams.
+    pub(crate) signaling_events: Subscribers<sansrtc::jsep::SignalingState>,
+    pub(crate) pc_events: Subscribers<sansrtc::jsep::PeerConnectionState>,
+    pub(crate) candidate_events: Subscribers<Option<sansrtc::jsep::IceCandidateInit>>,
+    pub(crate) negotiation_events: Subscribers<()>,
+    /// The connection state last published, to publish changes only.
+    pub(crate) pc_state: sansrtc::jsep::PeerConnectionState,
     pub(crate) channels: HashMap<u64, ChannelEntry>,
     next_key: u64,
     /// The engine's channel handle → channel key, for channels the engine knows.
@@ -590,6 +597,11 @@ impl Shared {
             ice_events: Subscribers::default(),
             dtls_events: Subscribers::default(),
             sctp_events: Subscribers::default(),
+            signaling_events: Subscribers::default(),
+            pc_events: Subscribers::default(),
+            candidate_events: Subscribers::default(),
+            negotiation_events: Subscribers::default(),
+            pc_state: sansrtc::jsep::PeerConnectionState::New,
             channels: HashMap::new(),
             next_key: 0,
             ids: HashMap::new(),

@@ -73,6 +73,7 @@ pub mod dtls;
 pub mod engine;
 pub mod ice;
 pub mod io;
+pub mod jsep;
 pub mod mux;
 pub mod ortc;
 pub mod rng;

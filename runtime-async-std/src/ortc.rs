@@ -21,3 +21,5 @@ pub type DataChannel = sansrtc_async::DataChannel<AsyncStdRuntime>;
 /// Many chains on one UDP socket (one port), driven by one task, on async-std; see
 /// [`sansrtc_async::SharedSocket`].
 pub type SharedSocket = sansrtc_async::SharedSocket<AsyncStdRuntime>;
+/// `RTCPeerConnection` on async-std; see [`sansrtc_async::RtcPeerConnection`].
+pub type RtcPeerConnection = sansrtc_async::RtcPeerConnection<AsyncStdRuntime>;

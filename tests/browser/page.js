@@ -95,3 +95,52 @@ T.descriptions = async function () {
   }
   return out;
 };
+
+// One RTCPeerConnection facing one of ours, its SDP carried through these calls.
+// Non-trickle: every description is returned after gathering, as aiortc expects.
+T.gathered = (pc) => new Promise((r) => {
+  if (pc.iceGatheringState === 'complete') r();
+  pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && r());
+});
+T.watch = function (ch) {
+  T.chan = ch;
+  ch.binaryType = 'arraybuffer';
+  T.messages = T.messages || [];
+  ch.onmessage = (e) => T.messages.push(typeof e.data === 'string' ? e.data : { bytes: e.data.byteLength });
+  T.opened = new Promise((r) => { if (ch.readyState === 'open') r(); else ch.onopen = () => r(); });
+};
+T.offer = async function () {
+  T.t0 = performance.now();
+  const pc = (T.pc = new RTCPeerConnection());
+  T.watch(pc.createDataChannel('chat'));
+  await pc.setLocalDescription();
+  await T.gathered(pc);
+  return pc.localDescription.toJSON();
+};
+T.acceptAnswer = async function (answer) {
+  await T.pc.setRemoteDescription(answer);
+  return true;
+};
+T.answer = async function (offer) {
+  T.t0 = performance.now();
+  const pc = (T.pc = new RTCPeerConnection());
+  const got = new Promise((r) => { pc.ondatachannel = (e) => { T.watch(e.channel); r(); }; });
+  T.channelArrived = got;
+  await pc.setRemoteDescription(offer);
+  await pc.setLocalDescription();
+  await T.gathered(pc);
+  return pc.localDescription.toJSON();
+};
+// Resolves with the time since the first description call once `n` messages are in.
+T.waitMessages = async function (n) {
+  if (T.channelArrived) await T.channelArrived;
+  while ((T.messages || []).length < n) await new Promise((r) => setTimeout(r, 2));
+  return { ms: performance.now() - T.t0, messages: T.messages };
+};
+T.sendText = async function (text) {
+  if (T.channelArrived) await T.channelArrived;
+  await T.opened;
+  T.chan.send(text);
+  return true;
+};
+T.pcStats = async () => ({ ...(await T.transportStats(T.pc)), state: T.pc.connectionState });

@@ -11,8 +11,9 @@
 //! Applications do not talk to the parts directly: the ORTC objects are borrowed views
 //! onto the engine with aiortc's names ([`Engine::ice_gatherer`],
 //! [`Engine::ice_transport`], [`Engine::dtls_transport`], [`Engine::sctp_transport`]),
-//! and the JSEP `PeerConnection` is to be a second view onto the same engine, not a
-//! second composition.
+//! and the JSEP [`PeerConnection`](crate::jsep::PeerConnection)
+//! ([`Engine::peer_connection`]) is a second view onto the same engine, not a second
+//! composition.
 //!
 //! Timers start from what ICE measured: the DTLS flight timer and the SCTP initial RTO
 //! are derived from the selected pair's round-trip time instead of the RFCs' fixed 1 s
@@ -80,6 +81,11 @@ pub enum Event {
     /// A datagram no layer of this chain takes (with ICE alone: everything not STUN;
     /// with DTLS: RTP and RTCP, until the media layer is there).
     Datagram(Receive),
+    /// `RTCPeerConnection.signalingState` changed (JSEP view).
+    SignalingStateChange(crate::jsep::SignalingState),
+    /// `negotiationneeded`: a change (the first data channel) needs an offer/answer
+    /// exchange (JSEP view).
+    NegotiationNeeded,
 }
 
 /// How an engine is built.
@@ -133,6 +139,8 @@ pub struct Engine {
     pub(crate) ice: IcePart,
     pub(crate) dtls: DtlsPart,
     pub(crate) sctp: SctpPart,
+    /// The JSEP view's state: signaling state and descriptions.
+    pub(crate) jsep: crate::jsep::JsepPart,
     /// Events for the application, raised by calls or by one part for another.
     pub(crate) events: VecDeque<Event>,
     /// Transmits ready to go (DTLS datagrams held until ICE had a pair).
@@ -147,11 +155,13 @@ impl Engine {
         let ice = IcePart::new(cfg.ice, now);
         let dtls = DtlsPart::new(cfg.certificates, &ice);
         let sctp = SctpPart::new(cfg.sctp_port, &ice);
+        let jsep = crate::jsep::JsepPart::new(ice.derived_seed(3));
         Engine {
             now,
             ice,
             dtls,
             sctp,
+            jsep,
             events: VecDeque::new(),
             pending: VecDeque::new(),
             batch_hint: 0,
