@@ -299,6 +299,12 @@ pub(crate) struct State {
 pub(crate) const MESSAGE_OVERHEAD: usize = 64;
 
 impl State {
+    /// Forgets that a handle called into the engine (a shared socket's member does not
+    /// catch its clock up; see `Chain::member_turn`).
+    pub(crate) fn clear_touched(&mut self) {
+        self.touched = false;
+    }
+
     /// Brings the engine's clock to now if a handle called into it since the last turn
     /// (see `touched`). Called at the start of a turn, after what arrived is fed.
     pub(crate) fn catch_up_clock(&mut self) {
