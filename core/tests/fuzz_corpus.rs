@@ -18,6 +18,7 @@ use sansrtc::dtls::{Dtls, DtlsError, DtlsRole};
 use sansrtc::ice::IceConnectionState;
 use sansrtc::io::Output;
 use sansrtc::sctp::{ChecksumPolicy, Chunk, Packet};
+use sansrtc::sdp::SessionDescription;
 use sansrtc::stun::{Attribute, Class, MessageBuilder, Method, TransactionId, attr};
 
 // The harness is shared with the fuzz targets; not every item is used by both.
@@ -1113,6 +1114,137 @@ fn dcep_corpus_replays_without_panic() {
 }
 
 #[test]
+fn sdp_corpus_replays_without_panic() {
+    let n = replay("sdp", harness::sdp);
+    assert!(n >= 20, "sdp corpus lost its seeds: {n} files");
+}
+
+/// The seeds reach the typed parsers only if they parse: the browser's and the crafted
+/// valid ones must (the `bad-` ones must not).
+#[test]
+fn sdp_seeds_parse_or_fail_as_meant() {
+    for (name, data) in corpus("sdp") {
+        let text = String::from_utf8(data).expect("seeds are UTF-8");
+        let parsed = SessionDescription::parse(&text);
+        if name.starts_with("crafted-bad-") {
+            assert!(parsed.is_err(), "{name} parses");
+        } else {
+            parsed.unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+}
+
+/// Crafted SDP seeds: what the Chromium fixtures lack (LF lines, unknown line types,
+/// simulcast, every candidate form, every hash function, legacy SCTP) and broken ones.
+fn crafted_sdp() -> Vec<(&'static str, String)> {
+    const SESSION: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
+    let crlf = |body: &str| format!("{SESSION}{}", body.replace('\n', "\r\n"));
+    vec![
+        (
+            "crafted-lf-no-final-newline.sdp",
+            "v=0\no=- 1 2 IN IP4 127.0.0.1\ns=-\nt=0 0\nm=audio 9 RTP/AVP 0\na=rtcp-mux".into(),
+        ),
+        (
+            "crafted-unknown-lines.sdp",
+            crlf(
+                "i=info\nu=http://example.com/\ne=a@example.com\nz=0 -1h\nk=prompt\nb=CT:128\n\
+                  a=x-flag\na=x-value:1 2  3\na=:\nm=audio 9 RTP/AVP 0\ni=media\nb=AS:64\nb=TIAS:64000\nY=upper\n",
+            ),
+        ),
+        (
+            "crafted-simulcast-rid.sdp",
+            crlf(
+                "a=extmap-allow-mixed\nm=video 9 UDP/TLS/RTP/SAVPF 96 97\nc=IN IP4 0.0.0.0\na=mid:v\n\
+                  a=sendonly\na=extmap:3/recvonly urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\n\
+                  a=extmap:200 urn:x-two-byte attr\na=rtpmap:96 VP8/90000\na=rtpmap:97 rtx/90000\n\
+                  a=fmtp:97 apt=96\na=fmtp:96 x;y=;=z\na=rtcp-fb:* nack pli\na=rtcp-fb:96 trr-int 100\n\
+                  a=rid:h send pt=96;max-width=1280\na=rid:l send\na=simulcast:send h;~l recv r1,r2\n\
+                  a=ssrc-group:SIM 1 2 3\na=ssrc:1 cname:c\na=ssrc:2 msid:s t\na=msid:- t\n",
+            ),
+        ),
+        (
+            "crafted-candidates.sdp",
+            crlf(
+                "a=ice-lite\na=ice-options:trickle ice2\nm=audio 9 UDP/TLS/RTP/SAVPF 111\n\
+                  a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n\
+                  a=candidate:1 1 UDP 1694498815 203.0.113.7 50000 typ srflx raddr 10.0.0.2 rport 50000 generation 0\n\
+                  a=candidate:2 1 udp 16777215 198.51.100.9 3478 typ relay raddr 203.0.113.7 rport 50000\n\
+                  a=candidate:3 1 udp 2122260223 6f1d8c5e-9c1c-4b7a-9f2b-3b1c5d0e7a11.local 54321 typ host\n\
+                  a=candidate:4 1 TCP 1518280447 192.0.2.1 9443 typ host tcptype passive\n\
+                  a=candidate:5 2 tcp 1518280446 fd00::1 9444 typ prflx tcptype so ufrag abcd\n\
+                  a=end-of-candidates\n",
+            ),
+        ),
+        (
+            "crafted-legacy-sctpmap.sdp",
+            crlf(
+                "m=application 9 DTLS/SCTP 5000\nc=IN IP6 ::\na=mid:data\na=setup:passive\n\
+                  a=fingerprint:sha-1 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33\n\
+                  a=sctpmap:5000 webrtc-datachannel 1024\na=max-message-size:0\n",
+            ),
+        ),
+        ("crafted-fingerprints.sdp", {
+            let mut body = String::from("m=application 9 UDP/DTLS/SCTP webrtc-datachannel\n");
+            for (name, len) in [
+                ("md2", 16),
+                ("md5", 16),
+                ("SHA-224", 28),
+                ("sha-384", 48),
+                ("sha-512", 64),
+            ] {
+                let hex: Vec<String> = (0..len).map(|i| format!("{:02x}", i * 7 % 256)).collect();
+                body += &format!("a=fingerprint:{name} {}\n", hex.join(":"));
+            }
+            crlf(&body)
+        }),
+        (
+            "crafted-rejected-and-port-count.sdp",
+            crlf(
+                "a=group:BUNDLE 1\na=group:LS 0 1\nm=audio 0 UDP/TLS/RTP/SAVPF 0\na=mid:0\na=inactive\n\
+                  m=video 49170/2 RTP/AVP 31\na=mid:1\na=bundle-only\na=setup:holdconn\na=sctp-port:5000\n",
+            ),
+        ),
+        (
+            "crafted-typed-errors.sdp",
+            crlf(
+                "m=audio 9 RTP/AVP 0\na=rtpmap:200 x/1\na=extmap:0 urn:x\na=fingerprint:sha-256 AB:CD\n\
+                  a=setup:maybe\na=candidate:1 1 sctp 1 1.2.3.4 5 typ host\na=simulcast:send a send b\n\
+                  a=ice-ufrag:ab\na=sctp-port:70000\na=rid:a.b send\n",
+            ),
+        ),
+        ("crafted-bad-port.sdp", crlf("m=audio x9 RTP/AVP 0\n")),
+        (
+            "crafted-bad-first-line.sdp",
+            "v=1\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n".into(),
+        ),
+        (
+            "crafted-bad-missing-origin.sdp",
+            "v=0\r\ns=-\r\nt=0 0\r\n".into(),
+        ),
+        ("crafted-bad-connection.sdp", crlf("c=IN IP5 1.2.3.4\n")),
+        ("crafted-bad-nul.sdp", crlf("a=x\0y\n")),
+        ("crafted-bad-empty.sdp", String::new()),
+    ]
+}
+
+/// Writes the SDP seeds: the Chromium / aiortc fixtures and [`crafted_sdp`].
+#[test]
+#[ignore = "writes core/fuzz/corpus; run by hand after changing the seeds"]
+fn write_sdp_seed_corpus() {
+    let dir = corpus_dir("sdp");
+    fs::create_dir_all(&dir).unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sdp/chromium-156");
+    for entry in fs::read_dir(fixtures).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        fs::copy(&path, dir.join(format!("chromium-{name}"))).unwrap();
+    }
+    for (name, text) in crafted_sdp() {
+        fs::write(dir.join(name), text).unwrap();
+    }
+}
+
+#[test]
 fn sctp_association_corpus_replays_without_panic() {
     let n = replay("sctp_association", harness::sctp_association);
     assert!(n >= 15, "sctp_association corpus lost its seeds: {n} files");
@@ -1584,7 +1716,7 @@ fn heap_accounting_sees_what_a_harness_holds() {
 #[test]
 #[ignore = "measurement: run with --nocapture"]
 fn print_corpus_heap_peaks() {
-    let targets: [(&str, Target); 9] = [
+    let targets: [(&str, Target); 10] = [
         ("stun", harness::stun),
         ("ice_agent", harness::ice_agent),
         ("dtls_parse", harness::dtls_parse),
@@ -1594,6 +1726,7 @@ fn print_corpus_heap_peaks() {
         ("sctp_parse", harness::sctp_parse),
         ("dcep", harness::dcep),
         ("sctp_association", harness::sctp_association),
+        ("sdp", harness::sdp),
     ];
     for (t, f) in targets {
         let mut worst = (0, 0, String::new());

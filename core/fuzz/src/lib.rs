@@ -6,7 +6,8 @@
 //!
 //! One module per target, each documenting its input format: `stun`, `ice_agent`,
 //! `dtls_parse`, `dtls_machine` (targets `dtls_server` and `dtls_client`), `srtp`
-//! (target `srtp_unprotect`), `sctp_parse`, `dcep`, `sctp_association`, `mux` and `ortc_chain`.
+//! (target `srtp_unprotect`), `sctp_parse`, `dcep`, `sctp_association`, `mux`, `ortc_chain`
+//! and `sdp`.
 //! Their public items are re-exported here. This file holds what they share: the
 //! counting allocator ([`heap`]) and the heap budgets, [`settle`], the clock, the input
 //! `Reader` and address parsing.
@@ -19,6 +20,7 @@ mod mux;
 mod ortc_chain;
 mod sctp_association;
 mod sctp_parse;
+mod sdp;
 mod srtp;
 mod stun;
 
@@ -33,6 +35,7 @@ pub use mux::*;
 pub use ortc_chain::*;
 pub use sctp_association::*;
 pub use sctp_parse::*;
+pub use sdp::*;
 pub use srtp::*;
 pub use stun::*;
 

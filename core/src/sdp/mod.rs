@@ -159,8 +159,9 @@ impl fmt::Display for Line {
 }
 
 fn check_value(value: &str) -> Result<(), SdpError> {
-    match value.chars().find(|c| matches!(c, '\r' | '\n' | '\0')) {
-        Some(c) => Err(SdpErrorKind::ForbiddenCharacter(c).into()),
+    // Bytes, not chars: all three are ASCII, and no UTF-8 sequence holds an ASCII byte.
+    match value.bytes().find(|b| matches!(b, b'\r' | b'\n' | 0)) {
+        Some(b) => Err(SdpErrorKind::ForbiddenCharacter(char::from(b)).into()),
         None => Ok(()),
     }
 }
