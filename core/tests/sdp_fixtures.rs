@@ -27,11 +27,34 @@ fn all<T: sansrtc::sdp::AttributeValue>(m: &MediaSection) -> Vec<T> {
         .expect("typed attributes parse")
 }
 
+/// Every browser's folder: the captured Chromium/aiortc exchange, and the offers and
+/// answers Chromium and Firefox wrote themselves (`tests/tests/browsers.rs`,
+/// `write_sdp_fixtures`).
 #[test]
 fn every_fixture_parses_and_writes_back_byte_for_byte() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sdp/chromium-156");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sdp");
+    let mut dirs: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    let names: Vec<String> = dirs
+        .iter()
+        .map(|d| d.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        [
+            "chromium-156",
+            "chromium-156.0.8078.129",
+            "firefox-153.8.0esr"
+        ]
+        .iter()
+        .all(|want| names.iter().any(|n| n == want)),
+        "fixture folders missing: {names:?}"
+    );
     let mut n = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
+    for entry in dirs.iter().flat_map(|d| std::fs::read_dir(d).unwrap()) {
         let path = entry.unwrap().path();
         if path.extension().is_none_or(|e| e != "sdp") {
             continue;
@@ -71,7 +94,7 @@ fn every_fixture_parses_and_writes_back_byte_for_byte() {
         }
         n += 1;
     }
-    assert_eq!(n, 8, "fixtures missing");
+    assert_eq!(n, 16, "fixtures missing");
 }
 
 #[test]
