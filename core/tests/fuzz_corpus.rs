@@ -1113,6 +1113,13 @@ fn dcep_corpus_replays_without_panic() {
     assert!(n >= 8, "dcep corpus lost its seeds: {n} files");
 }
 
+/// Remote offers and answers, real browsers' and broken ones, through the JSEP view.
+#[test]
+fn jsep_corpus_replays_without_panic() {
+    let n = replay("jsep", harness::jsep);
+    assert!(n >= 6, "jsep corpus lost its seeds: {n} files");
+}
+
 #[test]
 fn sdp_corpus_replays_without_panic() {
     let n = replay("sdp", harness::sdp);

@@ -7,7 +7,7 @@
 //! One module per target, each documenting its input format: `stun`, `ice_agent`,
 //! `dtls_parse`, `dtls_machine` (targets `dtls_server` and `dtls_client`), `srtp`
 //! (target `srtp_unprotect`), `sctp_parse`, `dcep`, `sctp_association`, `mux`, `ortc_chain`
-//! and `sdp`.
+//! `sdp` and `jsep`.
 //! Their public items are re-exported here. This file holds what they share: the
 //! counting allocator ([`heap`]) and the heap budgets, [`settle`], the clock, the input
 //! `Reader` and address parsing.
@@ -16,6 +16,7 @@ mod dcep;
 mod dtls_machine;
 mod dtls_parse;
 mod ice_agent;
+mod jsep;
 mod mux;
 mod ortc_chain;
 mod sctp_association;
@@ -31,6 +32,7 @@ pub use dcep::*;
 pub use dtls_machine::*;
 pub use dtls_parse::*;
 pub use ice_agent::*;
+pub use jsep::*;
 pub use mux::*;
 pub use ortc_chain::*;
 pub use sctp_association::*;

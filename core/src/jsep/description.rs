@@ -138,6 +138,20 @@ impl Description {
     /// A remote description the transports can run on: each accepted section has ICE
     /// credentials, a fingerprint and (for data) an SCTP port; names what is missing.
     pub(crate) fn check_usable(&self) -> Result<(), JsepError> {
+        // Every section can be answered, if only rejected: its media, proto, first format
+        // and mid write back into well-formed lines (the parser reads more than a
+        // builder writes).
+        let probe = Description {
+            sections: self.sections.iter().map(Section::rejected).collect(),
+            bundle: Vec::new(),
+            text: String::new(),
+            ..self.clone()
+        };
+        if let Err(e) = to_sdp(&probe) {
+            return Err(JsepError::InvalidDescription(format!(
+                "a media section cannot be answered: {e}"
+            )));
+        }
         for (i, s) in self.sections.iter().enumerate() {
             if s.port == 0 {
                 continue;
@@ -156,6 +170,14 @@ impl Description {
                     "{name} has no a=fingerprint"
                 )));
             }
+            for f in &s.fingerprints {
+                if let Err(e) = crate::dtls::Fingerprint::try_from(f) {
+                    return Err(JsepError::InvalidDescription(format!(
+                        "{name}: a=fingerprint {} cannot be used: {e}",
+                        f.algorithm
+                    )));
+                }
+            }
             if self.sdp_type != SdpType::Offer && s.setup == Some(Setup::Actpass) {
                 return Err(JsepError::InvalidDescription(format!(
                     "{name}: an answer's a=setup must be active or passive, not actpass"
@@ -171,9 +193,11 @@ impl Description {
         from_sdp(sdp_type, &sdp, text)
     }
 
-    /// Writes a description of ours as SDP text.
-    pub(crate) fn write(&self) -> String {
-        to_sdp(self).to_string()
+    /// Writes a description of ours as SDP text. Refused when a value taken from the
+    /// remote offer (a rejected section's media, proto, format or mid) cannot be written
+    /// back into a well-formed line.
+    pub(crate) fn write(&self) -> Result<String, JsepError> {
+        Ok(to_sdp(self)?.to_string())
     }
 }
 
@@ -257,7 +281,7 @@ fn fingerprints<'a>(
         .collect()
 }
 
-fn to_sdp(d: &Description) -> SessionDescription {
+fn to_sdp(d: &Description) -> Result<SessionDescription, crate::sdp::SdpError> {
     let origin = Origin {
         username: "-".into(),
         session_id: d.session_id,
@@ -266,73 +290,69 @@ fn to_sdp(d: &Description) -> SessionDescription {
         addrtype: "IP4".into(),
         address: "127.0.0.1".into(),
     };
-    let mut sdp = SessionDescription::new(&origin).expect("a well-formed origin");
-    // Every value below is ours (tokens, numbers, hex, candidates we formatted): none
-    // can hold what a line forbids, so a refusal would be a bug here.
-    let ok = |r: Result<(), crate::sdp::SdpError>| r.expect("our own attribute is well formed");
+    let mut sdp = SessionDescription::new(&origin)?;
     if !d.bundle.is_empty() {
-        ok(sdp.push(&Group {
+        sdp.push(&Group {
             semantics: "BUNDLE".into(),
             mids: d.bundle.clone(),
-        }));
+        })?;
     }
     if d.ice_lite {
-        ok(sdp.push_attribute("ice-lite", None));
+        sdp.push_attribute("ice-lite", None)?;
     }
     for s in &d.sections {
-        let m = sdp
-            .push_media(Media {
-                media: s.media.clone(),
-                port: s.port,
-                port_count: None,
-                proto: s.proto.clone(),
-                formats: s.formats.clone(),
-            })
-            .expect("our own m= line is well formed");
-        write_section(m, s, ok);
+        let m = sdp.push_media(Media {
+            media: s.media.clone(),
+            port: s.port,
+            port_count: None,
+            proto: s.proto.clone(),
+            formats: s.formats.clone(),
+        })?;
+        write_section(m, s)?;
     }
-    sdp
+    Ok(sdp)
 }
 
-fn write_section(m: &mut MediaSection, s: &Section, ok: impl Fn(Result<(), crate::sdp::SdpError>)) {
-    ok(m.push_line(crate::sdp::Line::new('c', "IN IP4 0.0.0.0").expect("c= line")));
+fn write_section(m: &mut MediaSection, s: &Section) -> Result<(), crate::sdp::SdpError> {
+    m.push_line(crate::sdp::Line::new('c', "IN IP4 0.0.0.0")?)?;
     if let Some(mid) = &s.mid {
-        ok(m.push_attribute("mid", Some(mid)));
+        m.push_attribute("mid", Some(mid))?;
     }
     if s.port == 0 {
-        return;
+        return Ok(());
     }
     if let (Some(u), Some(p)) = (&s.ufrag, &s.pwd) {
-        ok(m.push_attribute("ice-ufrag", Some(u)));
-        ok(m.push_attribute("ice-pwd", Some(p)));
+        m.push_attribute("ice-ufrag", Some(u))?;
+        m.push_attribute("ice-pwd", Some(p))?;
     }
     if !s.ice_options.is_empty() {
-        ok(m.push(&IceOptions(s.ice_options.clone())));
+        m.push(&IceOptions(s.ice_options.clone()))?;
     }
     for f in &s.fingerprints {
-        ok(m.push_attribute("fingerprint", Some(&format!("{} {}", f.algorithm, f.value))));
+        m.push_attribute("fingerprint", Some(&format!("{} {}", f.algorithm, f.value)))?;
     }
     if let Some(setup) = s.setup {
-        ok(m.push(&setup));
+        m.push(&setup)?;
     }
     if let Some(port) = s.sctp_port {
-        ok(m.push(&SctpPort(port)));
+        m.push(&SctpPort(port))?;
     }
     if let Some(port) = s.sctpmap {
-        ok(m.push(&Sctpmap {
+        m.push(&Sctpmap {
             port,
             protocol: "webrtc-datachannel".into(),
             streams: Some(1024),
-        }));
+        })?;
     }
     if let Some(max) = s.max_message_size {
-        ok(m.push(&MaxMessageSize(max)));
+        m.push(&MaxMessageSize(max))?;
     }
     for c in &s.candidates {
         let value = c.strip_prefix("candidate:").unwrap_or(c);
-        ok(m.push_attribute("candidate", Some(value)));
+        m.push_attribute("candidate", Some(value))?;
     }
     if s.end_of_candidates {
-        ok(m.push_attribute("end-of-candidates", None));
+        m.push_attribute("end-of-candidates", None)?;
     }
+    Ok(())
 }

@@ -213,7 +213,7 @@ pub(crate) fn create_offer(e: &mut Engine) -> Result<RtcSessionDescription, Jsep
         sections,
         text: String::new(),
     };
-    let text = d.write();
+    let text = d.write()?;
     e.jsep.last_created = Some((SdpType::Offer, text.clone()));
     Ok(RtcSessionDescription::new(SdpType::Offer, text))
 }
@@ -277,7 +277,7 @@ pub(crate) fn create_answer(e: &mut Engine) -> Result<RtcSessionDescription, Jse
         sections,
         text: String::new(),
     };
-    let text = d.write();
+    let text = d.write()?;
     e.jsep.last_created = Some((SdpType::Answer, text.clone()));
     Ok(RtcSessionDescription::new(SdpType::Answer, text))
 }
@@ -343,14 +343,17 @@ pub(crate) fn set_remote(e: &mut Engine, d: &RtcSessionDescription) -> Result<()
             )));
         }
     }
+    // Everything that can refuse the description is checked before anything changes,
+    // so a refused one leaves the state as it was (webrtc-pc §4.4.1.6).
+    let section = desc.transport_section();
+    let mut candidates = Vec::new();
+    for c in section.map(|s| s.candidates.as_slice()).unwrap_or_default() {
+        if let Some(c) = parse_candidate(e, c)? {
+            candidates.push(c);
+        }
+    }
+    let end = section.is_some_and(|s| s.end_of_candidates);
     e.jsep.remote_trickle = Some(desc.trickle());
-    let candidates: Vec<String> = desc
-        .transport_section()
-        .map(|s| s.candidates.clone())
-        .unwrap_or_default();
-    let end = desc
-        .transport_section()
-        .is_some_and(|s| s.end_of_candidates);
     match d.sdp_type {
         SdpType::Offer | SdpType::Pranswer => e.jsep.pending_remote = Some(desc),
         SdpType::Answer => {
@@ -363,8 +366,8 @@ pub(crate) fn set_remote(e: &mut Engine, d: &RtcSessionDescription) -> Result<()
         SdpType::Rollback => unreachable!("handled above"),
     }
     e.jsep.set_signaling(next, &mut e.events);
-    for c in &candidates {
-        add_candidate_text(e, c)?;
+    for c in candidates {
+        queue_candidate(e, Some(c))?;
     }
     if end {
         queue_candidate(e, None)?;
@@ -459,22 +462,30 @@ fn settle(e: &mut Engine) -> Result<(), JsepError> {
 
 /// A candidate from the remote description or `addIceCandidate`, as its SDP text.
 fn add_candidate_text(e: &mut Engine, text: &str) -> Result<(), JsepError> {
-    let text = text.trim();
-    if text.is_empty() {
+    if text.trim().is_empty() {
         return queue_candidate(e, None);
     }
+    match parse_candidate(e, text)? {
+        Some(c) => queue_candidate(e, Some(c)),
+        None => Ok(()),
+    }
+}
+
+/// A remote candidate ICE can use; `None` (counted) for one it cannot: TCP (ICE here
+/// runs over UDP only; RFC 6544 is not implemented) or an mDNS name (Chromium hides host
+/// addresses behind them: resolving it can come later, and the peer's checks still reach
+/// us and make it peer-reflexive). A malformed one is an error.
+fn parse_candidate(e: &mut Engine, text: &str) -> Result<Option<IceCandidate>, JsepError> {
+    let text = text.trim();
     match IceCandidate::from_sdp_string(text) {
-        Ok(c) if c.protocol.eq_ignore_ascii_case("udp") => queue_candidate(e, Some(c)),
-        // TCP candidates: ICE here runs over UDP only (RFC 6544 is not implemented).
+        Ok(c) if c.protocol.eq_ignore_ascii_case("udp") => Ok(Some(c)),
         Ok(_) => {
             e.jsep.skipped_candidates += 1;
-            Ok(())
+            Ok(None)
         }
-        // An mDNS name (Chromium hides host addresses behind them): resolving it can
-        // come later; the peer's checks still reach us and make it peer-reflexive.
         Err(_) if mdns_name(text) => {
             e.jsep.skipped_candidates += 1;
-            Ok(())
+            Ok(None)
         }
         Err(err) => Err(err.into()),
     }
