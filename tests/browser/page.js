@@ -144,3 +144,19 @@ T.sendText = async function (text) {
   return true;
 };
 T.pcStats = async () => ({ ...(await T.transportStats(T.pc)), state: T.pc.connectionState });
+// Binary (n bytes of i & 255), an empty string and an empty ArrayBuffer, in that order.
+T.sendVarious = async function (n) {
+  await T.opened;
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = i & 255;
+  T.chan.send(b);
+  T.chan.send('');
+  T.chan.send(new ArrayBuffer(0));
+  return true;
+};
+// Resolves once our channel is closed (by the peer's reset), with the time it took.
+T.waitClosed = async function () {
+  const t = performance.now();
+  while (T.chan.readyState !== 'closed') await new Promise((r) => setTimeout(r, 2));
+  return performance.now() - t;
+};

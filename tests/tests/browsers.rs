@@ -142,6 +142,25 @@ mod with_ours {
         let m = within("the browser's message", chat.recv()).await.unwrap();
         assert_eq!(m.as_bytes(), b"pong from the browser");
         assert_eq!(pc.connection_state(), PeerConnectionState::Connected);
+        // Binary, an empty string and an empty binary message (RFC 8831 §6.6: PPIDs 56
+        // and 57 carry one ignored byte) from the browser.
+        eval(&mut b, "T.sendVarious(3000)");
+        let m = within("binary", chat.recv()).await.unwrap();
+        let want: Vec<u8> = (0..3000).map(|i| (i & 255) as u8).collect();
+        assert!(!m.is_text() && m.as_bytes() == &want[..]);
+        let m = within("empty string", chat.recv()).await.unwrap();
+        assert!(m.is_text() && m.is_empty());
+        let m = within("empty binary", chat.recv()).await.unwrap();
+        assert!(!m.is_text() && m.is_empty());
+        // A large binary message to the browser (fragmented over many packets).
+        chat.send_binary(bytes::Bytes::from(vec![7u8; 100_000]))
+            .await
+            .unwrap();
+        let got = eval(&mut b, "T.waitMessages(2)");
+        assert_eq!(got["messages"][1]["bytes"], 100_000);
+        // Our close resets the stream both ways; the browser's channel closes.
+        within("close the channel", chat.close()).await;
+        eval(&mut b, "T.waitClosed()");
         let stats = eval(&mut b, "T.pcStats()");
         println!(
             "{} {} ours: connect {connect_ms:.1} ms, {} {}",
