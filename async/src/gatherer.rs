@@ -92,6 +92,17 @@ pub(crate) fn launch<R: Runtime>(link: &Link) -> Result<(), Error> {
 }
 
 impl Link {
+    /// Resolves once gathering is complete (or fails if the chain ended first).
+    pub(crate) async fn gathered(&self) -> Result<(), Error> {
+        self.shared
+            .wait_for(|s| match s.engine.ice_gatherer().state() {
+                IceGatheringState::Complete => Some(Ok(())),
+                _ if s.done => Some(Err(s.closed_error())),
+                _ => None,
+            })
+            .await
+    }
+
     /// Stops everything and waits until the sockets are closed.
     pub(crate) async fn shutdown(&self) {
         {
@@ -191,14 +202,7 @@ impl<R: Runtime> IceGatherer<R> {
     /// timed out). Calling it again waits for the same gathering.
     pub async fn gather(&self) -> Result<(), Error> {
         launch::<R>(&self.link)?;
-        self.link
-            .shared
-            .wait_for(|s| match s.engine.ice_gatherer().state() {
-                IceGatheringState::Complete => Some(Ok(())),
-                _ if s.done => Some(Err(s.closed_error())),
-                _ => None,
-            })
-            .await
+        self.link.gathered().await
     }
 
     /// `getLocalParameters()`: available before gathering.

@@ -3,14 +3,14 @@
 use std::marker::PhantomData;
 use std::net::{SocketAddr, ToSocketAddrs};
 
-use sansrtc::datachannel::{DataChannelInit, DataChannelState};
+use sansrtc::datachannel::DataChannelInit;
 use sansrtc::dtls::DtlsCertificate;
 use sansrtc::ice::{IceConnectionState, IceGatheringState};
 use sansrtc::jsep::{IceCandidateInit, PeerConnectionState, RtcSessionDescription, SignalingState};
 use sansrtc::ortc::{DataChannelParameters, OrtcError};
 
 use super::*;
-use crate::state::{ChannelEntry, Link};
+use crate::state::Link;
 
 /// `RTCIceServer`: where to find STUN (TURN is not there yet).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -126,14 +126,7 @@ impl<R: Runtime> RtcPeerConnection<R> {
     pub async fn set_local_description(&self, d: &RtcSessionDescription) -> Result<(), Error> {
         self.link
             .act::<R, _>(|s| Ok(s.engine.peer_connection_mut().set_local_description(d)?))?;
-        self.link
-            .shared
-            .wait_for(|s| match s.engine.ice_gatherer().state() {
-                IceGatheringState::Complete => Some(Ok(())),
-                _ if s.done => Some(Err(s.closed_error())),
-                _ => None,
-            })
-            .await
+        self.link.gathered().await
     }
 
     /// `setRemoteDescription(description)`.
@@ -164,26 +157,11 @@ impl<R: Runtime> RtcPeerConnection<R> {
             negotiated: init.negotiated,
             id: init.id,
         };
-        let key = {
-            let mut s = self.link.lock();
-            s.running()?;
-            let ch = s
-                .engine
+        self.link.new_channel(params, |s| {
+            Ok(s.engine
                 .peer_connection_mut()
-                .create_data_channel(label, init)?;
-            let key = s.add_channel(ChannelEntry::new(
-                params.clone(),
-                ch,
-                DataChannelState::Connecting,
-            ));
-            s.ids.insert(ch, key);
-            s.add_reader(key);
-            s.wake();
-            key
-        };
-        self.link.shared.notify();
-        let reader = crate::state::Reader::counted(&self.link, key);
-        Ok(DataChannel::with_reader(&self.link, key, params, reader))
+                .create_data_channel(label, init)?)
+        })
     }
 
     /// `ondatachannel`: channels the peer opens.

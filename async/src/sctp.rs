@@ -99,25 +99,10 @@ impl<R: Runtime> SctpTransport<R> {
         &self,
         params: DataChannelParameters,
     ) -> Result<DataChannel<R>, Error> {
-        let key = {
-            let mut s = self.link.lock();
-            s.running()?;
-            let ch = s.engine.sctp_transport_mut().create_data_channel(&params)?;
-            let key = s.add_channel(ChannelEntry::new(
-                params.clone(),
-                ch,
-                DataChannelState::Connecting,
-            ));
-            s.ids.insert(ch, key);
-            // Its handle counts as a reader from the start, so nothing can forget it
-            // before the handle exists.
-            s.add_reader(key);
-            s.wake();
-            key
-        };
-        self.link.shared.notify();
-        let reader = Reader::counted(&self.link, key);
-        Ok(DataChannel::with_reader(&self.link, key, params, reader))
+        let p = params.clone();
+        self.link.new_channel(params, move |s| {
+            Ok(s.engine.sctp_transport_mut().create_data_channel(&p)?)
+        })
     }
 
     /// `ondatachannel`: channels the peer opens. Each goes to one of the streams taken
@@ -200,5 +185,34 @@ impl<R: Runtime> Stream for IncomingChannels<R> {
                 Incoming::Wait(listener) => this.listener = Some(listener),
             }
         }
+    }
+}
+
+impl Link {
+    /// A channel `create` makes in the engine, with its entry and handle (the
+    /// `SctpTransport` and the `RtcPeerConnection` way alike). Its handle counts as a
+    /// reader from the start, so nothing can forget the channel before the handle exists.
+    pub(crate) fn new_channel<R: Runtime>(
+        &self,
+        params: DataChannelParameters,
+        create: impl FnOnce(&mut State) -> Result<sansrtc::datachannel::ChannelId, Error>,
+    ) -> Result<DataChannel<R>, Error> {
+        let key = {
+            let mut s = self.lock();
+            s.running()?;
+            let ch = create(&mut s)?;
+            let key = s.add_channel(ChannelEntry::new(
+                params.clone(),
+                ch,
+                DataChannelState::Connecting,
+            ));
+            s.ids.insert(ch, key);
+            s.add_reader(key);
+            s.wake();
+            key
+        };
+        self.shared.notify();
+        let reader = Reader::counted(self, key);
+        Ok(DataChannel::with_reader(self, key, params, reader))
     }
 }

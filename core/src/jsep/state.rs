@@ -198,14 +198,26 @@ pub(crate) fn create_offer(e: &mut Engine) -> Result<RtcSessionDescription, Jsep
         }
         our_transport(e, s, Setup::Actpass, i == 0);
     }
+    created(e, SdpType::Offer, sections, |_| true)
+}
+
+/// Our offer or answer from its sections (the accepted ones bundled, those `bundle`
+/// admits), written, and remembered as the one that may be set locally.
+fn created(
+    e: &mut Engine,
+    sdp_type: SdpType,
+    sections: Vec<Section>,
+    bundle: impl Fn(&str) -> bool,
+) -> Result<RtcSessionDescription, JsepError> {
     let bundle = sections
         .iter()
         .filter(|s| s.port != 0)
         .filter_map(|s| s.mid.clone())
+        .filter(|m| bundle(m))
         .collect();
     e.jsep.session_version += 1;
     let d = Description {
-        sdp_type: SdpType::Offer,
+        sdp_type,
         session_id: e.jsep.session_id,
         session_version: e.jsep.session_version,
         bundle,
@@ -214,8 +226,8 @@ pub(crate) fn create_offer(e: &mut Engine) -> Result<RtcSessionDescription, Jsep
         text: String::new(),
     };
     let text = d.write()?;
-    e.jsep.last_created = Some((SdpType::Offer, text.clone()));
-    Ok(RtcSessionDescription::new(SdpType::Offer, text))
+    e.jsep.last_created = Some((sdp_type, text.clone()));
+    Ok(RtcSessionDescription::new(sdp_type, text))
 }
 
 pub(crate) fn create_answer(e: &mut Engine) -> Result<RtcSessionDescription, JsepError> {
@@ -261,25 +273,9 @@ pub(crate) fn create_answer(e: &mut Engine) -> Result<RtcSessionDescription, Jse
         let setup = first.setup.unwrap_or(Setup::Active);
         our_transport(e, first, setup, true);
     }
-    let bundle = sections
-        .iter()
-        .filter(|s| s.port != 0)
-        .filter_map(|s| s.mid.clone())
-        .filter(|m| offer.bundle.contains(m))
-        .collect();
-    e.jsep.session_version += 1;
-    let d = Description {
-        sdp_type: SdpType::Answer,
-        session_id: e.jsep.session_id,
-        session_version: e.jsep.session_version,
-        bundle,
-        ice_lite: e.ice_gatherer().local_parameters().ice_lite,
-        sections,
-        text: String::new(),
-    };
-    let text = d.write()?;
-    e.jsep.last_created = Some((SdpType::Answer, text.clone()));
-    Ok(RtcSessionDescription::new(SdpType::Answer, text))
+    created(e, SdpType::Answer, sections, |m| {
+        offer.bundle.iter().any(|b| b == m)
+    })
 }
 
 pub(crate) fn set_local(e: &mut Engine, d: &RtcSessionDescription) -> Result<(), JsepError> {
