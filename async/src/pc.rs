@@ -148,15 +148,7 @@ impl<R: Runtime> RtcPeerConnection<R> {
         label: &str,
         init: DataChannelInit,
     ) -> Result<DataChannel<R>, Error> {
-        let params = DataChannelParameters {
-            label: label.to_owned(),
-            max_packet_life_time: init.max_packet_life_time,
-            max_retransmits: init.max_retransmits,
-            ordered: init.ordered,
-            protocol: init.protocol.clone(),
-            negotiated: init.negotiated,
-            id: init.id,
-        };
+        let params = DataChannelParameters::for_init(label, &init);
         self.link.new_channel(params, |s| {
             Ok(s.engine
                 .peer_connection_mut()

@@ -243,7 +243,7 @@ pub(crate) fn create_answer(e: &mut Engine) -> Result<RtcSessionDescription, Jse
     // JSEP §5.3.1: "active" unless the offerer insists on it.
     let mut data_taken = false;
     let mut sections = Vec::with_capacity(offer.sections.len());
-    for (i, r) in offer.sections.iter().enumerate() {
+    for r in &offer.sections {
         let accept = r.is_data() && r.port != 0 && !data_taken;
         if !accept {
             sections.push(r.rejected());
@@ -254,24 +254,10 @@ pub(crate) fn create_answer(e: &mut Engine) -> Result<RtcSessionDescription, Jse
             Some(Setup::Active) => Setup::Passive,
             _ => Setup::Active,
         };
+        // The one accepted section is the transport: the candidates ride in it.
         let mut s = our_data_section(e, r.mid.clone(), r.proto == "DTLS/SCTP");
-        our_transport(
-            e,
-            &mut s,
-            setup,
-            i == 0
-                || !offer
-                    .bundle
-                    .contains(r.mid.as_ref().unwrap_or(&String::new())),
-        );
+        our_transport(e, &mut s, setup, true);
         sections.push(s);
-    }
-    // Candidates ride in the first accepted section (the bundle's transport).
-    if let Some(first) = sections.iter_mut().find(|s| s.port != 0)
-        && first.candidates.is_empty()
-    {
-        let setup = first.setup.unwrap_or(Setup::Active);
-        our_transport(e, first, setup, true);
     }
     created(e, SdpType::Answer, sections, |m| {
         offer.bundle.iter().any(|b| b == m)
@@ -548,26 +534,17 @@ pub(crate) fn create_data_channel(
     init: DataChannelInit,
 ) -> Result<ChannelId, JsepError> {
     check_open(e)?;
-    let p = DataChannelParameters {
-        label: label.to_owned(),
-        max_packet_life_time: init.max_packet_life_time,
-        max_retransmits: init.max_retransmits,
-        ordered: init.ordered,
-        protocol: init.protocol,
-        negotiated: init.negotiated,
-        id: init.id,
-    };
-    let ch = e.sctp_transport_mut().create_data_channel(&p)?;
+    let ch = e
+        .sctp_transport_mut()
+        .create_data_channel(&DataChannelParameters::for_init(label, &init))?;
     let negotiated = e
         .jsep
         .local()
         .is_some_and(|d| d.sections.iter().any(|s| s.is_data() && s.port != 0));
-    if !e.jsep.want_data && !negotiated {
-        e.jsep.want_data = true;
+    if !std::mem::replace(&mut e.jsep.want_data, true) && !negotiated {
         e.jsep.negotiation_needed = true;
         e.events.push_back(Event::NegotiationNeeded);
     }
-    e.jsep.want_data = true;
     Ok(ch)
 }
 

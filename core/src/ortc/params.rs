@@ -365,6 +365,19 @@ impl DataChannelParameters {
         }
     }
 
+    /// The parameters of a channel made with `createDataChannel(label, init)`.
+    pub fn for_init(label: &str, init: &DataChannelInit) -> Self {
+        DataChannelParameters {
+            label: label.to_owned(),
+            max_packet_life_time: init.max_packet_life_time,
+            max_retransmits: init.max_retransmits,
+            ordered: init.ordered,
+            protocol: init.protocol.clone(),
+            negotiated: init.negotiated,
+            id: init.id,
+        }
+    }
+
     pub(crate) fn init(&self) -> DataChannelInit {
         DataChannelInit {
             ordered: self.ordered,
